@@ -1,0 +1,3 @@
+from fjvoucher.cli import cli
+
+cli(prog_name="fjvoucher")

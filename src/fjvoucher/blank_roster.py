@@ -1,0 +1,48 @@
+"""Write an empty roster in the official layout, formatted so Excel cannot damage codes at the source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fjvoucher.atomic import atomic_path
+from fjvoucher.layout import FIELDS, LEVEL_CHOICES, PASSING_RESULTS
+
+TEXT_KINDS = {"id", "certificate", "code"}  # long digit strings Excel would turn into numbers
+PREPARED_ROWS = 5000  # rows pre-formatted as text and given dropdowns
+DROPDOWNS = {
+    "sex": ("男", "女"),
+    "level": LEVEL_CHOICES,
+    "result": PASSING_RESULTS,
+    "education": ("初中", "高中", "中专", "技校", "职高", "大专", "本科", "研究生", "小学"),
+}
+
+
+def write_blank_roster(path: Path | str) -> Path:
+    """Write an empty roster with the official headers, text-formatted code columns and dropdowns."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "合格人员名册"
+    for col, fld in enumerate(FIELDS, start=1):
+        letter = get_column_letter(col)
+        sheet.cell(row=1, column=col, value=fld.header).font = Font(bold=True)
+        sheet.column_dimensions[letter].width = 22 if fld.kind in TEXT_KINDS else 14
+        if fld.kind in TEXT_KINDS:
+            sheet.column_dimensions[letter].number_format = "@"
+            for row in range(2, PREPARED_ROWS + 2):
+                sheet.cell(row=row, column=col).number_format = "@"
+        if fld.key in DROPDOWNS:
+            rule = DataValidation(type="list", formula1='"' + ",".join(DROPDOWNS[fld.key]) + '"',
+                                  allow_blank=True, showErrorMessage=fld.key != "education")
+            rule.add(f"{letter}2:{letter}{PREPARED_ROWS + 1}")
+            sheet.add_data_validation(rule)
+    sheet.freeze_panes = "A2"
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+    return path
+

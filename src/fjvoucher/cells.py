@@ -1,0 +1,107 @@
+"""Turn raw spreadsheet cells into the text a clerk sees, and parse dates, scores and levels from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from fjvoucher.layout import LEVEL_DIGITS
+
+# XML 1.0 forbids these; Excel lets them in through pasted text.  \t and \n are legal and kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_EDGE_SPACES = " \t\r\n\u3000\u00a0\ufeff"
+_INNER_SPACES = re.compile(r"[\s\u3000\u00a0\ufeff]+")
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01 once Excel's fictional 1900-02-29 is counted
+
+
+def cell_text(cell) -> tuple[str, bool]:
+    """Return the text a clerk sees in `cell`, trimmed, and whether control characters were removed."""
+    if cell is None:
+        return "", False
+    if isinstance(cell, bool):
+        return ("TRUE" if cell else "FALSE"), False
+    if isinstance(cell, float):
+        return (str(int(cell)) if cell.is_integer() else repr(cell)), False
+    if isinstance(cell, (int, dt.date, dt.time, dt.timedelta)):
+        return str(cell), False
+    text = str(cell)
+    cleaned = _CONTROL.sub("", text)
+    return cleaned.strip(_EDGE_SPACES), cleaned != text
+
+
+def half_width(text: str) -> str:
+    """Return `text` with full-width digits and letters made half-width and inner spaces removed (codes only)."""
+    return _INNER_SPACES.sub("", unicodedata.normalize("NFKC", text))
+
+
+def is_number(cell) -> bool:
+    """Return True for a cell Excel stored as a number (not text, not a date)."""
+    return isinstance(cell, (int, float)) and not isinstance(cell, bool)
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$"),
+    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def parse_date(cell, text: str) -> dt.date | None:
+    """Return the date a cell holds: a real Excel date, a serial number or text in the usual forms."""
+    if isinstance(cell, dt.datetime):
+        return cell.date()
+    if isinstance(cell, dt.date):
+        return cell
+    if is_number(cell):
+        if float(cell).is_integer() and 19000101 <= cell <= 21001231:
+            return _date_from_text(str(int(cell)))
+        if 1 <= cell < 2958466:
+            return EXCEL_EPOCH + dt.timedelta(days=int(cell))
+        return None
+    return _date_from_text(unicodedata.normalize("NFKC", text))
+
+
+def _date_from_text(text: str) -> dt.date | None:
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return dt.date(*map(int, match.groups()))
+            except ValueError:
+                return None
+    return None
+
+
+def chinese_date(day: dt.date) -> str:
+    """Return `day` the way the certificate prints it: 2009年6月10日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def parse_score(cell, text: str) -> float | None:
+    """Return the score a cell holds, or None when it is not a number."""
+    if is_number(cell):
+        return float(cell)
+    try:
+        return float(unicodedata.normalize("NFKC", text))
+    except ValueError:
+        return None
+
+
+def has_one_decimal_at_most(score: float) -> bool:
+    """Return True when `score` has no more than one decimal place (85, 85.5; not 85.25)."""
+    return abs(score * 10 - round(score * 10)) < 1e-6
+
+
+_LEVEL_WORDS = re.compile("高级技师|技师|高级|中级|初级|[一二三四五]级")
+
+
+def level_digit(text: str) -> int | None:
+    """Return the level digit (1 = 一级/高级技师 … 5 = 五级/初级), None when unknown or contradictory."""
+    found = {LEVEL_DIGITS[word] for word in _LEVEL_WORDS.findall(text.replace("国家职业资格", ""))}
+    if len(found) != 1:
+        return None
+    rest = _LEVEL_WORDS.sub("", text.replace("国家职业资格", ""))
+    if re.sub(r"[\s()（）/、\\|工-]", "", rest):
+        return None  # words beside the level we do not know
+    return found.pop()

@@ -1,0 +1,382 @@
+"""Check a roster against the official layout, cell by cell, and collect the findings in a `Report`.
+
+Validation never raises on bad data: every problem becomes a `Finding` with a stable code.
+Each field kind has a normaliser that turns the raw cell into the text the voucher prints
+and records what it parsed (dates, level digit, ID facts) for the checks across fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fjvoucher import cells
+from fjvoucher.idcard import IdInfo, mask_id, parse_id
+from fjvoucher.layout import (
+    EDUCATION_NAMES, FIELD_BY_KEY, FIELDS, PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field,
+)
+from fjvoucher.reading import HEADER_SEARCH_ROWS, Column, Roster, open_roster
+from fjvoucher.report import Finding, Report
+
+KEY_INDEX = {f.key: i for i, f in enumerate(FIELDS)}
+_INTERNED_KINDS = {"sex", "date", "education", "text", "level", "score", "result"}
+_EDUCATION = frozenset(EDUCATION_NAMES)
+MIN_AGE, MAX_AGE = 16, 70
+_NUMBER_DAMAGE_DIGITS = 16  # Excel keeps 15 significant digits: a longer number has lost digits
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One valid roster row: the text each field prints, in `FIELDS` order, and its parsed dates."""
+
+    row: int
+    values: tuple[str, ...]
+    birth: dt.date | None
+    issue: dt.date | None
+
+    def __getitem__(self, key: str) -> str:
+        return self.values[KEY_INDEX[key]]
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the printed text of every field keyed by field key."""
+        return {f.key: v for f, v in zip(FIELDS, self.values)}
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A row that gets no voucher: its cells exactly as read and the findings that stop it."""
+
+    row: int
+    cells: list
+    findings: list[Finding]
+
+
+@dataclass
+class CheckedRoster:
+    """The outcome of checking a roster: the report, and (when kept) the valid and rejected rows."""
+
+    report: Report
+    columns: list[Column]
+    candidates: list[Candidate] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+class _Row:
+    """The state of one row while it is checked: printed values, parsed facts, findings."""
+
+    __slots__ = ("number", "values", "parsed", "findings", "columns")
+
+    def __init__(self, number: int, columns: dict[str, Column]):
+        self.number = number
+        self.columns = columns
+        self.values: dict[str, str] = {}
+        self.parsed: dict[str, object] = {}
+        self.findings: list[Finding] = []
+
+    def add(self, key: str, severity: str, code: str, **params) -> None:
+        """Record a finding on the column that holds field `key`."""
+        col = self.columns.get(key)
+        self.findings.append(Finding(
+            self.number, col.letter if col else None, col.header if col else FIELD_BY_KEY[key].header,
+            key, severity, code, params))
+
+    def has_errors(self) -> bool:
+        """Return True when any finding on this row is an error."""
+        return any(f.severity == "error" for f in self.findings)
+
+
+# --- normalisers: (raw cell, its text, field, row) -> printed text, or None when unusable -------------
+
+def _text(cell, text: str, fld: Field, row: _Row) -> str:
+    return text
+
+
+def _center(cell, text: str, fld: Field, row: _Row) -> str:
+    if not text.endswith("中心"):
+        row.add(fld.key, "warning", "center-incomplete", value=text)
+    return text
+
+
+def _name(cell, text: str, fld: Field, row: _Row) -> str:
+    rare = "".join(ch for ch in text if not _in_gbk(ch))
+    if rare:
+        row.add(fld.key, "warning", "name-rare-characters", value=text, chars=rare)
+    return text
+
+
+def _in_gbk(ch: str) -> bool:
+    try:
+        ch.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _sex(cell, text: str, fld: Field, row: _Row) -> str | None:
+    sex = SEX_CODES.get(cells.half_width(text))
+    if sex is None:
+        row.add(fld.key, "error", "sex-invalid", value=text)
+    return sex
+
+
+def _date(cell, text: str, fld: Field, row: _Row) -> str | None:
+    day = cells.parse_date(cell, text)
+    if day is None:
+        row.add(fld.key, "error", "date-invalid", value=text)
+        return None
+    row.parsed[fld.key] = day
+    return cells.chinese_date(day)
+
+
+def _education(cell, text: str, fld: Field, row: _Row) -> str:
+    bare = cells.half_width(text)
+    if bare not in _EDUCATION and bare.removesuffix("毕业").removesuffix("肄业") not in _EDUCATION:
+        row.add(fld.key, "warning", "education-unknown", value=text)
+    return text
+
+
+def _damaged_number(cell, text: str, fld: Field, row: _Row) -> bool:
+    """Record and return True when Excel stored a long code as a number and lost digits."""
+    looks_scientific = "E+" in text.upper() and text.replace(".", "").upper().split("E+")[0].isdigit()
+    if looks_scientific or (cells.is_number(cell) and len(text) >= _NUMBER_DAMAGE_DIGITS):
+        row.add(fld.key, "error", "stored-as-number", value=text)
+        return True
+    return False
+
+
+def _id(cell, text: str, fld: Field, row: _Row) -> str | None:
+    if _damaged_number(cell, text, fld, row):
+        return None
+    number = cells.half_width(text).upper()
+    info = parse_id(number)
+    if not isinstance(info, IdInfo):
+        row.add(fld.key, "error", info.code, value=number, **info.params)
+        return None
+    if info.legacy:
+        row.add(fld.key, "warning", "id-legacy", value=number)
+    row.parsed["id"] = info
+    return number
+
+
+def _level(cell, text: str, fld: Field, row: _Row) -> str | None:
+    digit = cells.level_digit(cells.half_width(text))
+    if digit is None:
+        row.add(fld.key, "error", "level-unknown", value=text)
+        return None
+    row.parsed["level_digit"] = digit
+    return text
+
+
+def _score(cell, text: str, fld: Field, row: _Row) -> str | None:
+    score = cells.parse_score(cell, text)
+    if score is None:
+        row.add(fld.key, "error", "score-not-number", value=text)
+        return None
+    if not 0 <= score <= 100:
+        row.add(fld.key, "error", "score-out-of-range", value=text)
+    elif not cells.has_one_decimal_at_most(score):
+        row.add(fld.key, "error", "score-decimals", value=text)
+    elif score < 60:
+        row.add(fld.key, "error", "score-fail", value=text)
+    else:
+        return cells.half_width(text)
+    return None
+
+
+def _result(cell, text: str, fld: Field, row: _Row) -> str | None:
+    if text not in PASSING_RESULTS:
+        row.add(fld.key, "error", "result-not-pass", value=text)
+        return None
+    return text
+
+
+def _certificate(cell, text: str, fld: Field, row: _Row) -> str | None:
+    if _damaged_number(cell, text, fld, row):
+        return None
+    number = cells.half_width(text)
+    if cells.is_number(cell) and len(number) == 15:
+        number = "0" + number
+        row.add(fld.key, "warning", "cert-leading-zero-restored", value=text, fixed=number)
+    if len(number) != 16 or not number.isdigit():
+        row.add(fld.key, "error", "cert-format", value=number, length=len(number))
+        return None
+    return number
+
+
+def _code(cell, text: str, fld: Field, row: _Row) -> str | None:
+    if _damaged_number(cell, text, fld, row):
+        return None
+    return cells.half_width(text)
+
+
+NORMALISERS: dict[str, Callable[..., str | None]] = {
+    "text": _text, "name": _name, "sex": _sex, "date": _date, "education": _education, "id": _id,
+    "level": _level, "score": _score, "result": _result, "certificate": _certificate, "code": _code,
+}
+SPECIAL_NORMALISERS = {"center": _center}
+
+
+class RosterChecker:
+    """Check rows one after another, remembering what the whole-roster checks need."""
+
+    def __init__(self, columns: list[Column], today: dt.date):
+        self.columns = [c for c in columns if c.field is not None]
+        self.by_key = {c.field.key: c for c in self.columns}
+        self.today = today
+        self.first_cert: dict[str, int] = {}
+        self.first_id: dict[str, tuple[str, int]] = {}
+        self.first_entry: dict[tuple[str, str, int], int] = {}
+
+    def check(self, number: int, raw: list) -> tuple[_Row, Candidate | None]:
+        """Check one row; return its state and, when it has no error, the candidate it makes."""
+        row = _Row(number, self.by_key)
+        for col in self.columns:
+            self._check_cell(row, col, raw[col.position] if col.position < len(raw) else None)
+        self._check_across(row)
+        self._check_duplicates(row)
+        if row.has_errors():
+            return row, None
+        values = tuple(row.values.get(f.key, "") for f in FIELDS)
+        return row, Candidate(number, values, row.parsed.get("birth_date"), row.parsed.get("issue_date"))
+
+    def _check_cell(self, row: _Row, col: Column, cell) -> None:
+        fld = col.field
+        text, had_control = cells.cell_text(cell)
+        if had_control:
+            row.add(fld.key, "warning", "control-characters", value=text)
+        if not text:
+            if fld.required:
+                row.add(fld.key, "error", "required-missing", header=col.header)
+            return
+        normalise = SPECIAL_NORMALISERS.get(fld.key) or NORMALISERS[fld.kind]
+        value = normalise(cell, text, fld, row)
+        if value is not None:
+            row.values[fld.key] = sys.intern(value) if fld.kind in _INTERNED_KINDS else value
+
+    def _check_across(self, row: _Row) -> None:
+        """Check what fields say about each other: ID against birth date and sex, dates, certificate."""
+        info: IdInfo | None = row.parsed.get("id")
+        birth, issue = row.parsed.get("birth_date"), row.parsed.get("issue_date")
+        for key, day in (("birth_date", birth), ("issue_date", issue)):
+            if day is not None and day > self.today:
+                row.add(key, "error", "date-future", value=cells.chinese_date(day),
+                        today=cells.chinese_date(self.today))
+        if issue and issue > self.today:
+            issue = None  # already an error; checks derived from it would only add noise
+        if info and birth and info.birth != birth:
+            row.add("birth_date", "error", "id-birth-mismatch", value=cells.chinese_date(birth),
+                    id_birth=cells.chinese_date(info.birth))
+        sex = row.values.get("sex")
+        if info and sex and info.sex != sex:
+            row.add("sex", "error", "id-sex-mismatch", value=sex, id_sex=info.sex)
+        if birth and (issue or self.today) >= birth:
+            age = _age(birth, issue or self.today)
+            if not MIN_AGE <= age <= MAX_AGE:
+                row.add("birth_date", "warning", "age-unusual", age=age)
+        self._check_certificate(row, issue)
+
+    def _check_certificate(self, row: _Row, issue: dt.date | None) -> None:
+        cert = row.values.get("certificate_no")
+        if not cert:
+            return
+        digit = row.parsed.get("level_digit")
+        if digit is not None and int(cert[10]) != digit:
+            row.add("certificate_no", "error", "cert-level-mismatch", value=cert, digit=cert[10],
+                    level=row.values["level"], expected=digit)
+        if issue and cert[:2] != f"{issue.year % 100:02d}":
+            row.add("certificate_no", "warning", "cert-year-mismatch", value=cert,
+                    cert_year=cert[:2], issue_year=issue.year)
+        if cert[2:4] != "35":
+            row.add("certificate_no", "warning", "cert-province", value=cert, province=cert[2:4])
+
+    def _check_duplicates(self, row: _Row) -> None:
+        """Flag the later row of a repeated certificate number, ID with two names, or repeated entry."""
+        values, number = row.values, row.number
+        cert = values.get("certificate_no")
+        if cert:
+            first = self.first_cert.setdefault(cert, number)
+            if first != number:
+                row.add("certificate_no", "error", "duplicate-certificate", value=cert, first_row=first)
+        id_number, name = values.get("id_number"), values.get("name")
+        if not id_number:
+            return
+        if name:
+            first_name, first_row = self.first_id.setdefault(id_number, (name, number))
+            if first_name != name:
+                row.add("id_number", "error", "duplicate-id-name", value=mask_id(id_number),
+                        first_row=first_row, first_name=first_name, name=name)
+        occupation, digit = values.get("occupation"), row.parsed.get("level_digit")
+        if occupation and digit is not None:
+            first = self.first_entry.setdefault((id_number, occupation, digit), number)
+            if first != number:
+                row.add("id_number", "error", "duplicate-id-occupation", value=mask_id(id_number),
+                        first_row=first)
+
+
+def _age(birth: dt.date, on: dt.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def file_findings(roster: Roster) -> list[Finding]:
+    """Return the problems of the roster as a whole: header not found, columns missing, repeated or ignored."""
+    if roster.header_row is None:
+        return [Finding(None, None, None, None, "error", "header-not-found", {"searched": HEADER_SEARCH_ROWS})]
+    findings = []
+    seen: dict[str, list[Column]] = {}
+    for col in roster.mapped():
+        seen.setdefault(col.field.key, []).append(col)
+    for key in REQUIRED_KEYS:
+        if key not in seen:
+            fld = FIELD_BY_KEY[key]
+            findings.append(Finding(None, None, fld.header, key, "error", "column-missing",
+                                    {"header": fld.header, "aliases": "、".join(fld.aliases) or "无"}))
+    for key, cols in seen.items():
+        if len(cols) > 1:
+            findings.append(Finding(None, None, cols[0].header, key, "error", "column-duplicated",
+                                    {"header": FIELD_BY_KEY[key].header,
+                                     "columns": "、".join(c.letter for c in cols)}))
+    ignored = [c.header for c in roster.columns if c.field is None]
+    if ignored:
+        findings.append(Finding(None, None, None, None, "warning", "columns-ignored",
+                                {"headers": "、".join(ignored)}))
+    return findings
+
+
+def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
+                 keep: bool = False) -> CheckedRoster:
+    """Read and check the roster at `path`; with `keep`, also return its valid and rejected rows."""
+    roster = open_roster(path, sheet)
+    report = Report(str(path), roster.sheet)
+    report.findings.extend(file_findings(roster))
+    file_ok = report.valid
+    checked = CheckedRoster(report, roster.columns)
+    if roster.header_row is None:
+        return checked
+    checker = RosterChecker(roster.columns, today or dt.date.today())
+    for number, raw in roster.rows:
+        report.rows += 1
+        row, candidate = checker.check(number, raw)
+        if row.findings:
+            report.findings.extend(row.findings)
+            report.row_labels[number] = _row_label(row)
+        if candidate is not None and file_ok:
+            report.valid_rows += 1
+            if keep:
+                checked.candidates.append(candidate)
+        elif keep:
+            checked.rejected.append(Rejected(number, list(raw), row.findings))
+    return checked
+
+
+def validate(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None) -> Report:
+    """Check the roster at `path` against the official layout and return the report."""
+    return check_roster(path, sheet, today=today).report
+
+
+def _row_label(row: _Row) -> str:
+    name = row.values.get("name", "")
+    id_number = row.values.get("id_number")
+    return "，".join(part for part in (name, mask_id(id_number) if id_number else "") if part)

@@ -1,0 +1,92 @@
+"""The official roster layout (闽劳社办[2009]127号 电子表格排列形式), declared once as data.
+
+Everything else (the reader, the checks, the template contract, the README table, the
+layout workbook) reads `FIELDS`; nothing else knows a header by heart.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the roster: its key, official header, accepted variants and kind."""
+
+    key: str
+    header: str
+    aliases: tuple[str, ...]
+    required: bool
+    kind: str  # how the value is normalised and checked, see checks.NORMALISERS
+    note: str
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("voucher_no", "凭证编号", ("NO", "凭证号", "NO."), False, "code",
+          "assigned later by the ledger when blank"),
+    Field("name", "姓名", (), True, "name", ""),
+    Field("sex", "性别", (), True, "sex", "男/女 (also the GB/T 2261.1 codes 1/2)"),
+    Field("birth_date", "出生日期", (), True, "date", "must agree with the ID number"),
+    Field("education", "文化程度", ("学历",), True, "education",
+          "GB 4658 names and common short forms; an unknown value is a warning"),
+    Field("id_number", "身份证号", ("身份证号码", "公民身份号码", "身份证件号", "证件号码"), True, "id",
+          "GB 11643-1999, 18 digits (15-digit legacy IDs accepted with a warning)"),
+    Field("occupation", "职业", ("职业名称", "鉴定职业", "职业（工种）", "工种"), True, "text", ""),
+    Field("level", "等级", ("鉴定级别", "级别", "职业等级"), True, "level",
+          "五级…一级, 初级/中级/高级/技师/高级技师, or combined (初级（国家职业资格五级）, 五级/初级)"),
+    Field("theory_score", "理论知识考核成绩", ("理论成绩", "理论知识成绩", "理论知识考试成绩"), True, "score",
+          "0–100, at most one decimal, pass ≥ 60"),
+    Field("skill_score", "操作技能考核成绩", ("实操成绩", "操作技能成绩", "技能成绩"), True, "score",
+          "0–100, at most one decimal, pass ≥ 60"),
+    Field("result", "评定成绩", (), True, "result", "合格, 良好 or 优秀: only passed candidates get a voucher"),
+    Field("certificate_no", "证书编号", ("证书号",), True, "certificate",
+          "16 digits: YY, province, city, institution type, institution serial, level digit, serial"),
+    Field("issue_date", "发证日期", ("颁证日期",), True, "date",
+          "the date the 合格人员名册 was signed"),
+    Field("exam_no", "准考证号", ("报考号",), False, "code", "used to find photos"),
+    Field("center", "鉴定指导中心", ("发证单位", "发证机构"), False, "text",
+          "the issuing centre, else from --center"),
+)
+
+FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
+REQUIRED_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.required)
+
+# Values the checks accept.  Level digit as printed in the certificate number (2009 layout).
+LEVEL_DIGITS: dict[str, int] = {
+    "一级": 1, "高级技师": 1,
+    "二级": 2, "技师": 2,
+    "三级": 3, "高级": 3,
+    "四级": 4, "中级": 4,
+    "五级": 5, "初级": 5,
+}
+LEVEL_CHOICES = ("五级/初级", "四级/中级", "三级/高级", "二级/技师", "一级/高级技师")
+PASSING_RESULTS = ("合格", "良好", "优秀")
+SEX_CODES = {"男": "男", "女": "女", "1": "男", "2": "女"}
+# GB 4658 学历代码 names, then the short forms exam software and clerks write.
+EDUCATION_NAMES = (
+    "研究生", "博士研究生", "硕士研究生", "研究生班", "大学本科", "大学专科", "专科", "中等专科",
+    "中等专业学校", "中专", "中技", "技工学校", "技校", "职业高中", "职高", "普通高中", "高中",
+    "初中", "初级中学", "小学", "文盲或半文盲", "文盲", "半文盲", "博士", "硕士", "本科", "大专",
+    "大学", "中职", "高职", "其他",
+)
+
+_SPACES = re.compile(r"[\s\u3000\u00a0\ufeff]+")
+
+
+def header_key(text: str) -> str:
+    """Return `text` folded for header matching: NFKC (full-width to half-width), no spaces, upper case."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).upper()
+
+
+HEADER_INDEX: dict[str, Field] = {
+    header_key(name): field
+    for field in FIELDS
+    for name in (field.header, field.key, *field.aliases)
+}
+
+
+def field_for_header(text: str) -> Field | None:
+    """Return the field a header cell names, or None for a column fjvoucher does not use."""
+    return HEADER_INDEX.get(header_key(text))

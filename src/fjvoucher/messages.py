@@ -1,0 +1,149 @@
+"""What each finding code says to the clerk, in Chinese and English: what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+# code: (Chinese, English).  Placeholders come from the finding's params.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # file level
+    "header-not-found": (
+        "在前 {searched} 行中找不到表头。请确认表头行包含「姓名」「身份证号」「证书编号」等列名"
+        "（可用 fjvoucher layout 生成标准名册模板）",
+        "No header row in the first {searched} rows. The header must name columns such as 姓名, 身份证号, 证书编号 "
+        "(fjvoucher layout writes an empty official roster)"),
+    "column-missing": (
+        "缺少必填列「{header}」。请在表头中加上这一列（也可写作：{aliases}）",
+        "Required column {header} is missing. Add it to the header (also accepted: {aliases})"),
+    "column-duplicated": (
+        "「{header}」列出现了不止一次（{columns} 列）。请删除多余的列，只保留一列",
+        "Column {header} appears more than once (columns {columns}). Keep only one"),
+    "columns-ignored": (
+        "以下列不属于凭证内容，已忽略：{headers}",
+        "These columns are not part of the voucher and were ignored: {headers}"),
+    # any cell
+    "required-missing": (
+        "「{header}」为必填项，但此格为空。请补填",
+        "{header} is required but the cell is empty. Fill it in"),
+    "control-characters": (
+        "「{value}」中含有看不见的控制字符（如复制粘贴带入的换行符），已删除。请核对此格内容",
+        "{value!r} contained invisible control characters (pasted line breaks and the like); they were removed. "
+        "Check the cell"),
+    "stored-as-number": (
+        "「{value}」被 Excel 存成了数字，末尾几位已丢失，无法还原。请把此列设置为「文本」格式，"
+        "重新从考务软件导出或重新录入",
+        "{value} was stored by Excel as a number and has lost its last digits. Format the column as Text and "
+        "export or type it again"),
+    # name
+    "name-rare-characters": (
+        "姓名「{value}」中的「{chars}」不在 GBK 字符集内，很多字体无法显示。请确认打印效果，必要时手写补正",
+        "Name {value} has characters outside GBK ({chars}) that many fonts lack. Check the printout"),
+    "no-glyph": (
+        "「{value}」中的「{chars}」在本机所有已安装字体中都没有字形，打印会出现方框。请安装含该字的字体"
+        "（如花园明朝 HanaMin）后再打印",
+        "No installed font has a glyph for {chars} in {value}; it would print as a box. Install a font that has it "
+        "(e.g. HanaMin) before printing"),
+    # sex
+    "sex-invalid": (
+        "性别「{value}」无法识别。请填写「男」或「女」（或代码 1、2）",
+        "Sex {value!r} is not recognised. Use 男 or 女 (or the codes 1, 2)"),
+    # dates
+    "date-invalid": (
+        "「{value}」不是有效日期。请写成 1985-03-12 或 1985年3月12日 这样的形式",
+        "{value!r} is not a valid date. Write it as 1985-03-12 or 1985年3月12日"),
+    "date-future": (
+        "日期 {value} 晚于今天（{today}）。请核对年份",
+        "Date {value} is later than today ({today}). Check the year"),
+    # education
+    "education-unknown": (
+        "文化程度「{value}」不在常用名称中（如 初中、高中、中专、技校、职高、大专、本科、研究生）。"
+        "如确实如此可以打印，否则请更正",
+        "Education {value!r} is not a usual GB 4658 name (初中, 高中, 中专, 技校, 大专, 本科…). "
+        "Print it if it is right, otherwise correct it"),
+    # ID numbers
+    "id-length": (
+        "身份证号「{value}」是 {length} 位，应为 18 位。请对照身份证核对",
+        "ID number {value} has {length} characters; it must have 18. Check it against the ID card"),
+    "id-characters": (
+        "身份证号「{value}」含有非法字符：前 17 位必须是数字，最后一位是数字或 X。请核对",
+        "ID number {value} has invalid characters: 17 digits, then a digit or X. Check it"),
+    "id-birth-impossible": (
+        "身份证号「{value}」中的出生日期 {birth} 不存在。请对照身份证核对",
+        "ID number {value} contains an impossible birth date {birth}. Check it against the ID card"),
+    "id-check-digit": (
+        "身份证号「{value}」校验位错误：按前 17 位计算，最后一位应为 {expected}，现为 {found}。"
+        "通常是某一位录错了，请对照身份证核对",
+        "ID number {value} fails its check digit: the last character should be {expected}, not {found}. "
+        "A digit is probably mistyped; check it against the ID card"),
+    "id-legacy": (
+        "身份证号「{value}」是 15 位旧号码。可以打印，但建议改为 18 位新号码",
+        "ID number {value} is a 15-digit legacy number. It can be printed; the 18-digit number is preferred"),
+    "id-birth-mismatch": (
+        "出生日期 {value} 与身份证号中的出生日期 {id_birth} 不一致。请核对出生日期或身份证号",
+        "Birth date {value} disagrees with the ID number's {id_birth}. Check the birth date or the ID number"),
+    "id-sex-mismatch": (
+        "性别「{value}」与身份证号（第 17 位）表示的「{id_sex}」不一致。请核对性别或身份证号",
+        "Sex {value} disagrees with the ID number, which says {id_sex}. Check the sex or the ID number"),
+    # level, scores, result
+    "level-unknown": (
+        "等级「{value}」无法识别。请填写 五级/初级、四级/中级、三级/高级、二级/技师 或 一级/高级技师",
+        "Level {value!r} is not recognised. Use 五级/初级, 四级/中级, 三级/高级, 二级/技师 or 一级/高级技师"),
+    "score-not-number": (
+        "成绩「{value}」不是数字。请只填写分数，如 85 或 85.5",
+        "Score {value!r} is not a number. Write the score only, e.g. 85 or 85.5"),
+    "score-out-of-range": (
+        "成绩 {value} 不在 0–100 之间。请核对",
+        "Score {value} is outside 0–100. Check it"),
+    "score-decimals": (
+        "成绩 {value} 的小数超过一位。请保留一位小数，如 85.5",
+        "Score {value} has more than one decimal. Keep one, e.g. 85.5"),
+    "score-fail": (
+        "成绩 {value} 低于 60 分，不合格的考生不能核发凭证。请核对成绩，或把此人从名册中删除",
+        "Score {value} is below 60: a candidate who failed gets no voucher. Check the score or remove the row"),
+    "result-not-pass": (
+        "评定成绩为「{value}」，只有「合格」「良好」「优秀」的考生才能核发凭证。请核对，或把此人从名册中删除",
+        "Result {value!r} is not a pass (合格, 良好, 优秀): no voucher. Check it or remove the row"),
+    # certificate number
+    "cert-leading-zero-restored": (
+        "证书编号被 Excel 存成了数字，开头的 0 丢失了，已补回为 {fixed}。请核对，并把此列设置为「文本」格式",
+        "The certificate number was stored as a number and lost its leading zero; restored as {fixed}. "
+        "Check it and format the column as Text"),
+    "cert-format": (
+        "证书编号「{value}」应为 16 位数字，现为 {length} 位。请核对",
+        "Certificate number {value} must be 16 digits; it has {length} characters. Check it"),
+    "cert-level-mismatch": (
+        "证书编号「{value}」第 11 位（等级码）是 {digit}，与等级「{level}」（应为 {expected}）不一致。"
+        "请核对等级或证书编号",
+        "Certificate number {value} has level digit {digit} (11th), but level {level} means {expected}. "
+        "Check the level or the number"),
+    "cert-year-mismatch": (
+        "证书编号「{value}」开头的年份 {cert_year} 与发证日期的年份 {issue_year} 不同。请确认无误",
+        "Certificate number {value} starts with year {cert_year}, the issue date says {issue_year}. Check it"),
+    "cert-province": (
+        "证书编号「{value}」第 3–4 位是 {province}，不是福建省代码 35。请确认无误",
+        "Certificate number {value} has province code {province}, not Fujian's 35. Check it"),
+    # whole roster
+    "duplicate-certificate": (
+        "证书编号「{value}」与第 {first_row} 行重复。每张证书编号只能出现一次，请核对",
+        "Certificate number {value} already appears in row {first_row}. Each number may appear once"),
+    "duplicate-id-name": (
+        "身份证号 {value} 在第 {first_row} 行登记的姓名是「{first_name}」，这里却是「{name}」。请核对姓名或身份证号",
+        "ID number {value} belongs to {first_name} in row {first_row}, but here to {name}. "
+        "Check the name or the ID number"),
+    "duplicate-id-occupation": (
+        "此人（身份证号 {value}）同一职业、同一等级已在第 {first_row} 行出现。请删除重复的一行",
+        "This person (ID {value}) already appears in row {first_row} for the same occupation and level. "
+        "Remove the duplicate"),
+    "age-unusual": (
+        "按出生日期，发证时年龄为 {age} 岁，不太常见。请确认出生日期无误",
+        "The candidate is {age} at the issue date, which is unusual. Check the birth date"),
+    "center-incomplete": (
+        "鉴定指导中心「{value}」不像完整名称。凭证落款应为全称，如「福州市职业技能鉴定指导中心」",
+        "Centre {value!r} does not look like a full name, e.g. 福州市职业技能鉴定指导中心"),
+}
+
+SEVERITY_WORDS = {"zh": {"error": "错误", "warning": "警告"}, "en": {"error": "error", "warning": "warning"}}
+
+
+def message(code: str, params: dict, lang: str = "zh") -> str:
+    """Return the clerk-facing sentence for finding `code` with `params`, in `lang` ("zh" or "en")."""
+    zh, en = MESSAGES[code]
+    return (en if lang == "en" else zh).format(**params)
