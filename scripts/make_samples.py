@@ -56,6 +56,8 @@ def error_rows() -> list[dict]:
         variant("年龄异常", birth_date=dt.date(1930, 5, 1), id_number=None),
         variant("姓名含生僻字", name="王𪚥"),
         variant("鉴定指导中心名称不完整", center="福州"),
+        # Excel keeps a pasted control character as the escape _x000B_ inside the file.
+        variant("含看不见的控制字符", occupation="车工_x000B_"),
     ]
     return [_fill_derived(r) for r in rows]
 
