@@ -99,6 +99,8 @@ def main() -> None:
     write_roster_xlsx(SAMPLES / "roster_with_errors.xlsx", error_rows(), extra_headers={"说明": "note"})
     photos = SAMPLES / "photos"
     photos.mkdir(exist_ok=True)
+    for old in photos.iterdir():  # photos of an earlier generation would match nobody
+        old.unlink()
     for i, row in enumerate(rows):
         # Most photos are named by ID number, a few by exam number, as centres really keep them.
         name = row["exam_no"] if i % 10 == 9 else row["id_number"]

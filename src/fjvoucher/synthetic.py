@@ -39,10 +39,14 @@ def make_candidates(count: int, seed: int = 2009, city: str = "福州市") -> li
     """Return `count` valid candidates as dicts keyed by field key, with Python dates for date fields."""
     rng = random.Random(seed)
     area, city_code = CITIES[city]
-    rows, serial = [], 0
+    rows, serial, seen_ids = [], 0, set()
     for i in range(count):
         male = rng.random() < 0.55
         birth = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 30))
+        id_number = make_id(rng, area, birth, male)
+        while id_number in seen_ids:  # two people never share an ID number
+            id_number = make_id(rng, area, birth, male)
+        seen_ids.add(id_number)
         level, digit = rng.choice(LEVELS)
         serial += 1
         rows.append({
@@ -51,7 +55,7 @@ def make_candidates(count: int, seed: int = 2009, city: str = "福州市") -> li
             "sex": "男" if male else "女",
             "birth_date": birth,
             "education": rng.choice(EDUCATIONS),
-            "id_number": make_id(rng, area, birth, male),
+            "id_number": id_number,
             "occupation": rng.choice(OCCUPATIONS),
             "level": level,
             "theory_score": rng.choice((rng.randrange(60, 101), rng.randrange(600, 1000) / 10)),

@@ -1,0 +1,32 @@
+"""Benchmark `fjvoucher validate` against openpyxl read-only merely iterating the same roster.
+
+Usage: python bench/bench_validate.py [ROWS]   (default 150000, the province's peak)
+Both run as whole processes on the same file, one after the other, on this machine.
+Target: ratio ≤ 1.0 and peak memory below 400 MB.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from common import fmt_mb, measure, roster
+
+OPENPYXL_ITERATE = (
+    "import sys, openpyxl\n"
+    "book = openpyxl.load_workbook(sys.argv[1], read_only=True, data_only=True)\n"
+    "for row in book.worksheets[0].iter_rows(values_only=True): pass\n"
+)
+
+
+def main(rows: int) -> None:
+    path = roster(rows)
+    validate_s, validate_mb = measure([sys.executable, "-m", "fjvoucher", "validate", str(path)])
+    openpyxl_s, openpyxl_mb = measure([sys.executable, "-c", OPENPYXL_ITERATE, str(path)])
+    print(f"rows: {rows}")
+    print(f"fjvoucher validate (whole process): {validate_s:6.2f} s  peak {fmt_mb(validate_mb)}")
+    print(f"openpyxl read-only iteration only:  {openpyxl_s:6.2f} s  peak {fmt_mb(openpyxl_mb)}")
+    print(f"ratio validate / openpyxl: {validate_s / openpyxl_s:.2f} (target ≤ 1.0; peak target < 400 MB)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 150_000)
