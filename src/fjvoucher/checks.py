@@ -22,6 +22,7 @@ from fjvoucher.reading import HEADER_SEARCH_ROWS, Column, Roster, open_roster
 from fjvoucher.report import Finding, Report
 
 KEY_INDEX = {f.key: i for i, f in enumerate(FIELDS)}
+PSEUDO_COLUMNS = {"photo": "照片"}  # findings about things that are not roster columns
 _INTERNED_KINDS = {"sex", "date", "education", "text", "level", "score", "result"}
 _EDUCATION = frozenset(EDUCATION_NAMES)
 MIN_AGE, MAX_AGE = 16, 70
@@ -77,11 +78,11 @@ class _Row:
         self.findings: list[Finding] = []
 
     def add(self, key: str, severity: str, code: str, **params) -> None:
-        """Record a finding on the column that holds field `key`."""
+        """Record a finding on the column that holds field `key` (a pseudo-column such as 照片 otherwise)."""
         col = self.columns.get(key)
-        self.findings.append(Finding(
-            self.number, col.letter if col else None, col.header if col else FIELD_BY_KEY[key].header,
-            key, severity, code, params))
+        fld = FIELD_BY_KEY.get(key)
+        header = col.header if col else (fld.header if fld else PSEUDO_COLUMNS.get(key, key))
+        self.findings.append(Finding(self.number, col.letter if col else None, header, key, severity, code, params))
 
     def has_errors(self) -> bool:
         """Return True when any finding on this row is an error."""
@@ -345,9 +346,16 @@ def file_findings(roster: Roster) -> list[Finding]:
     return findings
 
 
+ExtraCheck = Callable[[Candidate, Callable[..., None]], None]
+
+
 def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
-                 keep: bool = False) -> CheckedRoster:
-    """Read and check the roster at `path`; with `keep`, also return its valid and rejected rows."""
+                 keep: bool = False, extra: ExtraCheck | None = None) -> CheckedRoster:
+    """Read and check the roster at `path`; with `keep`, also return its valid and rejected rows.
+
+    `extra(candidate, add)` checks what a caller needs beyond the layout (merge: centre, photos)
+    on each row that passed; it reports through `add(key, severity, code, **params)`.
+    """
     roster = open_roster(path, sheet)
     report = Report(str(path), roster.sheet)
     report.findings.extend(file_findings(roster))
@@ -359,6 +367,9 @@ def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date |
     for number, raw in roster.rows:
         report.rows += 1
         row, candidate = checker.check(number, raw)
+        if candidate is not None and extra is not None:
+            extra(candidate, row.add)
+            candidate = None if row.has_errors() else candidate
         if row.findings:
             report.findings.extend(row.findings)
             report.row_labels[number] = _row_label(row)

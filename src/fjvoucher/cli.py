@@ -71,3 +71,82 @@ def layout(output: Path) -> None:
     from fjvoucher.blank_roster import write_blank_roster
 
     click.echo(f"已写出名册模板 (blank roster written): {write_blank_roster(output)}")
+
+
+class ProgressLine:
+    """Show vouchers written, rate and time left on one stderr line, a few times a second at most."""
+
+    def __init__(self, quiet: bool):
+        import time
+
+        self.quiet, self.clock = quiet, time.perf_counter
+        self.started = self.shown = self.clock()
+        self.finished = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if self.quiet or self.finished or (now - self.shown < 0.2 and done < total):
+            return
+        self.finished = done >= total
+        self.shown = now
+        rate = done / max(now - self.started, 1e-9)
+        left = (total - done) / rate if rate else 0
+        click.echo(f"\r已生成 {done}/{total} 张  {rate:,.0f} 张/秒  剩余约 {left:,.0f} 秒   ",
+                   err=True, nl=done >= total)
+
+
+@cli.command()
+@click.argument("roster", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help="Folder for vouchers/, batches/, 发放登记表.xlsx and rejected.xlsx.")
+@SHEET
+@click.option("--template", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A docxtpl master using the template contract (default: the bundled voucher master).")
+@click.option("--photos", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of photos named by ID number or exam number (jpg/jpeg/png).")
+@click.option("--require-photos", is_flag=True, help="A missing photo is an error instead of a warning.")
+@click.option("--center", default=None, help="Full centre name for the seal line when the roster has none, "
+              "e.g. 福州市职业技能鉴定指导中心.")
+@click.option("--skip-invalid", is_flag=True, help="Merge the valid rows; write the others to rejected.xlsx.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Vouchers per batch document.")
+@click.option("--per-candidate/--no-per-candidate", default=True, show_default=True,
+              help="Also write one document per candidate into vouchers/.")
+@click.option("--sort-by", multiple=True, help="Order of the batches by a field, e.g. occupation or 职业 "
+              "(repeat for more); default: roster order.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line.")
+@LANG
+def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, center, skip_invalid, batch_size,
+          per_candidate, sort_by, quiet, lang) -> None:
+    """Check ROSTER, then write one voucher per candidate, batches ready to print, and the register."""
+    from fjvoucher.merge import MergeOptions, merge_roster
+
+    options = MergeOptions(sheet=sheet, template=template, photos=photos, require_photos=require_photos,
+                           center=center, skip_invalid=skip_invalid, batch_size=batch_size,
+                           per_candidate=per_candidate, sort_by=tuple(sort_by))
+    try:
+        result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
+    except FjvoucherError as exc:
+        raise fail(exc) from exc
+    report = result.checked.report
+    if report.findings:
+        click.echo(report.to_text(lang))
+    if not result.written:
+        click.echo("有错误，未生成任何凭证。请按上面的提示修改名册后重新运行（或加 --skip-invalid 只打印正确的行）。"
+                   if lang == "zh" else "Errors found: nothing was written. Fix the roster and run again "
+                   "(or use --skip-invalid to merge the valid rows).", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    click.echo(merge_summary(result, outdir, lang))
+
+
+def merge_summary(result, outdir: Path, lang: str) -> str:
+    """Return the closing lines of a merge: counts that reconcile, and where the files are."""
+    if lang == "en":
+        lines = [f"{result.rows} rows read = {result.merged} vouchers + {result.rejected} rejected.",
+                 f"Batches: {len(result.batches)} in {outdir / 'batches'}; register: {result.register}"]
+    else:
+        lines = [f"共读取 {result.rows} 行 = 生成凭证 {result.merged} 张 + 退回 {result.rejected} 行。",
+                 f"批量打印文件 {len(result.batches)} 个：{outdir / 'batches'}；发放登记表：{result.register}"]
+    if result.rejected_file:
+        lines.append(("退回的行及原因：" if lang == "zh" else "Rejected rows: ") + str(result.rejected_file))
+    return "\n".join(lines)

@@ -14,7 +14,12 @@ class TemplateError(FjvoucherError):
 
 
 class PhotoError(FjvoucherError):
-    """A candidate's photo exists but cannot be used."""
+    """A candidate's photo exists but cannot be used; the message says why."""
+
+    @property
+    def reason(self) -> str:
+        """Return why the photo cannot be used."""
+        return str(self)
 
 
 class PdfEngineError(FjvoucherError):

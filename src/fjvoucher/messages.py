@@ -138,6 +138,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "center-incomplete": (
         "鉴定指导中心「{value}」不像完整名称。凭证落款应为全称，如「福州市职业技能鉴定指导中心」",
         "Centre {value!r} does not look like a full name, e.g. 福州市职业技能鉴定指导中心"),
+    # merge
+    "center-missing": (
+        "没有鉴定指导中心名称，凭证落款无法打印。请在名册中填写「鉴定指导中心」列，或运行时加 --center 指定",
+        "No appraisal centre name for the seal line. Fill the 鉴定指导中心 column or pass --center"),
+    "photo-missing": (
+        "照片文件夹中找不到此人的照片（按身份证号 {id} 或准考证号 {exam_no} 命名的 jpg/png）。照片框将留空",
+        "No photo named by ID number {id} or exam number {exam_no} (jpg/png); the photo box stays empty"),
+    "photo-unreadable": (
+        "照片 {file} 无法使用：{reason}。请换一张 JPG 或 PNG 照片",
+        "Photo {file} cannot be used: {reason}. Replace it with a JPG or PNG"),
 }
 
 SEVERITY_WORDS = {"zh": {"error": "错误", "warning": "警告"}, "en": {"error": "error", "warning": "warning"}}

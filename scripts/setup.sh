@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what fjvoucher needs on a fresh Debian/Ubuntu machine, then the package itself:
+# LibreOffice Writer (PDF engine), Noto CJK fonts (Simplified-Chinese glyphs), HanaMin (rare
+# characters of CJK Extension A/B), poppler-utils (pdftotext/pdffonts/pdftoppm for the tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+if ! command -v fc-list >/dev/null 2>&1 || ! fc-list | grep -q "Noto Serif CJK SC"; then
+  missing+=(fonts-noto-cjk fontconfig)
+fi
+if ! command -v fc-list >/dev/null 2>&1 || ! fc-list | grep -qi "HanaMinB"; then
+  missing+=(fonts-hanazono)
+fi
+if ((${#missing[@]})); then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    echo "installing system packages: ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "warning: please install ${missing[*]} (see README); PDF output needs LibreOffice" >&2
+  fi
+fi
+python3 -m pip install -q --disable-pip-version-check -e ".[test]"

@@ -1,0 +1,218 @@
+"""Merge a validated roster into vouchers: per-candidate DOCX, batch DOCX, the issuance register.
+
+Nothing is written until every check (roster and photos) has passed, or, with `skip_invalid`,
+until the rows that fail are set aside.  Every file is written under a temporary name and
+renamed when complete; a manifest lets a re-run remove what an earlier run wrote and this
+one does not (a row that became invalid), and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fjvoucher.atomic import write_bytes_atomic
+from fjvoucher.checks import Candidate, CheckedRoster, Rejected, check_roster
+from fjvoucher.errors import FjvoucherError, PhotoError
+from fjvoucher.idcard import mask_id
+from fjvoucher.layout import FIELD_BY_KEY, field_for_header
+from fjvoucher.photos import PhotoFolder, load_photo, photo_header
+from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
+from fjvoucher.template import prepare_template
+from fjvoucher.workbooks import write_table
+
+REGISTER_NAME = "发放登记表.xlsx"
+REJECTED_NAME = "rejected.xlsx"
+MANIFEST_NAME = ".fjvoucher-manifest.json"
+_UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class MergeOptions:
+    """What `merge_roster` should do beyond the defaults (the CLI's options, one to one)."""
+
+    sheet: str | None = None
+    template: Path | None = None
+    photos: Path | None = None
+    require_photos: bool = False
+    center: str | None = None
+    skip_invalid: bool = False
+    batch_size: int = 500
+    per_candidate: bool = True
+    sort_by: tuple[str, ...] = ()
+    today: dt.date | None = None
+
+
+@dataclass
+class MergeResult:
+    """What a merge did: the report, how many vouchers and rejected rows, and the files written."""
+
+    checked: CheckedRoster
+    written: bool = False
+    merged: int = 0
+    rejected: int = 0
+    batches: list[Path] = field(default_factory=list)
+    register: Path | None = None
+    rejected_file: Path | None = None
+
+    @property
+    def rows(self) -> int:
+        """Return how many roster rows were read."""
+        return self.checked.report.rows
+
+
+@dataclass(slots=True)
+class _Planned:
+    """A candidate with everything needed to write its voucher."""
+
+    candidate: Candidate
+    photo_path: Path | None
+    file_stem: str
+
+
+def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions | None = None,
+                 progress: Progress | None = None) -> MergeResult:
+    """Check `roster`, then write its vouchers, batches and register into `outdir`."""
+    options = options or MergeOptions()
+    if options.batch_size < 1:
+        raise FjvoucherError("--batch-size 必须是正整数 (must be at least 1)")
+    sort_keys = [_sort_key(name) for name in options.sort_by]
+    template = prepare_template(options.template)  # a bad master stops us before anything is read
+    photo_paths: dict[int, Path] = {}
+    extra = _merge_checks(PhotoFolder(options.photos) if options.photos else None, options, photo_paths)
+    checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=extra)
+    result = MergeResult(checked)
+    if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
+        return result
+    planned = [_Planned(c, photo_paths.get(c.row), _file_stem(c)) for c in checked.candidates]
+    planned.sort(key=lambda p: tuple(p.candidate[k] for k in sort_keys))
+    outdir = Path(outdir)
+    written = _write_vouchers(template, planned, outdir, options, result, progress)
+    result.register = _write_register(outdir / REGISTER_NAME, planned, result.batches, options.batch_size)
+    written.append(result.register)
+    if checked.rejected:
+        result.rejected_file = _write_rejected(outdir / REJECTED_NAME, checked)
+        written.append(result.rejected_file)
+    _replace_manifest(outdir, written)
+    result.written, result.merged, result.rejected = True, len(planned), len(checked.rejected)
+    return result
+
+
+def _sort_key(name: str) -> str:
+    fld = FIELD_BY_KEY.get(name) or field_for_header(name)
+    if fld is None:
+        raise FjvoucherError(f"--sort-by 不认识「{name}」：请用字段名或表头，如 occupation、职业")
+    return fld.key
+
+
+def _only_row_errors(checked: CheckedRoster) -> bool:
+    return not any(f.row is None and f.severity == "error" for f in checked.report.findings)
+
+
+def _merge_checks(photos: PhotoFolder | None, options: MergeOptions, photo_paths: dict[int, Path]):
+    """Return the per-row check merging adds: a centre for the seal line, and the candidate's photo."""
+
+    def check(candidate: Candidate, add) -> None:
+        if not (candidate["center"] or options.center):
+            add("center", "error", "center-missing")
+        if photos is None:
+            return
+        path = photos.find(candidate["id_number"], candidate["exam_no"])
+        if path is None:
+            add("photo", "error" if options.require_photos else "warning", "photo-missing",
+                id=mask_id(candidate["id_number"]), exam_no=candidate["exam_no"] or "-")
+            return
+        try:
+            photo_header(path)
+        except PhotoError as exc:
+            add("photo", "error", "photo-unreadable", file=path.name, reason=exc.reason)
+            return
+        photo_paths[candidate.row] = path
+
+    return check
+
+
+def _file_stem(candidate: Candidate) -> str:
+    """Return `<证书编号>_<姓名>`, safe as a file name on Windows too and unable to leave its folder."""
+    stem = _UNSAFE_NAME.sub("_", f"{candidate['certificate_no']}_{candidate['name']}").strip(" .")[:120]
+    if not stem or stem.split(".")[0].upper() in _RESERVED:
+        stem = f"row{candidate.row}_{stem}"
+    return stem
+
+
+def _write_vouchers(template, planned: list[_Planned], outdir: Path, options: MergeOptions,
+                    result: MergeResult, progress: Progress | None) -> list[Path]:
+    """Write the per-candidate documents and the batches, one batch in memory at a time."""
+    renderer = VoucherRenderer(template)
+    written: list[Path] = []
+    total = len(planned)
+    for start in range(0, total, options.batch_size):
+        chunk = planned[start:start + options.batch_size]
+        vouchers = [Voucher(voucher_context(p.candidate, center=options.center or ""),
+                            load_photo(p.photo_path) if p.photo_path else None) for p in chunk]
+        bodies = [renderer.render_body(v) for v in vouchers]
+        if options.per_candidate:
+            for done, (p, voucher, body) in enumerate(zip(chunk, vouchers, bodies), start=start + 1):
+                path = outdir / "vouchers" / f"{p.file_stem}.docx"
+                write_bytes_atomic(path, renderer.single(voucher, body))
+                written.append(path)
+                if progress and done % 50 == 0:
+                    progress(done, total)
+        batch = outdir / "batches" / f"batch-{start // options.batch_size + 1:03d}.docx"
+        write_bytes_atomic(batch, renderer.batch(vouchers, bodies))
+        written.append(batch)
+        result.batches.append(batch)
+        if progress:
+            progress(start + len(chunk), total)
+    return written
+
+
+def _write_register(path: Path, planned: list[_Planned], batches: list[Path], batch_size: int) -> Path:
+    """Write 发放登记表: one row per voucher, where it is printed, and room to sign on hand-out."""
+    headers = ["序号", "凭证编号", "姓名", "证书编号", "身份证号", "职业", "等级", "批次文件", "页码",
+               "领取人签名", "领取日期"]
+    rows = ([i + 1, p.candidate["voucher_no"], p.candidate["name"], p.candidate["certificate_no"],
+             mask_id(p.candidate["id_number"]), p.candidate["occupation"], p.candidate["level"],
+             batches[i // batch_size].name, i % batch_size + 1, "", ""]
+            for i, p in enumerate(planned))
+    return write_table(path, "发放登记表", headers, rows, landscape=True, text_columns=(1, 3, 4),
+                       widths={0: 6, 1: 18, 2: 10, 3: 19, 4: 21, 5: 14, 6: 14, 7: 14, 8: 6, 9: 16, 10: 12})
+
+
+def _write_rejected(path: Path, checked: CheckedRoster) -> Path:
+    """Write the rejected rows exactly as read, with their spreadsheet row number and the reasons."""
+    width = max((c.position for c in checked.columns), default=-1) + 1
+    headers = [""] * width
+    for col in checked.columns:
+        headers[col.position] = col.header
+    rows = ([r.row, "；".join(f"{f.column or ''}：{f.message()}" for f in r.findings if f.severity == "error")]
+            + [cell_or_blank(r.cells, i) for i in range(max(width, len(r.cells)))]
+            for r in checked.rejected)
+    return write_table(path, "未发凭证", ["原行号", "不能发凭证的原因", *headers], rows, widths={1: 60})
+
+
+def cell_or_blank(cells: list, index: int):
+    """Return the cell at `index`, or None past the end of a short row."""
+    return cells[index] if index < len(cells) else None
+
+
+def _replace_manifest(outdir: Path, written: list[Path]) -> None:
+    """Remove files an earlier run wrote that this run did not, then record this run's files."""
+    manifest = outdir / MANIFEST_NAME
+    now = {str(p.relative_to(outdir)) for p in written}
+    try:
+        before = set(json.loads(manifest.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        before = set()
+    for stale in before - now:
+        stale_path = (outdir / stale).resolve()
+        if outdir.resolve() in stale_path.parents:  # a tampered manifest cannot reach outside OUTDIR
+            stale_path.unlink(missing_ok=True)
+    write_bytes_atomic(manifest, json.dumps(sorted(now), ensure_ascii=False, indent=0).encode("utf-8"))

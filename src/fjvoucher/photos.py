@@ -1,0 +1,83 @@
+"""Find each candidate's photo in a folder and size it into the one-inch photo box."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from fjvoucher.errors import PhotoError
+
+EXTENSIONS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
+EMU_PER_MM = 36000
+PHOTO_BOX_MM = (24.5, 34.5)  # a hair inside the 25×35 mm box so the picture never grows the cell
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A candidate's photo: its bytes, format and pixel size."""
+
+    data: bytes
+    ext: str  # "jpeg" or "png": the part name's extension
+    width: int
+    height: int
+
+    def extent(self, box_mm: tuple[float, float] = PHOTO_BOX_MM) -> tuple[int, int]:
+        """Return the drawing size in EMU that fits the photo in `box_mm`, keeping its aspect ratio."""
+        box_w, box_h = (round(v * EMU_PER_MM) for v in box_mm)
+        scale = min(box_w / self.width, box_h / self.height)
+        return round(self.width * scale), round(self.height * scale)
+
+
+def _key(text: str) -> str:
+    """Return a file stem or code folded for matching: half-width, no spaces, upper case (x → X)."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
+
+
+class PhotoFolder:
+    """The photos of one folder, indexed once by file stem (ID number or exam number)."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise PhotoError(f"照片文件夹不存在：{self.folder} (photo folder not found)")
+        self.by_stem: dict[str, Path] = {}
+        for path in sorted(self.folder.iterdir()):
+            if path.suffix.lower() in EXTENSIONS and path.is_file():
+                self.by_stem.setdefault(_key(path.stem), path)
+
+    def find(self, id_number: str, exam_no: str = "") -> Path | None:
+        """Return the photo named by the ID number, else by the exam number, else None."""
+        for code in (id_number, exam_no):
+            if code and (path := self.by_stem.get(_key(code))):
+                return path
+        return None
+
+
+def photo_header(path: Path) -> tuple[str, int, int]:
+    """Return the photo's part extension and pixel size from its header; raise PhotoError when unusable.
+
+    Only the header is read: checking 150,000 photos must not decode 150,000 images.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height, fmt = image.width, image.height, image.format
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise PhotoError("不是可识别的图片文件 (not a readable image)") from exc
+    if fmt not in ("JPEG", "PNG"):
+        raise PhotoError(f"图片格式是 {fmt}，不是 JPG 或 PNG (not JPG or PNG)")
+    if not width or not height:
+        raise PhotoError("图片尺寸为零 (empty image)")
+    return ("png" if fmt == "PNG" else "jpeg"), width, height
+
+
+def load_photo(path: Path) -> Photo:
+    """Read the photo at `path`; raise PhotoError when it is not a usable JPEG or PNG."""
+    ext, width, height = photo_header(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PhotoError(f"无法读取 ({exc})") from exc
+    return Photo(data, ext, width, height)

@@ -1,0 +1,132 @@
+"""Render vouchers from a prepared master: one DOCX per candidate, or many vouchers in one batch DOCX.
+
+Each candidate's body is rendered once; the single document and the batch both use that text.
+A batch joins the rendered bodies, each later voucher starting on a new page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from fjvoucher.cells import chinese_date
+from fjvoucher.checks import Candidate
+from fjvoucher.docx_package import PackageWriter
+from fjvoucher.photos import Photo
+from fjvoucher.template import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+PHOTO_SLOT = "\ue001"  # the photo's number in its document: 1 alone, its position in a batch
+IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
+_NS = ('xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+       'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+       'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture" '
+       'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+
+
+@dataclass(slots=True)
+class Voucher:
+    """One voucher to write: the context the master is rendered with, and the candidate's photo."""
+
+    context: dict
+    photo: Photo | None = None
+
+
+def voucher_context(candidate: Candidate, *, center: str = "", voucher_no: str = "",
+                    reissue: bool = False, replaces: str = "") -> dict:
+    """Return the template contract's values for `candidate`: every field as printed, dates split, NO, centre."""
+    context = candidate.as_dict()
+    context["center"] = context["center"] or center
+    context["voucher_no"] = voucher_no or context["voucher_no"]
+    for prefix, day in (("birth", candidate.birth), ("issue", candidate.issue)):
+        context[f"{prefix}_year"] = str(day.year) if day else ""
+        context[f"{prefix}_month"] = str(day.month) if day else ""
+        context[f"{prefix}_day"] = str(day.day) if day else ""
+    context.update(photo="", reissue=reissue, replaces=replaces)
+    return context
+
+
+def photo_markup(photo: Photo) -> Markup:
+    """Return the runs that show `photo` inline, the way docxtpl's InlineImage does."""
+    cx, cy = photo.extent()
+    return Markup(
+        f'</w:t></w:r><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0" {_NS}>'
+        f'<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
+        f'<wp:docPr id="9{PHOTO_SLOT}" name="照片 {PHOTO_SLOT}"/><wp:cNvGraphicFramePr>'
+        '<a:graphicFrameLocks noChangeAspect="1"/></wp:cNvGraphicFramePr>'
+        '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic>'
+        f'<pic:nvPicPr><pic:cNvPr id="0" name="photo.{photo.ext}"/><pic:cNvPicPr/></pic:nvPicPr>'
+        f'<pic:blipFill><a:blip r:embed="rIdFjvPhoto{PHOTO_SLOT}"/><a:stretch><a:fillRect/></a:stretch>'
+        f'</pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+        '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
+        '</wp:inline></w:drawing></w:r><w:r><w:t xml:space="preserve">')
+
+
+class VoucherRenderer:
+    """Render vouchers of one prepared master into DOCX bytes."""
+
+    def __init__(self, template: PreparedTemplate):
+        self.template = template
+        varying = {DOCUMENT, DOCUMENT_RELS, *template.part_templates}
+        self.writer = PackageWriter({k: v for k, v in template.parts.items() if k not in varying})
+
+    def render_body(self, voucher: Voucher) -> str:
+        """Return the voucher's body XML, with the page-break and photo slots still open."""
+        context = {k: _CONTROL.sub("", v) if isinstance(v, str) else v for k, v in voucher.context.items()}
+        if voucher.photo is not None:
+            context["photo"] = photo_markup(voucher.photo)
+        return self._render(self.template.body, context)
+
+    def _render(self, compiled, context: dict) -> str:
+        """Render like docxtpl's render_xml_part: drop the paragraph newlines, escape markers, listings."""
+        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", compiled.render(context))
+        if "{_" in xml or "_}" in xml:
+            xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        if any(isinstance(v, str) and ("\n" in v or "\t" in v) for v in context.values()):
+            xml = self.template.resolve_listing(xml)
+        return xml
+
+    def single(self, voucher: Voucher, body: str | None = None) -> bytes:
+        """Return a DOCX holding one voucher."""
+        body = (body or self.render_body(voucher)).replace(PAGE_BREAK_SLOT, "").replace(PHOTO_SLOT, "1")
+        varying = self._parts_for(voucher.context, [voucher.photo])
+        varying[DOCUMENT] = (self.template.prefix + body + self.template.tail).encode("utf-8")
+        return self.writer.build(varying)
+
+    def batch(self, vouchers: list[Voucher], bodies: list[str] | None = None) -> bytes:
+        """Return a DOCX holding `vouchers` one per page, in order, with no blank page at the end."""
+        bodies = bodies or [self.render_body(v) for v in vouchers]
+        pieces = []
+        for n, body in enumerate(bodies, start=1):
+            pieces.append(body.replace(PAGE_BREAK_SLOT, self.template.page_break if n > 1 else "")
+                          .replace(PHOTO_SLOT, str(n)))
+        document = self.template.prefix + "".join(pieces) + self.template.tail
+        if self.template.has_drawings:
+            counter = itertools.count(1)
+            document = re.sub(r'(<wp:docPr\b[^>]*?\bid=")\d+', lambda m: f"{m.group(1)}{next(counter)}", document)
+        varying = self._parts_for(vouchers[0].context, [v.photo for v in vouchers])
+        varying[DOCUMENT] = document.encode("utf-8")
+        return self.writer.build(varying)
+
+    def _parts_for(self, context: dict, photos: list[Photo | None]) -> dict[str, bytes]:
+        """Return the relationships with one image per photo, the photo parts, and rendered headers/footers."""
+        parts: dict[str, bytes] = {}
+        rels = []
+        for n, photo in enumerate(photos, start=1):
+            if photo is not None:
+                target = f"media/fjv_photo{n}.{photo.ext}"
+                rels.append(f'<Relationship Id="rIdFjvPhoto{n}" Type="{IMAGE_REL}" Target="{target}"/>')
+                parts[f"word/{target}"] = photo.data
+        parts[DOCUMENT_RELS] = self.template.rels.replace(
+            "</Relationships>", "".join(rels) + "</Relationships>").encode("utf-8")
+        for name, compiled in self.template.part_templates.items():
+            parts[name] = self._render(compiled, context).encode("utf-8")
+        return parts
+
+
+def date_text(day) -> str:
+    """Return a date as the voucher prints it (2009年6月10日), or '' for None."""
+    return chinese_date(day) if day else ""

@@ -1,0 +1,176 @@
+"""The voucher master: load a docxtpl template once, check it against the contract, compile it once.
+
+docxtpl opens, patches and compiles the template for every document it renders; that is two
+thirds of its time.  Here the package is read once, docxtpl's own `patch_xml` turns Word's
+split runs into clean Jinja tags once, and one sandboxed, autoescaping Jinja template per
+part renders each candidate.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from fjvoucher.errors import TemplateError
+from fjvoucher.layout import FIELDS
+
+DATE_PARTS = ("birth_year", "birth_month", "birth_day", "issue_year", "issue_month", "issue_day")
+EXTRA_NAMES = ("photo", "reissue", "replaces")
+CONTRACT: tuple[str, ...] = tuple(f.key for f in FIELDS) + DATE_PARTS + EXTRA_NAMES
+BATCH_SHARED = frozenset({"center", "issue_date", *DATE_PARTS[3:]})  # may sit in headers of a batch
+
+DOCUMENT = "word/document.xml"
+DOCUMENT_RELS = "word/_rels/document.xml.rels"
+CONTENT_TYPES = "[Content_Types].xml"
+PAGE_BREAK_SLOT = "\ue000FJV-PAGE-BREAK\ue000"  # where a batch starts each later voucher on a new page
+PAGE_BREAK = "<w:pageBreakBefore/>"
+BREAK_PARAGRAPH = f"<w:p><w:pPr>{PAGE_BREAK}<w:spacing w:before=\"0\" w:after=\"0\"/></w:pPr></w:p>"
+IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
+
+
+def default_master() -> Path:
+    """Return the path of the bundled voucher master."""
+    return Path(str(resources.files("fjvoucher") / "templates" / "voucher_master.docx"))
+
+
+@dataclass
+class PreparedTemplate:
+    """A master ready to render: fixed parts, the compiled body, and the compiled headers/footers."""
+
+    path: Path
+    parts: dict[str, bytes]
+    prefix: str  # document.xml up to and including <w:body>
+    body: object  # jinja2.Template of the body's content
+    tail: str  # the body-level sectPr, </w:body></w:document>
+    rels: str  # document.xml.rels, to which each photo's relationship is added
+    part_templates: dict[str, object] = field(default_factory=dict)  # headers/footers with tags
+    names: frozenset[str] = frozenset()
+    has_drawings: bool = False  # the body holds pictures of its own: batches renumber their ids
+    page_break: str = PAGE_BREAK  # what fills PAGE_BREAK_SLOT on every voucher of a batch but the first
+    resolve_listing: object = None  # docxtpl's conversion of \n and \t in values into breaks and tabs
+
+
+def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
+    """Load the master at `path` (default: the bundled one), check it and compile it once."""
+    path = Path(path) if path else default_master()
+    parts = _read_parts(path)
+    xml = parts[DOCUMENT].decode("utf-8")
+    start, end = _body_bounds(path, xml)
+    docxtpl_template = _docxtpl(path)
+    patch = docxtpl_template.patch_xml
+    body_src, page_break = _with_page_break_slot(patch(xml[start:end]))
+    env = _environment()
+    templates = {name: patch(parts[name].decode("utf-8")) for name in parts
+                 if re.match(r"word/(header|footer)\d*\.xml$", name) and b"{" in parts[name]}
+    names = _check_contract(path, env, [body_src, *templates.values()])
+    _check_batch_headers(path, env, templates)
+    prepared = PreparedTemplate(
+        path=path, parts=parts, prefix=xml[:start], body=_compile(path, env, body_src), tail=xml[end:],
+        rels=parts[DOCUMENT_RELS].decode("utf-8"),
+        part_templates={name: _compile(path, env, src) for name, src in templates.items()},
+        names=names, has_drawings="<wp:docPr" in body_src, page_break=page_break,
+        resolve_listing=docxtpl_template.resolve_listing)
+    prepared.parts[CONTENT_TYPES] = _with_image_types(parts[CONTENT_TYPES].decode("utf-8")).encode("utf-8")
+    return prepared
+
+
+def _read_parts(path: Path) -> dict[str, bytes]:
+    try:
+        with zipfile.ZipFile(path) as package:
+            parts = {info.filename: package.read(info) for info in package.infolist() if not info.is_dir()}
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise TemplateError(f"凭证母版无法打开：{path}（不是 Word .docx 文件？）({exc})") from exc
+    for needed in (DOCUMENT, DOCUMENT_RELS, CONTENT_TYPES):
+        if needed not in parts:
+            raise TemplateError(f"凭证母版 {path} 不是完整的 Word 文档：缺少 {needed}")
+    return parts
+
+
+def _body_bounds(path: Path, xml: str) -> tuple[int, int]:
+    """Return where the body's content starts and where the body-level sectPr (or </w:body>) begins."""
+    opening = re.search(r"<w:body(?:\s[^>]*)?>", xml)
+    closing = xml.rfind("</w:body>")
+    if not opening or closing < 0:
+        raise TemplateError(f"凭证母版 {path} 的 document.xml 没有正文 (no w:body)")
+    section = xml.rfind("<w:sectPr", opening.end(), closing)
+    # The body-level sectPr is the body's last child; a sectPr inside a paragraph ends with </w:pPr>.
+    if section >= 0 and "</w:p>" not in xml[section:closing]:
+        return opening.end(), section
+    return opening.end(), closing
+
+
+def _docxtpl(path: Path):
+    """Return a docxtpl template of `path`, whose own XML patching and listing code we reuse."""
+    from docxtpl import DocxTemplate
+
+    return DocxTemplate(str(path))
+
+
+def _environment():
+    from jinja2.sandbox import SandboxedEnvironment
+
+    # Sandboxed: a template cannot reach Python internals or files.  Autoescaped: data is text, never XML.
+    return SandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
+
+
+def _compile(path: Path, env, source: str):
+    from jinja2 import TemplateSyntaxError
+
+    # docxtpl renders with a newline before each paragraph (for error line numbers) and removes it after.
+    try:
+        return env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", source))
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"凭证母版 {path} 的占位符写法有误：{exc.message}（第 {exc.lineno} 段附近）") from exc
+
+
+def _check_contract(path: Path, env, sources: list[str]) -> frozenset[str]:
+    """Return the names the template uses; raise TemplateError naming any outside the contract."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    used: set[str] = set()
+    for source in sources:
+        try:
+            used |= meta.find_undeclared_variables(env.parse(source))
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"凭证母版 {path} 的占位符写法有误：{exc.message}") from exc
+    unknown = sorted(used - set(CONTRACT))
+    if unknown:
+        raise TemplateError(
+            f"凭证母版 {path} 使用了未定义的占位符：{'、'.join(unknown)}。"
+            f"可用的名称：{'、'.join(CONTRACT)}")
+    return frozenset(used)
+
+
+def _check_batch_headers(path: Path, env, templates: dict[str, str]) -> None:
+    """Refuse per-candidate names in headers/footers: a batch shares them across all its pages."""
+    from jinja2 import meta
+
+    for name, source in templates.items():
+        personal = sorted(meta.find_undeclared_variables(env.parse(source)) - BATCH_SHARED)
+        if personal:
+            raise TemplateError(
+                f"凭证母版 {path} 的页眉/页脚（{name}）使用了每人不同的占位符 {'、'.join(personal)}；"
+                f"批量文件中各页共用页眉页脚，请把它们移到正文")
+
+
+def _with_page_break_slot(body: str) -> tuple[str, str]:
+    """Mark where a batch starts a voucher on a new page (no blank page); return the body and the markup."""
+    first = re.match(r"\s*<w:p(?:\s[^>]*)?>(\s*<w:pPr>((?:\s*<w:(?:pStyle|keepNext|keepLines)\b[^>]*/>)*))?", body)
+    if first and first.group(1) is not None:
+        return body[:first.end()] + PAGE_BREAK_SLOT + body[first.end():], PAGE_BREAK
+    if first:  # a paragraph without properties: give it some
+        return body[:first.end()] + f"<w:pPr>{PAGE_BREAK_SLOT}</w:pPr>" + body[first.end():], PAGE_BREAK
+    # The body starts with a table: a page-break paragraph before it, nothing outside batches.
+    return f"{PAGE_BREAK_SLOT}{body}", BREAK_PARAGRAPH
+
+
+def _with_image_types(content_types: str) -> str:
+    """Return [Content_Types].xml declaring JPEG and PNG parts, which photos need."""
+    for ext, mime in IMAGE_TYPES.items():
+        if f'Extension="{ext}"' not in content_types:
+            content_types = content_types.replace(
+                "</Types>", f'<Default Extension="{ext}" ContentType="{mime}"/></Types>')
+    return content_types

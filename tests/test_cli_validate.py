@@ -1,0 +1,96 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from fjvoucher import __version__
+from fjvoucher.checks import validate
+from fjvoucher.cli import cli
+
+from conftest import SAMPLES
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_valid_sample_exits_0_with_summary():
+    result = run("validate", SAMPLES / "roster.xlsx")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == "共读取 50 行：可打印 50 行，错误 0 处，警告 0 处。"
+
+
+def test_errors_exit_1_and_json_equals_the_library_report():
+    path = SAMPLES / "roster_with_errors.xlsx"
+    result = run("validate", path, "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.output) == validate(path).to_dict("zh")
+
+
+def test_json_has_the_documented_shape():
+    data = json.loads(run("validate", SAMPLES / "roster_with_errors.xlsx", "--format", "json").output)
+    assert set(data) == {"file", "sheet", "rows", "valid_rows", "errors", "warnings", "problems"}
+    assert all(set(p) == {"row", "column", "field", "severity", "code", "message"} for p in data["problems"])
+    first_row_problem = next(p for p in data["problems"] if p["row"] is not None)
+    assert first_row_problem == {"row": 6, "column": "姓名", "field": "name", "severity": "error",
+                                 "code": "required-missing", "message": "「姓名」为必填项，但此格为空。请补填"}
+
+
+def test_text_groups_by_row_with_column_letter_header_and_masked_id():
+    lines = run("validate", SAMPLES / "roster_with_errors.xlsx").output.splitlines()
+    i = lines.index(next(line for line in lines if line.startswith("第 7 行")))
+    assert lines[i].startswith("第 7 行（") and "********" in lines[i]
+    assert lines[i + 1] == "  [错误] C 列「性别」：性别「M」无法识别。请填写「男」或「女」（或代码 1、2）"
+
+
+def test_full_ids_appear_only_where_the_id_is_the_problem():
+    import re
+
+    output = run("validate", SAMPLES / "roster_with_errors.xlsx").output
+    for line in output.splitlines():
+        for number in re.findall(r"\d{17}[\dX]", line):
+            assert "F 列「身份证号」" in line, line  # a finding on the ID column itself
+
+
+def test_english_report():
+    result = run("validate", SAMPLES / "roster_with_errors.xlsx", "--lang", "en")
+    assert "Row 7 (" in result.output
+    assert "column C (性别): Sex 'M' is not recognised" in result.output
+    assert result.output.splitlines()[-1].endswith("22 errors, 10 warnings.")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage"])
+def test_unreadable_file_exits_2_with_one_line(tmp_path, content):
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(content)
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("Error: ")
+
+
+def test_wrong_arguments_exit_2():
+    assert CliRunner().invoke(cli, ["validate", "--format", "xml", "x.xlsx"]).exit_code == 2
+
+
+def test_layout_writes_an_empty_official_roster(tmp_path):
+    from openpyxl import load_workbook
+
+    from fjvoucher.layout import FIELDS
+
+    out = tmp_path / "名册模板.xlsx"
+    assert run("layout", "-o", out).exit_code == 0
+    sheet = load_workbook(out).active
+    assert [c.value for c in sheet[1]] == [f.header for f in FIELDS]
+    formats = {f.key: sheet.cell(row=2, column=i + 1).number_format for i, f in enumerate(FIELDS)}
+    assert formats["id_number"] == formats["certificate_no"] == formats["exam_no"] == "@"
+    lists = {str(rule.sqref)[0]: rule.formula1 for rule in sheet.data_validations.dataValidation}
+    assert set(lists) == {"C", "E", "H", "K"}  # 性别, 文化程度, 等级, 评定成绩
+    assert lists["C"] == '"男,女"'
+    assert validate(out).rows == 0
+
+
+def test_version_and_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "fjvoucher", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and __version__ in result.stdout
