@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from fjvoucher.cells import chinese_date
 from fjvoucher.checks import Candidate
 from fjvoucher.docx_package import PackageWriter
 from fjvoucher.photos import Photo
+from fjvoucher.errors import TemplateError
 from fjvoucher.template import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -82,7 +82,12 @@ class VoucherRenderer:
 
     def _render(self, compiled, context: dict) -> str:
         """Render like docxtpl's render_xml_part: drop the paragraph newlines, escape markers, listings."""
-        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", compiled.render(context))
+        from jinja2 import TemplateError as JinjaError
+
+        try:
+            xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", compiled.render(context))
+        except JinjaError as exc:  # sandbox violations, includes, filters that fail on the data
+            raise TemplateError(f"凭证母版 {self.template.path} 无法套用：{exc}") from exc
         if "{_" in xml or "_}" in xml:
             xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         if any(isinstance(v, str) and ("\n" in v or "\t" in v) for v in context.values()):
@@ -126,7 +131,3 @@ class VoucherRenderer:
             parts[name] = self._render(compiled, context).encode("utf-8")
         return parts
 
-
-def date_text(day) -> str:
-    """Return a date as the voucher prints it (2009年6月10日), or '' for None."""
-    return chinese_date(day) if day else ""

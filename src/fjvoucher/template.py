@@ -128,14 +128,17 @@ def _compile(path: Path, env, source: str):
 
 def _check_contract(path: Path, env, sources: list[str]) -> frozenset[str]:
     """Return the names the template uses; raise TemplateError naming any outside the contract."""
-    from jinja2 import TemplateSyntaxError, meta
+    from jinja2 import TemplateSyntaxError, meta, nodes
 
     used: set[str] = set()
     for source in sources:
         try:
-            used |= meta.find_undeclared_variables(env.parse(source))
+            tree = env.parse(source)
         except TemplateSyntaxError as exc:
             raise TemplateError(f"凭证母版 {path} 的占位符写法有误：{exc.message}") from exc
+        if any(tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
+            raise TemplateError(f"凭证母版 {path} 不能引用其他文件（include/import/extends）")
+        used |= meta.find_undeclared_variables(tree)
     unknown = sorted(used - set(CONTRACT))
     if unknown:
         raise TemplateError(

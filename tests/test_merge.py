@@ -1,0 +1,211 @@
+"""fjvoucher merge on real rosters, photos and output folders."""
+
+import hashlib
+import shutil
+
+import docx
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from fjvoucher.cli import cli
+from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.synthetic import make_candidates, make_photo, write_roster_xlsx
+
+from conftest import SAMPLES, TODAY
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def digest(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_sample_merge_writes_vouchers_batches_and_register(tmp_path):
+    out = tmp_path / "out"
+    result = merge_roster(SAMPLES / "roster.xlsx", out,
+                          MergeOptions(photos=SAMPLES / "photos", batch_size=20, today=TODAY))
+    assert (result.merged, result.rejected, result.rows) == (50, 0, 50)
+    assert [p.name for p in result.batches] == ["batch-001.docx", "batch-002.docx", "batch-003.docx"]
+    assert len(list((out / "vouchers").glob("*.docx"))) == 50
+    batch = docx.Document(out / "batches" / "batch-003.docx")
+    assert len(batch.inline_shapes) == 10  # every sample candidate has a photo
+    register = list(load_workbook(out / "发放登记表.xlsx").active.iter_rows(values_only=True))
+    assert register[0][:9] == ("序号", "凭证编号", "姓名", "证书编号", "身份证号", "职业", "等级", "批次文件", "页码")
+    assert len(register) == 51
+    assert register[21][7:9] == ("batch-002.docx", 1)
+    assert "********" in register[1][4]
+    assert not list(out.rglob(".*.tmp*"))
+
+
+def test_per_candidate_files_are_named_by_certificate_and_name(tmp_path):
+    merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(today=TODAY))
+    first = make_candidates(50)[0]
+    document = docx.Document(tmp_path / "vouchers" / f"{first['certificate_no']}_{first['name']}.docx")
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    assert first["id_number"] in cells and first["name"] in cells
+
+
+def test_no_per_candidate(tmp_path):
+    merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(per_candidate=False, today=TODAY))
+    assert not (tmp_path / "vouchers").exists() and (tmp_path / "batches" / "batch-001.docx").exists()
+
+
+def test_errors_write_nothing_and_exit_1(tmp_path):
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster_with_errors.xlsx"), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "未生成任何凭证" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_skip_invalid_reconciles_and_keeps_rejected_rows_as_they_were(tmp_path):
+    result = merge_roster(SAMPLES / "roster_with_errors.xlsx", tmp_path,
+                          MergeOptions(skip_invalid=True, today=TODAY))
+    assert result.merged + result.rejected == result.rows == 34
+    rejected = list(load_workbook(tmp_path / "rejected.xlsx").active.iter_rows(values_only=True))
+    assert rejected[0][:3] == ("原行号", "不能发凭证的原因", "凭证编号")
+    assert len(rejected) - 1 == result.rejected
+    original = list(load_workbook(SAMPLES / "roster_with_errors.xlsx").active.iter_rows(values_only=True))
+    by_row = {r[0]: r for r in rejected[1:]}
+    assert by_row[7][2:] == original[6]  # spreadsheet row 7, cells exactly as in the roster
+    assert "性别「M」无法识别" in by_row[7][1]
+
+
+def test_skip_invalid_does_not_override_file_level_errors(tmp_path):
+    rows = make_candidates(3)
+    for row in rows:
+        row.pop("certificate_no")
+    from openpyxl import Workbook
+
+    from fjvoucher.layout import FIELDS
+
+    book = Workbook()
+    keys = [f.key for f in FIELDS if f.key != "certificate_no"]
+    book.active.append([f.header for f in FIELDS if f.key != "certificate_no"])
+    for row in rows:
+        book.active.append([row[k] for k in keys])
+    book.save(tmp_path / "r.xlsx")
+    result = merge_roster(tmp_path / "r.xlsx", tmp_path / "o", MergeOptions(skip_invalid=True, today=TODAY))
+    assert not result.written and not (tmp_path / "o").exists()
+
+
+@pytest.fixture
+def photo_roster(tmp_path):
+    rows = make_candidates(4, seed=3)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    make_photo(photos / f"{rows[0]['id_number'].lower()}.JPG", seed=1)  # x/X and case tolerated
+    make_photo(photos / f" {rows[1]['exam_no']} .jpeg", seed=2)  # by exam number, stray spaces
+    (photos / f"{rows[2]['id_number']}.png").write_text("not an image")
+    return write_roster_xlsx(tmp_path / "r.xlsx", rows), photos, rows
+
+
+def test_photos_found_by_id_then_exam_number_missing_is_a_warning(tmp_path, photo_roster):
+    roster, photos, rows = photo_roster
+    (photos / f"{rows[2]['id_number']}.png").unlink()
+    result = merge_roster(roster, tmp_path / "o", MergeOptions(photos=photos, today=TODAY))
+    assert result.merged == 4
+    assert [(f.row, f.code, f.severity) for f in result.checked.report.findings] == [
+        (5, "photo-missing", "warning"), (6, "photo-missing", "warning")]
+    assert len(docx.Document(tmp_path / "o" / "batches" / "batch-001.docx").inline_shapes) == 2
+
+
+def test_require_photos_and_unreadable_photos_are_errors(tmp_path, photo_roster):
+    roster, photos, _ = photo_roster
+    result = merge_roster(roster, tmp_path / "o", MergeOptions(photos=photos, require_photos=True, today=TODAY))
+    assert not result.written
+    assert [(f.row, f.code, f.severity) for f in result.checked.report.findings] == [
+        (5, "photo-unreadable", "error"), (6, "photo-missing", "error")]
+
+
+def test_center_option_fills_a_roster_without_centre_column(tmp_path):
+    rows = make_candidates(2)
+    for row in rows:
+        row["center"] = ""
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
+    failed = merge_roster(roster, tmp_path / "a", MergeOptions(today=TODAY))
+    assert not failed.written
+    assert {f.code for f in failed.checked.report.findings} == {"center-missing"}
+    merge_roster(roster, tmp_path / "b", MergeOptions(center="厦门市职业技能鉴定指导中心", today=TODAY))
+    batch = docx.Document(tmp_path / "b" / "batches" / "batch-001.docx")
+    assert "厦门市职业技能鉴定指导中心（印）" in [c.text for t in batch.tables for r in t.rows for c in r.cells]
+
+
+def test_file_names_cannot_leave_outdir_and_are_valid_on_windows(tmp_path):
+    rows = make_candidates(2)
+    rows[0]["name"] = "../../..\\evil:*?"
+    merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "o", MergeOptions(today=TODAY))
+    names = [p.name for p in (tmp_path / "o" / "vouchers").iterdir()]
+    assert all(not set('<>:"/\\|?*') & set(n) for n in names)
+    assert {p.parent for p in (tmp_path / "o").rglob("*.docx")} <= {tmp_path / "o" / "vouchers",
+                                                                    tmp_path / "o" / "batches"}
+
+
+def test_sort_by_occupation_orders_the_batch(tmp_path):
+    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(sort_by=("职业",), today=TODAY))
+    register = list(load_workbook(result.register).active.iter_rows(values_only=True))[1:]
+    occupations = [r[5] for r in register]
+    assert occupations == sorted(occupations)
+
+
+def test_running_again_gives_the_same_files(tmp_path):
+    options = MergeOptions(photos=SAMPLES / "photos", batch_size=20, today=TODAY)
+    merge_roster(SAMPLES / "roster.xlsx", tmp_path / "a", options)
+    merge_roster(SAMPLES / "roster.xlsx", tmp_path / "a2", options)
+    first = {k: v for k, v in digest(tmp_path / "a").items() if k.endswith(".docx")}
+    assert first == {k: v for k, v in digest(tmp_path / "a2").items() if k.endswith(".docx")}
+
+
+def test_interrupted_run_leaves_no_partial_file_and_rerun_completes(tmp_path, monkeypatch):
+    from fjvoucher import render
+
+    calls = {"n": 0}
+    original = render.VoucherRenderer.single
+
+    def crash_after_ten(self, voucher, body=None):
+        calls["n"] += 1
+        if calls["n"] > 10:
+            raise KeyboardInterrupt
+        return original(self, voucher, body)
+
+    monkeypatch.setattr(render.VoucherRenderer, "single", crash_after_ten)
+    with pytest.raises(KeyboardInterrupt):
+        merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(today=TODAY))
+    written = list((tmp_path / "vouchers").iterdir())
+    assert len(written) == 10 and all(p.suffix == ".docx" for p in written)
+    for path in written:
+        docx.Document(path)  # every file there is complete
+    monkeypatch.undo()
+    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(today=TODAY))
+    assert result.merged == 50 and len(list((tmp_path / "vouchers").iterdir())) == 50
+
+
+def test_rerun_removes_vouchers_of_rows_that_are_no_longer_merged(tmp_path):
+    rows = make_candidates(3)
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
+    merge_roster(roster, tmp_path / "o", MergeOptions(today=TODAY))
+    (tmp_path / "o" / "vouchers" / "my-notes.txt").write_text("kept")
+    rows[1]["result"] = "不合格"
+    merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "o",
+                 MergeOptions(skip_invalid=True, today=TODAY))
+    names = sorted(p.name for p in (tmp_path / "o" / "vouchers").iterdir())
+    assert len(names) == 3 and "my-notes.txt" in names  # 2 vouchers + the clerk's own file
+    assert (tmp_path / "o" / "rejected.xlsx").exists()
+
+
+def test_cli_merge_main_job_and_summary(tmp_path):
+    shutil.copytree(SAMPLES / "photos", tmp_path / "photos")
+    result = run("merge", SAMPLES / "roster.xlsx", "--photos", tmp_path / "photos", "-o", tmp_path / "out", "-q")
+    assert result.exit_code == 0
+    assert "共读取 50 行 = 生成凭证 50 张 + 退回 0 行。" in result.output
+
+
+def test_cli_merge_bad_template_is_one_line(tmp_path):
+    (tmp_path / "t.docx").write_text("x")
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "--template", str(tmp_path / "t.docx"),
+                                      "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1 and result.output.startswith("Error: 凭证母版无法打开")
+    assert not (tmp_path / "o").exists()
