@@ -157,7 +157,7 @@ def _write_vouchers(template, planned: list[_Planned], outdir: Path, options: Me
         chunk = planned[start:start + options.batch_size]
         vouchers = [Voucher(voucher_context(p.candidate, center=options.center or ""),
                             load_photo(p.photo_path) if p.photo_path else None) for p in chunk]
-        bodies = [renderer.render_body(v) for v in vouchers]
+        bodies = [renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
         if options.per_candidate:
             for done, (p, voucher, body) in enumerate(zip(chunk, vouchers, bodies), start=start + 1):
                 path = outdir / "vouchers" / f"{p.file_stem}.docx"

@@ -19,7 +19,6 @@ from fjvoucher.errors import TemplateError
 from fjvoucher.template import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-PHOTO_SLOT = "\ue001"  # the photo's number in its document: 1 alone, its position in a batch
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 _NS = ('xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
@@ -33,6 +32,19 @@ class Voucher:
 
     context: dict
     photo: Photo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedBody:
+    """A voucher's body as UTF-8, split where a batch inserts its page break; `number` names its photo.
+
+    A voucher rendered for position N of a batch names its photo N; alone in a document it keeps
+    that name, so one rendering serves both the single document and the batch.
+    """
+
+    before_break: bytes
+    after_break: bytes
+    number: int
 
 
 def voucher_context(candidate: Candidate, *, center: str = "", voucher_no: str = "",
@@ -49,17 +61,17 @@ def voucher_context(candidate: Candidate, *, center: str = "", voucher_no: str =
     return context
 
 
-def photo_markup(photo: Photo) -> Markup:
-    """Return the runs that show `photo` inline, the way docxtpl's InlineImage does."""
+def photo_markup(photo: Photo, number: int) -> Markup:
+    """Return the runs that show `photo` (the document's photo `number`) inline, as docxtpl's InlineImage does."""
     cx, cy = photo.extent()
     return Markup(
         f'</w:t></w:r><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0" {_NS}>'
         f'<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
-        f'<wp:docPr id="9{PHOTO_SLOT}" name="照片 {PHOTO_SLOT}"/><wp:cNvGraphicFramePr>'
+        f'<wp:docPr id="9{number}" name="照片 {number}"/><wp:cNvGraphicFramePr>'
         '<a:graphicFrameLocks noChangeAspect="1"/></wp:cNvGraphicFramePr>'
         '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic>'
         f'<pic:nvPicPr><pic:cNvPr id="0" name="photo.{photo.ext}"/><pic:cNvPicPr/></pic:nvPicPr>'
-        f'<pic:blipFill><a:blip r:embed="rIdFjvPhoto{PHOTO_SLOT}"/><a:stretch><a:fillRect/></a:stretch>'
+        f'<pic:blipFill><a:blip r:embed="rIdFjvPhoto{number}"/><a:stretch><a:fillRect/></a:stretch>'
         f'</pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
         '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
         '</wp:inline></w:drawing></w:r><w:r><w:t xml:space="preserve">')
@@ -72,55 +84,65 @@ class VoucherRenderer:
         self.template = template
         varying = {DOCUMENT, DOCUMENT_RELS, *template.part_templates}
         self.writer = PackageWriter({k: v for k, v in template.parts.items() if k not in varying})
+        self.prefix, self.tail = template.prefix.encode("utf-8"), template.tail.encode("utf-8")
+        self.page_break = template.page_break.encode("utf-8")
 
-    def render_body(self, voucher: Voucher) -> str:
-        """Return the voucher's body XML, with the page-break and photo slots still open."""
+    def render_body(self, voucher: Voucher, number: int = 1) -> RenderedBody:
+        """Return the voucher's body, rendered as position `number` of a batch (1 when alone)."""
         context = {k: _CONTROL.sub("", v) if isinstance(v, str) else v for k, v in voucher.context.items()}
         if voucher.photo is not None:
-            context["photo"] = photo_markup(voucher.photo)
-        return self._render(self.template.body, context)
+            context["photo"] = photo_markup(voucher.photo, number)
+        before, _, after = self._render(self.template.body, context).partition(PAGE_BREAK_SLOT)
+        return RenderedBody(before.encode("utf-8"), after.encode("utf-8"), number)
 
     def _render(self, compiled, context: dict) -> str:
-        """Render like docxtpl's render_xml_part: drop the paragraph newlines, escape markers, listings."""
+        """Render like docxtpl's render_xml_part: literal-brace markers and \\n/\\t in values resolved."""
         from jinja2 import TemplateError as JinjaError
 
         try:
-            xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", compiled.render(context))
-        except JinjaError as exc:  # sandbox violations, includes, filters that fail on the data
+            xml = compiled.render(context)
+        except JinjaError as exc:  # sandbox violations, filters that fail on the data
             raise TemplateError(f"凭证母版 {self.template.path} 无法套用：{exc}") from exc
-        if "{_" in xml or "_}" in xml:
+        if self.template.escaped_braces:
             xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         if any(isinstance(v, str) and ("\n" in v or "\t" in v) for v in context.values()):
             xml = self.template.resolve_listing(xml)
         return xml
 
-    def single(self, voucher: Voucher, body: str | None = None) -> bytes:
+    def single(self, voucher: Voucher, body: RenderedBody | None = None) -> bytes:
         """Return a DOCX holding one voucher."""
-        body = (body or self.render_body(voucher)).replace(PAGE_BREAK_SLOT, "").replace(PHOTO_SLOT, "1")
-        varying = self._parts_for(voucher.context, [voucher.photo])
-        varying[DOCUMENT] = (self.template.prefix + body + self.template.tail).encode("utf-8")
+        body = body or self.render_body(voucher)
+        varying = self._parts_for(voucher.context, {body.number: voucher.photo})
+        varying[DOCUMENT] = b"".join((self.prefix, body.before_break, body.after_break, self.tail))
         return self.writer.build(varying)
 
-    def batch(self, vouchers: list[Voucher], bodies: list[str] | None = None) -> bytes:
-        """Return a DOCX holding `vouchers` one per page, in order, with no blank page at the end."""
-        bodies = bodies or [self.render_body(v) for v in vouchers]
-        pieces = []
-        for n, body in enumerate(bodies, start=1):
-            pieces.append(body.replace(PAGE_BREAK_SLOT, self.template.page_break if n > 1 else "")
-                          .replace(PHOTO_SLOT, str(n)))
-        document = self.template.prefix + "".join(pieces) + self.template.tail
+    def batch(self, vouchers: list[Voucher], bodies: list[RenderedBody] | None = None) -> bytes:
+        """Return a DOCX holding `vouchers` one per page, in order, with no blank page at the end.
+
+        `bodies`, when given, are the vouchers' bodies rendered as positions 1, 2, … of this batch.
+        """
+        bodies = bodies or [self.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
+        if [b.number for b in bodies] != list(range(1, len(vouchers) + 1)):
+            raise ValueError("batch bodies must be rendered as positions 1, 2, … of the batch")
+        pieces = [self.prefix]
+        for body in bodies:
+            pieces += (body.before_break, self.page_break, body.after_break) if body.number > 1 else (
+                body.before_break, body.after_break)
+        pieces.append(self.tail)
+        document = b"".join(pieces)
         if self.template.has_drawings:
             counter = itertools.count(1)
-            document = re.sub(r'(<wp:docPr\b[^>]*?\bid=")\d+', lambda m: f"{m.group(1)}{next(counter)}", document)
-        varying = self._parts_for(vouchers[0].context, [v.photo for v in vouchers])
-        varying[DOCUMENT] = document.encode("utf-8")
+            document = re.sub(rb'(<wp:docPr\b[^>]*?\bid=")\d+',
+                              lambda m: m.group(1) + str(next(counter)).encode(), document)
+        varying = self._parts_for(vouchers[0].context, {b.number: v.photo for b, v in zip(bodies, vouchers)})
+        varying[DOCUMENT] = document
         return self.writer.build(varying)
 
-    def _parts_for(self, context: dict, photos: list[Photo | None]) -> dict[str, bytes]:
+    def _parts_for(self, context: dict, photos: dict[int, Photo | None]) -> dict[str, bytes]:
         """Return the relationships with one image per photo, the photo parts, and rendered headers/footers."""
         parts: dict[str, bytes] = {}
         rels = []
-        for n, photo in enumerate(photos, start=1):
+        for n, photo in photos.items():
             if photo is not None:
                 target = f"media/fjv_photo{n}.{photo.ext}"
                 rels.append(f'<Relationship Id="rIdFjvPhoto{n}" Type="{IMAGE_REL}" Target="{target}"/>')

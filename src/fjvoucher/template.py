@@ -50,6 +50,7 @@ class PreparedTemplate:
     names: frozenset[str] = frozenset()
     has_drawings: bool = False  # the body holds pictures of its own: batches renumber their ids
     page_break: str = PAGE_BREAK  # what fills PAGE_BREAK_SLOT on every voucher of a batch but the first
+    escaped_braces: bool = False  # the source holds docxtpl's {_{ }_} markers for literal braces
     resolve_listing: object = None  # docxtpl's conversion of \n and \t in values into breaks and tabs
 
 
@@ -72,6 +73,7 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
         rels=parts[DOCUMENT_RELS].decode("utf-8"),
         part_templates={name: _compile(path, env, src) for name, src in templates.items()},
         names=names, has_drawings="<wp:docPr" in body_src, page_break=page_break,
+        escaped_braces=any("{_" in src or "_}" in src for src in (body_src, *templates.values())),
         resolve_listing=docxtpl_template.resolve_listing)
     prepared.parts[CONTENT_TYPES] = _with_image_types(parts[CONTENT_TYPES].decode("utf-8")).encode("utf-8")
     return prepared
@@ -117,13 +119,23 @@ def _environment():
 
 
 def _compile(path: Path, env, source: str):
+    """Compile `source` once.
+
+    docxtpl puts a newline before every paragraph so that errors carry a line number, and strips
+    them all after each render.  The output is the same without them, so they are added only to
+    find the paragraph of a syntax error.
+    """
     from jinja2 import TemplateSyntaxError
 
-    # docxtpl renders with a newline before each paragraph (for error line numbers) and removes it after.
     try:
-        return env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", source))
+        return env.from_string(source)
+    except TemplateSyntaxError:
+        pass
+    try:
+        env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", source))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"凭证母版 {path} 的占位符写法有误：{exc.message}（第 {exc.lineno} 段附近）") from exc
+    raise AssertionError("unreachable: a syntax error cannot vanish with added newlines")
 
 
 def _check_contract(path: Path, env, sources: list[str]) -> frozenset[str]:
