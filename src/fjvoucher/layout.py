@@ -90,3 +90,13 @@ HEADER_INDEX: dict[str, Field] = {
 def field_for_header(text: str) -> Field | None:
     """Return the field a header cell names, or None for a column fjvoucher does not use."""
     return HEADER_INDEX.get(header_key(text))
+
+
+def markdown_table() -> str:
+    """Return the roster layout as the Markdown table the README shows (a test keeps them equal)."""
+    lines = ["| 字段 field | 表头 header | 也接受 also accepted | 必填 required | 说明 notes |",
+             "|---|---|---|---|---|"]
+    for f in FIELDS:
+        lines.append(f"| `{f.key}` | {f.header} | {'、'.join(f.aliases) or '—'} | "
+                     f"{'是 yes' if f.required else '否 no'} | {f.note or '—'} |")
+    return "\n".join(lines)

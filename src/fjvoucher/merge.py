@@ -70,11 +70,10 @@ class MergeResult:
 
 @dataclass(slots=True)
 class _Planned:
-    """A candidate with everything needed to write its voucher."""
+    """A candidate and the file name of its photo (None without one)."""
 
     candidate: Candidate
-    photo_path: Path | None
-    file_stem: str
+    photo: str | None
 
 
 def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions | None = None,
@@ -85,21 +84,22 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
         raise FjvoucherError("--batch-size 必须是正整数 (must be at least 1)")
     sort_keys = [_sort_key(name) for name in options.sort_by]
     template = prepare_template(options.template)  # a bad master stops us before anything is read
-    photo_paths: dict[int, Path] = {}
-    extra = _merge_checks(PhotoFolder(options.photos) if options.photos else None, options, photo_paths)
+    photo_names: dict[int, str] = {}
+    photos = PhotoFolder(options.photos) if options.photos else None
+    extra = _merge_checks(photos, options, photo_names)
     checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=extra)
     result = MergeResult(checked)
     if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
         return result
-    planned = [_Planned(c, photo_paths.get(c.row), _file_stem(c)) for c in checked.candidates]
+    planned = [_Planned(c, photo_names.pop(c.row, None)) for c in checked.candidates]
     planned.sort(key=lambda p: tuple(p.candidate[k] for k in sort_keys))
     outdir = Path(outdir)
-    written = _write_vouchers(template, planned, outdir, options, result, progress)
+    written = _write_vouchers(template, planned, outdir, photos, options, result, progress)
     result.register = _write_register(outdir / REGISTER_NAME, planned, result.batches, options.batch_size)
-    written.append(result.register)
+    written.append(REGISTER_NAME)
     if checked.rejected:
         result.rejected_file = _write_rejected(outdir / REJECTED_NAME, checked)
-        written.append(result.rejected_file)
+        written.append(REJECTED_NAME)
     _replace_manifest(outdir, written)
     result.written, result.merged, result.rejected = True, len(planned), len(checked.rejected)
     return result
@@ -116,7 +116,7 @@ def _only_row_errors(checked: CheckedRoster) -> bool:
     return not any(f.row is None and f.severity == "error" for f in checked.report.findings)
 
 
-def _merge_checks(photos: PhotoFolder | None, options: MergeOptions, photo_paths: dict[int, Path]):
+def _merge_checks(photos: PhotoFolder | None, options: MergeOptions, photo_names: dict[int, str]):
     """Return the per-row check merging adds: a centre for the seal line, and the candidate's photo."""
 
     def check(candidate: Candidate, add) -> None:
@@ -124,17 +124,17 @@ def _merge_checks(photos: PhotoFolder | None, options: MergeOptions, photo_paths
             add("center", "error", "center-missing")
         if photos is None:
             return
-        path = photos.find(candidate["id_number"], candidate["exam_no"])
-        if path is None:
+        name = photos.find(candidate["id_number"], candidate["exam_no"])
+        if name is None:
             add("photo", "error" if options.require_photos else "warning", "photo-missing",
                 id=mask_id(candidate["id_number"]), exam_no=candidate["exam_no"] or "-")
             return
         try:
-            photo_header(path)
+            photo_header(photos.path(name))
         except PhotoError as exc:
-            add("photo", "error", "photo-unreadable", file=path.name, reason=exc.reason)
+            add("photo", "error", "photo-unreadable", file=name, reason=exc.reason)
             return
-        photo_paths[candidate.row] = path
+        photo_names[candidate.row] = name
 
     return check
 
@@ -147,27 +147,30 @@ def _file_stem(candidate: Candidate) -> str:
     return stem
 
 
-def _write_vouchers(template, planned: list[_Planned], outdir: Path, options: MergeOptions,
-                    result: MergeResult, progress: Progress | None) -> list[Path]:
-    """Write the per-candidate documents and the batches, one batch in memory at a time."""
+def _write_vouchers(template, planned: list[_Planned], outdir: Path, photos: PhotoFolder | None,
+                    options: MergeOptions, result: MergeResult, progress: Progress | None) -> list[str]:
+    """Write the per-candidate documents and the batches, one batch in memory at a time.
+
+    Return the written files' names relative to `outdir` (strings: 150,000 Paths weigh 60 MB).
+    """
     renderer = VoucherRenderer(template)
-    written: list[Path] = []
+    written: list[str] = []
     total = len(planned)
     for start in range(0, total, options.batch_size):
         chunk = planned[start:start + options.batch_size]
         vouchers = [Voucher(voucher_context(p.candidate, center=options.center or ""),
-                            load_photo(p.photo_path) if p.photo_path else None) for p in chunk]
+                            load_photo(photos.path(p.photo)) if p.photo else None) for p in chunk]
         bodies = [renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
         if options.per_candidate:
             for done, (p, voucher, body) in enumerate(zip(chunk, vouchers, bodies), start=start + 1):
-                path = outdir / "vouchers" / f"{p.file_stem}.docx"
-                write_bytes_atomic(path, renderer.single(voucher, body))
-                written.append(path)
+                name = f"vouchers/{_file_stem(p.candidate)}.docx"
+                write_bytes_atomic(outdir / name, renderer.single(voucher, body))
+                written.append(name)
                 if progress and done % 50 == 0:
                     progress(done, total)
         batch = outdir / "batches" / f"batch-{start // options.batch_size + 1:03d}.docx"
         write_bytes_atomic(batch, renderer.batch(vouchers, bodies))
-        written.append(batch)
+        written.append(f"batches/{batch.name}")
         result.batches.append(batch)
         if progress:
             progress(start + len(chunk), total)
@@ -203,10 +206,10 @@ def cell_or_blank(cells: list, index: int):
     return cells[index] if index < len(cells) else None
 
 
-def _replace_manifest(outdir: Path, written: list[Path]) -> None:
+def _replace_manifest(outdir: Path, written: list[str]) -> None:
     """Remove files an earlier run wrote that this run did not, then record this run's files."""
     manifest = outdir / MANIFEST_NAME
-    now = {str(p.relative_to(outdir)) for p in written}
+    now = set(written)
     try:
         before = set(json.loads(manifest.read_text(encoding="utf-8")))
     except (OSError, ValueError):

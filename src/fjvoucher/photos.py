@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,17 +42,24 @@ class PhotoFolder:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise PhotoError(f"照片文件夹不存在：{self.folder} (photo folder not found)")
-        self.by_stem: dict[str, Path] = {}
-        for path in sorted(self.folder.iterdir()):
-            if path.suffix.lower() in EXTENSIONS and path.is_file():
-                self.by_stem.setdefault(_key(path.stem), path)
+        # File names, not Path objects: a province's folder holds 150,000 photos.
+        self.by_stem: dict[str, str] = {}
+        with os.scandir(self.folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                stem, ext = os.path.splitext(entry.name)
+                if ext.lower() in EXTENSIONS and entry.is_file():
+                    self.by_stem.setdefault(_key(stem), entry.name)
 
-    def find(self, id_number: str, exam_no: str = "") -> Path | None:
-        """Return the photo named by the ID number, else by the exam number, else None."""
+    def find(self, id_number: str, exam_no: str = "") -> str | None:
+        """Return the file name of the photo named by the ID number, else by the exam number, else None."""
         for code in (id_number, exam_no):
-            if code and (path := self.by_stem.get(_key(code))):
-                return path
+            if code and (name := self.by_stem.get(_key(code))):
+                return name
         return None
+
+    def path(self, name: str) -> Path:
+        """Return the full path of photo file `name` in this folder."""
+        return self.folder / name
 
 
 def photo_header(path: Path) -> tuple[str, int, int]:

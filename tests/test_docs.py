@@ -1,0 +1,44 @@
+"""The README stays true: every command and option is documented, the layout table is the code's."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fjvoucher.cli import cli
+from fjvoucher.layout import markdown_table
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", cli.commands.values(), ids=lambda c: c.name)
+def test_commands_have_help(command):
+    assert command.help, f"{command.name} is missing its help"
+
+
+@pytest.mark.parametrize("command", cli.commands.values(), ids=lambda c: c.name)
+def test_commands_and_their_options_are_in_the_readme(command):
+    assert f"fjvoucher {command.name}" in README
+    for param in command.params:
+        for opt in param.opts:
+            if opt.startswith("--") and opt not in ("--help",):
+                assert opt in README, f"{command.name} {opt} is not in the README"
+
+
+def test_readme_layout_table_is_generated_from_the_layout():
+    assert markdown_table() in README
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    test_command = re.search(r"```bash\n.*\n(.*)\n```", README).group(1)
+    assert test_command == "bash scripts/test.sh"
+    assert test_command in ci
+
+
+def test_remarks_in_docs_copy_equal_the_seed_notice():
+    seed = Path(__file__).parent.parent.parent / "shared" / "seed" / "notice-min-lao-she-ban-2009-127.txt"
+    if not seed.exists():
+        pytest.skip("shared/seed is not beside this checkout")
+    ours = Path(__file__).parent.parent / "docs" / "notice-min-lao-she-ban-2009-127.txt"
+    assert ours.read_bytes() == seed.read_bytes()
