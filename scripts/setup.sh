@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what fjvoucher needs on a fresh Debian/Ubuntu machine, then the package itself:
-# LibreOffice Writer (PDF engine), Noto CJK fonts (Simplified-Chinese glyphs), HanaMin (rare
+# LibreOffice Writer (PDF engine), AR PL UMing and Noto CJK fonts (Simplified-Chinese Song-style
+# and wide-coverage faces), HanaMin (rare
 # characters of CJK Extension A/B), poppler-utils (pdftotext/pdffonts/pdftoppm for the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,9 @@ command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 if ! command -v fc-list >/dev/null 2>&1 || ! fc-list | grep -q "Noto Serif CJK SC"; then
   missing+=(fonts-noto-cjk fontconfig)
+fi
+if ! command -v fc-list >/dev/null 2>&1 || ! fc-list | grep -q "AR PL UMing CN"; then
+  missing+=(fonts-arphic-uming)
 fi
 if ! command -v fc-list >/dev/null 2>&1 || ! fc-list | grep -qi "HanaMinB"; then
   missing+=(fonts-hanazono)

@@ -27,7 +27,7 @@ def digest(folder):
 def test_sample_merge_writes_vouchers_batches_and_register(tmp_path):
     out = tmp_path / "out"
     result = merge_roster(SAMPLES / "roster.xlsx", out,
-                          MergeOptions(photos=SAMPLES / "photos", batch_size=20, today=TODAY))
+                          MergeOptions(format="docx", photos=SAMPLES / "photos", batch_size=20, today=TODAY))
     assert (result.merged, result.rejected, result.rows) == (50, 0, 50)
     assert [p.name for p in result.batches] == ["batch-001.docx", "batch-002.docx", "batch-003.docx"]
     assert len(list((out / "vouchers").glob("*.docx"))) == 50
@@ -42,7 +42,7 @@ def test_sample_merge_writes_vouchers_batches_and_register(tmp_path):
 
 
 def test_per_candidate_files_are_named_by_certificate_and_name(tmp_path):
-    merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(today=TODAY))
+    merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", today=TODAY))
     first = make_candidates(50)[0]
     document = docx.Document(tmp_path / "vouchers" / f"{first['certificate_no']}_{first['name']}.docx")
     cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
@@ -50,12 +50,13 @@ def test_per_candidate_files_are_named_by_certificate_and_name(tmp_path):
 
 
 def test_no_per_candidate(tmp_path):
-    merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(per_candidate=False, today=TODAY))
+    merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", per_candidate=False, today=TODAY))
     assert not (tmp_path / "vouchers").exists() and (tmp_path / "batches" / "batch-001.docx").exists()
 
 
 def test_errors_write_nothing_and_exit_1(tmp_path):
-    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster_with_errors.xlsx"), "-o", str(tmp_path / "o")])
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster_with_errors.xlsx"), "-o", str(tmp_path / "o"),
+                                      "--format", "docx"])
     assert result.exit_code == 1
     assert "未生成任何凭证" in result.output
     assert not (tmp_path / "o").exists()
@@ -63,7 +64,7 @@ def test_errors_write_nothing_and_exit_1(tmp_path):
 
 def test_skip_invalid_reconciles_and_keeps_rejected_rows_as_they_were(tmp_path):
     result = merge_roster(SAMPLES / "roster_with_errors.xlsx", tmp_path,
-                          MergeOptions(skip_invalid=True, today=TODAY))
+                          MergeOptions(format="docx", skip_invalid=True, today=TODAY))
     assert result.merged + result.rejected == result.rows == 34
     rejected = list(load_workbook(tmp_path / "rejected.xlsx").active.iter_rows(values_only=True))
     assert rejected[0][:3] == ("原行号", "不能发凭证的原因", "凭证编号")
@@ -88,7 +89,7 @@ def test_skip_invalid_does_not_override_file_level_errors(tmp_path):
     for row in rows:
         book.active.append([row[k] for k in keys])
     book.save(tmp_path / "r.xlsx")
-    result = merge_roster(tmp_path / "r.xlsx", tmp_path / "o", MergeOptions(skip_invalid=True, today=TODAY))
+    result = merge_roster(tmp_path / "r.xlsx", tmp_path / "o", MergeOptions(format="docx", skip_invalid=True, today=TODAY))
     assert not result.written and not (tmp_path / "o").exists()
 
 
@@ -106,7 +107,7 @@ def photo_roster(tmp_path):
 def test_photos_found_by_id_then_exam_number_missing_is_a_warning(tmp_path, photo_roster):
     roster, photos, rows = photo_roster
     (photos / f"{rows[2]['id_number']}.png").unlink()
-    result = merge_roster(roster, tmp_path / "o", MergeOptions(photos=photos, today=TODAY))
+    result = merge_roster(roster, tmp_path / "o", MergeOptions(format="docx", photos=photos, today=TODAY))
     assert result.merged == 4
     assert [(f.row, f.code, f.severity) for f in result.checked.report.findings] == [
         (5, "photo-missing", "warning"), (6, "photo-missing", "warning")]
@@ -115,7 +116,7 @@ def test_photos_found_by_id_then_exam_number_missing_is_a_warning(tmp_path, phot
 
 def test_require_photos_and_unreadable_photos_are_errors(tmp_path, photo_roster):
     roster, photos, _ = photo_roster
-    result = merge_roster(roster, tmp_path / "o", MergeOptions(photos=photos, require_photos=True, today=TODAY))
+    result = merge_roster(roster, tmp_path / "o", MergeOptions(format="docx", photos=photos, require_photos=True, today=TODAY))
     assert not result.written
     assert [(f.row, f.code, f.severity) for f in result.checked.report.findings] == [
         (5, "photo-unreadable", "error"), (6, "photo-missing", "error")]
@@ -126,10 +127,10 @@ def test_center_option_fills_a_roster_without_centre_column(tmp_path):
     for row in rows:
         row["center"] = ""
     roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
-    failed = merge_roster(roster, tmp_path / "a", MergeOptions(today=TODAY))
+    failed = merge_roster(roster, tmp_path / "a", MergeOptions(format="docx", today=TODAY))
     assert not failed.written
     assert {f.code for f in failed.checked.report.findings} == {"center-missing"}
-    merge_roster(roster, tmp_path / "b", MergeOptions(center="厦门市职业技能鉴定指导中心", today=TODAY))
+    merge_roster(roster, tmp_path / "b", MergeOptions(format="docx", center="厦门市职业技能鉴定指导中心", today=TODAY))
     batch = docx.Document(tmp_path / "b" / "batches" / "batch-001.docx")
     assert "厦门市职业技能鉴定指导中心（印）" in [c.text for t in batch.tables for r in t.rows for c in r.cells]
 
@@ -137,7 +138,7 @@ def test_center_option_fills_a_roster_without_centre_column(tmp_path):
 def test_file_names_cannot_leave_outdir_and_are_valid_on_windows(tmp_path):
     rows = make_candidates(2)
     rows[0]["name"] = "../../..\\evil:*?"
-    merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "o", MergeOptions(today=TODAY))
+    merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "o", MergeOptions(format="docx", today=TODAY))
     names = [p.name for p in (tmp_path / "o" / "vouchers").iterdir()]
     assert all(not set('<>:"/\\|?*') & set(n) for n in names)
     assert {p.parent for p in (tmp_path / "o").rglob("*.docx")} <= {tmp_path / "o" / "vouchers",
@@ -145,14 +146,14 @@ def test_file_names_cannot_leave_outdir_and_are_valid_on_windows(tmp_path):
 
 
 def test_sort_by_occupation_orders_the_batch(tmp_path):
-    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(sort_by=("职业",), today=TODAY))
+    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", sort_by=("职业",), today=TODAY))
     register = list(load_workbook(result.register).active.iter_rows(values_only=True))[1:]
     occupations = [r[5] for r in register]
     assert occupations == sorted(occupations)
 
 
 def test_running_again_gives_the_same_files(tmp_path):
-    options = MergeOptions(photos=SAMPLES / "photos", batch_size=20, today=TODAY)
+    options = MergeOptions(format="docx", photos=SAMPLES / "photos", batch_size=20, today=TODAY)
     merge_roster(SAMPLES / "roster.xlsx", tmp_path / "a", options)
     merge_roster(SAMPLES / "roster.xlsx", tmp_path / "a2", options)
     first = {k: v for k, v in digest(tmp_path / "a").items() if k.endswith(".docx")}
@@ -173,24 +174,24 @@ def test_interrupted_run_leaves_no_partial_file_and_rerun_completes(tmp_path, mo
 
     monkeypatch.setattr(render.VoucherRenderer, "single", crash_after_ten)
     with pytest.raises(KeyboardInterrupt):
-        merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(today=TODAY))
+        merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", today=TODAY))
     written = list((tmp_path / "vouchers").iterdir())
     assert len(written) == 10 and all(p.suffix == ".docx" for p in written)
     for path in written:
         docx.Document(path)  # every file there is complete
     monkeypatch.undo()
-    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(today=TODAY))
+    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", today=TODAY))
     assert result.merged == 50 and len(list((tmp_path / "vouchers").iterdir())) == 50
 
 
 def test_rerun_removes_vouchers_of_rows_that_are_no_longer_merged(tmp_path):
     rows = make_candidates(3)
     roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
-    merge_roster(roster, tmp_path / "o", MergeOptions(today=TODAY))
+    merge_roster(roster, tmp_path / "o", MergeOptions(format="docx", today=TODAY))
     (tmp_path / "o" / "vouchers" / "my-notes.txt").write_text("kept")
     rows[1]["result"] = "不合格"
     merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "o",
-                 MergeOptions(skip_invalid=True, today=TODAY))
+                 MergeOptions(format="docx", skip_invalid=True, today=TODAY))
     names = sorted(p.name for p in (tmp_path / "o" / "vouchers").iterdir())
     assert len(names) == 3 and "my-notes.txt" in names  # 2 vouchers + the clerk's own file
     assert (tmp_path / "o" / "rejected.xlsx").exists()
@@ -198,7 +199,8 @@ def test_rerun_removes_vouchers_of_rows_that_are_no_longer_merged(tmp_path):
 
 def test_cli_merge_main_job_and_summary(tmp_path):
     shutil.copytree(SAMPLES / "photos", tmp_path / "photos")
-    result = run("merge", SAMPLES / "roster.xlsx", "--photos", tmp_path / "photos", "-o", tmp_path / "out", "-q")
+    result = run("merge", SAMPLES / "roster.xlsx", "--photos", tmp_path / "photos", "-o", tmp_path / "out", "-q",
+                 "--format", "docx")
     assert result.exit_code == 0
     assert "共读取 50 行 = 生成凭证 50 张 + 退回 0 行。" in result.output
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fjvoucher import cells
+from fjvoucher.fonts import in_gbk, missing_glyphs
 from fjvoucher.idcard import IdInfo, mask_id, parse_id
 from fjvoucher.layout import (
     EDUCATION_NAMES, FIELD_BY_KEY, FIELDS, PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field,
@@ -102,18 +103,14 @@ def _center(cell, text: str, fld: Field, row: _Row) -> str:
 
 
 def _name(cell, text: str, fld: Field, row: _Row) -> str:
-    rare = "".join(ch for ch in text if not _in_gbk(ch))
+    rare = "".join(ch for ch in text if not in_gbk(ch))
     if rare:
-        row.add(fld.key, "warning", "name-rare-characters", value=text, chars=rare)
+        missing = missing_glyphs(rare)
+        if missing:  # would print as a box: a stronger warning than "many fonts lack it"
+            row.add(fld.key, "warning", "no-glyph", value=text, chars=missing)
+        else:
+            row.add(fld.key, "warning", "name-rare-characters", value=text, chars=rare)
     return text
-
-
-def _in_gbk(ch: str) -> bool:
-    try:
-        ch.encode("gbk")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _sex(cell, text: str, fld: Field, row: _Row) -> str | None:

@@ -74,25 +74,35 @@ def layout(output: Path) -> None:
 
 
 class ProgressLine:
-    """Show vouchers written, rate and time left on one stderr line, a few times a second at most."""
+    """Show vouchers or pages done, rate and time left on one stderr line, a few times a second at most."""
+
+    LABELS = {"docx": ("已生成", "张"), "pdf": ("PDF 已完成", "页")}
 
     def __init__(self, quiet: bool):
+        import threading
         import time
 
-        self.quiet, self.clock = quiet, time.perf_counter
-        self.started = self.shown = self.clock()
-        self.finished = False
+        self.quiet, self.clock, self.lock = quiet, time.perf_counter, threading.Lock()
+        self.started = self.clock()  # both stages run from the start: conversion overlaps generation
+        self.shown, self.finished = 0.0, set()
 
-    def __call__(self, done: int, total: int) -> None:
-        now = self.clock()
-        if self.quiet or self.finished or (now - self.shown < 0.2 and done < total):
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet:
             return
-        self.finished = done >= total
-        self.shown = now
-        rate = done / max(now - self.started, 1e-9)
-        left = (total - done) / rate if rate else 0
-        click.echo(f"\r已生成 {done}/{total} 张  {rate:,.0f} 张/秒  剩余约 {left:,.0f} 秒   ",
-                   err=True, nl=done >= total)
+        with self.lock:  # the PDF converter reports from its worker threads
+            now = self.clock()
+            if stage in self.finished or (now - self.shown < 0.2 and done < total):
+                return
+            self.shown = now
+            if done >= total:
+                self.finished.add(stage)
+            verb, unit = self.LABELS[stage]
+            line = f"\r{verb} {done}/{total} {unit}"
+            elapsed = now - self.started
+            if elapsed > 0.5:  # a rate over a few milliseconds says nothing
+                rate = done / elapsed
+                line += f"  {rate:,.0f} {unit}/秒  剩余约 {(total - done) / rate if rate else 0:,.0f} 秒"
+            click.echo(line + "   ", err=True, nl=done >= total)
 
 
 @cli.command()
@@ -114,16 +124,23 @@ class ProgressLine:
               help="Also write one document per candidate into vouchers/.")
 @click.option("--sort-by", multiple=True, help="Order of the batches by a field, e.g. occupation or 职业 "
               "(repeat for more); default: roster order.")
+@click.option("--format", "fmt", type=click.Choice(["docx", "pdf", "both"]), default=None,
+              help="Output DOCX, PDF or both (default: both where a PDF engine is found, else docx).")
+@click.option("--pdf-engine", type=click.Choice(["libreoffice", "word"]), default="libreoffice", show_default=True,
+              help="LibreOffice (every OS) or Microsoft Word through docx2pdf (Windows/macOS with Word).")
+@click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Path of LibreOffice's soffice when it is not on PATH or in the usual folder.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @LANG
 def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, center, skip_invalid, batch_size,
-          per_candidate, sort_by, quiet, lang) -> None:
+          per_candidate, sort_by, fmt, pdf_engine, soffice, quiet, lang) -> None:
     """Check ROSTER, then write one voucher per candidate, batches ready to print, and the register."""
     from fjvoucher.merge import MergeOptions, merge_roster
 
     options = MergeOptions(sheet=sheet, template=template, photos=photos, require_photos=require_photos,
                            center=center, skip_invalid=skip_invalid, batch_size=batch_size,
-                           per_candidate=per_candidate, sort_by=tuple(sort_by))
+                           per_candidate=per_candidate, sort_by=tuple(sort_by), format=fmt,
+                           pdf_engine=pdf_engine, soffice=soffice)
     try:
         result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
     except FjvoucherError as exc:
@@ -136,7 +153,14 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
                    if lang == "zh" else "Errors found: nothing was written. Fix the roster and run again "
                    "(or use --skip-invalid to merge the valid rows).", err=True)
         sys.exit(EXIT_PROBLEMS)
+    for note in result.notes:
+        click.echo(note, err=True)
     click.echo(merge_summary(result, outdir, lang))
+    if result.pdf_failures:
+        for failure in result.pdf_failures:
+            click.echo(f"PDF 失败 (failed): {failure.job.pdf.name}（第 {failure.job.docx.stem} 批）：{failure.reason}",
+                       err=True)
+        sys.exit(EXIT_PROBLEMS)
 
 
 def merge_summary(result, outdir: Path, lang: str) -> str:
@@ -150,3 +174,18 @@ def merge_summary(result, outdir: Path, lang: str) -> str:
     if result.rejected_file:
         lines.append(("退回的行及原因：" if lang == "zh" else "Rejected rows: ") + str(result.rejected_file))
     return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Path of LibreOffice's soffice to check instead of searching for it.")
+def doctor(soffice: Path | None) -> None:
+    """Say which PDF engines and Chinese fonts this machine has, and how to install what is missing."""
+    from fjvoucher.doctor import diagnose
+
+    checks = diagnose(soffice)
+    for check in checks:
+        click.echo(f"[{'正常 ok' if check.ok else '缺少 missing'}] {check.name}: {check.detail}")
+        if check.hint:
+            click.echo(f"    安装 install: {check.hint}")
+    sys.exit(EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEMS)

@@ -11,15 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.checks import Candidate, CheckedRoster, Rejected, check_roster
-from fjvoucher.errors import FjvoucherError, PhotoError
+from fjvoucher.errors import FjvoucherError, PdfEngineError, PhotoError
 from fjvoucher.idcard import mask_id
 from fjvoucher.layout import FIELD_BY_KEY, field_for_header
+from fjvoucher.pdf import (
+    PdfFailure, PdfJob, find_soffice, install_hint, make_converter, new_workdir, word_available,
+)
 from fjvoucher.photos import PhotoFolder, load_photo, photo_header
 from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
 from fjvoucher.template import prepare_template
@@ -31,7 +35,7 @@ MANIFEST_NAME = ".fjvoucher-manifest.json"
 _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[str, int, int], None]  # (stage "docx" or "pdf", done, total)
 
 
 @dataclass
@@ -48,6 +52,9 @@ class MergeOptions:
     per_candidate: bool = True
     sort_by: tuple[str, ...] = ()
     today: dt.date | None = None
+    format: str | None = None  # "docx", "pdf", "both"; None: both where a PDF engine is found, else docx
+    pdf_engine: str = "libreoffice"  # or "word" (docx2pdf, where Microsoft Word is installed)
+    soffice: Path | None = None
 
 
 @dataclass
@@ -61,6 +68,9 @@ class MergeResult:
     batches: list[Path] = field(default_factory=list)
     register: Path | None = None
     rejected_file: Path | None = None
+    format: str = "docx"
+    pdf_failures: list[PdfFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the clerk should know (e.g. how to get PDF)
 
     @property
     def rows(self) -> int:
@@ -83,18 +93,21 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     if options.batch_size < 1:
         raise FjvoucherError("--batch-size 必须是正整数 (must be at least 1)")
     sort_keys = [_sort_key(name) for name in options.sort_by]
+    output_format, notes = _choose_format(options)
     template = prepare_template(options.template)  # a bad master stops us before anything is read
     photo_names: dict[int, str] = {}
     photos = PhotoFolder(options.photos) if options.photos else None
     extra = _merge_checks(photos, options, photo_names)
     checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=extra)
-    result = MergeResult(checked)
+    result = MergeResult(checked, format=output_format, notes=notes)
     if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
         return result
     planned = [_Planned(c, photo_names.pop(c.row, None)) for c in checked.candidates]
     planned.sort(key=lambda p: tuple(p.candidate[k] for k in sort_keys))
     outdir = Path(outdir)
     written = _write_vouchers(template, planned, outdir, photos, options, result, progress)
+    if output_format != "docx":
+        result.batches = [b.with_suffix(".pdf") for b in result.batches]
     result.register = _write_register(outdir / REGISTER_NAME, planned, result.batches, options.batch_size)
     written.append(REGISTER_NAME)
     if checked.rejected:
@@ -103,6 +116,26 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     _replace_manifest(outdir, written)
     result.written, result.merged, result.rejected = True, len(planned), len(checked.rejected)
     return result
+
+
+def _choose_format(options: MergeOptions) -> tuple[str, list[str]]:
+    """Return the output format, defaulting to both where a PDF engine is found; and a note if not.
+
+    Raise PdfEngineError, before anything is written, when PDF is asked for and cannot be made.
+    """
+    if options.format in ("pdf", "both"):
+        if options.pdf_engine == "word" and not word_available():
+            raise PdfEngineError("--pdf-engine word 需要装有 Microsoft Word 的 Windows 或 macOS，并先运行 "
+                                 "pip install docx2pdf (needs Microsoft Word and docx2pdf)")
+        if options.pdf_engine != "word" and not find_soffice(options.soffice):
+            raise PdfEngineError(f"无法生成 PDF：找不到 LibreOffice{f'（{options.soffice}）' if options.soffice else ''}。"
+                                 f"请安装：{install_hint()} (LibreOffice not found)")
+    if options.format:
+        return options.format, []
+    if options.pdf_engine == "word" or find_soffice(options.soffice):
+        return "both", []
+    return "docx", [f"本机没有 LibreOffice，只生成了 Word 文件。要生成 PDF 请安装：{install_hint()} "
+                    "(no PDF engine: DOCX only)"]
 
 
 def _sort_key(name: str) -> str:
@@ -151,30 +184,68 @@ def _write_vouchers(template, planned: list[_Planned], outdir: Path, photos: Pho
                     options: MergeOptions, result: MergeResult, progress: Progress | None) -> list[str]:
     """Write the per-candidate documents and the batches, one batch in memory at a time.
 
-    Return the written files' names relative to `outdir` (strings: 150,000 Paths weigh 60 MB).
+    Batches go to the PDF converter as soon as they are written, so conversion overlaps
+    generation.  Return the written files' names relative to `outdir` (strings: 150,000
+    Paths weigh 60 MB).
     """
     renderer = VoucherRenderer(template)
     written: list[str] = []
-    total = len(planned)
-    for start in range(0, total, options.batch_size):
-        chunk = planned[start:start + options.batch_size]
-        vouchers = [Voucher(voucher_context(p.candidate, center=options.center or ""),
-                            load_photo(photos.path(p.photo)) if p.photo else None) for p in chunk]
-        bodies = [renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
-        if options.per_candidate:
-            for done, (p, voucher, body) in enumerate(zip(chunk, vouchers, bodies), start=start + 1):
-                name = f"vouchers/{_file_stem(p.candidate)}.docx"
-                write_bytes_atomic(outdir / name, renderer.single(voucher, body))
-                written.append(name)
-                if progress and done % 50 == 0:
-                    progress(done, total)
-        batch = outdir / "batches" / f"batch-{start // options.batch_size + 1:03d}.docx"
-        write_bytes_atomic(batch, renderer.batch(vouchers, bodies))
-        written.append(f"batches/{batch.name}")
-        result.batches.append(batch)
-        if progress:
-            progress(start + len(chunk), total)
+    total, pdf_pages = len(planned), _Counter(progress, "pdf", len(planned))
+    make_docx, make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
+    converter = make_converter(options.pdf_engine, new_workdir(outdir), options.soffice,
+                               pdf_pages.add) if make_pdf else None
+    batch_folder = outdir / "batches" if make_docx else converter.workdir / "docx"
+    jobs: list[PdfJob] = []
+    try:
+        for start in range(0, total, options.batch_size):
+            chunk = planned[start:start + options.batch_size]
+            vouchers = [Voucher(voucher_context(p.candidate, center=options.center or ""),
+                                load_photo(photos.path(p.photo)) if p.photo else None) for p in chunk]
+            bodies = [renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
+            stems = [_file_stem(p.candidate) for p in chunk]
+            if options.per_candidate and make_docx:
+                for done, (stem, voucher, body) in enumerate(zip(stems, vouchers, bodies), start=start + 1):
+                    write_bytes_atomic(outdir / f"vouchers/{stem}.docx", renderer.single(voucher, body))
+                    written.append(f"vouchers/{stem}.docx")
+                    if progress and done % 50 == 0:
+                        progress("docx", done, total)
+            batch = batch_folder / f"batch-{start // options.batch_size + 1:03d}.docx"
+            write_bytes_atomic(batch, renderer.batch(vouchers, bodies))
+            result.batches.append(outdir / "batches" / batch.name)
+            if make_docx:
+                written.append(f"batches/{batch.name}")
+            if converter:
+                singles = [outdir / f"vouchers/{s}.pdf" for s in stems] if options.per_candidate else []
+                jobs.append(PdfJob(batch, outdir / "batches" / f"{batch.stem}.pdf", len(chunk), singles))
+                converter.submit(jobs[-1])
+            if progress:
+                progress("docx", start + len(chunk), total)
+    finally:
+        if converter:  # also after Ctrl-C: stop LibreOffice and remove its working folder
+            result.pdf_failures = converter.finish()
+    if converter:
+        written += _pdf_files(outdir, jobs, result.pdf_failures)
     return written
+
+
+def _pdf_files(outdir: Path, jobs: list[PdfJob], failures: list[PdfFailure]) -> list[str]:
+    """Return the PDFs the conversion produced, batches and per-candidate (failed batches have none)."""
+    failed = {id(f.job) for f in failures}
+    return [p.relative_to(outdir).as_posix() for job in jobs if id(job) not in failed for p in (job.pdf, *job.singles)]
+
+
+class _Counter:
+    """Add up pages finished by the converter's threads and report them as progress."""
+
+    def __init__(self, progress: Progress | None, stage: str, total: int):
+        self.progress, self.stage, self.total, self.done = progress, stage, total, 0
+        self.lock = threading.Lock()
+
+    def add(self, pages: int) -> None:
+        with self.lock:
+            self.done += pages
+            if self.progress:
+                self.progress(self.stage, self.done, self.total)
 
 
 def _write_register(path: Path, planned: list[_Planned], batches: list[Path], batch_size: int) -> Path:

@@ -1,0 +1,82 @@
+"""Say which PDF engines and Chinese fonts this machine has, and how to install what is missing."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from fjvoucher.fonts import font_environment, uses_fontconfig
+from fjvoucher.pdf import find_soffice, install_hint, word_available
+
+FONT_HINT = {
+    "linux": "sudo apt-get install fonts-arphic-uming fonts-noto-cjk fonts-hanazono",
+    "win32": "Windows 自带宋体（SimSun）；生僻字需另装含扩展 A/B 区的字体（如花园明朝 HanaMinA/HanaMinB）",
+    "darwin": "brew install --cask font-noto-serif-cjk-sc",
+}
+_WINDOWS_FONTS = Path("C:/Windows/Fonts")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing the doctor looked at: what, whether it is fine, what was found, how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+
+
+def diagnose(soffice: Path | None = None) -> list[Check]:
+    """Return the checks of PDF engines and Chinese fonts on this machine."""
+    return [_system(), _libreoffice(soffice), _word(), *_fonts()]
+
+
+def _system() -> Check:
+    return Check("系统 system", True, f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+
+
+def _libreoffice(soffice: Path | None) -> Check:
+    found = find_soffice(soffice)
+    if found is None:
+        return Check("LibreOffice", False, "未找到 (not found)", install_hint())
+    try:
+        version = subprocess.run([str(found), "--version"], capture_output=True, text=True, timeout=60,
+                                 check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check("LibreOffice", False, f"{found} 无法运行：{exc}", install_hint())
+    return Check("LibreOffice", True, f"{found} ({version or 'version unknown'})")
+
+
+def _word() -> Check:
+    if sys.platform not in ("win32", "darwin"):
+        return Check("Microsoft Word (docx2pdf)", True, "本系统不适用，使用 LibreOffice (not on this OS)")
+    if word_available():
+        return Check("Microsoft Word (docx2pdf)", True, "可用：--pdf-engine word (available)")
+    return Check("Microsoft Word (docx2pdf)", True, "未安装 docx2pdf，可选 (optional)", "pip install docx2pdf")
+
+
+def _fonts() -> list[Check]:
+    hint = FONT_HINT.get(sys.platform, FONT_HINT["linux"])
+    if sys.platform == "win32":
+        has = (_WINDOWS_FONTS / "simsun.ttc").exists()
+        return [Check("宋体 SimSun", has, "已安装 (installed)" if has else "未找到 (missing)", "" if has else hint)]
+    if not uses_fontconfig() or shutil.which("fc-match") is None:
+        return [Check("中文字体 Chinese fonts", True, "本系统无法自动检查 (cannot check here)", hint)]
+    with tempfile.TemporaryDirectory() as folder:
+        env = font_environment(Path(folder))
+        face = subprocess.run(["fc-match", "-f", "%{family[0]}", "SimSun:lang=zh-cn"], capture_output=True,
+                              text=True, env={**os.environ, **env}, check=False).stdout.strip()
+    chinese = face not in ("", "DejaVu Serif", "DejaVu Sans") and "JP" not in face and "KR" not in face
+    checks = [Check("宋体 → PDF 字体 (SimSun maps to)", chinese, face or "none", "" if chinese else hint)]
+    rare = subprocess.run(["fc-list", ":charset=2a6a5", "family"], capture_output=True, text=True,
+                          check=False).stdout.strip()
+    checks.append(Check("生僻字（扩展 B 区）rare characters", bool(rare), rare.splitlines()[0] if rare else
+                        "没有字体含扩展 B 区汉字 (no font covers CJK Extension B)", "" if rare else hint))
+    return checks
+

@@ -1,0 +1,186 @@
+"""PDF output through real LibreOffice, checked with poppler's pdfinfo, pdffonts, pdftotext and pdfimages."""
+
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from fjvoucher.checks import validate
+from fjvoucher.cli import cli
+from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.pdf import LibreOfficeConverter, PdfJob, count_pages, find_soffice
+from fjvoucher.synthetic import make_candidates, make_photo, write_roster_xlsx
+
+from conftest import SAMPLES, TODAY
+
+pytestmark = pytest.mark.skipif(find_soffice() is None or shutil.which("pdffonts") is None,
+                                reason="LibreOffice and poppler-utils are installed by scripts/setup.sh")
+
+
+def poppler(tool: str, *args) -> str:
+    return subprocess.run([tool, *map(str, args)], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory):
+    """Six candidates, two with rare characters, in batches of four, with photos: merged once as DOCX+PDF."""
+    folder = tmp_path_factory.mktemp("pdf")
+    rows = make_candidates(6, seed=21)
+    rows[0]["name"], rows[5]["name"] = "王𪚥", "李䶮"
+    photos = folder / "photos"
+    photos.mkdir()
+    for i, row in enumerate(rows):
+        make_photo(photos / f"{row['id_number']}.jpg", seed=i)
+    result = merge_roster(write_roster_xlsx(folder / "r.xlsx", rows), folder / "out",
+                          MergeOptions(photos=photos, batch_size=4, today=TODAY))
+    return folder / "out", rows, result
+
+
+def test_default_is_both_with_one_page_per_voucher(merged):
+    out, rows, result = merged
+    assert result.format == "both" and not result.pdf_failures
+    assert [count_pages(out / "batches" / n) for n in ("batch-001.pdf", "batch-002.pdf")] == [4, 2]
+    assert sorted(p.name for p in (out / "batches").iterdir()) == [
+        "batch-001.docx", "batch-001.pdf", "batch-002.docx", "batch-002.pdf"]
+    assert not list(out.glob(".fjvoucher-pdf-*"))  # LibreOffice's working folder is gone
+
+
+def test_fonts_are_embedded_simplified_chinese_never_japanese_or_korean(merged):
+    out, _, _ = merged
+    fonts = poppler("pdffonts", out / "batches" / "batch-001.pdf")
+    names = [line.split()[0] for line in fonts.splitlines()[2:]]
+    assert names and all(" yes " in line for line in fonts.splitlines()[2:])  # embedded
+    assert not [n for n in names if "jp" in n.lower() or "kr" in n.lower() or "JP" in n or "KR" in n]
+    assert any("UMingCN" in n or "CJKsc" in n for n in names)
+
+
+def test_text_round_trips_including_rare_characters(merged):
+    out, rows, _ = merged
+    text = poppler("pdftotext", out / "batches" / "batch-001.pdf", "-")
+    for row in rows[:4]:
+        assert row["name"] in text and row["certificate_no"] in text and row["id_number"] in text
+    assert "王𪚥" in text
+    assert "李䶮" in poppler("pdftotext", out / "batches" / "batch-002.pdf", "-")
+    assert "本凭证自核发之日起1年内有效" in "".join(text.split())  # LibreOffice spaces CJK from digits
+
+
+def test_per_candidate_pdfs_are_one_page_with_only_their_own_photo(merged):
+    out, rows, _ = merged
+    for row in rows:
+        pdf = out / "vouchers" / f"{row['certificate_no']}_{row['name']}.pdf"
+        assert count_pages(pdf) == 1
+        assert row["name"] in poppler("pdftotext", pdf, "-")
+        images = poppler("pdfimages", "-list", pdf).splitlines()[2:]
+        assert len(images) == 1
+
+
+def test_register_points_at_the_pdf_batches(merged):
+    from openpyxl import load_workbook
+
+    out, _, result = merged
+    rows = list(load_workbook(result.register).active.iter_rows(values_only=True))[1:]
+    assert [(r[7], r[8]) for r in rows] == [("batch-001.pdf", i) for i in (1, 2, 3, 4)] + [
+        ("batch-002.pdf", 1), ("batch-002.pdf", 2)]
+
+
+def test_a_page_looks_like_the_form(merged, tmp_path):
+    """Render page 1 to PNG: an A4 page, mostly white, with ink where the form has it."""
+    from PIL import Image
+
+    out, _, _ = merged
+    subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", out / "batches" / "batch-001.pdf",
+                    tmp_path / "p"], check=True)
+    image = Image.open(next(tmp_path.glob("p*.png"))).convert("L")
+    width, height = image.size
+    assert abs(height / width - 297 / 210) < 0.01
+    top = image.crop((0, 0, width, height * 20 // 297)).getextrema()  # the 25 mm top margin, less a bit
+    title_band = image.crop((0, height * 25 // 297, width, height * 40 // 297)).getextrema()
+    assert top[0] > 200  # margin: no ink
+    assert title_band[0] < 100  # the title
+
+
+def test_pdf_only_leaves_no_docx(tmp_path):
+    rows = make_candidates(3, seed=4)
+    result = merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out",
+                          MergeOptions(format="pdf", today=TODAY))
+    files = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert not [f for f in files if f.endswith(".docx")]
+    assert "batches/batch-001.pdf" in files and len([f for f in files if f.startswith("vouchers/")]) == 3
+    assert result.merged == 3
+
+
+def test_missing_engine_is_one_clear_line_and_nothing_is_written(tmp_path):
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "o"),
+                                      "--format", "pdf", "--soffice", str(tmp_path / "no-soffice")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: 无法生成 PDF") and "apt-get install" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_without_engine_the_default_is_docx_with_a_note(tmp_path):
+    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(soffice=tmp_path / "none", today=TODAY))
+    assert result.format == "docx" and "LibreOffice" in result.notes[0]
+
+
+def test_word_engine_is_refused_clearly_on_linux(tmp_path):
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "o"),
+                                      "--format", "pdf", "--pdf-engine", "word"])
+    assert result.exit_code == 1 and "Microsoft Word" in result.output
+
+
+def _batch(tmp_path, name: str, count: int = 2):
+    from fjvoucher.checks import check_roster
+    from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
+    from fjvoucher.template import prepare_template
+
+    candidates = check_roster(write_roster_xlsx(tmp_path / f"{name}.xlsx", make_candidates(count)),
+                              keep=True).candidates
+    path = tmp_path / f"{name}.docx"
+    path.write_bytes(VoucherRenderer(prepare_template()).batch([Voucher(voucher_context(c)) for c in candidates]))
+    return PdfJob(path, tmp_path / "pdf" / f"{name}.pdf", count)
+
+
+def test_a_failing_batch_is_named_and_the_others_still_finish(tmp_path):
+    good, bad = _batch(tmp_path, "good"), _batch(tmp_path, "bad")
+    bad.docx.write_bytes(b"PK\x03\x04 this is not a document")
+    converter = LibreOfficeConverter(find_soffice(), tmp_path / "work", workers=1)
+    converter.submit(good)
+    converter.submit(bad)
+    failures = converter.finish()
+    assert [f.job.docx.name for f in failures] == ["bad.docx"]
+    assert count_pages(good.pdf) == 2 and not bad.pdf.exists()
+
+
+def test_a_hanging_libreoffice_is_killed_and_its_batch_retried_once(tmp_path):
+    """A stand-in soffice that hangs on one file and passes the rest to the real LibreOffice."""
+    calls = tmp_path / "calls.txt"
+    wrapper = tmp_path / "soffice"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\ncase "$*" in *hang.docx*) sleep 600;; esac\n'
+                       f'exec {find_soffice()} "$@"\n')
+    wrapper.chmod(0o755)
+    good, hang = _batch(tmp_path, "good"), _batch(tmp_path, "hang")
+    converter = LibreOfficeConverter(wrapper, tmp_path / "work", workers=1, timeout=(3, 0))
+    converter.submit(hang)
+    converter.submit(good)
+    failures = converter.finish()
+    assert [f.job.docx.name for f in failures] == ["hang.docx"] and "超过" in failures[0].reason
+    assert count_pages(good.pdf) == 2
+    runs = calls.read_text().splitlines()
+    assert len(runs) == 3  # both together (killed), hang alone (killed again), good alone
+    assert not subprocess.run(["pgrep", "-f", str(tmp_path / "work")], capture_output=True).stdout
+
+
+def test_a_name_no_installed_font_can_draw_is_a_warning(write_xlsx, rows):
+    if shutil.which("fc-list") is None:
+        pytest.skip("needs fontconfig to know the installed fonts")
+    rows[0]["name"] = "张\U00030000"  # CJK Extension G: no font here has it
+    finding = validate(write_xlsx(rows), today=TODAY).findings[0]
+    assert (finding.code, finding.severity, finding.params["chars"]) == ("no-glyph", "warning", "\U00030000")
+
+
+def test_doctor_reports_the_engine_and_fonts():
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert result.exit_code == 0
+    assert "[正常 ok] LibreOffice:" in result.output and "SimSun maps to" in result.output
