@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what fjvoucher needs on a fresh Debian/Ubuntu machine, then the package itself:
-# LibreOffice Writer (PDF engine), AR PL UMing and Noto CJK fonts (Simplified-Chinese Song-style
-# and wide-coverage faces), HanaMin (rare
-# characters of CJK Extension A/B), poppler-utils (pdftotext/pdffonts/pdftoppm for the tests).
+# LibreOffice Writer (PDF engine), AR PL UMing and Noto CJK fonts (Song-style and wide-coverage
+# Simplified-Chinese faces), HanaMin (rare characters of CJK Extension A/B), and poppler-utils
+# (pdftotext/pdffonts/pdftoppm for the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
