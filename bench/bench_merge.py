@@ -12,34 +12,14 @@ Targets: per-candidate ≥ 40×, batch ≥ 100× the plain loop; BIG_ROWS ≤ 2 
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import WORK, fmt_mb, measure, quiet_disk, roster, scratch_dir
+from common import fmt_mb, measure_fjvoucher, photo_folder, quiet_disk, roster, scratch_dir
 
 PLAIN_RECORDS = 300
-
-
-def photo_folder(path: Path, rows: int) -> Path:
-    """Return a folder with one photo per candidate: hard links to one file, so it costs no disk."""
-    from fjvoucher.checks import check_roster
-    from fjvoucher.synthetic import make_photo
-
-    folder = WORK / f"photos_{rows}"
-    if folder.exists():
-        return folder
-    folder.mkdir()
-    source = make_photo(WORK / "photo.jpg", seed=1)
-    for candidate in check_roster(path, keep=True).candidates:
-        target = folder / f"{candidate['id_number']}.jpg"
-        try:
-            os.link(source, target)
-        except OSError:
-            target.write_bytes(source.read_bytes())
-    return folder
 
 
 def plain_docxtpl_rate(contexts: list[dict], photo: Path, out: Path) -> float:
@@ -102,8 +82,8 @@ def main(rows: int, big_rows: int) -> None:
         photos = photo_folder(big, big_rows)
         quiet_disk()
         with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:
-            seconds, peak = measure([sys.executable, "-m", "fjvoucher", "merge", str(big), "--photos", str(photos),
-                                     "-o", tmp, "-q"])
+            seconds, peak, _ = measure_fjvoucher(["merge", str(big), "--photos", str(photos), "-o", tmp, "-q",
+                                                  "--format", "docx"])
         print(f"fjvoucher merge, {big_rows} rows with photos, per-candidate + batches + register (whole process): "
               f"{seconds:.1f} s, peak {fmt_mb(peak)} (target ≤ 120 s, < 400 MB)")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -36,6 +37,38 @@ def _many_candidates(rows: int) -> list[dict]:
         if len(out) >= rows:
             break
     return out
+
+
+# Runs the fjvoucher CLI, then reports this Python process's own peak memory (children excluded).
+SELF_PEAK = (
+    "import resource, sys\n"
+    "from fjvoucher.cli import cli\n"
+    "try:\n"
+    "    cli(sys.argv[1:], prog_name='fjvoucher')\n"
+    "finally:\n"
+    "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "    sys.stderr.write(f'FJV-PEAK-KB {kb}\\n')\n"
+)
+
+
+def measure_fjvoucher(args: list[str]) -> tuple[float, float | None, float | None]:
+    """Run `fjvoucher ARGS`; return seconds, fjvoucher's own peak MB, and the peak MB of any process it ran."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", SELF_PEAK, *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    tree = None
+    if hasattr(os, "wait4"):
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        tree = usage.ru_maxrss / 1024
+    else:
+        proc.wait()
+    seconds = time.perf_counter() - started
+    err = proc.stderr.read().decode(errors="replace")
+    if proc.returncode != 0:  # a benchmark of a failed run would measure nothing
+        raise SystemExit(f"fjvoucher {args} failed ({proc.returncode}): {err[-2000:]}")
+    own = next((int(line.split()[1]) / 1024 for line in err.splitlines() if line.startswith("FJV-PEAK-KB")), None)
+    return seconds, own, tree
 
 
 def measure(cmd: list[str]) -> tuple[float, float | None]:
@@ -75,3 +108,33 @@ def quiet_disk() -> None:
 
 def fmt_mb(peak: float | None) -> str:
     return "n/a" if peak is None else f"{peak:.0f} MB"
+
+
+def photo_folder(roster_path: Path, rows: int, distinct: int = 500) -> Path:
+    """Return a folder with one photo per candidate: `distinct` real images, hard-linked in rotation.
+
+    Every batch of 500 then carries 500 different photos, as real data does, at no disk cost.
+    """
+    from fjvoucher.checks import check_roster
+    from fjvoucher.synthetic import make_photo
+
+    folder = WORK / f"photos_{rows}_{distinct}"
+    if folder.exists():
+        return folder
+    sources = WORK / f"distinct_{distinct}"
+    sources.mkdir(parents=True, exist_ok=True)
+    images = [sources / f"{i}.jpg" for i in range(distinct)]
+    for i, image in enumerate(images):
+        if not image.exists():
+            make_photo(image, seed=i)
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    for i, candidate in enumerate(check_roster(roster_path, keep=True).candidates):
+        target = partial / f"{candidate['id_number']}.jpg"
+        try:
+            os.link(images[i % distinct], target)
+        except OSError:
+            shutil.copyfile(images[i % distinct], target)
+    partial.rename(folder)
+    return folder

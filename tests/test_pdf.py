@@ -184,3 +184,42 @@ def test_doctor_reports_the_engine_and_fonts():
     result = CliRunner().invoke(cli, ["doctor"])
     assert result.exit_code == 0
     assert "[正常 ok] LibreOffice:" in result.output and "SimSun maps to" in result.output
+
+
+def test_ctrl_c_during_conversion_stops_libreoffice_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    from fjvoucher import render
+
+    rows = make_candidates(12, seed=8)
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
+    original, calls = render.VoucherRenderer.batch, {"n": 0}
+
+    def interrupt_third_batch(self, vouchers, bodies=None):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # while LibreOffice converts the first two
+        return original(self, vouchers, bodies)
+
+    monkeypatch.setattr(render.VoucherRenderer, "batch", interrupt_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        merge_roster(roster, tmp_path / "out", MergeOptions(format="pdf", batch_size=4, today=TODAY))
+    assert not subprocess.run(["pgrep", "-f", str(tmp_path / "out")], capture_output=True).stdout
+    assert not list((tmp_path / "out").glob(".fjvoucher-pdf-*"))
+    for pdf in (tmp_path / "out").rglob("*.pdf"):
+        assert count_pages(pdf) is not None  # whatever exists is complete
+    monkeypatch.undo()
+    result = merge_roster(roster, tmp_path / "out", MergeOptions(format="pdf", batch_size=4, today=TODAY))
+    assert not result.pdf_failures and len(list((tmp_path / "out" / "vouchers").glob("*.pdf"))) == 12
+
+
+def test_an_unexpected_error_in_a_worker_fails_its_batches_loudly(tmp_path, monkeypatch):
+    from fjvoucher import pdf
+
+    def broken(produced, job):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pdf, "_finish", broken)
+    job = _batch(tmp_path, "one")
+    converter = LibreOfficeConverter(find_soffice(), tmp_path / "work", workers=1)
+    converter.submit(job)
+    failures = converter.finish()
+    assert [f.job for f in failures] == [job] and "disk full" in failures[0].reason

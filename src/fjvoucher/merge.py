@@ -220,9 +220,12 @@ def _write_vouchers(template, planned: list[_Planned], outdir: Path, photos: Pho
                 converter.submit(jobs[-1])
             if progress:
                 progress("docx", start + len(chunk), total)
-    finally:
-        if converter:  # also after Ctrl-C: stop LibreOffice and remove its working folder
-            result.pdf_failures = converter.finish()
+    except BaseException:
+        if converter:  # Ctrl-C or an error: stop LibreOffice now and remove its working folder
+            converter.abort()
+        raise
+    if converter:
+        result.pdf_failures = converter.finish()
     if converter:
         written += _pdf_files(outdir, jobs, result.pdf_failures)
     return written

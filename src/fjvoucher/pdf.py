@@ -122,6 +122,10 @@ class LibreOfficeConverter:
         self.jobs: queue.Queue[PdfJob | None] = queue.Queue()
         self.failures: list[PdfFailure] = []
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.running: set[subprocess.Popen] = set()
+        self.submitted: list[PdfJob] = []
+        self.settled: set[int] = set()
         count = max(1, workers or os.cpu_count() or 1)
         self.threads = [threading.Thread(target=self._work, args=(i,), daemon=True) for i in range(count)]
         for thread in self.threads:
@@ -129,6 +133,7 @@ class LibreOfficeConverter:
 
     def submit(self, job: PdfJob) -> None:
         """Queue a batch; a worker converts it as soon as it is free."""
+        self.submitted.append(job)
         self.jobs.put(job)
 
     def finish(self) -> list[PdfFailure]:
@@ -137,20 +142,46 @@ class LibreOfficeConverter:
             self.jobs.put(None)
         for thread in self.threads:
             thread.join()
+        for job in self.submitted:  # every batch ends converted or failed, never forgotten
+            self._settle(job, "未转换（转换进程意外退出）(not converted)")
         shutil.rmtree(self.workdir, ignore_errors=True)
         return self.failures
+
+    def abort(self) -> None:
+        """Stop now (Ctrl-C, an error): drop queued batches, kill running LibreOffices, clean up."""
+        self.stopping.set()
+        with self.lock:
+            for proc in list(self.running):
+                _kill_tree(proc, reap=False)
+        for _ in self.threads:
+            self.jobs.put(None)
+        for thread in self.threads:
+            thread.join()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _work(self, index: int) -> None:
         profile = _fresh(self.workdir / f"profile-{index}")
         outdir = self.workdir / f"out-{index}"
-        while jobs := self._take():
-            failed = self._convert(jobs, profile, outdir)
-            for job, reason in failed.items():
-                if reason is not None and len(jobs) > 1:  # retry alone once: another batch may have hung it
-                    reason = self._convert([job], profile, outdir)[job]
-                if reason is not None:
-                    with self.lock:
-                        self.failures.append(PdfFailure(job, reason))
+        while (jobs := self._take()) and not self.stopping.is_set():
+            try:
+                failed = self._convert(jobs, profile, outdir)
+                for job, reason in failed.items():
+                    if reason is not None and len(jobs) > 1 and not self.stopping.is_set():
+                        # retry alone once: another batch of the call may have hung it
+                        reason = self._convert([job], profile, outdir)[job]
+                    self._settle(job, reason)
+            except Exception as exc:  # a bug or a full disk must not lose batches silently
+                for job in jobs:
+                    self._settle(job, f"转换出错：{exc!r}")
+
+    def _settle(self, job: PdfJob, reason: str | None) -> None:
+        """Record how a job ended (None: its PDF is in place), once."""
+        with self.lock:
+            if id(job) in self.settled:
+                return
+            self.settled.add(id(job))
+            if reason is not None:
+                self.failures.append(PdfFailure(job, reason))
 
     def _take(self) -> list[PdfJob]:
         """Return up to BATCHES_PER_CALL waiting jobs (blocking for the first); [] when finished."""
@@ -176,14 +207,23 @@ class LibreOfficeConverter:
                    "--invisible", "--nologo", "--norestore", "--nodefault", "--nolockcheck",
                    "--convert-to", self.filter, "--outdir", str(outdir), *(str(j.docx) for j in jobs)]
         timeout = self.timeout_base + self.timeout_per_page * sum(j.pages for j in jobs)
-        problem = _run(command, self.env, timeout)
+        problem = _run(command, self.env, timeout, self._track)
         results = {}
         for job in jobs:
             produced = outdir / f"{job.docx.stem}.pdf"
             results[job] = problem or _finish(produced, job)
-            if results[job] is None and self.progress:
-                self.progress(job.pages)
+            if results[job] is None:
+                self._settle(job, None)
+                if self.progress:
+                    self.progress(job.pages)
         return results
+
+    def _track(self, proc: subprocess.Popen, running: bool) -> None:
+        """Remember which LibreOffices run, so that abort can kill them."""
+        with self.lock:
+            if running and self.stopping.is_set():
+                _kill_tree(proc, reap=False)
+            (self.running.add if running else self.running.discard)(proc)
 
 
 class WordConverter:
@@ -216,6 +256,10 @@ class WordConverter:
         shutil.rmtree(self.workdir, ignore_errors=True)
         return self.failures
 
+    def abort(self) -> None:
+        """Stop: Word converts in this thread, so there is nothing running to kill."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
 
 def make_converter(engine: str, workdir: Path, soffice: Path | None = None, progress: Progress | None = None):
     """Return a converter for `engine` ("libreoffice" or "word"); raise PdfEngineError when it is missing."""
@@ -234,7 +278,8 @@ def _fresh(folder: Path) -> Path:
     return folder
 
 
-def _run(command: list[str], env: dict, timeout: float) -> str | None:
+
+def _run(command: list[str], env: dict, timeout: float, track: Callable[[subprocess.Popen, bool], None]) -> str | None:
     """Run LibreOffice; kill it and all it started when it hangs. Return a problem, or None."""
     posix = os.name == "posix"
     try:
@@ -243,18 +288,21 @@ def _run(command: list[str], env: dict, timeout: float) -> str | None:
                                 creationflags=0 if posix else subprocess.CREATE_NEW_PROCESS_GROUP)
     except OSError as exc:
         return f"无法启动 LibreOffice：{exc}"
+    track(proc, True)
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_tree(proc)
         return f"LibreOffice 超过 {timeout:.0f} 秒没有完成，已终止 (timed out)"
+    finally:
+        track(proc, False)
     if proc.returncode != 0:
         return f"LibreOffice 出错（返回码 {proc.returncode}）：{err.decode(errors='replace').strip()[-300:]}"
     return None
 
 
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """Kill LibreOffice and the soffice.bin it started."""
+def _kill_tree(proc: subprocess.Popen, reap: bool = True) -> None:
+    """Kill LibreOffice and the soffice.bin it started; `reap` waits for it (its own thread does otherwise)."""
     if os.name == "posix":
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -262,7 +310,8 @@ def _kill_tree(proc: subprocess.Popen) -> None:
             pass
     else:
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
-    proc.communicate()  # reap it and close its pipe
+    if reap:
+        proc.communicate()  # reap it and close its pipe
 
 
 def _finish(produced: Path, job: PdfJob) -> str | None:

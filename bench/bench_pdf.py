@@ -1,0 +1,76 @@
+"""Benchmark PDF output against LibreOffice used the plain ways, on the same machine, one after another.
+
+Usage: python bench/bench_pdf.py [ROWS] [BIG_ROWS]   (defaults 5000 and 0; 150000 for the province's peak)
+
+1. per-file loop: `soffice --convert-to pdf` once per voucher (on 8 vouchers);
+2. one LibreOffice converting one ready 500-page batch (profile warmed first, default PDF filter);
+3. `fjvoucher merge --format pdf --no-per-candidate`: ROWS vouchers from the roster to finished batch PDFs,
+   DOCX generation included (whole process);
+4. the same with per-candidate DOCX and PDF (`--format both`, the default job);
+5. BIG_ROWS rows, batch PDFs and DOCX, whole process (target ≤ 20 minutes on 2 cores).
+Target: 3 ≥ 1.5× the pages/s of 2.  Output goes to RAM (/dev/shm) unless --on-disk.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import fmt_mb, measure_fjvoucher, photo_folder, quiet_disk, roster, scratch_dir
+
+
+def soffice_convert(soffice: str, profile: Path, outdir: Path, files: list[Path]) -> float:
+    """Return the seconds one plain LibreOffice call takes to convert `files`."""
+    started = time.perf_counter()
+    subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(outdir), *map(str, files)], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def merge_rate(path: Path, photos: Path, rows: int, *extra: str) -> tuple[float, str]:
+    """Return the pages/s of a whole `fjvoucher merge`, and its peak memory (own; LibreOffice's)."""
+    with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:
+        quiet_disk()
+        seconds, own, tree = measure_fjvoucher(["merge", str(path), "--photos", str(photos), "-o", tmp, "-q", *extra])
+    return rows / seconds, f"peak {fmt_mb(own)} fjvoucher, {fmt_mb(tree)} largest LibreOffice"
+
+
+def main(rows: int, big_rows: int) -> None:
+    from fjvoucher.pdf import find_soffice
+
+    soffice = str(find_soffice())
+    path = roster(rows)
+    photos = photo_folder(path, rows)
+    with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:
+        work = Path(tmp)
+        subprocess.run([sys.executable, "-m", "fjvoucher", "merge", str(path), "--photos", str(photos), "-o",
+                        str(work / "docx"), "-q", "--format", "docx", "--batch-size", "500"], check=True)
+        profile = work / "profile"
+        singles = sorted((work / "docx" / "vouchers").glob("*.docx"))[:8]
+        soffice_convert(soffice, profile, work / "warm", singles[:1])  # first start creates the profile
+        quiet_disk()
+        per_file = len(singles) / sum(soffice_convert(soffice, profile, work / "loop", [f]) for f in singles)
+        quiet_disk()
+        one_batch = 500 / soffice_convert(soffice, profile, work / "one", [work / "docx" / "batches" / "batch-001.docx"])
+    pdf_only, _ = merge_rate(path, photos, rows, "--format", "pdf", "--no-per-candidate")
+    everything, memory = merge_rate(path, photos, rows, "--format", "both")
+    print(f"vouchers: {rows}, photos: 500 distinct; output in {scratch_dir() or tempfile.gettempdir()}")
+    print(f"per-file loop (soffice once per voucher):        {per_file:7.1f} pages/s")
+    print(f"one LibreOffice, one ready 500-page batch:        {one_batch:7.1f} pages/s")
+    print(f"fjvoucher merge → batch PDFs (DOCX included):     {pdf_only:7.1f} pages/s  "
+          f"= {pdf_only / one_batch:.2f}× one LibreOffice (target ≥ 1.5×), {pdf_only / per_file:.0f}× the per-file loop")
+    print(f"fjvoucher merge → batch + per-candidate DOCX/PDF: {everything:7.1f} pages/s  "
+          f"= {everything / one_batch:.2f}× one LibreOffice; {memory}")
+    if big_rows:
+        big = roster(big_rows)
+        rate, memory = merge_rate(big, photo_folder(big, big_rows), big_rows, "--format", "both", "--no-per-candidate")
+        print(f"fjvoucher merge, {big_rows} rows → batch DOCX and PDF: {big_rows / rate / 60:.1f} minutes "
+              f"({rate:.0f} pages/s), {memory} (target ≤ 20 minutes)")
+
+
+if __name__ == "__main__":
+    numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
+    main(numbers[0] if numbers else 5000, numbers[1] if len(numbers) > 1 else 0)
