@@ -58,6 +58,8 @@ def error_rows() -> list[dict]:
         variant("鉴定指导中心名称不完整", center="福州"),
         # Excel keeps a pasted control character as the escape _x000B_ inside the file.
         variant("含看不见的控制字符", occupation="车工_x000B_"),
+        variant("凭证编号已填写", voucher_no="3501-2009-900001"),
+        variant("凭证编号重复", voucher_no="3501-2009-900001"),
     ]
     return [_fill_derived(r) for r in rows]
 

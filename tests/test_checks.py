@@ -190,7 +190,8 @@ def test_the_error_sample_shows_one_finding_of_each_kind():
     from fjvoucher.messages import MESSAGES
 
     file_level = {"header-not-found", "column-missing", "column-duplicated"}
-    merge_only = {"center-missing", "photo-missing", "photo-unreadable", "no-glyph"}
+    merge_only = {"center-missing", "photo-missing", "photo-unreadable", "no-glyph", "ledger-changed",
+                  "ledger-reissue", "ledger-superseded", "voucher-no-clash"}
     assert set(MESSAGES) - set(codes) == file_level | merge_only
 
 

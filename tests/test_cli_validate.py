@@ -58,7 +58,7 @@ def test_english_report():
     result = run("validate", SAMPLES / "roster_with_errors.xlsx", "--lang", "en")
     assert "Row 7 (" in result.output
     assert "column C (性别): Sex 'M' is not recognised" in result.output
-    assert result.output.splitlines()[-1].endswith("22 errors, 10 warnings.")
+    assert result.output.splitlines()[-1].endswith("23 errors, 10 warnings.")
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage"])

@@ -65,7 +65,7 @@ def test_errors_write_nothing_and_exit_1(tmp_path):
 def test_skip_invalid_reconciles_and_keeps_rejected_rows_as_they_were(tmp_path):
     result = merge_roster(SAMPLES / "roster_with_errors.xlsx", tmp_path,
                           MergeOptions(format="docx", skip_invalid=True, today=TODAY))
-    assert result.merged + result.rejected == result.rows == 34
+    assert result.merged + result.rejected == result.rows == 36
     rejected = list(load_workbook(tmp_path / "rejected.xlsx").active.iter_rows(values_only=True))
     assert rejected[0][:3] == ("原行号", "不能发凭证的原因", "凭证编号")
     assert len(rejected) - 1 == result.rejected
@@ -211,3 +211,15 @@ def test_cli_merge_bad_template_is_one_line(tmp_path):
                                       "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and result.output.startswith("Error: 凭证母版无法打开")
     assert not (tmp_path / "o").exists()
+
+
+def test_rerun_sweeps_temporary_files_a_killed_run_left(tmp_path):
+    from fjvoucher.atomic import temp_sibling
+
+    merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", today=TODAY))
+    leftover = temp_sibling(tmp_path / "vouchers" / "x.docx")
+    leftover.write_bytes(b"half a docx")
+    mine = tmp_path / "vouchers" / ".my.notes.tmp"  # not a name fjvoucher makes: kept
+    mine.write_text("kept")
+    merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", today=TODAY))
+    assert not leftover.exists() and mine.exists()

@@ -19,6 +19,7 @@ from fjvoucher.idcard import IdInfo, mask_id, parse_id
 from fjvoucher.layout import (
     EDUCATION_NAMES, FIELD_BY_KEY, FIELDS, PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field,
 )
+from fjvoucher.errors import RosterUnreadable
 from fjvoucher.reading import HEADER_SEARCH_ROWS, Column, Roster, open_roster
 from fjvoucher.report import Finding, Report
 
@@ -227,6 +228,7 @@ class RosterChecker:
         self.first_cert: dict[str, int] = {}
         self.first_id: dict[str, tuple[str, int]] = {}
         self.first_entry: dict[tuple[str, str, int], int] = {}
+        self.first_voucher_no: dict[str, int] = {}
 
     def check(self, number: int, raw: list) -> tuple[_Row, Candidate | None]:
         """Check one row; return its state and, when it has no error, the candidate it makes."""
@@ -293,6 +295,11 @@ class RosterChecker:
     def _check_duplicates(self, row: _Row) -> None:
         """Flag the later row of a repeated certificate number, ID with two names, or repeated entry."""
         values, number = row.values, row.number
+        voucher_no = values.get("voucher_no")
+        if voucher_no:
+            first = self.first_voucher_no.setdefault(voucher_no, number)
+            if first != number:
+                row.add("voucher_no", "error", "duplicate-voucher-no", value=voucher_no, first_row=first)
         cert = values.get("certificate_no")
         if cert:
             first = self.first_cert.setdefault(cert, number)
@@ -388,3 +395,19 @@ def _row_label(row: _Row) -> str:
     name = row.values.get("name", "")
     id_number = row.values.get("id_number")
     return "，".join(part for part in (name, mask_id(id_number) if id_number else "") if part)
+
+
+def certificate_numbers(path: Path | str, sheet: str | None = None) -> list[str]:
+    """Return the certificate numbers of a roster's 证书编号 column, normalised as validate does."""
+    roster = open_roster(path, sheet)
+    column = next((c for c in roster.mapped() if c.field.key == "certificate_no"), None)
+    if column is None:
+        raise RosterUnreadable(f"{path}：找不到「证书编号」列 (no certificate number column)")
+    numbers = []
+    for number, raw in roster.rows:
+        row = _Row(number, {"certificate_no": column})
+        cell = raw[column.position] if column.position < len(raw) else None
+        text, _ = cells.cell_text(cell)
+        if text and (value := _certificate(cell, text, column.field, row)):
+            numbers.append(value)
+    return numbers

@@ -14,6 +14,7 @@ import click
 
 from fjvoucher import __version__
 from fjvoucher.errors import FjvoucherError, RosterUnreadable
+from fjvoucher.ledger import DEFAULT_NAME, DEFAULT_PATTERN, ENV_VAR, default_path
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -31,6 +32,8 @@ def fail(exc: FjvoucherError) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+LEDGER = click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                      help=f"The ledger database (default: ${ENV_VAR}, else {DEFAULT_NAME} in this folder).")
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                     help="Language of the report: zh (中文) or en.")
 SHEET = click.option("--sheet", default=None, help="Sheet name or 1-based number (default: the first sheet).")
@@ -130,17 +133,26 @@ class ProgressLine:
               help="LibreOffice (every OS) or Microsoft Word through docx2pdf (Windows/macOS with Word).")
 @click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Path of LibreOffice's soffice when it is not on PATH or in the usual folder.")
+@LEDGER
+@click.option("--center-code", default=None, help="Centre code in new NOs (default: the certificate number's "
+              "province and city, e.g. 3501).")
+@click.option("--no-pattern", default=DEFAULT_PATTERN, show_default=True,
+              help="Pattern of new NOs: {center_code}, {year} (of the issue date), {serial}.")
+@click.option("--reissue", is_flag=True, help="Replace the voucher of a certificate whose record changed with a "
+              "new NO (its 备注 says 补发).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @LANG
 def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, center, skip_invalid, batch_size,
-          per_candidate, sort_by, fmt, pdf_engine, soffice, quiet, lang) -> None:
+          per_candidate, sort_by, fmt, pdf_engine, soffice, ledger, center_code, no_pattern, reissue, quiet,
+          lang) -> None:
     """Check ROSTER, then write one voucher per candidate, batches ready to print, and the register."""
     from fjvoucher.merge import MergeOptions, merge_roster
 
     options = MergeOptions(sheet=sheet, template=template, photos=photos, require_photos=require_photos,
                            center=center, skip_invalid=skip_invalid, batch_size=batch_size,
                            per_candidate=per_candidate, sort_by=tuple(sort_by), format=fmt,
-                           pdf_engine=pdf_engine, soffice=soffice)
+                           pdf_engine=pdf_engine, soffice=soffice, ledger=ledger or default_path(),
+                           center_code=center_code, no_pattern=no_pattern, reissue=reissue)
     try:
         result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
     except FjvoucherError as exc:
@@ -189,3 +201,125 @@ def doctor(soffice: Path | None) -> None:
         if check.hint:
             click.echo(f"    安装 install: {check.hint}")
     sys.exit(EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEMS)
+
+
+def open_ledger(path: Path | None):
+    """Open the ledger at `path` (or the default one) for a command, as a context manager."""
+    from fjvoucher.ledger import Ledger
+
+    try:
+        return Ledger(path or default_path())
+    except FjvoucherError as exc:
+        raise fail(exc) from exc
+
+
+@cli.command()
+@click.argument("voucher_no")
+@click.option("--name", default=None, help="The holder's name as printed on the voucher.")
+@click.option("--id", "id_number", default=None, help="The holder's ID number.")
+@LEDGER
+def verify(voucher_no: str, name: str | None, id_number: str | None, ledger: Path | None) -> None:
+    """Answer "is voucher VOUCHER_NO genuine?": exit 0 only for a genuine voucher still valid."""
+    from fjvoucher.cells import chinese_date
+    from fjvoucher.idcard import mask_id
+    from fjvoucher.ledger import STATUS_WORDS, verify as check
+
+    if (name is None) == (id_number is None):
+        raise click.UsageError("请给出 --name 或 --id 之一 (give exactly one of --name and --id)")
+    with open_ledger(ledger) as book:
+        answer = check(book, voucher_no, name=name, id_number=id_number)
+    if answer.voucher is None:
+        click.echo(f"凭证 {voucher_no}：{STATUS_WORDS['not-found']}（编号与姓名或身份证号不符）(not found)")
+        sys.exit(EXIT_PROBLEMS)
+    v = answer.voucher
+    click.echo(f"凭证 {v.voucher_no}：{STATUS_WORDS[answer.state]} ({answer.state})。"
+               f"发证日期 {chinese_date(v.issued_on)}，有效期至 {chinese_date(v.expires_on)}，"
+               f"身份证号 {mask_id(v.fields['id_number'])}")
+    sys.exit(EXIT_OK if answer.state == "genuine" else EXIT_PROBLEMS)
+
+
+@cli.command()
+@click.option("--month", required=True, help="The month to report, as 2009-06.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Workbook to write (default: MONTH.xlsx).")
+@LEDGER
+def report(month: str, output: Path | None, ledger: Path | None) -> None:
+    """Write every voucher issued in MONTH, in the official layout, for the monthly report to the province."""
+    import re
+
+    from fjvoucher.monthly_report import write_monthly_report
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise click.BadParameter("请写成 2009-06 这样的年-月 (use YYYY-MM)", param_hint="--month")
+    with open_ledger(ledger) as book:
+        count = write_monthly_report(book, month, output or Path(f"{month}.xlsx"))
+    click.echo(f"{month} 共发放凭证 {count} 张，已写出 (written): {output or Path(f'{month}.xlsx')}")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@SHEET
+@LEDGER
+def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) -> None:
+    """National certificates have arrived: mark the vouchers of SOURCES (rosters or certificate numbers) replaced."""
+    from fjvoucher.checks import certificate_numbers
+
+    numbers: list[str] = []
+    try:
+        for source in sources:
+            numbers += certificate_numbers(source, sheet) if Path(source).is_file() else [source.strip()]
+    except FjvoucherError as exc:
+        raise fail(exc) from exc
+    with open_ledger(ledger) as book:
+        replaced, unknown = book.supersede(numbers)
+    click.echo(f"已标记为「已被替换」(replaced): {len(replaced)} 张凭证")
+    if unknown:
+        click.echo(f"台账中没有有效凭证的证书编号 (no voucher in force): {len(unknown)} 个：{'、'.join(unknown[:20])}"
+                   + ("…" if len(unknown) > 20 else ""))
+
+
+@cli.command()
+@click.argument("voucher_no")
+@click.option("--reason", required=True, help="Why the voucher is revoked (recorded in the ledger).")
+@LEDGER
+def revoke(voucher_no: str, reason: str, ledger: Path | None) -> None:
+    """Revoke voucher VOUCHER_NO, issued by mistake: verify then answers revoked."""
+    with open_ledger(ledger) as book:
+        try:
+            book.set_status(voucher_no, "revoked", reason)
+        except FjvoucherError as exc:
+            raise fail(exc) from exc
+    click.echo(f"凭证 {voucher_no} 已作废 (revoked)：{reason}")
+
+
+@cli.command(name="list")
+@click.option("--month", default=None, help="Only vouchers issued in this month (2009-06).")
+@click.option("--status", type=click.Choice(["issued", "genuine", "expired", "replaced", "revoked"]), default=None,
+              help="Only vouchers in this state.")
+@click.option("--expiring-within", type=click.IntRange(min=0), default=None,
+              help="Only vouchers in force whose validity ends within N days.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for the clerk, json for programs.")
+@click.option("--show-id", is_flag=True, help="Show ID numbers in full (they are masked otherwise).")
+@LEDGER
+def list_vouchers(month, status, expiring_within, fmt, show_id, ledger) -> None:
+    """List the ledger's vouchers, filtered by month, status or approaching expiry."""
+    import datetime as dt
+
+    from fjvoucher.idcard import mask_id
+    from fjvoucher.ledger import STATUS_WORDS
+
+    today = dt.date.today()
+    with open_ledger(ledger) as book:
+        vouchers = book.select(month=month, status=status, expiring_within=expiring_within, today=today)
+    rows = [{"voucher_no": v.voucher_no, "name": v.fields["name"], "certificate_no": v.fields["certificate_no"],
+             "id_number": v.fields["id_number"] if show_id else mask_id(v.fields["id_number"]),
+             "issued_on": v.issued_on.isoformat(), "expires_on": v.expires_on.isoformat(),
+             "state": v.state(today), "reason": v.status_reason} for v in vouchers]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['voucher_no']}  {r['name']}  {r['certificate_no']}  {r['id_number']}  "
+                   f"{r['issued_on']} → {r['expires_on']}  {STATUS_WORDS[r['state']]}")
+    click.echo(f"共 {len(rows)} 张 (vouchers)")

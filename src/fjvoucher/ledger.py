@@ -314,3 +314,25 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:  # another merge created it a moment ago
         pass
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer to "is this voucher genuine?": a state, and the voucher when one matched."""
+
+    state: str  # genuine, expired, replaced, revoked, not-found
+    voucher: Voucher | None
+
+
+def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_number: str | None = None,
+           today: dt.date | None = None) -> Verification:
+    """Check a voucher against the ledger; a wrong name or ID answers exactly like an unknown NO."""
+    from fjvoucher.cells import half_width
+
+    voucher = ledger.get(voucher_no.strip())
+    matches = voucher is not None and (
+        (name is not None and half_width(name) == half_width(voucher.fields["name"]))
+        or (id_number is not None and half_width(id_number).upper() == voucher.fields["id_number"]))
+    if not matches:
+        return Verification("not-found", None)
+    return Verification(voucher.state(today or dt.date.today()), voucher)

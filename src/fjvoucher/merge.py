@@ -11,16 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fjvoucher.atomic import write_bytes_atomic
+from fjvoucher.atomic import remove_leftovers, write_bytes_atomic
 from fjvoucher.checks import Candidate, CheckedRoster, Rejected, check_roster
 from fjvoucher.errors import FjvoucherError, PdfEngineError, PhotoError
 from fjvoucher.idcard import mask_id
 from fjvoucher.layout import FIELD_BY_KEY, field_for_header
+from fjvoucher.ledger import DEFAULT_PATTERN, NATIONAL_CERTIFICATE, Issued, Ledger, describe, differences
 from fjvoucher.pdf import (
     PdfFailure, PdfJob, find_soffice, install_hint, make_converter, new_workdir, word_available,
 )
@@ -55,6 +57,10 @@ class MergeOptions:
     format: str | None = None  # "docx", "pdf", "both"; None: both where a PDF engine is found, else docx
     pdf_engine: str = "libreoffice"  # or "word" (docx2pdf, where Microsoft Word is installed)
     soffice: Path | None = None
+    ledger: Path | None = None  # None: no ledger (library use); the CLI always gives one
+    center_code: str | None = None  # for new NOs; default: the certificate number's province and city
+    no_pattern: str = DEFAULT_PATTERN
+    reissue: bool = False
 
 
 @dataclass
@@ -80,10 +86,11 @@ class MergeResult:
 
 @dataclass(slots=True)
 class _Planned:
-    """A candidate and the file name of its photo (None without one)."""
+    """A candidate, the file name of its photo (None without one), and its NO once the ledger gave one."""
 
     candidate: Candidate
     photo: str | None
+    voucher_no: str = ""
 
 
 def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions | None = None,
@@ -95,17 +102,27 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     sort_keys = [_sort_key(name) for name in options.sort_by]
     output_format, notes = _choose_format(options)
     template = prepare_template(options.template)  # a bad master stops us before anything is read
+    ledger = Ledger(options.ledger) if options.ledger else None
+    try:
+        return _merge(roster, Path(outdir), options, template, ledger, output_format, notes, sort_keys, progress)
+    finally:
+        if ledger:
+            ledger.close()
+
+
+def _merge(roster, outdir: Path, options: MergeOptions, template, ledger: Ledger | None, output_format: str,
+           notes: list[str], sort_keys: list[str], progress: Progress | None) -> MergeResult:
     photo_names: dict[int, str] = {}
     photos = PhotoFolder(options.photos) if options.photos else None
-    extra = _merge_checks(photos, options, photo_names)
+    extra = _merge_checks(photos, options, photo_names, ledger)
     checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=extra)
     result = MergeResult(checked, format=output_format, notes=notes)
     if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
         return result
     planned = [_Planned(c, photo_names.pop(c.row, None)) for c in checked.candidates]
     planned.sort(key=lambda p: tuple(p.candidate[k] for k in sort_keys))
-    outdir = Path(outdir)
-    written = _write_vouchers(template, planned, outdir, photos, options, result, progress)
+    _remove_leftovers(outdir)
+    written = _write_vouchers(template, planned, outdir, photos, options, result, progress, ledger)
     if output_format != "docx":
         result.batches = [b.with_suffix(".pdf") for b in result.batches]
     result.register = _write_register(outdir / REGISTER_NAME, planned, result.batches, options.batch_size)
@@ -138,6 +155,14 @@ def _choose_format(options: MergeOptions) -> tuple[str, list[str]]:
                     "(no PDF engine: DOCX only)"]
 
 
+def _remove_leftovers(outdir: Path) -> None:
+    """Remove what a run killed outright (power cut, SIGKILL) left: temporary files, PDF working folders."""
+    for folder in (outdir, outdir / "vouchers", outdir / "batches"):
+        remove_leftovers(folder)
+    for workdir in outdir.glob(".fjvoucher-pdf-*") if outdir.is_dir() else ():
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def _sort_key(name: str) -> str:
     fld = FIELD_BY_KEY.get(name) or field_for_header(name)
     if fld is None:
@@ -149,12 +174,15 @@ def _only_row_errors(checked: CheckedRoster) -> bool:
     return not any(f.row is None and f.severity == "error" for f in checked.report.findings)
 
 
-def _merge_checks(photos: PhotoFolder | None, options: MergeOptions, photo_names: dict[int, str]):
-    """Return the per-row check merging adds: a centre for the seal line, and the candidate's photo."""
+def _merge_checks(photos: PhotoFolder | None, options: MergeOptions, photo_names: dict[int, str],
+                  ledger: Ledger | None):
+    """Return the per-row check merging adds: a centre for the seal line, the ledger, the photo."""
 
     def check(candidate: Candidate, add) -> None:
         if not (candidate["center"] or options.center):
             add("center", "error", "center-missing")
+        if ledger:
+            _check_ledger(ledger, candidate, options, add)
         if photos is None:
             return
         name = photos.find(candidate["id_number"], candidate["exam_no"])
@@ -172,6 +200,36 @@ def _merge_checks(photos: PhotoFolder | None, options: MergeOptions, photo_names
     return check
 
 
+def _check_ledger(ledger: Ledger, candidate: Candidate, options: MergeOptions, add) -> None:
+    """Check the row against what the ledger already issued (read only: nothing is recorded yet)."""
+    cert, own_no = candidate["certificate_no"], candidate["voucher_no"]
+    history = ledger.for_certificate(cert)
+    current = next((v for v in history if v.status == "issued"), None)
+    national = next((v for v in history if v.status_reason == NATIONAL_CERTIFICATE), None)
+    if national:
+        add("certificate_no", "error", "ledger-superseded", value=cert, voucher_no=national.voucher_no)
+        return
+    if current:
+        changes = differences(current.fields, _entry_fields(candidate, options))
+        if changes:
+            add("certificate_no", "warning" if options.reissue else "error",
+                "ledger-reissue" if options.reissue else "ledger-changed",
+                value=cert, voucher_no=current.voucher_no, changes=describe(changes))
+    if own_no:
+        holder = ledger.get(own_no)
+        if holder and holder.fields["certificate_no"] != cert:
+            add("voucher_no", "error", "voucher-no-clash", value=own_no, other=holder.fields["certificate_no"])
+        elif current and not holder and not options.reissue:
+            add("voucher_no", "error", "voucher-no-clash", value=own_no, other=f"{cert}（台账中为 {current.voucher_no}）")
+
+
+def _entry_fields(candidate: Candidate, options: MergeOptions) -> dict[str, str]:
+    """Return the candidate's printed fields as the ledger records them (centre filled in)."""
+    fields = candidate.as_dict()
+    fields["center"] = fields["center"] or options.center or ""
+    return fields
+
+
 def _file_stem(candidate: Candidate) -> str:
     """Return `<证书编号>_<姓名>`, safe as a file name on Windows too and unable to leave its folder."""
     stem = _UNSAFE_NAME.sub("_", f"{candidate['certificate_no']}_{candidate['name']}").strip(" .")[:120]
@@ -181,7 +239,8 @@ def _file_stem(candidate: Candidate) -> str:
 
 
 def _write_vouchers(template, planned: list[_Planned], outdir: Path, photos: PhotoFolder | None,
-                    options: MergeOptions, result: MergeResult, progress: Progress | None) -> list[str]:
+                    options: MergeOptions, result: MergeResult, progress: Progress | None,
+                    ledger: Ledger | None) -> list[str]:
     """Write the per-candidate documents and the batches, one batch in memory at a time.
 
     Batches go to the PDF converter as soon as they are written, so conversion overlaps
@@ -199,8 +258,14 @@ def _write_vouchers(template, planned: list[_Planned], outdir: Path, photos: Pho
     try:
         for start in range(0, total, options.batch_size):
             chunk = planned[start:start + options.batch_size]
-            vouchers = [Voucher(voucher_context(p.candidate, center=options.center or ""),
-                                load_photo(photos.path(p.photo)) if p.photo else None) for p in chunk]
+            batch = batch_folder / f"batch-{start // options.batch_size + 1:03d}.docx"
+            # The ledger commits this batch's NOs before its files exist: a run killed in between
+            # finds them again on the next run and prints the same NOs.
+            issued = _record_batch(ledger, chunk, batch.with_suffix(".pdf" if make_pdf else ".docx").name,
+                                   template.sha256, options)
+            vouchers = [Voucher(voucher_context(p.candidate, center=options.center or "", voucher_no=i.voucher_no,
+                                                reissue=bool(i.replaces), replaces=i.replaces),
+                                load_photo(photos.path(p.photo)) if p.photo else None) for p, i in zip(chunk, issued)]
             bodies = [renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
             stems = [_file_stem(p.candidate) for p in chunk]
             if options.per_candidate and make_docx:
@@ -209,7 +274,6 @@ def _write_vouchers(template, planned: list[_Planned], outdir: Path, photos: Pho
                     written.append(f"vouchers/{stem}.docx")
                     if progress and done % 50 == 0:
                         progress("docx", done, total)
-            batch = batch_folder / f"batch-{start // options.batch_size + 1:03d}.docx"
             write_bytes_atomic(batch, renderer.batch(vouchers, bodies))
             result.batches.append(outdir / "batches" / batch.name)
             if make_docx:
@@ -229,6 +293,20 @@ def _write_vouchers(template, planned: list[_Planned], outdir: Path, photos: Pho
     if converter:
         written += _pdf_files(outdir, jobs, result.pdf_failures)
     return written
+
+
+def _record_batch(ledger: Ledger | None, chunk: list[_Planned], batch_file: str, template_sha256: str,
+                  options: MergeOptions) -> list[Issued]:
+    """Record the batch in the ledger (one transaction) and return each voucher's NO."""
+    if ledger is None:
+        return [Issued(p.candidate["voucher_no"], new=True) for p in chunk]
+    entries = [{**_entry_fields(p.candidate, options), "issued_on": p.candidate.issue, "batch_file": batch_file,
+                "page": page} for page, p in enumerate(chunk, start=1)]
+    issued = ledger.issue_batch(entries, template_sha256=template_sha256, center_code=options.center_code,
+                                pattern=options.no_pattern, reissue=options.reissue)
+    for p, i in zip(chunk, issued):
+        p.voucher_no = i.voucher_no
+    return issued
 
 
 def _pdf_files(outdir: Path, jobs: list[PdfJob], failures: list[PdfFailure]) -> list[str]:
@@ -255,7 +333,7 @@ def _write_register(path: Path, planned: list[_Planned], batches: list[Path], ba
     """Write 发放登记表: one row per voucher, where it is printed, and room to sign on hand-out."""
     headers = ["序号", "凭证编号", "姓名", "证书编号", "身份证号", "职业", "等级", "批次文件", "页码",
                "领取人签名", "领取日期"]
-    rows = ([i + 1, p.candidate["voucher_no"], p.candidate["name"], p.candidate["certificate_no"],
+    rows = ([i + 1, p.voucher_no or p.candidate["voucher_no"], p.candidate["name"], p.candidate["certificate_no"],
              mask_id(p.candidate["id_number"]), p.candidate["occupation"], p.candidate["level"],
              batches[i // batch_size].name, i % batch_size + 1, "", ""]
             for i, p in enumerate(planned))

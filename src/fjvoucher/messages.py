@@ -145,6 +145,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "photo-missing": (
         "照片文件夹中找不到此人的照片（按身份证号 {id} 或准考证号 {exam_no} 命名的 jpg/png）。照片框将留空",
         "No photo named by ID number {id} or exam number {exam_no} (jpg/png); the photo box stays empty"),
+    "duplicate-voucher-no": (
+        "凭证编号「{value}」与第 {first_row} 行重复。每个凭证编号只能用一次，请核对",
+        "Voucher NO {value} already appears in row {first_row}. Each NO may be used once"),
+    # ledger
+    "ledger-changed": (
+        "证书编号 {value} 已发过凭证 {voucher_no}，但名册内容有变化：{changes}。如确需补发新凭证，请加 --reissue",
+        "Certificate {value} already has voucher {voucher_no}, but the roster changed: {changes}. "
+        "Use --reissue to issue a replacement"),
+    "ledger-reissue": (
+        "证书编号 {value} 的凭证 {voucher_no} 将作废并补发新凭证，变化：{changes}",
+        "Voucher {voucher_no} of certificate {value} will be replaced by a new one; changes: {changes}"),
+    "ledger-superseded": (
+        "证书编号 {value} 的国家职业资格证书已经发放（凭证 {voucher_no} 已被替换），不能再发凭证。请从名册中删除此行",
+        "The national certificate {value} has arrived (voucher {voucher_no} was replaced): no more vouchers. "
+        "Remove the row"),
+    "voucher-no-clash": (
+        "凭证编号「{value}」在台账中属于证书 {other}，与本行证书编号不符。请核对凭证编号",
+        "Voucher NO {value} belongs to certificate {other} in the ledger. Check the NO"),
     "photo-unreadable": (
         "照片 {file} 无法使用：{reason}。请换一张 JPG 或 PNG 照片",
         "Photo {file} cannot be used: {reason}. Replace it with a JPG or PNG"),

@@ -8,6 +8,7 @@ part renders each candidate.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class PreparedTemplate:
     has_drawings: bool = False  # the body holds pictures of its own: batches renumber their ids
     page_break: str = PAGE_BREAK  # what fills PAGE_BREAK_SLOT on every voucher of a batch but the first
     escaped_braces: bool = False  # the source holds docxtpl's {_{ }_} markers for literal braces
+    sha256: str = ""  # of the master file: the ledger records which master printed each voucher
     resolve_listing: object = None  # docxtpl's conversion of \n and \t in values into breaks and tabs
 
 
@@ -74,7 +76,7 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
         part_templates={name: _compile(path, env, src) for name, src in templates.items()},
         names=names, has_drawings="<wp:docPr" in body_src, page_break=page_break,
         escaped_braces=any("{_" in src or "_}" in src for src in (body_src, *templates.values())),
-        resolve_listing=docxtpl_template.resolve_listing)
+        resolve_listing=docxtpl_template.resolve_listing, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     prepared.parts[CONTENT_TYPES] = _with_image_types(parts[CONTENT_TYPES].decode("utf-8")).encode("utf-8")
     return prepared
 

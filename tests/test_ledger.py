@@ -1,0 +1,285 @@
+"""The ledger: NOs issued once, re-runs, reissue, verify, the monthly report, supersede, revoke, list."""
+
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import docx
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from fjvoucher.cli import cli
+from fjvoucher.ledger import Ledger, LedgerError, expiry
+from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.synthetic import make_candidates, write_roster_xlsx
+
+from conftest import TODAY
+
+
+def run(*args, **kwargs):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
+
+
+def recent_rows(count=5, seed=1, days_ago=10):
+    """Candidates issued `days_ago` days before today, so their vouchers are still valid."""
+    issued = dt.date.today() - dt.timedelta(days=days_ago)
+    rows = make_candidates(count, seed=seed)
+    for row in rows:
+        row["issue_date"] = issued
+        row["certificate_no"] = f"{issued.year % 100:02d}" + row["certificate_no"][2:]
+    return rows
+
+
+def merge(tmp_path, rows, name="r", **options):
+    roster = write_roster_xlsx(tmp_path / f"{name}.xlsx", rows)
+    options.setdefault("format", "docx")
+    return merge_roster(roster, tmp_path / f"out-{name}", MergeOptions(ledger=tmp_path / "ledger.db", **options))
+
+
+def all_nos(path):
+    with sqlite3.connect(path) as db:
+        return [r[0] for r in db.execute("SELECT voucher_no FROM vouchers ORDER BY voucher_no")]
+
+
+@pytest.mark.parametrize("issued, expires", [
+    (dt.date(2009, 6, 10), dt.date(2010, 6, 9)),
+    (dt.date(2008, 2, 29), dt.date(2009, 2, 28)),
+    (dt.date(2009, 12, 31), dt.date(2010, 12, 30)),
+])
+def test_valid_one_year_the_day_before_the_anniversary(issued, expires):
+    assert expiry(issued) == expires
+
+
+def test_merge_records_every_voucher_and_prints_its_no(tmp_path):
+    rows = make_candidates(6)
+    result = merge(tmp_path, rows, batch_size=4, today=TODAY)
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        vouchers = ledger.select()
+    assert [v.voucher_no for v in vouchers] == [f"3501-2009-{i:06d}" for i in range(1, 7)]
+    first = vouchers[0]
+    assert first.fields["name"] == rows[0]["name"] and first.fields["birth_date"].endswith("日")
+    assert (first.issued_on, first.expires_on) == (dt.date(2009, 6, 10), dt.date(2010, 6, 9))
+    assert (vouchers[4].batch_file, vouchers[4].page) == ("batch-002.docx", 1)
+    page = docx.Document(tmp_path / "out-r" / "vouchers" / f"{rows[0]['certificate_no']}_{rows[0]['name']}.docx")
+    assert page.paragraphs[1].text == "NO：3501-2009-000001"
+    register = list(load_workbook(result.register).active.iter_rows(values_only=True))
+    assert [r[1] for r in register[1:]] == [v.voucher_no for v in vouchers]
+
+
+def test_ledger_file_is_private_and_versioned(tmp_path):
+    merge(tmp_path, make_candidates(1), today=TODAY)
+    if os.name == "posix":
+        assert os.stat(tmp_path / "ledger.db").st_mode & 0o777 == 0o600
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(LedgerError, match="更新版本"):
+        Ledger(tmp_path / "ledger.db")
+
+
+def test_not_a_ledger_is_a_clear_error(tmp_path):
+    (tmp_path / "x.db").write_text("hello, I am not a database" * 100)
+    with pytest.raises(LedgerError, match="无法打开"):
+        Ledger(tmp_path / "x.db")
+
+
+def test_running_the_same_merge_again_issues_nothing_new(tmp_path):
+    rows = make_candidates(5)
+    merge(tmp_path, rows, today=TODAY)
+    first = sorted((tmp_path / "out-r" / "batches").glob("*.docx"))[0].read_bytes()
+    merge(tmp_path, rows, today=TODAY)
+    assert all_nos(tmp_path / "ledger.db") == [f"3501-2009-{i:06d}" for i in range(1, 6)]
+    assert sorted((tmp_path / "out-r" / "batches").glob("*.docx"))[0].read_bytes() == first
+
+
+def test_a_changed_record_is_an_error_naming_the_differences(tmp_path):
+    rows = make_candidates(3)
+    merge(tmp_path, rows, today=TODAY)
+    rows[1]["name"] = rows[1]["name"] + "华"
+    result = merge(tmp_path, rows, name="again", today=TODAY)
+    assert not result.written
+    finding = next(f for f in result.checked.report.findings if f.code == "ledger-changed")
+    assert finding.row == 4 and "3501-2009-000002" in finding.message() and "姓名" in finding.message()
+
+
+def test_reissue_replaces_the_old_voucher_with_a_new_no_and_says_so(tmp_path):
+    rows = make_candidates(3)
+    merge(tmp_path, rows, today=TODAY)
+    rows[1]["name"] = rows[1]["name"] + "华"
+    result = merge(tmp_path, rows, name="again", reissue=True, today=TODAY)
+    assert result.written
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        old, new = ledger.get("3501-2009-000002"), ledger.get("3501-2009-000004")
+    assert (old.status, old.replaced_by, new.replaces) == ("replaced", "3501-2009-000004", "3501-2009-000002")
+    page = docx.Document(tmp_path / "out-again" / "vouchers" / f"{rows[1]['certificate_no']}_{rows[1]['name']}.docx")
+    assert "补发（原凭证 3501-2009-000002 作废）" in [p.text for p in page.paragraphs]
+    unchanged = docx.Document(tmp_path / "out-again" / "vouchers" /
+                              f"{rows[0]['certificate_no']}_{rows[0]['name']}.docx")
+    assert not any("补发" in p.text for p in unchanged.paragraphs)
+
+
+def test_the_rosters_own_voucher_no_is_honoured_and_checked(tmp_path):
+    rows = make_candidates(3)
+    rows[0]["voucher_no"] = "FZ-2009-0001"
+    merge(tmp_path, rows, today=TODAY)
+    assert all_nos(tmp_path / "ledger.db") == ["3501-2009-000001", "3501-2009-000002", "FZ-2009-0001"]
+    others = make_candidates(2, seed=99)
+    for row in others:  # another institution: certificates the ledger has not seen
+        row["certificate_no"] = row["certificate_no"][:7] + "003" + row["certificate_no"][10:]
+    others[0]["voucher_no"] = "FZ-2009-0001"  # already belongs to another certificate
+    result = merge(tmp_path, others, name="other", today=TODAY)
+    assert [f.code for f in result.checked.report.findings] == ["voucher-no-clash"]
+
+
+def test_verify_genuine_and_minimal_disclosure(tmp_path):
+    rows = recent_rows()
+    merge(tmp_path, rows)
+    ledger = ("--ledger", tmp_path / "ledger.db")
+    good = run("verify", "3501-%d-000001" % rows[0]["issue_date"].year, "--name", rows[0]["name"], *ledger)
+    assert good.exit_code == 0 and "真实有效" in good.output and "********" in good.output
+    assert rows[0]["id_number"] not in good.output
+    by_id = run("verify", "3501-%d-000001" % rows[0]["issue_date"].year, "--id", rows[0]["id_number"].lower(), *ledger)
+    assert by_id.exit_code == 0
+    wrong_name = run("verify", "3501-%d-000001" % rows[0]["issue_date"].year, "--name", "某某", *ledger)
+    unknown = run("verify", "3501-%d-000001" % rows[0]["issue_date"].year, "--name", "某某", "--ledger",
+                  tmp_path / "empty.db")
+    assert wrong_name.exit_code == unknown.exit_code == 1
+    assert wrong_name.output == unknown.output
+    assert run("verify", "X", *ledger).exit_code == 2  # neither --name nor --id
+
+
+def test_verify_expired_replaced_and_revoked(tmp_path):
+    rows = recent_rows(3)
+    merge(tmp_path, rows)
+    year = rows[0]["issue_date"].year
+    ledger = ("--ledger", tmp_path / "ledger.db")
+    assert run("revoke", f"3501-{year}-000002", "--reason", "误发", *ledger).exit_code == 0
+    assert "已作废" in run("verify", f"3501-{year}-000002", "--name", rows[1]["name"], *ledger).output
+    assert run("revoke", f"3501-{year}-000002", "--reason", "again", *ledger).exit_code == 1
+    assert run("supersede", rows[2]["certificate_no"], *ledger).exit_code == 0
+    replaced = run("verify", f"3501-{year}-000003", "--name", rows[2]["name"], *ledger)
+    assert replaced.exit_code == 1 and "已被替换" in replaced.output
+    old = make_candidates(1, seed=5)
+    merge(tmp_path, old, name="old", today=TODAY)
+    expired = run("verify", "3501-2009-000001", "--name", old[0]["name"], *ledger)
+    assert expired.exit_code == 1 and "已过期" in expired.output
+
+
+def test_supersede_from_a_roster_stops_further_vouchers(tmp_path):
+    rows = make_candidates(4)
+    merge(tmp_path, rows, today=TODAY)
+    roster = write_roster_xlsx(tmp_path / "national.xlsx", rows[:2])
+    result = run("supersede", roster, "--ledger", tmp_path / "ledger.db")
+    assert "已标记为「已被替换」(replaced): 2 张凭证" in result.output
+    again = merge(tmp_path, rows, name="again", today=TODAY)
+    assert [f.code for f in again.checked.report.findings] == ["ledger-superseded", "ledger-superseded"]
+
+
+def test_monthly_report_in_the_official_layout_with_formulas_defused(tmp_path):
+    from fjvoucher.layout import FIELDS
+
+    from fjvoucher.workbooks import write_table
+
+    rows = make_candidates(3)
+    rows[0]["name"] = "=HYPERLINK(\"x\")"  # a text cell that Excel would run if written as a formula
+    write_table(tmp_path / "r.xlsx", "名册", [f.header for f in FIELDS], [[r[f.key] for f in FIELDS] for r in rows])
+    merge_roster(tmp_path / "r.xlsx", tmp_path / "out", MergeOptions(format="docx", ledger=tmp_path / "ledger.db",
+                                                                     today=TODAY))
+    out = tmp_path / "2009-06.xlsx"
+    result = run("report", "--month", "2009-06", "-o", out, "--ledger", tmp_path / "ledger.db")
+    assert result.exit_code == 0 and "共发放凭证 3 张" in result.output
+    sheet = load_workbook(out).active
+    header = [c.value for c in sheet[1]]
+    assert header[:len(FIELDS)] == [f.header for f in FIELDS] and header[-3:] == ["有效期至", "状态", "状态说明"]
+    assert sheet["B2"].value == "=HYPERLINK(\"x\")" and sheet["B2"].data_type == "s"
+    assert sheet.max_row == 4
+    assert run("report", "--month", "2009-07", "-o", tmp_path / "7.xlsx", "--ledger",
+               tmp_path / "ledger.db").output.startswith("2009-07 共发放凭证 0 张")
+    assert run("report", "--month", "June", "--ledger", tmp_path / "ledger.db").exit_code == 2
+
+
+def test_list_filters_and_masks(tmp_path):
+    rows = recent_rows(3, days_ago=360)
+    merge(tmp_path, rows)
+    ledger = ("--ledger", tmp_path / "ledger.db")
+    listed = json.loads(run("list", "--format", "json", *ledger).output)
+    assert len(listed) == 3 and all("********" in r["id_number"] for r in listed)
+    shown = json.loads(run("list", "--format", "json", "--show-id", *ledger).output)
+    assert shown[0]["id_number"] == rows[0]["id_number"]
+    assert len(json.loads(run("list", "--format", "json", "--expiring-within", "10", *ledger).output)) == 3
+    assert json.loads(run("list", "--format", "json", "--expiring-within", "1", *ledger).output) == []
+    month = rows[0]["issue_date"].strftime("%Y-%m")
+    assert "共 3 张" in run("list", "--month", month, "--status", "genuine", *ledger).output
+
+
+def test_default_ledger_is_in_the_working_folder_or_from_the_environment(tmp_path, monkeypatch):
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", make_candidates(2))
+    monkeypatch.chdir(tmp_path)
+    assert run("merge", roster, "-o", "out", "-q", "--format", "docx").exit_code == 0
+    assert (tmp_path / "fjvoucher.db").exists()
+    monkeypatch.setenv("FJVOUCHER_LEDGER", str(tmp_path / "elsewhere.db"))
+    assert "共 0 张" in run("list").output
+
+
+def _merge_process(roster, outdir, ledger, *extra):
+    return subprocess.Popen([sys.executable, "-m", "fjvoucher", "merge", str(roster), "-o", str(outdir), "-q",
+                             "--format", "docx", "--ledger", str(ledger), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_two_merges_at_once_never_issue_a_no_twice(tmp_path):
+    from fjvoucher.synthetic import CITIES
+
+    fuzhou, xiamen = make_candidates(150, seed=1), make_candidates(150, seed=2, city="厦门市")
+    for row in xiamen:  # same centre code for both: their serials compete
+        cert = row["certificate_no"]  # Fuzhou's city code, another institution: distinct certificates
+        row["certificate_no"] = cert[:4] + CITIES["福州市"][1] + cert[6] + "002" + cert[10:]
+        row["exam_no"] = "X" + row["exam_no"]
+    a = write_roster_xlsx(tmp_path / "a.xlsx", fuzhou)
+    b = write_roster_xlsx(tmp_path / "b.xlsx", xiamen)
+    ledger = tmp_path / "ledger.db"
+    procs = [_merge_process(a, tmp_path / "oa", ledger, "--batch-size", "10"),
+             _merge_process(b, tmp_path / "ob", ledger, "--batch-size", "10"),
+             _merge_process(a, tmp_path / "oa2", ledger, "--batch-size", "10")]  # the same roster twice at once
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    nos = all_nos(ledger)
+    assert nos == [f"3501-2009-{i:06d}" for i in range(1, 301)]  # 300 certificates, each once, no gaps
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("SELECT COUNT(DISTINCT certificate_no) FROM vouchers").fetchone()[0] == 300
+
+
+def test_a_merge_killed_midway_then_rerun_issues_every_voucher_once(tmp_path):
+    rows = make_candidates(2000, seed=3)
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
+    ledger = tmp_path / "ledger.db"
+    proc = _merge_process(roster, tmp_path / "out", ledger, "--batch-size", "20")
+    deadline = time.monotonic() + 60
+    recorded = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=1) as db:
+                recorded = db.execute("SELECT COUNT(*) FROM vouchers").fetchone()[0]
+        except sqlite3.Error:
+            recorded = 0
+        if recorded >= 100:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, "the merge finished before it could be killed"
+    partial = all_nos(ledger)
+    assert 0 < len(partial) < 2000 and len(partial) % 20 == 0  # whole batches only
+    rerun = _merge_process(roster, tmp_path / "out", ledger, "--batch-size", "20")
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err.decode()
+    assert all_nos(ledger) == [f"3501-2009-{i:06d}" for i in range(1, 2001)]
+    assert len(list((tmp_path / "out" / "vouchers").glob("*.docx"))) == 2000
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".") and ".tmp" in p.name]
