@@ -323,3 +323,28 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, ledger) -> None:
         click.echo(f"{r['voucher_no']}  {r['name']}  {r['certificate_no']}  {r['id_number']}  "
                    f"{r['issued_on']} → {r['expires_on']}  {STATUS_WORDS[r['state']]}")
     click.echo(f"共 {len(rows)} 张 (vouchers)")
+
+
+@cli.group()
+def template() -> None:
+    """Work with voucher masters (docxtpl templates or Word mail-merge masters)."""
+
+
+@template.command()
+@click.argument("master", type=click.Path(dir_okay=False, path_type=Path))
+def check(master: Path) -> None:
+    """List the fields MASTER holds, what each fills, and any problem; exit 1 when it cannot be used."""
+    from fjvoucher.layout import FIELD_BY_KEY
+    from fjvoucher.template import inspect_template
+
+    info = inspect_template(master)
+    kind = "Word 邮件合并母版 (MERGEFIELD)" if info.kind == "mergefield" else "docxtpl 母版"
+    click.echo(f"{master}：{kind}，{len(info.fields)} 个字段 (fields)")
+    for name, key in info.fields:
+        target = f"{key}（{FIELD_BY_KEY[key].header}）" if key in FIELD_BY_KEY else (key or "对应不到任何列 (unknown)")
+        click.echo(f"  «{name}» → {target}")
+    for warning in info.warnings:
+        click.echo(f"[警告] {warning}")
+    for problem in info.problems:
+        click.echo(f"[错误] {problem}")
+    sys.exit(EXIT_PROBLEMS if info.problems else EXIT_OK)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fjvoucher.errors import TemplateError
 from fjvoucher.layout import FIELDS
+from fjvoucher.mergefields import Conversion, apply_spec, convert_part, has_fields
 
 DATE_PARTS = ("birth_year", "birth_month", "birth_day", "issue_year", "issue_month", "issue_day")
 EXTRA_NAMES = ("photo", "reissue", "replaces")
@@ -53,6 +54,7 @@ class PreparedTemplate:
     page_break: str = PAGE_BREAK  # what fills PAGE_BREAK_SLOT on every voucher of a batch but the first
     escaped_braces: bool = False  # the source holds docxtpl's {_{ }_} markers for literal braces
     sha256: str = ""  # of the master file: the ledger records which master printed each voucher
+    conversion: Conversion | None = None  # what converting a Word mail-merge master found (None: docxtpl)
     resolve_listing: object = None  # docxtpl's conversion of \n and \t in values into breaks and tabs
 
 
@@ -60,12 +62,17 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
     """Load the master at `path` (default: the bundled one), check it and compile it once."""
     path = Path(path) if path else default_master()
     parts = _read_parts(path)
+    conversion = _convert_mergefields(path, parts)
+    if conversion and conversion.unknown:
+        raise TemplateError(
+            f"凭证母版 {path} 中的合并域 {'、'.join(f'«{n}»' for n in conversion.unknown)} 对应不到名册的任何一列。"
+            f"可用的名称：{'、'.join(known_field_names())}")
     xml = parts[DOCUMENT].decode("utf-8")
     start, end = _body_bounds(path, xml)
     docxtpl_template = _docxtpl(path)
     patch = docxtpl_template.patch_xml
     body_src, page_break = _with_page_break_slot(patch(xml[start:end]))
-    env = _environment()
+    env = _environment(conversion)
     templates = {name: patch(parts[name].decode("utf-8")) for name in parts
                  if re.match(r"word/(header|footer)\d*\.xml$", name) and b"{" in parts[name]}
     names = _check_contract(path, env, [body_src, *templates.values()])
@@ -76,7 +83,8 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
         part_templates={name: _compile(path, env, src) for name, src in templates.items()},
         names=names, has_drawings="<wp:docPr" in body_src, page_break=page_break,
         escaped_braces=any("{_" in src or "_}" in src for src in (body_src, *templates.values())),
-        resolve_listing=docxtpl_template.resolve_listing, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        resolve_listing=docxtpl_template.resolve_listing, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        conversion=conversion)
     prepared.parts[CONTENT_TYPES] = _with_image_types(parts[CONTENT_TYPES].decode("utf-8")).encode("utf-8")
     return prepared
 
@@ -113,11 +121,36 @@ def _docxtpl(path: Path):
     return DocxTemplate(str(path))
 
 
-def _environment():
+def _environment(conversion: Conversion | None = None):
     from jinja2.sandbox import SandboxedEnvironment
 
     # Sandboxed: a template cannot reach Python internals or files.  Autoescaped: data is text, never XML.
-    return SandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
+    env = SandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
+    specs = conversion.specs if conversion else []
+    env.filters["mergefield"] = lambda value, index: apply_spec(value, specs[index])
+    return env
+
+
+def _convert_mergefields(path: Path, parts: dict[str, bytes]) -> Conversion | None:
+    """Turn the merge fields of a Word mail-merge master into contract placeholders; None if it has none."""
+    names = [n for n in parts if n == DOCUMENT or re.match(r"word/(header|footer)\d*\.xml$", n)]
+    if not any(has_fields(parts[n]) for n in names):
+        return None
+    conversion = Conversion()
+    for name in names:
+        if has_fields(parts[name]):
+            try:
+                parts[name] = convert_part(parts[name].decode("utf-8"), conversion).encode("utf-8")
+            except (ValueError, SyntaxError) as exc:  # lxml's XMLSyntaxError is a SyntaxError
+                raise TemplateError(f"凭证母版 {path} 的 {name} 无法解析：{exc}") from exc
+    return conversion
+
+
+def known_field_names() -> list[str]:
+    """Return the names a merge field may use: the layout's headers, then the other contract names."""
+    from fjvoucher.mergefields import DATE_PART_NAMES
+
+    return [f.header for f in FIELDS] + list(DATE_PART_NAMES) + ["照片"] + [n for n in CONTRACT if n != "photo"]
 
 
 def _compile(path: Path, env, source: str):
@@ -191,3 +224,33 @@ def _with_image_types(content_types: str) -> str:
             content_types = content_types.replace(
                 "</Types>", f'<Default Extension="{ext}" ContentType="{mime}"/></Types>')
     return content_types
+
+
+@dataclass
+class TemplateInfo:
+    """What a master holds: its kind, each field as written and what it fills, warnings and problems."""
+
+    kind: str  # "docxtpl" or "mergefield"
+    fields: list[tuple[str, str | None]]  # (name as written, contract name or None when it maps to nothing)
+    warnings: list[str]
+    problems: list[str]
+
+
+def inspect_template(path: Path | str) -> TemplateInfo:
+    """Return what the master at `path` holds and whether fjvoucher can merge it; never raise on a bad master."""
+    path = Path(path)
+    conversion = None
+    try:
+        conversion = _convert_mergefields(path, _read_parts(path))
+        prepared = prepare_template(path)
+    except TemplateError as exc:
+        if conversion is None:
+            return TemplateInfo("docxtpl", [], [], [str(exc)])
+        return TemplateInfo("mergefield", _conversion_fields(conversion), conversion.warnings, [str(exc)])
+    if conversion:
+        return TemplateInfo("mergefield", _conversion_fields(conversion), conversion.warnings, [])
+    return TemplateInfo("docxtpl", [(name, name) for name in sorted(prepared.names)], [], [])
+
+
+def _conversion_fields(conversion: Conversion) -> list[tuple[str, str | None]]:
+    return [(s.name, s.key) for s in conversion.specs] + [(name, None) for name in conversion.unknown]
