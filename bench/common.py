@@ -14,7 +14,7 @@ WORK = Path(__file__).resolve().parent / "_work"
 
 def roster(rows: int, suffix: str = "xlsx") -> Path:
     """Return a generated roster of `rows` valid candidates, written once and kept in bench/_work."""
-    from fjvoucher.synthetic import make_candidates, write_roster_xlsx
+    from fjvoucher.synthetic import write_roster_xlsx
 
     WORK.mkdir(exist_ok=True)
     path = WORK / f"roster_{rows}.{suffix}"

@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from pathlib import Path
 
 import docx
 import pytest
@@ -152,7 +153,7 @@ def test_template_check_lists_fields_and_merge_uses_the_word_master(tmp_path):
     assert len(docx.Document(tmp_path / "out" / "batches" / "batch-001.docx").inline_shapes) == 50
 
 
-def _rewrite(package: "Path", name: str, text: str) -> None:
+def _rewrite(package: Path, name: str, text: str) -> None:
     with zipfile.ZipFile(package) as source:
         parts = {info.filename: source.read(info) for info in source.infolist()}
     parts[name] = text.encode("utf-8")

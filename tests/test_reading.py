@@ -5,7 +5,7 @@ import pytest
 from fjvoucher.checks import check_roster, validate
 from fjvoucher.errors import RosterUnreadable
 from fjvoucher.reading import column_letter, open_roster
-from fjvoucher.synthetic import make_candidates, write_roster_csv, write_roster_xlsx
+from fjvoucher.synthetic import write_roster_csv, write_roster_xlsx
 
 from conftest import DATA, TODAY
 

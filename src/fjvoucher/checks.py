@@ -45,7 +45,7 @@ class Candidate:
 
     def as_dict(self) -> dict[str, str]:
         """Return the printed text of every field keyed by field key."""
-        return {f.key: v for f, v in zip(FIELDS, self.values)}
+        return {f.key: v for f, v in zip(FIELDS, self.values, strict=True)}
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ unique index), and a NO is never issued twice (the primary key, serials taken un
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -310,10 +311,8 @@ def _create_private(path: Path) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):  # another merge created it a moment ago
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:  # another merge created it a moment ago
-        pass
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fjvoucher.atomic import remove_leftovers, write_bytes_atomic
-from fjvoucher.checks import Candidate, CheckedRoster, Rejected, check_roster
+from fjvoucher.checks import Candidate, CheckedRoster, check_roster
 from fjvoucher.errors import FjvoucherError, PdfEngineError, PhotoError
 from fjvoucher.idcard import mask_id
 from fjvoucher.layout import FIELD_BY_KEY, field_for_header
@@ -145,8 +145,9 @@ def _choose_format(options: MergeOptions) -> tuple[str, list[str]]:
             raise PdfEngineError("--pdf-engine word 需要装有 Microsoft Word 的 Windows 或 macOS，并先运行 "
                                  "pip install docx2pdf (needs Microsoft Word and docx2pdf)")
         if options.pdf_engine != "word" and not find_soffice(options.soffice):
-            raise PdfEngineError(f"无法生成 PDF：找不到 LibreOffice{f'（{options.soffice}）' if options.soffice else ''}。"
-                                 f"请安装：{install_hint()} (LibreOffice not found)")
+            where = f"（{options.soffice}）" if options.soffice else ""
+            raise PdfEngineError(
+                f"无法生成 PDF：找不到 LibreOffice{where}。请安装：{install_hint()} (LibreOffice not found)")
     if options.format:
         return options.format, []
     if options.pdf_engine == "word" or find_soffice(options.soffice):
@@ -220,7 +221,8 @@ def _check_ledger(ledger: Ledger, candidate: Candidate, options: MergeOptions, a
         if holder and holder.fields["certificate_no"] != cert:
             add("voucher_no", "error", "voucher-no-clash", value=own_no, other=holder.fields["certificate_no"])
         elif current and not holder and not options.reissue:
-            add("voucher_no", "error", "voucher-no-clash", value=own_no, other=f"{cert}（台账中为 {current.voucher_no}）")
+            add("voucher_no", "error", "voucher-no-clash", value=own_no,
+                other=f"{cert}（台账中为 {current.voucher_no}）")
 
 
 def _entry_fields(candidate: Candidate, options: MergeOptions) -> dict[str, str]:
@@ -247,52 +249,77 @@ def _write_vouchers(template, planned: list[_Planned], outdir: Path, photos: Pho
     generation.  Return the written files' names relative to `outdir` (strings: 150,000
     Paths weigh 60 MB).
     """
-    renderer = VoucherRenderer(template)
-    written: list[str] = []
-    total, pdf_pages = len(planned), _Counter(progress, "pdf", len(planned))
-    make_docx, make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
-    converter = make_converter(options.pdf_engine, new_workdir(outdir), options.soffice,
-                               pdf_pages.add) if make_pdf else None
-    batch_folder = outdir / "batches" if make_docx else converter.workdir / "docx"
-    jobs: list[PdfJob] = []
+    writer = _BatchWriter(template, outdir, photos, options, result, progress, ledger, len(planned))
     try:
-        for start in range(0, total, options.batch_size):
-            chunk = planned[start:start + options.batch_size]
-            batch = batch_folder / f"batch-{start // options.batch_size + 1:03d}.docx"
-            # The ledger commits this batch's NOs before its files exist: a run killed in between
-            # finds them again on the next run and prints the same NOs.
-            issued = _record_batch(ledger, chunk, batch.with_suffix(".pdf" if make_pdf else ".docx").name,
-                                   template.sha256, options)
-            vouchers = [Voucher(voucher_context(p.candidate, center=options.center or "", voucher_no=i.voucher_no,
-                                                reissue=bool(i.replaces), replaces=i.replaces),
-                                load_photo(photos.path(p.photo)) if p.photo else None) for p, i in zip(chunk, issued)]
-            bodies = [renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
-            stems = [_file_stem(p.candidate) for p in chunk]
-            if options.per_candidate and make_docx:
-                for done, (stem, voucher, body) in enumerate(zip(stems, vouchers, bodies), start=start + 1):
-                    write_bytes_atomic(outdir / f"vouchers/{stem}.docx", renderer.single(voucher, body))
-                    written.append(f"vouchers/{stem}.docx")
-                    if progress and done % 50 == 0:
-                        progress("docx", done, total)
-            write_bytes_atomic(batch, renderer.batch(vouchers, bodies))
-            result.batches.append(outdir / "batches" / batch.name)
-            if make_docx:
-                written.append(f"batches/{batch.name}")
-            if converter:
-                singles = [outdir / f"vouchers/{s}.pdf" for s in stems] if options.per_candidate else []
-                jobs.append(PdfJob(batch, outdir / "batches" / f"{batch.stem}.pdf", len(chunk), singles))
-                converter.submit(jobs[-1])
-            if progress:
-                progress("docx", start + len(chunk), total)
+        for start in range(0, len(planned), options.batch_size):
+            writer.write(start, planned[start:start + options.batch_size])
     except BaseException:
-        if converter:  # Ctrl-C or an error: stop LibreOffice now and remove its working folder
-            converter.abort()
+        writer.abort()  # Ctrl-C or an error: stop LibreOffice now and remove its working folder
         raise
-    if converter:
-        result.pdf_failures = converter.finish()
-    if converter:
-        written += _pdf_files(outdir, jobs, result.pdf_failures)
-    return written
+    return writer.finish()
+
+
+class _BatchWriter:
+    """Write one batch after another: ledger NOs, per-candidate files, the batch, its PDF job."""
+
+    def __init__(self, template, outdir: Path, photos: PhotoFolder | None, options: MergeOptions,
+                 result: MergeResult, progress: Progress | None, ledger: Ledger | None, total: int):
+        self.template, self.outdir, self.photos, self.options = template, outdir, photos, options
+        self.result, self.progress, self.ledger, self.total = result, progress, ledger, total
+        self.renderer = VoucherRenderer(template)
+        self.make_docx, self.make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
+        self.converter = make_converter(options.pdf_engine, new_workdir(outdir), options.soffice,
+                                        _Counter(progress, "pdf", total).add) if self.make_pdf else None
+        self.folder = outdir / "batches" if self.make_docx else self.converter.workdir / "docx"
+        self.written: list[str] = []
+        self.jobs: list[PdfJob] = []
+
+    def write(self, start: int, chunk: list[_Planned]) -> None:
+        """Write the batch of `chunk`, whose first voucher is number `start` of the run."""
+        batch = self.folder / f"batch-{start // self.options.batch_size + 1:03d}.docx"
+        # The ledger commits this batch's NOs before its files exist: a run killed in between
+        # finds them again on the next run and prints the same NOs.
+        issued = _record_batch(self.ledger, chunk, batch.with_suffix(".pdf" if self.make_pdf else ".docx").name,
+                               self.template.sha256, self.options)
+        vouchers = [self._voucher(p, i) for p, i in zip(chunk, issued, strict=True)]
+        bodies = [self.renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
+        stems = [_file_stem(p.candidate) for p in chunk]
+        if self.options.per_candidate and self.make_docx:
+            self._write_singles(start, stems, vouchers, bodies)
+        write_bytes_atomic(batch, self.renderer.batch(vouchers, bodies))
+        self.result.batches.append(self.outdir / "batches" / batch.name)
+        if self.make_docx:
+            self.written.append(f"batches/{batch.name}")
+        if self.converter:
+            singles = [self.outdir / f"vouchers/{s}.pdf" for s in stems] if self.options.per_candidate else []
+            self.jobs.append(PdfJob(batch, self.outdir / "batches" / f"{batch.stem}.pdf", len(chunk), singles))
+            self.converter.submit(self.jobs[-1])
+        if self.progress:
+            self.progress("docx", start + len(chunk), self.total)
+
+    def _voucher(self, planned: _Planned, issued: Issued) -> Voucher:
+        context = voucher_context(planned.candidate, center=self.options.center or "", voucher_no=issued.voucher_no,
+                                  reissue=bool(issued.replaces), replaces=issued.replaces)
+        return Voucher(context, load_photo(self.photos.path(planned.photo)) if planned.photo else None)
+
+    def _write_singles(self, start: int, stems: list[str], vouchers: list[Voucher], bodies: list) -> None:
+        for done, (stem, voucher, body) in enumerate(zip(stems, vouchers, bodies, strict=True), start=start + 1):
+            write_bytes_atomic(self.outdir / f"vouchers/{stem}.docx", self.renderer.single(voucher, body))
+            self.written.append(f"vouchers/{stem}.docx")
+            if self.progress and done % 50 == 0:
+                self.progress("docx", done, self.total)
+
+    def abort(self) -> None:
+        """Stop the PDF conversion at once."""
+        if self.converter:
+            self.converter.abort()
+
+    def finish(self) -> list[str]:
+        """Wait for the PDFs; return every file written, relative to the output folder."""
+        if self.converter:
+            self.result.pdf_failures = self.converter.finish()
+            self.written += _pdf_files(self.outdir, self.jobs, self.result.pdf_failures)
+        return self.written
 
 
 def _record_batch(ledger: Ledger | None, chunk: list[_Planned], batch_file: str, template_sha256: str,
@@ -304,7 +331,7 @@ def _record_batch(ledger: Ledger | None, chunk: list[_Planned], batch_file: str,
                 "page": page} for page, p in enumerate(chunk, start=1)]
     issued = ledger.issue_batch(entries, template_sha256=template_sha256, center_code=options.center_code,
                                 pattern=options.no_pattern, reissue=options.reissue)
-    for p, i in zip(chunk, issued):
+    for p, i in zip(chunk, issued, strict=True):
         p.voucher_no = i.voucher_no
     return issued
 
@@ -312,7 +339,8 @@ def _record_batch(ledger: Ledger | None, chunk: list[_Planned], batch_file: str,
 def _pdf_files(outdir: Path, jobs: list[PdfJob], failures: list[PdfFailure]) -> list[str]:
     """Return the PDFs the conversion produced, batches and per-candidate (failed batches have none)."""
     failed = {id(f.job) for f in failures}
-    return [p.relative_to(outdir).as_posix() for job in jobs if id(job) not in failed for p in (job.pdf, *job.singles)]
+    return [p.relative_to(outdir).as_posix()
+            for job in jobs if id(job) not in failed for p in (job.pdf, *job.singles)]
 
 
 class _Counter:

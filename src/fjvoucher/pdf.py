@@ -8,6 +8,7 @@ rename it into place, and cut the per-candidate PDFs out of it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -304,10 +305,8 @@ def _run(command: list[str], env: dict, timeout: float, track: Callable[[subproc
 def _kill_tree(proc: subprocess.Popen, reap: bool = True) -> None:
     """Kill LibreOffice and the soffice.bin it started; `reap` waits for it (its own thread does otherwise)."""
     if os.name == "posix":
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     else:
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
     if reap:
@@ -350,7 +349,7 @@ def cut_pages(pdf: Path, targets: list[Path]) -> None:
     from pypdf.generic import DictionaryObject, NameObject
 
     reader = PdfReader(pdf)
-    for page, target in zip(reader.pages, targets):
+    for page, target in zip(reader.pages, targets, strict=True):
         resources = page["/Resources"].get_object()
         images = resources.get("/XObject")
         if images is not None:

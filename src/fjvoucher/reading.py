@@ -73,7 +73,8 @@ def open_roster(path: Path | str, sheet: str | None = None) -> Roster:
         sheet_name, rows, first_col = _spreadsheet_rows(path, sheet)
     else:
         raise RosterUnreadable(
-            f"{path}：不是电子表格文件，请使用 .xlsx、.xls、.ods 或 .csv (not a spreadsheet: use .xlsx, .xls, .ods or .csv)")
+            f"{path}：不是电子表格文件，请使用 .xlsx、.xls、.ods 或 .csv "
+            "(not a spreadsheet: use .xlsx, .xls, .ods or .csv)")
     return _locate_header(path, sheet_name, rows, first_col)
 
 
@@ -91,10 +92,12 @@ def _spreadsheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list
     except RosterUnreadable:
         raise
     except python_calamine.PasswordError as exc:
-        raise RosterUnreadable(f"{path}：文件已加密，请在 Excel 中取消密码后另存 (the file is password-protected)") from exc
+        raise RosterUnreadable(
+            f"{path}：文件已加密，请在 Excel 中取消密码后另存 (the file is password-protected)") from exc
     except Exception as exc:  # calamine raises several unrelated types for damaged files
         raise RosterUnreadable(
-            f"{path}：无法读取，文件已损坏、已加密或不是电子表格 (cannot read: damaged, encrypted or not a spreadsheet: {exc})"
+            f"{path}：无法读取，文件已损坏、已加密或不是电子表格 "
+            f"(cannot read: damaged, encrypted or not a spreadsheet: {exc})"
         ) from exc
     return name, rows, first_col
 
@@ -123,7 +126,8 @@ def _csv_rows(path: Path) -> Iterator[list]:
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError as exc:
-            raise RosterUnreadable(f"{path}：编码无法识别，请另存为 UTF-8 或 GBK 的 CSV (unknown encoding)") from exc
+            raise RosterUnreadable(
+                f"{path}：编码无法识别，请另存为 UTF-8 或 GBK 的 CSV (unknown encoding)") from exc
     try:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",\t;")
     except csv.Error:

@@ -134,7 +134,8 @@ class VoucherRenderer:
             counter = itertools.count(1)
             document = re.sub(rb'(<wp:docPr\b[^>]*?\bid=")\d+',
                               lambda m: m.group(1) + str(next(counter)).encode(), document)
-        varying = self._parts_for(vouchers[0].context, {b.number: v.photo for b, v in zip(bodies, vouchers)})
+        photos = {b.number: v.photo for b, v in zip(bodies, vouchers, strict=True)}
+        varying = self._parts_for(vouchers[0].context, photos)
         varying[DOCUMENT] = document
         return self.writer.build(varying)
 
