@@ -154,21 +154,35 @@ def test_a_failing_batch_is_named_and_the_others_still_finish(tmp_path):
 
 
 def test_a_hanging_libreoffice_is_killed_and_its_batch_retried_once(tmp_path):
-    """A stand-in soffice that hangs on one file and passes the rest to the real LibreOffice."""
-    calls = tmp_path / "calls.txt"
-    wrapper = tmp_path / "soffice"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\ncase "$*" in *hang.docx*) sleep 600;; esac\n'
-                       f'exec {find_soffice()} "$@"\n')
-    wrapper.chmod(0o755)
+    """A stand-in soffice: it hangs on one file and, for the others, delivers a PDF that the real
+    LibreOffice made beforehand, so the short timeout never races a real conversion."""
     good, hang = _batch(tmp_path, "good"), _batch(tmp_path, "hang")
-    converter = LibreOfficeConverter(wrapper, tmp_path / "work", workers=1, timeout=(3, 0))
-    converter.submit(hang)
+    ready = LibreOfficeConverter(find_soffice(), tmp_path / "real", workers=1)
+    ready.submit(PdfJob(good.docx, tmp_path / "ready.pdf", 2))
+    assert not ready.finish()
+    calls = tmp_path / "calls.txt"
+    stand_in = tmp_path / "soffice"
+    stand_in.write_text(f"""#!/bin/sh
+echo "$*" >> {calls}
+case "$1" in --version) echo "LibreOffice 7.4.7.2"; exit 0;; esac
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --outdir) shift; out="$1";;
+    *hang.docx) sleep 600;;
+    *.docx) name=$(basename "$1" .docx); cp {tmp_path / "ready.pdf"} "$out/$name.pdf";;
+  esac
+  shift
+done
+""")
+    stand_in.chmod(0o755)
+    converter = LibreOfficeConverter(stand_in, tmp_path / "work", workers=1, timeout=(2, 0))
     converter.submit(good)
+    converter.submit(hang)
     failures = converter.finish()
     assert [f.job.docx.name for f in failures] == ["hang.docx"] and "超过" in failures[0].reason
-    assert count_pages(good.pdf) == 2
+    assert count_pages(good.pdf) == 2  # converted before the hang in the same call: kept, not redone
     runs = [line for line in calls.read_text().splitlines() if "--convert-to" in line]
-    assert len(runs) == 3  # both together (killed), hang alone (killed again), good alone
+    assert len(runs) == 2 and "good.docx" in runs[0] and runs[1].endswith("hang.docx")  # together, then hang alone
     assert not subprocess.run(["pgrep", "-f", str(tmp_path / "work")], capture_output=True).stdout
 
 

@@ -167,8 +167,8 @@ class LibreOfficeConverter:
             try:
                 failed = self._convert(jobs, profile, outdir)
                 for job, reason in failed.items():
-                    if reason is not None and len(jobs) > 1 and not self.stopping.is_set():
-                        # retry alone once: another batch of the call may have hung it
+                    if reason is not None and not self.stopping.is_set():
+                        # retry once, alone: a hang may pass, or another batch of the call caused it
                         reason = self._convert([job], profile, outdir)[job]
                     self._settle(job, reason)
             except Exception as exc:  # a bug or a full disk must not lose batches silently
@@ -212,7 +212,8 @@ class LibreOfficeConverter:
         results = {}
         for job in jobs:
             produced = outdir / f"{job.docx.stem}.pdf"
-            results[job] = problem or _finish(produced, job)
+            # After a hang, batches converted before it are complete: keep them (the page count says so).
+            results[job] = _finish(produced, job) if produced.is_file() else problem or _finish(produced, job)
             if results[job] is None:
                 self._settle(job, None)
                 if self.progress:
