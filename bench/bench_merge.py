@@ -22,6 +22,14 @@ from common import fmt_mb, measure_fjvoucher, photo_folder, quiet_disk, roster, 
 PLAIN_RECORDS = 300
 
 
+def word_master(target: Path) -> Path:
+    """Write a Word mail-merge master equal to the bundled one (the tests' helper, reused, not copied)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from word_master import word_master as write
+
+    return write(target)
+
+
 def plain_docxtpl_rate(contexts: list[dict], photo: Path, out: Path) -> float:
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
@@ -38,12 +46,12 @@ def plain_docxtpl_rate(contexts: list[dict], photo: Path, out: Path) -> float:
     return len(contexts) / (time.perf_counter() - started)
 
 
-def ours_rates(vouchers, out: Path) -> tuple[float, float]:
+def ours_rates(vouchers, out: Path, master: Path | None = None) -> tuple[float, float]:
     from fjvoucher.atomic import write_bytes_atomic
     from fjvoucher.render import VoucherRenderer
     from fjvoucher.template import prepare_template
 
-    renderer = VoucherRenderer(prepare_template())
+    renderer = VoucherRenderer(prepare_template(master))
     quiet_disk()
     started = time.perf_counter()
     for i, voucher in enumerate(vouchers):
@@ -72,18 +80,21 @@ def main(rows: int, big_rows: int) -> None:
         contexts = [voucher_context(c) for c in candidates]
         plain = plain_docxtpl_rate(contexts[:PLAIN_RECORDS], photo_path, out)
         single, batch = ours_rates([Voucher(c, photo) for c in contexts], out)
+        word_single, word_batch = ours_rates([Voucher(c, photo) for c in contexts], out, word_master(out / "m.docx"))
     print(f"rows: {rows} (plain docxtpl timed on the first {PLAIN_RECORDS}); "
           f"output in {scratch_dir() or tempfile.gettempdir()}")
     print(f"plain docxtpl loop:          {plain:8.0f} vouchers/s  ({1000 / plain:.2f} ms each)")
     print(f"fjvoucher per-candidate DOCX: {single:8.0f} vouchers/s  ratio {single / plain:5.1f}× (target ≥ 40×)")
     print(f"fjvoucher batch DOCX (500):   {batch:8.0f} vouchers/s  ratio {batch / plain:5.1f}× (target ≥ 100×)")
+    print(f"Word MERGEFIELD master, per-candidate: {word_single:6.0f} vouchers/s  ratio {word_single / plain:5.1f}×; "
+          f"batch: {word_batch:6.0f} vouchers/s  ratio {word_batch / plain:5.1f}×")
     if big_rows:
         big = roster(big_rows)
         photos = photo_folder(big, big_rows)
         quiet_disk()
         with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:
             seconds, peak, _ = measure_fjvoucher(["merge", str(big), "--photos", str(photos), "-o", tmp, "-q",
-                                                  "--format", "docx"])
+                                                  "--format", "docx", "--ledger", str(Path(tmp) / "ledger.db")])
         print(f"fjvoucher merge, {big_rows} rows with photos, per-candidate + batches + register (whole process): "
               f"{seconds:.1f} s, peak {fmt_mb(peak)} (target ≤ 120 s, < 400 MB)")
 

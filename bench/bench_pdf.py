@@ -34,7 +34,8 @@ def merge_rate(path: Path, photos: Path, rows: int, *extra: str) -> tuple[float,
     """Return the pages/s of a whole `fjvoucher merge`, and its peak memory (own; LibreOffice's)."""
     with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:
         quiet_disk()
-        seconds, own, tree = measure_fjvoucher(["merge", str(path), "--photos", str(photos), "-o", tmp, "-q", *extra])
+        seconds, own, tree = measure_fjvoucher(["merge", str(path), "--photos", str(photos), "-o", tmp, "-q",
+                                                "--ledger", str(Path(tmp) / "ledger.db"), *extra])
     return rows / seconds, f"peak {fmt_mb(own)} fjvoucher, {fmt_mb(tree)} largest LibreOffice"
 
 
@@ -47,7 +48,8 @@ def main(rows: int, big_rows: int) -> None:
     with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:
         work = Path(tmp)
         subprocess.run([sys.executable, "-m", "fjvoucher", "merge", str(path), "--photos", str(photos), "-o",
-                        str(work / "docx"), "-q", "--format", "docx", "--batch-size", "500"], check=True)
+                        str(work / "docx"), "-q", "--format", "docx", "--batch-size", "500", "--ledger",
+                        str(work / "ledger.db")], check=True)
         profile = work / "profile"
         singles = sorted((work / "docx" / "vouchers").glob("*.docx"))[:8]
         soffice_convert(soffice, profile, work / "warm", singles[:1])  # first start creates the profile

@@ -168,3 +168,11 @@ def test_a_master_whose_xml_is_broken_is_a_clear_error(tmp_path):
     _rewrite(master, "word/document.xml", source.replace("<w:body>", '<w:body><w:p w:x="1" w:x="2"/>', 1))
     with pytest.raises(TemplateError, match="无法解析"):
         prepare_template(master)
+
+
+@pytest.mark.parametrize("picture, expected", [("yyyy年MM月dd日", "2009年06月10日"), ("yyyy年M月d日", "2009年6月10日"),
+                                              ("yy/M", "09/6")])
+def test_date_pictures_through_a_whole_master(tmp_path, candidates, picture, expected):
+    master = _master_with_field(tmp_path, f' MERGEFIELD 发证日期 \\@ "{picture}" ')
+    out = VoucherRenderer(prepare_template(master)).single(Voucher(voucher_context(candidates[0])))
+    assert docx.Document(io.BytesIO(out)).paragraphs[0].text == expected

@@ -11,6 +11,7 @@ candidate's photo.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ class FieldSpec:
     case: str | None = None
     before: str = ""
     after: str = ""
+
+    def has_switches(self) -> bool:
+        """Return True when a switch changes what the field prints."""
+        return bool(self.date_picture or self.number_picture or self.case or self.before or self.after)
 
 
 @dataclass
@@ -154,7 +159,36 @@ def _placeholder_run(instruction: str, styled_run, conversion: Conversion):
     conversion.specs.append(spec)
     if spec.key == "photo":
         return _run_with(styled_run, "{{ photo }}")
+    if not spec.has_switches():  # a sandboxed filter call per field costs more than the rendering itself
+        return _run_with(styled_run, f"{{{{ {spec.key} }}}}")
+    if (parts := _date_parts_template(spec)) is not None:
+        return _run_with(styled_run, parts)
     return _run_with(styled_run, f"{{{{ {spec.key}|mergefield({len(conversion.specs) - 1}) }}}}")
+
+
+DATE_PART_KEYS = {"birth_date": "birth", "issue_date": "issue"}
+_PART_TOKENS = {"yyyy": "year", "M": "month", "d": "day"}
+
+
+def _date_parts_template(spec: FieldSpec) -> str | None:
+    """Return `{{ birth_year }}年…` for a date picture made of yyyy, M, d and text; None otherwise.
+
+    The contract already holds those parts, so such a field needs no filter at render time.
+    """
+    if spec.key not in DATE_PART_KEYS or not spec.date_picture or spec.case or spec.before or spec.after:
+        return None
+    out = []
+    for token in _DATE_TOKENS.findall(spec.date_picture):
+        if token in _PART_TOKENS:
+            out.append(f"{{{{ {DATE_PART_KEYS[spec.key]}_{_PART_TOKENS[token]} }}}}")
+        elif token in ("yy", "MM", "dd"):
+            return None
+        else:
+            literal = token[1:-1] if token.startswith("'") else token
+            if "{" in literal or "}" in literal or "<" in literal or "&" in literal:
+                return None  # would need escaping: leave it to the filter
+            out.append(literal)
+    return "".join(out)
 
 
 def _run_with(styled_run, text: str):
@@ -256,6 +290,7 @@ def apply_spec(value, spec: FieldSpec) -> str:
 _DATE_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|'[^']*'|.", re.S)
 
 
+@functools.lru_cache(maxsize=65536)  # a roster repeats its issue dates, and many birth dates
 def _date_picture(text: str, picture: str) -> str:
     from fjvoucher.cells import parse_date
 
