@@ -14,6 +14,14 @@ SAMPLES = Path(__file__).parent.parent / "samples"
 TODAY = dt.date(2026, 11, 25)
 
 
+def texts(document) -> list[str]:
+    """Return every paragraph's text, body and table cells, in document order."""
+    out = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        out += [cell.text for row in table.rows for cell in row.cells]
+    return out
+
+
 @pytest.fixture
 def rows() -> list[dict]:
     """Return five valid candidates, fresh for each test to change."""

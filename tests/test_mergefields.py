@@ -18,15 +18,8 @@ from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
 from fjvoucher.synthetic import make_photo
 from fjvoucher.template import inspect_template, prepare_template
 
-from conftest import SAMPLES, TODAY
+from conftest import SAMPLES, TODAY, texts
 from word_master import complex_field, word_master
-
-
-def texts(document) -> list[str]:
-    out = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        out += [cell.text for row in table.rows for cell in row.cells]
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -137,3 +137,9 @@ def test_real_excel_dates_serial_numbers_and_text_dates_all_read(tmp_path, rows)
     checked = check_roster(write_roster_xlsx(tmp_path / "d.xlsx", rows), today=TODAY, keep=True)
     assert checked.report.valid, checked.report.to_text()
     assert {c["birth_date"] for c in checked.candidates} == {"1985年3月12日"}
+
+
+def test_a_password_protected_workbook_says_so():
+    # tests/data/encrypted.xlsx is tests/data/roster.xlsx encrypted with the password 1234 (msoffcrypto-tool)
+    with pytest.raises(RosterUnreadable, match="文件已加密"):
+        validate(DATA / "encrypted.xlsx")

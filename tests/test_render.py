@@ -16,15 +16,7 @@ from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
 from fjvoucher.synthetic import make_photo
 from fjvoucher.template import CONTRACT, default_master, prepare_template
 
-from conftest import SAMPLES, TODAY
-
-
-def texts(document) -> list[str]:
-    """Return every paragraph's text, body and table cells, in document order."""
-    out = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        out += [cell.text for row in table.rows for cell in row.cells]
-    return out
+from conftest import SAMPLES, TODAY, texts
 
 
 @pytest.fixture(scope="module")
