@@ -6,18 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The font list is read once: "fc-list | grep -q" can fail under pipefail when grep stops early.
+fonts=$(fc-list : family 2>/dev/null || true)
 missing=()
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
-if ! command -v fc-list >/dev/null 2>&1 || ! fc-list | grep -q "Noto Serif CJK SC"; then
-  missing+=(fonts-noto-cjk fontconfig)
-fi
-if ! command -v fc-list >/dev/null 2>&1 || ! fc-list | grep -q "AR PL UMing CN"; then
-  missing+=(fonts-arphic-uming)
-fi
-if ! command -v fc-list >/dev/null 2>&1 || ! fc-list | grep -qi "HanaMinB"; then
-  missing+=(fonts-hanazono)
-fi
+command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)
+grep -q "AR PL UMing CN" <<<"$fonts" || missing+=(fonts-arphic-uming)
+grep -q "Noto Serif CJK SC" <<<"$fonts" || missing+=(fonts-noto-cjk)
+grep -qi "HanaMinB" <<<"$fonts" || missing+=(fonts-hanazono)
 if ((${#missing[@]})); then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

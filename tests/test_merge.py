@@ -223,3 +223,11 @@ def test_rerun_sweeps_temporary_files_a_killed_run_left(tmp_path):
     mine.write_text("kept")
     merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", today=TODAY))
     assert not leftover.exists() and mine.exists()
+
+
+def test_a_file_system_error_is_one_clear_line(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "a-file" / "out"),
+                                      "--format", "docx", "--ledger", str(tmp_path / "l.db")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: 无法读写文件") and len(result.output.strip().splitlines()) == 1

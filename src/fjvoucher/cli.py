@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -30,6 +31,18 @@ def fail(exc: FjvoucherError) -> click.ClickException:
     if isinstance(exc, RosterUnreadable):
         return UnreadableInput(str(exc))
     return click.ClickException(str(exc))
+
+
+@contextmanager
+def reported():
+    """Turn our errors, and the operating system's (disk full, no permission), into one clear line."""
+    try:
+        yield
+    except FjvoucherError as exc:
+        raise fail(exc) from exc
+    except OSError as exc:
+        where = f"{exc.filename}：" if exc.filename else ""
+        raise click.ClickException(f"无法读写文件 {where}{exc.strerror or exc} (file system error)") from exc
 
 
 LEDGER = click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -55,10 +68,8 @@ def validate(roster: Path, sheet: str | None, fmt: str, lang: str) -> None:
     """Check ROSTER against the official layout and every cell; exit 1 when it has errors."""
     from fjvoucher.checks import validate as run_validation
 
-    try:
+    with reported():
         report = run_validation(roster, sheet)
-    except FjvoucherError as exc:
-        raise fail(exc) from exc
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
     else:
@@ -73,7 +84,8 @@ def layout(output: Path) -> None:
     """Write an empty roster with the official headers, text-formatted code columns and dropdowns."""
     from fjvoucher.blank_roster import write_blank_roster
 
-    click.echo(f"已写出名册模板 (blank roster written): {write_blank_roster(output)}")
+    with reported():
+        click.echo(f"已写出名册模板 (blank roster written): {write_blank_roster(output)}")
 
 
 class ProgressLine:
@@ -153,10 +165,8 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
                            per_candidate=per_candidate, sort_by=tuple(sort_by), format=fmt,
                            pdf_engine=pdf_engine, soffice=soffice, ledger=ledger or default_path(),
                            center_code=center_code, no_pattern=no_pattern, reissue=reissue)
-    try:
+    with reported():
         result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
-    except FjvoucherError as exc:
-        raise fail(exc) from exc
     report = result.checked.report
     if report.findings:
         click.echo(report.to_text(lang))
@@ -207,10 +217,8 @@ def open_ledger(path: Path | None):
     """Open the ledger at `path` (or the default one) for a command, as a context manager."""
     from fjvoucher.ledger import Ledger
 
-    try:
+    with reported():
         return Ledger(path or default_path())
-    except FjvoucherError as exc:
-        raise fail(exc) from exc
 
 
 @cli.command()
@@ -251,7 +259,7 @@ def report(month: str, output: Path | None, ledger: Path | None) -> None:
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise click.BadParameter("请写成 2009-06 这样的年-月 (use YYYY-MM)", param_hint="--month")
-    with open_ledger(ledger) as book:
+    with open_ledger(ledger) as book, reported():
         count = write_monthly_report(book, month, output or Path(f"{month}.xlsx"))
     click.echo(f"{month} 共发放凭证 {count} 张，已写出 (written): {output or Path(f'{month}.xlsx')}")
 
@@ -265,11 +273,9 @@ def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) 
     from fjvoucher.checks import certificate_numbers
 
     numbers: list[str] = []
-    try:
+    with reported():
         for source in sources:
             numbers += certificate_numbers(source, sheet) if Path(source).is_file() else [source.strip()]
-    except FjvoucherError as exc:
-        raise fail(exc) from exc
     with open_ledger(ledger) as book:
         replaced, unknown = book.supersede(numbers)
     click.echo(f"已标记为「已被替换」(replaced): {len(replaced)} 张凭证")
@@ -284,11 +290,8 @@ def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) 
 @LEDGER
 def revoke(voucher_no: str, reason: str, ledger: Path | None) -> None:
     """Revoke voucher VOUCHER_NO, issued by mistake: verify then answers revoked."""
-    with open_ledger(ledger) as book:
-        try:
-            book.set_status(voucher_no, "revoked", reason)
-        except FjvoucherError as exc:
-            raise fail(exc) from exc
+    with open_ledger(ledger) as book, reported():
+        book.set_status(voucher_no, "revoked", reason)
     click.echo(f"凭证 {voucher_no} 已作废 (revoked)：{reason}")
 
 
