@@ -55,6 +55,16 @@ def test_fonts_are_embedded_simplified_chinese_never_japanese_or_korean(merged):
     assert any("UMingCN" in n or "CJKsc" in n for n in names)
 
 
+def test_fonts_are_mapped_when_merge_runs_with_a_relative_output_folder(tmp_path, monkeypatch):
+    """The README's main command: `-o out`, relative to the working folder."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "-o", "out", "-q", "--format", "pdf",
+                                      "--no-per-candidate", "--ledger", "l.db"])
+    assert result.exit_code == 0, result.output
+    fonts = poppler("pdffonts", tmp_path / "out" / "batches" / "batch-001.pdf")
+    assert "UMingCN" in fonts and "jp" not in fonts.lower()
+
+
 def test_text_round_trips_including_rare_characters(merged):
     out, rows, _ = merged
     text = poppler("pdftotext", out / "batches" / "batch-001.pdf", "-")

@@ -47,7 +47,8 @@ def fontconfig_file(folder: Path) -> Path:
 
 def font_environment(folder: Path) -> dict[str, str]:
     """Return the environment variables that make LibreOffice use our font mapping (none where not needed)."""
-    return {"FONTCONFIG_FILE": str(fontconfig_file(folder))} if uses_fontconfig() else {}
+    # Absolute: LibreOffice changes directory as it starts, and fontconfig ignores a file it cannot find.
+    return {"FONTCONFIG_FILE": str(fontconfig_file(folder).resolve())} if uses_fontconfig() else {}
 
 
 @functools.lru_cache(maxsize=4096)

@@ -19,13 +19,11 @@ from pathlib import Path
 
 from fjvoucher.atomic import remove_leftovers, write_bytes_atomic
 from fjvoucher.checks import Candidate, CheckedRoster, check_roster
-from fjvoucher.errors import FjvoucherError, PdfEngineError, PhotoError
+from fjvoucher.errors import FjvoucherError, PhotoError
 from fjvoucher.idcard import mask_id
 from fjvoucher.layout import FIELD_BY_KEY, field_for_header
 from fjvoucher.ledger import DEFAULT_PATTERN, NATIONAL_CERTIFICATE, Issued, Ledger, describe, differences
-from fjvoucher.pdf import (
-    PdfFailure, PdfJob, find_soffice, install_hint, make_converter, new_workdir, word_available,
-)
+from fjvoucher.pdf import PdfFailure, PdfJob, find_soffice, install_hint, make_converter, new_workdir, require_engine
 from fjvoucher.photos import PhotoFolder, load_photo, photo_header
 from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
 from fjvoucher.template import prepare_template
@@ -141,13 +139,7 @@ def _choose_format(options: MergeOptions) -> tuple[str, list[str]]:
     Raise PdfEngineError, before anything is written, when PDF is asked for and cannot be made.
     """
     if options.format in ("pdf", "both"):
-        if options.pdf_engine == "word" and not word_available():
-            raise PdfEngineError("--pdf-engine word 需要装有 Microsoft Word 的 Windows 或 macOS，并先运行 "
-                                 "pip install docx2pdf (needs Microsoft Word and docx2pdf)")
-        if options.pdf_engine != "word" and not find_soffice(options.soffice):
-            where = f"（{options.soffice}）" if options.soffice else ""
-            raise PdfEngineError(
-                f"无法生成 PDF：找不到 LibreOffice{where}。请安装：{install_hint()} (LibreOffice not found)")
+        require_engine(options.pdf_engine, options.soffice)
     if options.format:
         return options.format, []
     if options.pdf_engine == "word" or find_soffice(options.soffice):

@@ -116,10 +116,12 @@ class LibreOfficeConverter:
 
     def __init__(self, soffice: Path, workdir: Path, workers: int | None = None, progress: Progress | None = None,
                  timeout: tuple[float, float] = (TIMEOUT_BASE_S, TIMEOUT_PER_PAGE_S)):
-        self.soffice, self.workdir, self.progress = soffice, workdir, progress
+        # Absolute paths only: LibreOffice changes directory as it starts, so a relative
+        # FONTCONFIG_FILE or output folder would silently point nowhere.
+        self.soffice, self.workdir, self.progress = soffice, workdir.resolve(), progress
         self.timeout_base, self.timeout_per_page = timeout
         self.filter = pdf_filter(soffice)
-        self.env = {**os.environ, **font_environment(_fresh(workdir / "fonts"))}
+        self.env = {**os.environ, **font_environment(_fresh(self.workdir / "fonts"))}
         self.jobs: queue.Queue[PdfJob | None] = queue.Queue()
         self.failures: list[PdfFailure] = []
         self.lock = threading.Lock()
@@ -206,7 +208,8 @@ class LibreOfficeConverter:
         _fresh(outdir)
         command = [str(self.soffice), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
                    "--invisible", "--nologo", "--norestore", "--nodefault", "--nolockcheck",
-                   "--convert-to", self.filter, "--outdir", str(outdir), *(str(j.docx) for j in jobs)]
+                   "--convert-to", self.filter, "--outdir", str(outdir.resolve()),
+                   *(str(j.docx.resolve()) for j in jobs)]
         timeout = self.timeout_base + self.timeout_per_page * sum(j.pages for j in jobs)
         problem = _run(command, self.env, timeout, self._track)
         results = {}
@@ -232,9 +235,7 @@ class WordConverter:
     """Convert batches one by one with Microsoft Word through docx2pdf (Windows and macOS only)."""
 
     def __init__(self, workdir: Path, progress: Progress | None = None):
-        if not word_available():
-            raise PdfEngineError("--pdf-engine word 需要装有 Microsoft Word 的 Windows 或 macOS，并先运行 "
-                                 "pip install docx2pdf (needs Microsoft Word and docx2pdf)")
+        require_engine("word")
         self.workdir, self.progress, self.failures = workdir, progress, []
 
     def submit(self, job: PdfJob) -> None:
@@ -263,15 +264,26 @@ class WordConverter:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def require_engine(engine: str, soffice: Path | None = None) -> Path | None:
+    """Return soffice for "libreoffice" (None for "word"); raise PdfEngineError saying how to get a missing one."""
+    if engine == "word":
+        if not word_available():
+            raise PdfEngineError("--pdf-engine word 需要装有 Microsoft Word 的 Windows 或 macOS，并先运行 "
+                                 "pip install docx2pdf (needs Microsoft Word and docx2pdf)")
+        return None
+    found = find_soffice(soffice)
+    if found is None:
+        where = f"（{soffice}）" if soffice else ""
+        raise PdfEngineError(
+            f"无法生成 PDF：找不到 LibreOffice{where}。请安装：{install_hint()} (LibreOffice not found)")
+    return found
+
+
 def make_converter(engine: str, workdir: Path, soffice: Path | None = None, progress: Progress | None = None):
     """Return a converter for `engine` ("libreoffice" or "word"); raise PdfEngineError when it is missing."""
     if engine == "word":
         return WordConverter(workdir, progress)
-    found = find_soffice(soffice)
-    if found is None:
-        where = f"：{soffice} 不存在" if soffice else "：找不到 soffice"
-        raise PdfEngineError(f"无法生成 PDF{where}。请安装 LibreOffice：{install_hint()} (LibreOffice not found)")
-    return LibreOfficeConverter(found, workdir, progress=progress)
+    return LibreOfficeConverter(require_engine(engine, soffice), workdir, progress=progress)
 
 
 def _fresh(folder: Path) -> Path:
