@@ -231,3 +231,19 @@ def test_a_file_system_error_is_one_clear_line(tmp_path):
                                       "--format", "docx", "--ledger", str(tmp_path / "l.db")])
     assert result.exit_code == 1
     assert result.output.startswith("Error: 无法读写文件") and len(result.output.strip().splitlines()) == 1
+
+
+def test_sort_by_a_column_outside_the_layout_such_as_the_station(tmp_path):
+    rows = make_candidates(6)
+    stations = ["鼓楼站", "仓山站", "鼓楼站", "晋安站", "仓山站", "鼓楼站"]
+    for row, station in zip(rows, stations, strict=True):
+        row["station"] = station
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows, extra_headers={"鉴定站": "station"})
+    result = merge_roster(roster, tmp_path / "o", MergeOptions(format="docx", sort_by=("鉴定站", "姓名"), today=TODAY))
+    register = list(load_workbook(result.register).active.iter_rows(values_only=True))[1:]
+    by_name = {r["name"]: r["station"] for r in rows}
+    order = [(by_name[r[2]], r[2]) for r in register]
+    assert order == sorted(order)
+    result = CliRunner().invoke(cli, ["merge", str(roster), "-o", str(tmp_path / "p"), "--format", "docx",
+                                      "--sort-by", "考点", "--ledger", str(tmp_path / "l.db")])
+    assert result.exit_code == 1 and "名册中没有「考点」列" in result.output

@@ -17,9 +17,9 @@ from fjvoucher import cells
 from fjvoucher.fonts import in_gbk, missing_glyphs
 from fjvoucher.idcard import IdInfo, mask_id, parse_id
 from fjvoucher.layout import (
-    EDUCATION_NAMES, FIELD_BY_KEY, FIELDS, PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field,
+    EDUCATION_NAMES, FIELD_BY_KEY, FIELDS, PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field, header_key,
 )
-from fjvoucher.errors import RosterUnreadable
+from fjvoucher.errors import FjvoucherError, RosterUnreadable
 from fjvoucher.reading import HEADER_SEARCH_ROWS, Column, Roster, open_roster
 from fjvoucher.report import Finding, Report
 
@@ -39,6 +39,7 @@ class Candidate:
     values: tuple[str, ...]
     birth: dt.date | None
     issue: dt.date | None
+    extra: tuple[str, ...] = ()  # text of columns outside the layout that a caller asked for (鉴定站 …)
 
     def __getitem__(self, key: str) -> str:
         return self.values[KEY_INDEX[key]]
@@ -221,8 +222,9 @@ SPECIAL_NORMALISERS = {"center": _center}
 class RosterChecker:
     """Check rows one after another, remembering what the whole-roster checks need."""
 
-    def __init__(self, columns: list[Column], today: dt.date):
+    def __init__(self, columns: list[Column], today: dt.date, extra_columns: tuple[Column, ...] = ()):
         self.columns = [c for c in columns if c.field is not None]
+        self.extra_columns = extra_columns
         self.by_key = {c.field.key: c for c in self.columns}
         self.today = today
         self.first_cert: dict[str, int] = {}
@@ -240,7 +242,9 @@ class RosterChecker:
         if row.has_errors():
             return row, None
         values = tuple(row.values.get(f.key, "") for f in FIELDS)
-        return row, Candidate(number, values, row.parsed.get("birth_date"), row.parsed.get("issue_date"))
+        extra = tuple(cells.cell_text(raw[c.position] if c.position < len(raw) else None)[0]
+                      for c in self.extra_columns)
+        return row, Candidate(number, values, row.parsed.get("birth_date"), row.parsed.get("issue_date"), extra)
 
     def _check_cell(self, row: _Row, col: Column, cell) -> None:
         fld = col.field
@@ -354,11 +358,13 @@ ExtraCheck = Callable[[Candidate, Callable[..., None]], None]
 
 
 def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
-                 keep: bool = False, extra: ExtraCheck | None = None) -> CheckedRoster:
+                 keep: bool = False, extra: ExtraCheck | None = None,
+                 extra_columns: tuple[str, ...] = ()) -> CheckedRoster:
     """Read and check the roster at `path`; with `keep`, also return its valid and rejected rows.
 
     `extra(candidate, add)` checks what a caller needs beyond the layout (merge: centre, photos)
     on each row that passed; it reports through `add(key, severity, code, **params)`.
+    `extra_columns` names columns outside the layout whose text each candidate keeps (`extra`).
     """
     roster = open_roster(path, sheet)
     report = Report(str(path), roster.sheet)
@@ -367,7 +373,7 @@ def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date |
     checked = CheckedRoster(report, roster.columns)
     if roster.header_row is None:
         return checked
-    checker = RosterChecker(roster.columns, today or dt.date.today())
+    checker = RosterChecker(roster.columns, today or dt.date.today(), _find_columns(roster, extra_columns))
     for number, raw in roster.rows:
         report.rows += 1
         row, candidate = checker.check(number, raw)
@@ -384,6 +390,15 @@ def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date |
         elif keep:
             checked.rejected.append(Rejected(number, list(raw), row.findings))
     return checked
+
+
+def _find_columns(roster: Roster, headers: tuple[str, ...]) -> tuple[Column, ...]:
+    """Return the roster's columns named `headers` (as written, spaces aside); raise for one it lacks."""
+    by_header = {header_key(c.header): c for c in roster.columns}
+    missing = [h for h in headers if header_key(h) not in by_header]
+    if missing:
+        raise FjvoucherError(f"名册中没有「{'、'.join(missing)}」列；现有的列：{'、'.join(c.header for c in roster.columns)}")
+    return tuple(by_header[header_key(h)] for h in headers)
 
 
 def validate(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None) -> Report:

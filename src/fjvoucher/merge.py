@@ -97,28 +97,29 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     options = options or MergeOptions()
     if options.batch_size < 1:
         raise FjvoucherError("--batch-size 必须是正整数 (must be at least 1)")
-    sort_keys = [_sort_key(name) for name in options.sort_by]
     output_format, notes = _choose_format(options)
     template = prepare_template(options.template)  # a bad master stops us before anything is read
     ledger = Ledger(options.ledger) if options.ledger else None
     try:
-        return _merge(roster, Path(outdir), options, template, ledger, output_format, notes, sort_keys, progress)
+        return _merge(roster, Path(outdir), options, template, ledger, output_format, notes, progress)
     finally:
         if ledger:
             ledger.close()
 
 
 def _merge(roster, outdir: Path, options: MergeOptions, template, ledger: Ledger | None, output_format: str,
-           notes: list[str], sort_keys: list[str], progress: Progress | None) -> MergeResult:
+           notes: list[str], progress: Progress | None) -> MergeResult:
     photo_names: dict[int, str] = {}
     photos = PhotoFolder(options.photos) if options.photos else None
     extra = _merge_checks(photos, options, photo_names, ledger)
-    checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=extra)
+    other_columns = tuple(name for name in options.sort_by if _layout_key(name) is None)  # 鉴定站, 考点…
+    checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=extra,
+                           extra_columns=other_columns)
     result = MergeResult(checked, format=output_format, notes=notes)
     if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
         return result
     planned = [_Planned(c, photo_names.pop(c.row, None)) for c in checked.candidates]
-    planned.sort(key=lambda p: tuple(p.candidate[k] for k in sort_keys))
+    planned.sort(key=_sort_order(options.sort_by, other_columns))
     _remove_leftovers(outdir)
     written = _write_vouchers(template, planned, outdir, photos, options, result, progress, ledger)
     if output_format != "docx":
@@ -156,11 +157,22 @@ def _remove_leftovers(outdir: Path) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _sort_key(name: str) -> str:
+def _layout_key(name: str) -> str | None:
+    """Return the field key `name` (a key or a header) stands for, or None for a column outside the layout."""
     fld = FIELD_BY_KEY.get(name) or field_for_header(name)
-    if fld is None:
-        raise FjvoucherError(f"--sort-by 不认识「{name}」：请用字段名或表头，如 occupation、职业")
-    return fld.key
+    return fld.key if fld else None
+
+
+def _sort_order(names: tuple[str, ...], other_columns: tuple[str, ...]):
+    """Return the sort key for --sort-by: layout fields by printed text, other columns by their text."""
+    getters = []
+    for name in names:
+        key = _layout_key(name)
+        if key:
+            getters.append(lambda p, key=key: p.candidate[key])
+        else:
+            getters.append(lambda p, i=other_columns.index(name): p.candidate.extra[i])
+    return lambda planned: tuple(get(planned) for get in getters)
 
 
 def _only_row_errors(checked: CheckedRoster) -> bool:
