@@ -397,7 +397,8 @@ def _find_columns(roster: Roster, headers: tuple[str, ...]) -> tuple[Column, ...
     by_header = {header_key(c.header): c for c in roster.columns}
     missing = [h for h in headers if header_key(h) not in by_header]
     if missing:
-        raise FjvoucherError(f"名册中没有「{'、'.join(missing)}」列；现有的列：{'、'.join(c.header for c in roster.columns)}")
+        present = "、".join(c.header for c in roster.columns)
+        raise FjvoucherError(f"名册中没有「{'、'.join(missing)}」列；现有的列：{present}")
     return tuple(by_header[header_key(h)] for h in headers)
 
 

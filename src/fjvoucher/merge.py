@@ -165,14 +165,13 @@ def _layout_key(name: str) -> str | None:
 
 def _sort_order(names: tuple[str, ...], other_columns: tuple[str, ...]):
     """Return the sort key for --sort-by: layout fields by printed text, other columns by their text."""
-    getters = []
-    for name in names:
-        key = _layout_key(name)
-        if key:
-            getters.append(lambda p, key=key: p.candidate[key])
-        else:
-            getters.append(lambda p, i=other_columns.index(name): p.candidate.extra[i])
-    return lambda planned: tuple(get(planned) for get in getters)
+    where = [(_layout_key(name), other_columns.index(name) if _layout_key(name) is None else -1) for name in names]
+
+    def order(planned: _Planned) -> tuple[str, ...]:
+        candidate = planned.candidate
+        return tuple(candidate[key] if key else candidate.extra[i] for key, i in where)
+
+    return order
 
 
 def _only_row_errors(checked: CheckedRoster) -> bool:
