@@ -169,3 +169,12 @@ def test_date_pictures_through_a_whole_master(tmp_path, candidates, picture, exp
     master = _master_with_field(tmp_path, f' MERGEFIELD 发证日期 \\@ "{picture}" ')
     out = VoucherRenderer(prepare_template(master)).single(Voucher(voucher_context(candidates[0])))
     assert docx.Document(io.BytesIO(out)).paragraphs[0].text == expected
+
+
+def test_a_field_spanning_paragraphs_is_named_in_a_warning(tmp_path):
+    master = _master_with_field(tmp_path, " MERGEFIELD 姓名 ")
+    source = zipfile.ZipFile(master).read("word/document.xml").decode()
+    source = source.replace('<w:r><w:rPr/><w:fldChar w:fldCharType="separate"/></w:r>',
+                            '</w:p><w:p><w:r><w:rPr/><w:fldChar w:fldCharType="separate"/></w:r>', 1)
+    _rewrite(master, "word/document.xml", source)
+    assert any("跨越了段落" in w and "姓名" in w for w in inspect_template(master).warnings)

@@ -121,6 +121,9 @@ def _replace_complex(paragraph, conversion: Conversion) -> None:
                 _replace_runs(done, conversion)
         elif top["separated"] and top["result"] is None and run.find(f"{_W}t") is not None:
             top["result"] = run
+    for unfinished in stack:  # begin here, end in a later paragraph: Word allows it, we do not convert it
+        conversion.warnings.append(f"域 {unfinished['instr'].strip() or '?'} 跨越了段落，未能转换，将按母版原样打印；"
+                                   "请在 Word 中把它放在一个段落内 (a field spanning paragraphs is left as it is)")
 
 
 def _replace_runs(found: dict, conversion: Conversion) -> None:
