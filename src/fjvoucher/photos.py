@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from fjvoucher.errors import PhotoError
 
@@ -62,7 +64,7 @@ class PhotoFolder:
         return self.folder / name
 
 
-def photo_header(path: Path) -> tuple[str, int, int]:
+def photo_header(source: Path | BinaryIO) -> tuple[str, int, int]:
     """Return the photo's part extension and pixel size from its header; raise PhotoError when unusable.
 
     Only the header is read: checking 150,000 photos must not decode 150,000 images.
@@ -70,7 +72,7 @@ def photo_header(path: Path) -> tuple[str, int, int]:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             width, height, fmt = image.width, image.height, image.format
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise PhotoError("不是可识别的图片文件 (not a readable image)") from exc
@@ -82,10 +84,10 @@ def photo_header(path: Path) -> tuple[str, int, int]:
 
 
 def load_photo(path: Path) -> Photo:
-    """Read the photo at `path`; raise PhotoError when it is not a usable JPEG or PNG."""
-    ext, width, height = photo_header(path)
+    """Read the photo at `path` (one read for bytes and header); raise PhotoError when it is not a JPEG or PNG."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise PhotoError(f"无法读取 ({exc})") from exc
+    ext, width, height = photo_header(io.BytesIO(data))
     return Photo(data, ext, width, height)
