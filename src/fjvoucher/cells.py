@@ -9,7 +9,7 @@ import unicodedata
 from fjvoucher.layout import LEVEL_DIGITS
 
 # XML 1.0 forbids these; Excel lets them in through pasted text.  \t and \n are legal and kept.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _EDGE_SPACES = " \t\r\n\u3000\u00a0\ufeff"
 _INNER_SPACES = re.compile(r"[\s\u3000\u00a0\ufeff]+")
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01 once Excel's fictional 1900-02-29 is counted
@@ -26,7 +26,7 @@ def cell_text(cell) -> tuple[str, bool]:
     if isinstance(cell, (int, dt.date, dt.time, dt.timedelta)):
         return str(cell), False
     text = str(cell)
-    cleaned = _CONTROL.sub("", text)
+    cleaned = CONTROL_CHARACTERS.sub("", text)
     return cleaned.strip(_EDGE_SPACES), cleaned != text
 
 

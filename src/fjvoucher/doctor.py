@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fjvoucher.fonts import font_environment, uses_fontconfig
-from fjvoucher.pdf import find_soffice, install_hint, word_available
+from fjvoucher.pdf import find_soffice, install_hint, soffice_version_text, word_available
 
 FONT_HINT = {
     "linux": "sudo apt-get install fonts-arphic-uming fonts-noto-cjk fonts-hanazono",
@@ -45,11 +45,9 @@ def _libreoffice(soffice: Path | None) -> Check:
     found = find_soffice(soffice)
     if found is None:
         return Check("LibreOffice", False, "未找到 (not found)", install_hint())
-    try:
-        version = subprocess.run([str(found), "--version"], capture_output=True, text=True, timeout=60,
-                                 check=False).stdout.strip()
-    except (OSError, subprocess.SubprocessError) as exc:
-        return Check("LibreOffice", False, f"{found} 无法运行：{exc}", install_hint())
+    version = soffice_version_text(found)
+    if version is None:
+        return Check("LibreOffice", False, f"{found} 无法运行 (cannot run)", install_hint())
     return Check("LibreOffice", True, f"{found} ({version or 'version unknown'})")
 
 

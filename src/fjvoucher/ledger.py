@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fjvoucher.errors import FjvoucherError
-from fjvoucher.layout import FIELDS
+from fjvoucher.layout import FIELD_BY_KEY, FIELDS
 
 DEFAULT_NAME = "fjvoucher.db"
 ENV_VAR = "FJVOUCHER_LEDGER"
@@ -209,14 +209,15 @@ class Ledger:
     def _issue_one(self, db, entry: dict, now: str, template_sha256: str, center_code: str | None,
                    pattern: str, reissue: bool) -> Issued:
         current = self.in_force(entry["certificate_no"])
-        if current and not differences(current.fields, entry):
+        changes = differences(current.fields, entry) if current else {}
+        if current and not changes:
             db.execute("UPDATE vouchers SET batch_file = ?, page = ?, template_sha256 = ?, updated_at = ? "
                        "WHERE voucher_no = ?",
                        (entry["batch_file"], entry["page"], template_sha256, now, current.voucher_no))
             return Issued(current.voucher_no, new=False, replaces=current.replaces)
         if current and not reissue:
             raise LedgerError(f"证书 {entry['certificate_no']} 已有凭证 {current.voucher_no}，但名册内容有变化："
-                              f"{describe(differences(current.fields, entry))}。如需补发请加 --reissue")
+                              f"{describe(changes)}。如需补发请加 --reissue")
         number = entry.get("voucher_no") or self._next_number(db, entry, center_code, pattern)
         if current:
             db.execute("UPDATE vouchers SET status = 'replaced', status_reason = '补发', replaced_by = ?, "
@@ -293,8 +294,6 @@ def differences(recorded: dict[str, str], entry: dict) -> dict[str, tuple[str, s
 
 def describe(changes: dict[str, tuple[str, str]]) -> str:
     """Return the differences for the clerk: 姓名「张三」→「张山」…"""
-    from fjvoucher.layout import FIELD_BY_KEY
-
     return "；".join(f"{FIELD_BY_KEY[k].header}「{old}」→「{new}」" for k, (old, new) in changes.items())
 
 

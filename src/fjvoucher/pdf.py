@@ -62,14 +62,18 @@ def find_soffice(explicit: Path | str | None = None) -> Path | None:
     return None
 
 
-def soffice_version(soffice: Path) -> tuple[int, int] | None:
-    """Return LibreOffice's (major, minor) version, or None when it cannot be told."""
+def soffice_version_text(soffice: Path) -> str | None:
+    """Return what `soffice --version` prints, or None when it cannot run."""
     try:
-        text = subprocess.run([str(soffice), "--version"], capture_output=True, text=True, timeout=60,
-                              check=False).stdout
+        return subprocess.run([str(soffice), "--version"], capture_output=True, text=True, timeout=60,
+                              check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    match = re.search(r"(\d+)\.(\d+)\.\d", text)
+
+
+def soffice_version(soffice: Path) -> tuple[int, int] | None:
+    """Return LibreOffice's (major, minor) version, or None when it cannot be told."""
+    match = re.search(r"(\d+)\.(\d+)\.\d", soffice_version_text(soffice) or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 

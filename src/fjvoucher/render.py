@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from fjvoucher.cells import CONTROL_CHARACTERS
 from fjvoucher.checks import Candidate
 from fjvoucher.docx_package import PackageWriter
 from fjvoucher.photos import Photo
 from fjvoucher.errors import TemplateError
 from fjvoucher.template import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 _NS = ('xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
@@ -89,7 +89,7 @@ class VoucherRenderer:
 
     def render_body(self, voucher: Voucher, number: int = 1) -> RenderedBody:
         """Return the voucher's body, rendered as position `number` of a batch (1 when alone)."""
-        context = {k: _CONTROL.sub("", v) if isinstance(v, str) else v for k, v in voucher.context.items()}
+        context = {k: CONTROL_CHARACTERS.sub("", v) if isinstance(v, str) else v for k, v in voucher.context.items()}
         if voucher.photo is not None:
             context["photo"] = photo_markup(voucher.photo, number)
         before, _, after = self._render(self.template.body, context).partition(PAGE_BREAK_SLOT)

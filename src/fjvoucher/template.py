@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from fjvoucher.docx_package import CONTENT_TYPES
 from fjvoucher.errors import TemplateError
 from fjvoucher.layout import FIELDS
 from fjvoucher.mergefields import Conversion, apply_spec, convert_part, has_fields
@@ -26,7 +27,6 @@ BATCH_SHARED = frozenset({"center", "issue_date", *DATE_PARTS[3:]})  # may sit i
 
 DOCUMENT = "word/document.xml"
 DOCUMENT_RELS = "word/_rels/document.xml.rels"
-CONTENT_TYPES = "[Content_Types].xml"
 PAGE_BREAK_SLOT = "\ue000FJV-PAGE-BREAK\ue000"  # where a batch starts each later voucher on a new page
 PAGE_BREAK = "<w:pageBreakBefore/>"
 BREAK_PARAGRAPH = f"<w:p><w:pPr>{PAGE_BREAK}<w:spacing w:before=\"0\" w:after=\"0\"/></w:pPr></w:p>"
@@ -74,7 +74,7 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
     body_src, page_break = _with_page_break_slot(patch(xml[start:end]))
     env = _environment(conversion)
     templates = {name: patch(parts[name].decode("utf-8")) for name in parts
-                 if re.match(r"word/(header|footer)\d*\.xml$", name) and b"{" in parts[name]}
+                 if _is_header_or_footer(name) and b"{" in parts[name]}
     names = _check_contract(path, env, [body_src, *templates.values()])
     _check_batch_headers(path, env, templates)
     prepared = PreparedTemplate(
@@ -87,6 +87,10 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
         conversion=conversion)
     prepared.parts[CONTENT_TYPES] = _with_image_types(parts[CONTENT_TYPES].decode("utf-8")).encode("utf-8")
     return prepared
+
+
+def _is_header_or_footer(part_name: str) -> bool:
+    return re.match(r"word/(header|footer)\d*\.xml$", part_name) is not None
 
 
 def _read_parts(path: Path) -> dict[str, bytes]:
@@ -133,7 +137,7 @@ def _environment(conversion: Conversion | None = None):
 
 def _convert_mergefields(path: Path, parts: dict[str, bytes]) -> Conversion | None:
     """Turn the merge fields of a Word mail-merge master into contract placeholders; None if it has none."""
-    names = [n for n in parts if n == DOCUMENT or re.match(r"word/(header|footer)\d*\.xml$", n)]
+    names = [n for n in parts if n == DOCUMENT or _is_header_or_footer(n)]
     if not any(has_fields(parts[n]) for n in names):
         return None
     conversion = Conversion()
