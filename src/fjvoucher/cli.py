@@ -137,8 +137,8 @@ class ProgressLine:
               help="Vouchers per batch document.")
 @click.option("--per-candidate/--no-per-candidate", default=True, show_default=True,
               help="Also write one document per candidate into vouchers/.")
-@click.option("--sort-by", multiple=True, help="Order of the batches by a field, e.g. occupation or 职业 "
-              "(repeat for more); default: roster order.")
+@click.option("--sort-by", multiple=True, help="Order of the batches by a column of the roster, e.g. 职业 or "
+              "鉴定站 (repeat for more); default: roster order.")
 @click.option("--format", "fmt", type=click.Choice(["docx", "pdf", "both"]), default=None,
               help="Output DOCX, PDF or both (default: both where a PDF engine is found, else docx).")
 @click.option("--pdf-engine", type=click.Choice(["libreoffice", "word"]), default="libreoffice", show_default=True,

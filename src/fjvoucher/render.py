@@ -10,6 +10,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from jinja2 import TemplateError as JinjaError
 from markupsafe import Markup
 
 from fjvoucher.cells import CONTROL_CHARACTERS
@@ -97,8 +98,6 @@ class VoucherRenderer:
 
     def _render(self, compiled, context: dict) -> str:
         """Render like docxtpl's render_xml_part: literal-brace markers and \\n/\\t in values resolved."""
-        from jinja2 import TemplateError as JinjaError
-
         try:
             xml = compiled.render(context)
         except JinjaError as exc:  # sandbox violations, filters that fail on the data
