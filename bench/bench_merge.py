@@ -24,8 +24,7 @@ PLAIN_RECORDS = 300
 
 def word_master(target: Path) -> Path:
     """Write a Word mail-merge master equal to the bundled one (the tests' helper, reused, not copied)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from word_master import word_master as write
+    from support.word_master import word_master as write
 
     return write(target)
 
@@ -34,7 +33,7 @@ def plain_docxtpl_rate(contexts: list[dict], photo: Path, out: Path) -> float:
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
-    from fjvoucher.template import default_master
+    from fjvoucher.word.master import default_master
 
     master = str(default_master())
     quiet_disk()
@@ -47,9 +46,9 @@ def plain_docxtpl_rate(contexts: list[dict], photo: Path, out: Path) -> float:
 
 
 def ours_rates(vouchers, out: Path, master: Path | None = None) -> tuple[float, float]:
-    from fjvoucher.atomic import write_bytes_atomic
-    from fjvoucher.render import VoucherRenderer
-    from fjvoucher.template import prepare_template
+    from fjvoucher.sheets.atomic import write_bytes_atomic
+    from fjvoucher.word.render import VoucherRenderer
+    from fjvoucher.word.master import prepare_template
 
     renderer = VoucherRenderer(prepare_template(master))
     quiet_disk()
@@ -66,10 +65,10 @@ def ours_rates(vouchers, out: Path, master: Path | None = None) -> tuple[float, 
 
 
 def main(rows: int, big_rows: int) -> None:
-    from fjvoucher.checks import check_roster
-    from fjvoucher.photos import load_photo
-    from fjvoucher.render import Voucher, voucher_context
-    from fjvoucher.synthetic import make_photo
+    from fjvoucher.roster.checks import check_roster
+    from fjvoucher.word.photos import load_photo
+    from fjvoucher.word.render import Voucher, voucher_context
+    from support.synthetic import make_photo
 
     path = roster(rows)
     candidates = check_roster(path, keep=True).candidates

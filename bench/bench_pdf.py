@@ -40,7 +40,7 @@ def merge_rate(path: Path, photos: Path, rows: int, *extra: str) -> tuple[float,
 
 
 def main(rows: int, big_rows: int) -> None:
-    from fjvoucher.pdf import find_soffice
+    from fjvoucher.pdf.libreoffice import find_soffice
 
     soffice = str(find_soffice())
     path = roster(rows)

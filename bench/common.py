@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 WORK = Path(__file__).resolve().parent / "_work"
+# The synthetic candidates and Word-style masters are the tests' helpers: reused, not copied.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 
 def roster(rows: int, suffix: str = "xlsx") -> Path:
     """Return a generated roster of `rows` valid candidates, written once and kept in bench/_work."""
-    from fjvoucher.synthetic import write_roster_xlsx
+    from support.synthetic import write_roster_xlsx
 
     WORK.mkdir(exist_ok=True)
     path = WORK / f"roster_{rows}.{suffix}"
@@ -28,7 +30,7 @@ def roster(rows: int, suffix: str = "xlsx") -> Path:
 
 def _many_candidates(rows: int) -> list[dict]:
     """Return `rows` candidates from several cities, so certificate numbers stay unique past 99,999."""
-    from fjvoucher.synthetic import CITIES, make_candidates
+    from support.synthetic import CITIES, make_candidates
 
     per_city = -(-rows // len(CITIES))
     out: list[dict] = []
@@ -115,8 +117,8 @@ def photo_folder(roster_path: Path, rows: int, distinct: int = 500) -> Path:
 
     Every batch of 500 then carries 500 different photos, as real data does, at no disk cost.
     """
-    from fjvoucher.checks import check_roster
-    from fjvoucher.synthetic import make_photo
+    from fjvoucher.roster.checks import check_roster
+    from support.synthetic import make_photo
 
     folder = WORK / f"photos_{rows}_{distinct}"
     if folder.exists():

@@ -6,9 +6,11 @@ Run from the repository root: python scripts/make_samples.py
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
-from fjvoucher.synthetic import make_candidates, make_photo, write_roster_xlsx
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' synthetic candidates
+from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -66,7 +68,7 @@ def error_rows() -> list[dict]:
 
 def _fill_derived(row: dict) -> dict:
     """Fill the values a problem depends on (certificate variants, IDs that follow a birth date)."""
-    from fjvoucher.idcard import check_digit
+    from fjvoucher.roster.idcard import check_digit
 
     cert, note = row["certificate_no"] if isinstance(row["certificate_no"], str) else None, row["note"]
     if row["certificate_no"] is None:
@@ -87,7 +89,7 @@ def _fill_derived(row: dict) -> dict:
 
 def _valid_cert_like(row: dict) -> str:
     from fjvoucher.layout import LEVEL_DIGITS
-    from fjvoucher.cells import level_digit
+    from fjvoucher.roster.cells import level_digit
 
     digit = level_digit(row["level"]) or LEVEL_DIGITS["初级"]
     return f"0935011001{digit}9{row['exam_no'][-4:]}"

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from fjvoucher.synthetic import make_candidates, write_roster_xlsx
-
-DATA = Path(__file__).parent / "data"
-SAMPLES = Path(__file__).parent.parent / "samples"
-TODAY = dt.date(2026, 11, 25)
-
-
-def texts(document) -> list[str]:
-    """Return every paragraph's text, body and table cells, in document order."""
-    out = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        out += [cell.text for row in table.rows for cell in row.cells]
-    return out
+from support.synthetic import make_candidates, write_roster_xlsx
 
 
 @pytest.fixture

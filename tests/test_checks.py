@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 
-from fjvoucher.checks import check_roster, validate
-from fjvoucher.idcard import check_digit
-from fjvoucher.synthetic import write_roster_csv
+from fjvoucher.roster.checks import check_roster, validate
+from fjvoucher.roster.idcard import check_digit
+from support.synthetic import write_roster_csv
 
-from conftest import SAMPLES, TODAY
+from support import SAMPLES, TODAY
 
 
 def flatten(report):
@@ -198,3 +198,18 @@ def test_the_error_sample_shows_one_finding_of_each_kind():
 def test_the_valid_sample_is_valid():
     report = validate(SAMPLES / "roster.xlsx", today=TODAY)
     assert (report.rows, report.valid_rows, report.errors, report.warnings) == (50, 50, 0, 0)
+
+
+def test_the_glyph_probe_is_handed_in_so_the_same_roster_gives_the_same_findings(write_xlsx, rows):
+    rows[0]["name"] = "王𪚥"
+    path = write_xlsx(rows)
+    asked = []
+
+    def no_font_has(char):
+        asked.append(char)
+        return False
+
+    assert [f.code for f in validate(path, today=TODAY, glyphs=no_font_has).findings] == ["no-glyph"]
+    assert asked == ["𪚥"]
+    assert [f.code for f in validate(path, today=TODAY, glyphs=lambda c: True).findings] == ["name-rare-characters"]
+    assert [f.code for f in validate(path, today=TODAY).findings] == ["name-rare-characters"]  # no probe: no program

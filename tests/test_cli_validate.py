@@ -3,17 +3,12 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
 from fjvoucher import __version__
-from fjvoucher.checks import validate
-from fjvoucher.cli import cli
+from fjvoucher.roster.checks import validate
 
-from conftest import SAMPLES
+from support import SAMPLES, run
 
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def test_valid_sample_exits_0_with_summary():
@@ -65,13 +60,13 @@ def test_english_report():
 def test_unreadable_file_exits_2_with_one_line(tmp_path, content):
     path = tmp_path / "bad.xlsx"
     path.write_bytes(content)
-    result = CliRunner().invoke(cli, ["validate", str(path)])
+    result = run("validate", str(path))
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("Error: ")
 
 
 def test_wrong_arguments_exit_2():
-    assert CliRunner().invoke(cli, ["validate", "--format", "xml", "x.xlsx"]).exit_code == 2
+    assert run("validate", "--format", "xml", "x.xlsx").exit_code == 2
 
 
 def test_layout_writes_an_empty_official_roster(tmp_path):

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from fjvoucher.idcard import IdInfo, IdProblem, check_digit, mask_id, parse_id
+from fjvoucher.roster.idcard import IdInfo, IdProblem, check_digit, mask_id, parse_id
 
 
 @pytest.mark.parametrize("first17, expected", [

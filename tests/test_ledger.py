@@ -11,19 +11,14 @@ import time
 
 import docx
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from fjvoucher.cli import cli
-from fjvoucher.ledger import Ledger, LedgerError, expiry
+from fjvoucher.ledger.store import Ledger, LedgerError, expiry
 from fjvoucher.merge import MergeOptions, merge_roster
-from fjvoucher.synthetic import make_candidates, write_roster_xlsx
+from support.synthetic import make_candidates, write_roster_xlsx
 
-from conftest import TODAY
+from support import TODAY, run
 
-
-def run(*args, **kwargs):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
 
 
 def recent_rows(count=5, seed=1, days_ago=10):
@@ -184,7 +179,7 @@ def test_supersede_from_a_roster_stops_further_vouchers(tmp_path):
 def test_monthly_report_in_the_official_layout_with_formulas_defused(tmp_path):
     from fjvoucher.layout import FIELDS
 
-    from fjvoucher.workbooks import write_table
+    from fjvoucher.sheets.workbook import write_table
 
     rows = make_candidates(3)
     rows[0]["name"] = "=HYPERLINK(\"x\")"  # a text cell that Excel would run if written as a formula
@@ -234,7 +229,7 @@ def _merge_process(roster, outdir, ledger, *extra):
 
 
 def test_two_merges_at_once_never_issue_a_no_twice(tmp_path):
-    from fjvoucher.synthetic import CITIES
+    from support.synthetic import CITIES
 
     fuzhou, xiamen = make_candidates(150, seed=1), make_candidates(150, seed=2, city="厦门市")
     for row in xiamen:  # same centre code for both: their serials compete

@@ -1,27 +1,17 @@
 """fjvoucher merge on real rosters, photos and output folders."""
 
-import hashlib
 import shutil
 
 import docx
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from fjvoucher.cli import cli
 from fjvoucher.merge import MergeOptions, merge_roster
-from fjvoucher.synthetic import make_candidates, make_photo, write_roster_xlsx
+from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 
-from conftest import SAMPLES, TODAY
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+from support import SAMPLES, TODAY, digest, run
 
 
-def digest(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_sample_merge_writes_vouchers_batches_and_register(tmp_path):
@@ -55,8 +45,8 @@ def test_no_per_candidate(tmp_path):
 
 
 def test_errors_write_nothing_and_exit_1(tmp_path):
-    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster_with_errors.xlsx"), "-o", str(tmp_path / "o"),
-                                      "--format", "docx"])
+    result = run("merge", str(SAMPLES / "roster_with_errors.xlsx"), "-o", str(tmp_path / "o"),
+                                      "--format", "docx")
     assert result.exit_code == 1
     assert "未生成任何凭证" in result.output
     assert not (tmp_path / "o").exists()
@@ -161,7 +151,7 @@ def test_running_again_gives_the_same_files(tmp_path):
 
 
 def test_interrupted_run_leaves_no_partial_file_and_rerun_completes(tmp_path, monkeypatch):
-    from fjvoucher import render
+    from fjvoucher.word import render
 
     calls = {"n": 0}
     original = render.VoucherRenderer.single
@@ -207,14 +197,14 @@ def test_cli_merge_main_job_and_summary(tmp_path):
 
 def test_cli_merge_bad_template_is_one_line(tmp_path):
     (tmp_path / "t.docx").write_text("x")
-    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "--template", str(tmp_path / "t.docx"),
-                                      "-o", str(tmp_path / "o")])
+    result = run("merge", str(SAMPLES / "roster.xlsx"), "--template", str(tmp_path / "t.docx"),
+                                      "-o", str(tmp_path / "o"))
     assert result.exit_code == 1 and result.output.startswith("Error: 凭证母版无法打开")
     assert not (tmp_path / "o").exists()
 
 
 def test_rerun_sweeps_temporary_files_a_killed_run_left(tmp_path):
-    from fjvoucher.atomic import temp_sibling
+    from fjvoucher.sheets.atomic import temp_sibling
 
     merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", today=TODAY))
     leftover = temp_sibling(tmp_path / "vouchers" / "x.docx")
@@ -227,8 +217,8 @@ def test_rerun_sweeps_temporary_files_a_killed_run_left(tmp_path):
 
 def test_a_file_system_error_is_one_clear_line(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
-    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "a-file" / "out"),
-                                      "--format", "docx", "--ledger", str(tmp_path / "l.db")])
+    result = run("merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "a-file" / "out"),
+                                      "--format", "docx", "--ledger", str(tmp_path / "l.db"))
     assert result.exit_code == 1
     assert result.output.startswith("Error: 无法读写文件") and len(result.output.strip().splitlines()) == 1
 
@@ -244,6 +234,6 @@ def test_sort_by_a_column_outside_the_layout_such_as_the_station(tmp_path):
     by_name = {r["name"]: r["station"] for r in rows}
     order = [(by_name[r[2]], r[2]) for r in register]
     assert order == sorted(order)
-    result = CliRunner().invoke(cli, ["merge", str(roster), "-o", str(tmp_path / "p"), "--format", "docx",
-                                      "--sort-by", "考点", "--ledger", str(tmp_path / "l.db")])
+    result = run("merge", str(roster), "-o", str(tmp_path / "p"), "--format", "docx",
+                                      "--sort-by", "考点", "--ledger", str(tmp_path / "l.db"))
     assert result.exit_code == 1 and "名册中没有「考点」列" in result.output

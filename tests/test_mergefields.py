@@ -6,20 +6,18 @@ from pathlib import Path
 
 import docx
 import pytest
-from click.testing import CliRunner
 
-from fjvoucher.checks import check_roster
-from fjvoucher.cli import cli
+from fjvoucher.roster.checks import check_roster
 from fjvoucher.errors import TemplateError
-from fjvoucher.mergefields import FieldSpec, apply_spec
+from fjvoucher.word.mergefields import FieldSpec, apply_spec
 from fjvoucher.merge import MergeOptions, merge_roster
-from fjvoucher.photos import load_photo
-from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
-from fjvoucher.synthetic import make_photo
-from fjvoucher.template import inspect_template, prepare_template
+from fjvoucher.word.photos import load_photo
+from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
+from support.synthetic import make_photo
+from fjvoucher.word.master import inspect_template, prepare_template
 
-from conftest import SAMPLES, TODAY, texts
-from word_master import complex_field, word_master
+from support import SAMPLES, TODAY, texts, run
+from support.word_master import complex_field, word_master
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +114,7 @@ def test_a_field_that_maps_to_nothing_is_a_clear_error(tmp_path):
     master = _master_with_field(tmp_path, " MERGEFIELD 联系电话 ")
     with pytest.raises(TemplateError, match="«联系电话» 对应不到名册的任何一列。可用的名称：凭证编号、姓名"):
         prepare_template(master)
-    result = CliRunner().invoke(cli, ["template", "check", str(master)])
+    result = run("template", "check", str(master))
     assert result.exit_code == 1 and "«联系电话» → 对应不到任何列" in result.output
 
 
@@ -136,7 +134,7 @@ def test_a_picture_named_photo_is_replaced_by_the_candidates_photo(tmp_path, can
 
 def test_template_check_lists_fields_and_merge_uses_the_word_master(tmp_path):
     master = word_master(tmp_path / "母版.docx")
-    result = CliRunner().invoke(cli, ["template", "check", str(master)])
+    result = run("template", "check", str(master))
     assert result.exit_code == 0
     assert "Word 邮件合并母版" in result.output and "«理论成绩» → theory_score（理论知识考核成绩）" in result.output
     assert "«INCLUDEPICTURE» → photo" in result.output

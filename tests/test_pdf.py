@@ -4,15 +4,15 @@ import shutil
 import subprocess
 
 import pytest
-from click.testing import CliRunner
 
-from fjvoucher.checks import validate
-from fjvoucher.cli import cli
+from fjvoucher.roster.checks import validate
 from fjvoucher.merge import MergeOptions, merge_roster
-from fjvoucher.pdf import LibreOfficeConverter, PdfJob, count_pages, find_soffice
-from fjvoucher.synthetic import make_candidates, make_photo, write_roster_xlsx
+from fjvoucher.pdf.jobs import PdfJob
+from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice
+from fjvoucher.pdf.pages import count_pages
+from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 
-from conftest import SAMPLES, TODAY
+from support import SAMPLES, TODAY, run
 
 pytestmark = pytest.mark.skipif(find_soffice() is None or shutil.which("pdffonts") is None,
                                 reason="LibreOffice and poppler-utils are installed by scripts/setup.sh")
@@ -58,8 +58,8 @@ def test_fonts_are_embedded_simplified_chinese_never_japanese_or_korean(merged):
 def test_fonts_are_mapped_when_merge_runs_with_a_relative_output_folder(tmp_path, monkeypatch):
     """The README's main command: `-o out`, relative to the working folder."""
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "-o", "out", "-q", "--format", "pdf",
-                                      "--no-per-candidate", "--ledger", "l.db"])
+    result = run("merge", str(SAMPLES / "roster.xlsx"), "-o", "out", "-q", "--format", "pdf",
+                                      "--no-per-candidate", "--ledger", "l.db")
     assert result.exit_code == 0, result.output
     fonts = poppler("pdffonts", tmp_path / "out" / "batches" / "batch-001.pdf")
     assert "UMingCN" in fonts and "jp" not in fonts.lower()
@@ -121,8 +121,8 @@ def test_pdf_only_leaves_no_docx(tmp_path):
 
 
 def test_missing_engine_is_one_clear_line_and_nothing_is_written(tmp_path):
-    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "o"),
-                                      "--format", "pdf", "--soffice", str(tmp_path / "no-soffice")])
+    result = run("merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "o"),
+                                      "--format", "pdf", "--soffice", str(tmp_path / "no-soffice"))
     assert result.exit_code == 1
     assert result.output.startswith("Error: 无法生成 PDF") and "apt-get install" in result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -135,15 +135,15 @@ def test_without_engine_the_default_is_docx_with_a_note(tmp_path):
 
 
 def test_word_engine_is_refused_clearly_on_linux(tmp_path):
-    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "o"),
-                                      "--format", "pdf", "--pdf-engine", "word"])
+    result = run("merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "o"),
+                                      "--format", "pdf", "--pdf-engine", "word")
     assert result.exit_code == 1 and "Microsoft Word" in result.output
 
 
 def _batch(tmp_path, name: str, count: int = 2):
-    from fjvoucher.checks import check_roster
-    from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
-    from fjvoucher.template import prepare_template
+    from fjvoucher.roster.checks import check_roster
+    from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
+    from fjvoucher.word.master import prepare_template
 
     candidates = check_roster(write_roster_xlsx(tmp_path / f"{name}.xlsx", make_candidates(count)),
                               keep=True).candidates
@@ -196,22 +196,24 @@ done
     assert not subprocess.run(["pgrep", "-f", str(tmp_path / "work")], capture_output=True).stdout
 
 
-def test_a_name_no_installed_font_can_draw_is_a_warning(write_xlsx, rows):
+def test_the_real_glyph_probe_finds_a_name_no_installed_font_can_draw(write_xlsx, rows):
+    from fjvoucher.pdf.fonts import has_glyph
+
     if shutil.which("fc-list") is None:
         pytest.skip("needs fontconfig to know the installed fonts")
     rows[0]["name"] = "张\U00030000"  # CJK Extension G: no font here has it
-    finding = validate(write_xlsx(rows), today=TODAY).findings[0]
+    finding = validate(write_xlsx(rows), today=TODAY, glyphs=has_glyph).findings[0]
     assert (finding.code, finding.severity, finding.params["chars"]) == ("no-glyph", "warning", "\U00030000")
 
 
 def test_doctor_reports_the_engine_and_fonts():
-    result = CliRunner().invoke(cli, ["doctor"])
+    result = run("doctor")
     assert result.exit_code == 0
     assert "[正常 ok] LibreOffice:" in result.output and "SimSun maps to" in result.output
 
 
 def test_ctrl_c_during_conversion_stops_libreoffice_and_leaves_no_partial_file(tmp_path, monkeypatch):
-    from fjvoucher import render
+    from fjvoucher.word import render
 
     rows = make_candidates(12, seed=8)
     roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
@@ -236,12 +238,12 @@ def test_ctrl_c_during_conversion_stops_libreoffice_and_leaves_no_partial_file(t
 
 
 def test_an_unexpected_error_in_a_worker_fails_its_batches_loudly(tmp_path, monkeypatch):
-    from fjvoucher import pdf
+    from fjvoucher.pdf import libreoffice
 
     def broken(produced, job):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pdf, "_finish", broken)
+    monkeypatch.setattr(libreoffice, "finish_job", broken)
     job = _batch(tmp_path, "one")
     converter = LibreOfficeConverter(find_soffice(), tmp_path / "work", workers=1)
     converter.submit(job)

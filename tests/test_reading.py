@@ -2,12 +2,12 @@ import datetime as dt
 
 import pytest
 
-from fjvoucher.checks import check_roster, validate
+from fjvoucher.roster.checks import check_roster, validate
 from fjvoucher.errors import RosterUnreadable
-from fjvoucher.reading import column_letter, open_roster
-from fjvoucher.synthetic import write_roster_csv, write_roster_xlsx
+from fjvoucher.roster.reading import column_letter, open_roster
+from support.synthetic import write_roster_csv, write_roster_xlsx
 
-from conftest import DATA, TODAY
+from support import DATA, TODAY
 
 
 def test_column_letters():

@@ -9,14 +9,14 @@ import pytest
 from docxtpl import DocxTemplate, InlineImage
 from docx.shared import Mm
 
-from fjvoucher.checks import check_roster
+from fjvoucher.roster.checks import check_roster
 from fjvoucher.errors import TemplateError
-from fjvoucher.photos import load_photo
-from fjvoucher.render import Voucher, VoucherRenderer, voucher_context
-from fjvoucher.synthetic import make_photo
-from fjvoucher.template import CONTRACT, default_master, prepare_template
+from fjvoucher.word.photos import load_photo
+from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
+from support.synthetic import make_photo
+from fjvoucher.word.master import CONTRACT, default_master, prepare_template
 
-from conftest import SAMPLES, TODAY, texts
+from support import SAMPLES, TODAY, texts, run
 
 
 @pytest.fixture(scope="module")

@@ -1,48 +1,56 @@
 """The fjvoucher command line: parse options, call one library function, report errors in one line.
 
 Exit codes: 0 success (warnings allowed), 1 problems found in the roster or a job failed,
-2 a file cannot be read at all or the arguments are wrong.
+2 a file or argument cannot be used at all, 3 an unexpected error (a bug: its details go to a log file).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from fjvoucher import __version__
-from fjvoucher.errors import FjvoucherError, RosterUnreadable
-from fjvoucher.ledger import DEFAULT_NAME, DEFAULT_PATTERN, ENV_VAR, default_path
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
+from fjvoucher.errors import EXIT_BUG, EXIT_OK, EXIT_PROBLEMS
+from fjvoucher.ledger.store import DEFAULT_NAME, DEFAULT_PATTERN, ENV_VAR, default_path
 
 
-class UnreadableInput(click.ClickException):
-    """A file that cannot be read at all: exit code 2, like a usage error."""
+class Failure(click.ClickException):
+    """A failure explained in one line, with its own exit code."""
 
-    exit_code = EXIT_UNREADABLE
-
-
-def fail(exc: FjvoucherError) -> click.ClickException:
-    """Return the click exception, with its exit code, that reports `exc` to the clerk."""
-    if isinstance(exc, RosterUnreadable):
-        return UnreadableInput(str(exc))
-    return click.ClickException(str(exc))
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
-@contextmanager
-def reported():
-    """Turn our errors, and the operating system's (disk full, no permission), into one clear line."""
-    try:
-        yield
-    except FjvoucherError as exc:
-        raise fail(exc) from exc
-    except OSError as exc:
-        where = f"{exc.filename}：" if exc.filename else ""
-        raise click.ClickException(f"无法读写文件 {where}{exc.strerror or exc} (file system error)") from exc
+class FjvoucherGroup(click.Group):
+    """The command group: commands listed in workflow order, every failure reported in one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # the order they are defined in: the clerk's workflow
+
+    def invoke(self, ctx: click.Context):
+        from fjvoucher.failures import explain, write_bug_report
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            explained = explain(exc)
+            if explained is not None:
+                raise Failure(*explained) from exc
+            log = write_bug_report(exc, sys.argv, _log_folder())
+            raise Failure(f"程序内部错误（{type(exc).__name__}: {exc}）。请把此文件发给技术支持: {log}",
+                          EXIT_BUG) from exc
+
+
+def _log_folder() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("fjvoucher", appauthor=False))
 
 
 LEDGER = click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -52,7 +60,7 @@ LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", sho
 SHEET = click.option("--sheet", default=None, help="Sheet name or 1-based number (default: the first sheet).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FjvoucherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fjvoucher")
 def cli() -> None:
     """福建省职业技能鉴定成绩合格凭证: check exam-software rosters and print vouchers."""
@@ -66,10 +74,10 @@ def cli() -> None:
 @LANG
 def validate(roster: Path, sheet: str | None, fmt: str, lang: str) -> None:
     """Check ROSTER against the official layout and every cell; exit 1 when it has errors."""
-    from fjvoucher.checks import validate as run_validation
+    from fjvoucher.pdf.fonts import has_glyph
+    from fjvoucher.roster.checks import validate as run_validation
 
-    with reported():
-        report = run_validation(roster, sheet)
+    report = run_validation(roster, sheet, glyphs=has_glyph)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
     else:
@@ -82,10 +90,9 @@ def validate(roster: Path, sheet: str | None, fmt: str, lang: str) -> None:
               show_default=True, help="Where to write the empty roster.")
 def layout(output: Path) -> None:
     """Write an empty roster with the official headers, text-formatted code columns and dropdowns."""
-    from fjvoucher.blank_roster import write_blank_roster
+    from fjvoucher.sheets.blank_roster import write_blank_roster
 
-    with reported():
-        click.echo(f"已写出名册模板 (blank roster written): {write_blank_roster(output)}")
+    click.echo(f"已写出名册模板 (blank roster written): {write_blank_roster(output)}")
 
 
 class ProgressLine:
@@ -159,14 +166,14 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
           lang) -> None:
     """Check ROSTER, then write one voucher per candidate, batches ready to print, and the register."""
     from fjvoucher.merge import MergeOptions, merge_roster
+    from fjvoucher.pdf.fonts import has_glyph
 
     options = MergeOptions(sheet=sheet, template=template, photos=photos, require_photos=require_photos,
                            center=center, skip_invalid=skip_invalid, batch_size=batch_size,
                            per_candidate=per_candidate, sort_by=tuple(sort_by), format=fmt,
                            pdf_engine=pdf_engine, soffice=soffice, ledger=ledger or default_path(),
-                           center_code=center_code, no_pattern=no_pattern, reissue=reissue)
-    with reported():
-        result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
+                           center_code=center_code, no_pattern=no_pattern, reissue=reissue, glyphs=has_glyph)
+    result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
     report = result.checked.report
     if report.findings:
         click.echo(report.to_text(lang))
@@ -215,10 +222,9 @@ def doctor(soffice: Path | None) -> None:
 
 def open_ledger(path: Path | None):
     """Open the ledger at `path` (or the default one) for a command, as a context manager."""
-    from fjvoucher.ledger import Ledger
+    from fjvoucher.ledger.store import Ledger
 
-    with reported():
-        return Ledger(path or default_path())
+    return Ledger(path or default_path())
 
 
 @cli.command()
@@ -228,9 +234,10 @@ def open_ledger(path: Path | None):
 @LEDGER
 def verify(voucher_no: str, name: str | None, id_number: str | None, ledger: Path | None) -> None:
     """Answer "is voucher VOUCHER_NO genuine?": exit 0 only for a genuine voucher still valid."""
-    from fjvoucher.cells import chinese_date
-    from fjvoucher.idcard import mask_id
-    from fjvoucher.ledger import STATUS_WORDS, verify as check
+    from fjvoucher.ledger.store import verify as check
+    from fjvoucher.messages import STATUS_WORDS
+    from fjvoucher.roster.cells import chinese_date
+    from fjvoucher.roster.idcard import mask_id
 
     if (name is None) == (id_number is None):
         raise click.UsageError("请给出 --name 或 --id 之一 (give exactly one of --name and --id)")
@@ -255,11 +262,11 @@ def report(month: str, output: Path | None, ledger: Path | None) -> None:
     """Write every voucher issued in MONTH, in the official layout, for the monthly report to the province."""
     import re
 
-    from fjvoucher.monthly_report import write_monthly_report
+    from fjvoucher.ledger.monthly import write_monthly_report
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise click.BadParameter("请写成 2009-06 这样的年-月 (use YYYY-MM)", param_hint="--month")
-    with open_ledger(ledger) as book, reported():
+    with open_ledger(ledger) as book:
         count = write_monthly_report(book, month, output or Path(f"{month}.xlsx"))
     click.echo(f"{month} 共发放凭证 {count} 张，已写出 (written): {output or Path(f'{month}.xlsx')}")
 
@@ -270,12 +277,11 @@ def report(month: str, output: Path | None, ledger: Path | None) -> None:
 @LEDGER
 def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) -> None:
     """National certificates have arrived: mark the vouchers of SOURCES (rosters or certificate numbers) replaced."""
-    from fjvoucher.checks import certificate_numbers
+    from fjvoucher.roster.checks import certificate_numbers
 
     numbers: list[str] = []
-    with reported():
-        for source in sources:
-            numbers += certificate_numbers(source, sheet) if Path(source).is_file() else [source.strip()]
+    for source in sources:
+        numbers += certificate_numbers(source, sheet) if Path(source).is_file() else [source.strip()]
     with open_ledger(ledger) as book:
         replaced, unknown = book.supersede(numbers)
     click.echo(f"已标记为「已被替换」(replaced): {len(replaced)} 张凭证")
@@ -290,7 +296,7 @@ def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) 
 @LEDGER
 def revoke(voucher_no: str, reason: str, ledger: Path | None) -> None:
     """Revoke voucher VOUCHER_NO, issued by mistake: verify then answers revoked."""
-    with open_ledger(ledger) as book, reported():
+    with open_ledger(ledger) as book:
         book.set_status(voucher_no, "revoked", reason)
     click.echo(f"凭证 {voucher_no} 已作废 (revoked)：{reason}")
 
@@ -309,8 +315,8 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, ledger) -> None:
     """List the ledger's vouchers, filtered by month, status or approaching expiry."""
     import datetime as dt
 
-    from fjvoucher.idcard import mask_id
-    from fjvoucher.ledger import STATUS_WORDS
+    from fjvoucher.messages import STATUS_WORDS
+    from fjvoucher.roster.idcard import mask_id
 
     today = dt.date.today()
     with open_ledger(ledger) as book:
@@ -338,7 +344,7 @@ def template() -> None:
 def check(master: Path) -> None:
     """List the fields MASTER holds, what each fills, and any problem; exit 1 when it cannot be used."""
     from fjvoucher.layout import FIELD_BY_KEY
-    from fjvoucher.template import inspect_template
+    from fjvoucher.word.master import inspect_template
 
     info = inspect_template(master)
     kind = "Word 邮件合并母版 (MERGEFIELD)" if info.kind == "mergefield" else "docxtpl 母版"

@@ -11,15 +11,18 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from fjvoucher.fonts import font_environment, uses_fontconfig
-from fjvoucher.pdf import find_soffice, install_hint, soffice_version_text, word_available
+from fjvoucher.pdf.fonts import font_environment, uses_fontconfig
+from fjvoucher.pdf.libreoffice import find_soffice, soffice_version_text
+from fjvoucher.pdf.system import font_hint, install_hint
+from fjvoucher.pdf.word import word_available
 
-FONT_HINT = {
-    "linux": "sudo apt-get install fonts-arphic-uming fonts-noto-cjk fonts-hanazono",
-    "win32": "Windows 自带宋体（SimSun）；生僻字需另装含扩展 A/B 区的字体（如花园明朝 HanaMinA/HanaMinB）",
-    "darwin": "brew install --cask font-noto-serif-cjk-sc",
-}
 _WINDOWS_FONTS = Path("C:/Windows/Fonts")
+# Real characters spread over each block: a font covers the block when it has them all.  One
+# character is not enough: HanaMinA has a few Extension B characters (𪚥 among them) but not the block.
+RARE_BLOCKS = (
+    ("扩展 A 区 Extension A", "㐀㠀㰀䀀䐀䠀䰀䶮"),
+    ("扩展 B 区 Extension B", "𠀀𡀀𢀀𣀀𤀀𥀀𦀀𧀀𨀀𩀀𪀀𪚥"),
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def _word() -> Check:
 
 
 def _fonts() -> list[Check]:
-    hint = FONT_HINT.get(sys.platform, FONT_HINT["linux"])
+    hint = font_hint()
     if sys.platform == "win32":
         has = (_WINDOWS_FONTS / "simsun.ttc").exists()
         return [Check("宋体 SimSun", has, "已安装 (installed)" if has else "未找到 (missing)", "" if has else hint)]
@@ -72,9 +75,18 @@ def _fonts() -> list[Check]:
                               text=True, env={**os.environ, **env}, check=False).stdout.strip()
     chinese = face not in ("", "DejaVu Serif", "DejaVu Sans") and "JP" not in face and "KR" not in face
     checks = [Check("宋体 → PDF 字体 (SimSun maps to)", chinese, face or "none", "" if chinese else hint)]
-    rare = subprocess.run(["fc-list", ":charset=2a6a5", "family"], capture_output=True, text=True,
-                          check=False).stdout.strip()
-    checks.append(Check("生僻字（扩展 B 区）rare characters", bool(rare), rare.splitlines()[0] if rare else
-                        "没有字体含扩展 B 区汉字 (no font covers CJK Extension B)", "" if rare else hint))
+    for block, chars in RARE_BLOCKS:
+        faces = _faces_with(chars)
+        checks.append(Check(f"生僻字 rare characters, {block}", bool(faces),
+                            "、".join(faces) if faces else "没有字体含此区汉字 (no font covers this block)",
+                            "" if faces else hint))
     return checks
+
+
+def _faces_with(chars: str) -> list[str]:
+    """Return the font families that have a glyph for every one of `chars`, by fontconfig."""
+    charset = " ".join(f"{ord(c):x}" for c in chars)
+    listed = subprocess.run(["fc-list", f":charset={charset}", "family"], capture_output=True, text=True,
+                            timeout=20, check=False).stdout
+    return sorted({line.split(",")[0].strip() for line in listed.splitlines() if line.strip()})
 

@@ -19,8 +19,13 @@ class Field:
     header: str
     aliases: tuple[str, ...]
     required: bool
-    kind: str  # how the value is normalised and checked, see checks.NORMALISERS
+    kind: str  # how the value is normalised and checked, see roster.checks.NORMALISERS
     note: str
+
+    @property
+    def is_code(self) -> bool:
+        """Return True for long digit strings (ID, certificate, exam numbers) kept as text, never numbers."""
+        return self.kind in CODE_KINDS
 
 
 FIELDS: tuple[Field, ...] = (
@@ -50,6 +55,7 @@ FIELDS: tuple[Field, ...] = (
           "the issuing centre, else from --center"),
 )
 
+CODE_KINDS = frozenset({"id", "certificate", "code"})  # Excel would turn these into numbers and lose digits
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
 REQUIRED_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.required)
 
@@ -75,13 +81,18 @@ EDUCATION_NAMES = (
 _SPACES = re.compile(r"[\s\u3000\u00a0\ufeff]+")
 
 
-def header_key(text: str) -> str:
-    """Return `text` folded for header matching: NFKC (full-width to half-width), no spaces, upper case."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).upper()
+def half_width(text: str) -> str:
+    """Return `text` with full-width digits and letters made half-width (NFKC) and every space removed."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+
+
+def fold_key(text: str) -> str:
+    """Return `text` folded for matching headers, field names and file stems: half-width, no spaces, upper case."""
+    return half_width(text).upper()
 
 
 HEADER_INDEX: dict[str, Field] = {
-    header_key(name): field
+    fold_key(name): field
     for field in FIELDS
     for name in (field.header, field.key, *field.aliases)
 }
@@ -89,7 +100,7 @@ HEADER_INDEX: dict[str, Field] = {
 
 def field_for_header(text: str) -> Field | None:
     """Return the field a header cell names, or None for a column fjvoucher does not use."""
-    return HEADER_INDEX.get(header_key(text))
+    return HEADER_INDEX.get(fold_key(text))
 
 
 def markdown_table() -> str:

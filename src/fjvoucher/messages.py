@@ -175,3 +175,8 @@ def message(code: str, params: dict, lang: str = "zh") -> str:
     """Return the clerk-facing sentence for finding `code` with `params`, in `lang` ("zh" or "en")."""
     zh, en = MESSAGES[code]
     return (en if lang == "en" else zh).format(**params)
+
+
+# What the ledger's states are called on screen and in the monthly report.
+STATUS_WORDS = {"issued": "有效", "genuine": "真实有效", "expired": "已过期", "replaced": "已被替换",
+                "revoked": "已作废", "not-found": "查无此凭证"}

@@ -15,15 +15,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from fjvoucher.docx_package import CONTENT_TYPES
+from fjvoucher.contract import BATCH_SHARED, CONTRACT, known_field_names
 from fjvoucher.errors import TemplateError
-from fjvoucher.layout import FIELDS
-from fjvoucher.mergefields import Conversion, apply_spec, convert_part, has_fields
-
-DATE_PARTS = ("birth_year", "birth_month", "birth_day", "issue_year", "issue_month", "issue_day")
-EXTRA_NAMES = ("photo", "reissue", "replaces")
-CONTRACT: tuple[str, ...] = tuple(f.key for f in FIELDS) + DATE_PARTS + EXTRA_NAMES
-BATCH_SHARED = frozenset({"center", "issue_date", *DATE_PARTS[3:]})  # may sit in headers of a batch
+from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has_fields
+from fjvoucher.word.package import CONTENT_TYPES
 
 DOCUMENT = "word/document.xml"
 DOCUMENT_RELS = "word/_rels/document.xml.rels"
@@ -54,7 +49,6 @@ class PreparedTemplate:
     page_break: str = PAGE_BREAK  # what fills PAGE_BREAK_SLOT on every voucher of a batch but the first
     escaped_braces: bool = False  # the source holds docxtpl's {_{ }_} markers for literal braces
     sha256: str = ""  # of the master file: the ledger records which master printed each voucher
-    conversion: Conversion | None = None  # what converting a Word mail-merge master found (None: docxtpl)
     resolve_listing: object = None  # docxtpl's conversion of \n and \t in values into breaks and tabs
 
 
@@ -83,8 +77,7 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
         part_templates={name: _compile(path, env, src) for name, src in templates.items()},
         names=names, has_drawings="<wp:docPr" in body_src, page_break=page_break,
         escaped_braces=any("{_" in src or "_}" in src for src in (body_src, *templates.values())),
-        resolve_listing=docxtpl_template.resolve_listing, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        conversion=conversion)
+        resolve_listing=docxtpl_template.resolve_listing, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     prepared.parts[CONTENT_TYPES] = _with_image_types(parts[CONTENT_TYPES].decode("utf-8")).encode("utf-8")
     return prepared
 
@@ -148,13 +141,6 @@ def _convert_mergefields(path: Path, parts: dict[str, bytes]) -> Conversion | No
             except (ValueError, SyntaxError) as exc:  # lxml's XMLSyntaxError is a SyntaxError
                 raise TemplateError(f"凭证母版 {path} 的 {name} 无法解析：{exc}") from exc
     return conversion
-
-
-def known_field_names() -> list[str]:
-    """Return the names a merge field may use: the layout's headers, then the other contract names."""
-    from fjvoucher.mergefields import DATE_PART_NAMES
-
-    return [f.header for f in FIELDS] + list(DATE_PART_NAMES) + ["照片"] + [n for n in CONTRACT if n != "photo"]
 
 
 def _compile(path: Path, env, source: str):

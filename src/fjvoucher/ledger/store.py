@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fjvoucher.errors import FjvoucherError
-from fjvoucher.layout import FIELD_BY_KEY, FIELDS
+from fjvoucher.errors import LedgerError
+from fjvoucher.layout import FIELD_BY_KEY, FIELDS, half_width
+from fjvoucher.messages import STATUS_WORDS
 
 DEFAULT_NAME = "fjvoucher.db"
 ENV_VAR = "FJVOUCHER_LEDGER"
@@ -54,10 +55,6 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
 ]
 
 
-class LedgerError(FjvoucherError):
-    """The ledger cannot be opened or used."""
-
-
 @dataclass(frozen=True)
 class Voucher:
     """One row of the ledger."""
@@ -82,10 +79,9 @@ class Voucher:
 
 @dataclass(frozen=True)
 class Issued:
-    """What the ledger decided for one candidate of a batch: its NO, and whether it replaces another."""
+    """What the ledger decided for one candidate of a batch: its NO, and the NO it replaces, if any."""
 
     voucher_no: str
-    new: bool
     replaces: str = ""
 
 
@@ -214,7 +210,7 @@ class Ledger:
             db.execute("UPDATE vouchers SET batch_file = ?, page = ?, template_sha256 = ?, updated_at = ? "
                        "WHERE voucher_no = ?",
                        (entry["batch_file"], entry["page"], template_sha256, now, current.voucher_no))
-            return Issued(current.voucher_no, new=False, replaces=current.replaces)
+            return Issued(current.voucher_no, replaces=current.replaces)
         if current and not reissue:
             raise LedgerError(f"证书 {entry['certificate_no']} 已有凭证 {current.voucher_no}，但名册内容有变化："
                               f"{describe(changes)}。如需补发请加 --reissue")
@@ -223,7 +219,7 @@ class Ledger:
             db.execute("UPDATE vouchers SET status = 'replaced', status_reason = '补发', replaced_by = ?, "
                        "updated_at = ? WHERE voucher_no = ?", (number, now, current.voucher_no))
         self._insert(db, number, entry, now, template_sha256, current.voucher_no if current else "")
-        return Issued(number, new=True, replaces=current.voucher_no if current else "")
+        return Issued(number, replaces=current.voucher_no if current else "")
 
     def _next_number(self, db, entry: dict, center_code: str | None, pattern: str) -> str:
         """Take the next serial of the centre and year, skipping numbers a roster already used."""
@@ -282,10 +278,6 @@ class Ledger:
         return replaced, unknown
 
 
-STATUS_WORDS = {"issued": "有效", "genuine": "真实有效", "expired": "已过期", "replaced": "已被替换",
-                "revoked": "已作废", "not-found": "查无此凭证"}
-
-
 def differences(recorded: dict[str, str], entry: dict) -> dict[str, tuple[str, str]]:
     """Return the printed fields whose text differs: key → (recorded, now)."""
     return {k: (recorded.get(k, ""), entry.get(k, "")) for k in PRINTED_KEYS
@@ -325,8 +317,6 @@ class Verification:
 def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_number: str | None = None,
            today: dt.date | None = None) -> Verification:
     """Check a voucher against the ledger; a wrong name or ID answers exactly like an unknown NO."""
-    from fjvoucher.cells import half_width
-
     voucher = ledger.get(voucher_no.strip())
     matches = voucher is not None and (
         (name is not None and half_width(name) == half_width(voucher.fields["name"]))

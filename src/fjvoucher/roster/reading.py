@@ -49,6 +49,11 @@ class Roster:
         return [c for c in self.columns if c.field is not None]
 
 
+def cell_at(cells: list, index: int):
+    """Return the cell at `index`, or None past the end of a short row (calamine trims trailing blanks)."""
+    return cells[index] if index < len(cells) else None
+
+
 def column_letter(index: int) -> str:
     """Return the Excel column letter for a 0-based column index (0 → A, 26 → AA)."""
     letters = ""

@@ -10,15 +10,14 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from jinja2 import TemplateError as JinjaError
 from markupsafe import Markup
 
-from fjvoucher.cells import CONTROL_CHARACTERS
-from fjvoucher.checks import Candidate
-from fjvoucher.docx_package import PackageWriter
-from fjvoucher.photos import Photo
 from fjvoucher.errors import TemplateError
-from fjvoucher.template import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
+from fjvoucher.roster.cells import CONTROL_CHARACTERS
+from fjvoucher.roster.records import Candidate
+from fjvoucher.word.master import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
+from fjvoucher.word.package import PackageWriter
+from fjvoucher.word.photos import Photo
 
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 _NS = ('xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
@@ -100,8 +99,9 @@ class VoucherRenderer:
         """Render like docxtpl's render_xml_part: literal-brace markers and \\n/\\t in values resolved."""
         try:
             xml = compiled.render(context)
-        except JinjaError as exc:  # sandbox violations, filters that fail on the data
-            raise TemplateError(f"凭证母版 {self.template.path} 无法套用：{exc}") from exc
+        except Exception as exc:  # sandbox violations, and whatever a filter or test raises on the data
+            raise TemplateError(f"凭证母版 {self.template.path} 无法套用：{type(exc).__name__}: {exc}。"
+                                "请检查母版中的占位符") from exc
         if self.template.escaped_braces:
             xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         if any(isinstance(v, str) and ("\n" in v or "\t" in v) for v in context.values()):

@@ -1,4 +1,4 @@
-"""Turn batch DOCX into PDF: LibreOffice on every OS, Microsoft Word (docx2pdf) where it is installed.
+"""Turn batch DOCX into PDF with LibreOffice, on every OS.
 
 LibreOffice converts a ready 500-page batch far faster than 500 small files, and two of them
 (one per core, each with its own profile, or they collide) nearly double that.  Workers take
@@ -16,21 +16,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from fjvoucher.atomic import write_bytes_atomic
-from fjvoucher.errors import PdfEngineError
-from fjvoucher.fonts import font_environment
+from fjvoucher.pdf.fonts import font_environment
+from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
+from fjvoucher.pdf.pages import finish_job
 
-INSTALL_HINT = {
-    "linux": "sudo apt-get install libreoffice-writer-nogui fonts-arphic-uming fonts-noto-cjk fonts-hanazono",
-    "win32": "从 libreoffice.org 下载安装 LibreOffice（安装到默认位置即可），或用 --soffice 指定 soffice.exe",
-    "darwin": "brew install --cask libreoffice",
-}
 _WINDOWS_DIRS = ("C:/Program Files/LibreOffice/program", "C:/Program Files (x86)/LibreOffice/program")
 _MAC_DIRS = ("/Applications/LibreOffice.app/Contents/MacOS",)
 BATCHES_PER_CALL = 2  # batches one LibreOffice converts before it is started again
@@ -39,11 +32,7 @@ BATCHES_PER_CALL = 2  # batches one LibreOffice converts before it is started ag
 PDF_FILTER = 'pdf:writer_pdf_Export:{"ReduceImageResolution":{"type":"boolean","value":"false"}}'
 PLAIN_PDF_FILTER = "pdf:writer_pdf_Export"
 TIMEOUT_BASE_S, TIMEOUT_PER_PAGE_S = 120.0, 0.5  # a hung LibreOffice is killed after this
-
-
-def install_hint() -> str:
-    """Return the command (or step) that installs LibreOffice and the fonts on this OS."""
-    return INSTALL_HINT.get(sys.platform, INSTALL_HINT["linux"])
+VERSION_TIMEOUT_S = 15  # `soffice --version` answers in about a second; a hanging one is not waited for
 
 
 def find_soffice(explicit: Path | str | None = None) -> Path | None:
@@ -65,8 +54,8 @@ def find_soffice(explicit: Path | str | None = None) -> Path | None:
 def soffice_version_text(soffice: Path) -> str | None:
     """Return what `soffice --version` prints, or None when it cannot run."""
     try:
-        return subprocess.run([str(soffice), "--version"], capture_output=True, text=True, timeout=60,
-                              check=False).stdout.strip()
+        return subprocess.run([str(soffice), "--version"], capture_output=True, text=True,
+                              timeout=VERSION_TIMEOUT_S, check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -81,38 +70,6 @@ def pdf_filter(soffice: Path) -> str:
     """Return the export filter to use with this LibreOffice."""
     version = soffice_version(soffice)
     return PDF_FILTER if version and version >= (7, 4) else PLAIN_PDF_FILTER
-
-
-def word_available() -> bool:
-    """Return True where docx2pdf can drive Microsoft Word (Windows or macOS with docx2pdf installed)."""
-    if sys.platform not in ("win32", "darwin"):
-        return False
-    try:
-        import docx2pdf  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@dataclass(eq=False)  # compared and hashed by identity: jobs key the results of a conversion
-class PdfJob:
-    """One batch to convert: its DOCX, where its PDF goes, its page count, and per-candidate PDF paths."""
-
-    docx: Path
-    pdf: Path
-    pages: int
-    singles: list[Path] = field(default_factory=list)  # one per page, in page order; empty for none
-
-
-@dataclass
-class PdfFailure:
-    """A batch whose PDF could not be made, and why."""
-
-    job: PdfJob
-    reason: str
-
-
-Progress = Callable[[int], None]  # called with the pages of each finished batch
 
 
 class LibreOfficeConverter:
@@ -220,7 +177,7 @@ class LibreOfficeConverter:
         for job in jobs:
             produced = outdir / f"{job.docx.stem}.pdf"
             # After a hang, batches converted before it are complete: keep them (the page count says so).
-            results[job] = _finish(produced, job) if produced.is_file() else problem or _finish(produced, job)
+            results[job] = finish_job(produced, job) if produced.is_file() else problem or finish_job(produced, job)
             if results[job] is None:
                 self._settle(job, None)
                 if self.progress:
@@ -235,66 +192,10 @@ class LibreOfficeConverter:
             (self.running.add if running else self.running.discard)(proc)
 
 
-class WordConverter:
-    """Convert batches one by one with Microsoft Word through docx2pdf (Windows and macOS only)."""
-
-    def __init__(self, workdir: Path, progress: Progress | None = None):
-        require_engine("word")
-        self.workdir, self.progress, self.failures = workdir, progress, []
-
-    def submit(self, job: PdfJob) -> None:
-        """Convert `job` now: Word runs one document at a time."""
-        from docx2pdf import convert
-
-        produced = _fresh(self.workdir / "word") / f"{job.docx.stem}.pdf"
-        try:
-            convert(str(job.docx), str(produced))
-        except Exception as exc:  # Word's automation raises whatever COM or AppleScript raises
-            self.failures.append(PdfFailure(job, f"Word 转换失败：{exc}"))
-            return
-        reason = _finish(produced, job)
-        if reason:
-            self.failures.append(PdfFailure(job, reason))
-        elif self.progress:
-            self.progress(job.pages)
-
-    def finish(self) -> list[PdfFailure]:
-        """Return the batches that failed."""
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        return self.failures
-
-    def abort(self) -> None:
-        """Stop: Word converts in this thread, so there is nothing running to kill."""
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def require_engine(engine: str, soffice: Path | None = None) -> Path | None:
-    """Return soffice for "libreoffice" (None for "word"); raise PdfEngineError saying how to get a missing one."""
-    if engine == "word":
-        if not word_available():
-            raise PdfEngineError("--pdf-engine word 需要装有 Microsoft Word 的 Windows 或 macOS，并先运行 "
-                                 "pip install docx2pdf (needs Microsoft Word and docx2pdf)")
-        return None
-    found = find_soffice(soffice)
-    if found is None:
-        where = f"（{soffice}）" if soffice else ""
-        raise PdfEngineError(
-            f"无法生成 PDF：找不到 LibreOffice{where}。请安装：{install_hint()} (LibreOffice not found)")
-    return found
-
-
-def make_converter(engine: str, workdir: Path, soffice: Path | None = None, progress: Progress | None = None):
-    """Return a converter for `engine` ("libreoffice" or "word"); raise PdfEngineError when it is missing."""
-    if engine == "word":
-        return WordConverter(workdir, progress)
-    return LibreOfficeConverter(require_engine(engine, soffice), workdir, progress=progress)
-
-
 def _fresh(folder: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
-
 
 
 def _run(command: list[str], env: dict, timeout: float, track: Callable[[subprocess.Popen, bool], None]) -> str | None:
@@ -328,63 +229,3 @@ def _kill_tree(proc: subprocess.Popen, reap: bool = True) -> None:
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
     if reap:
         proc.communicate()  # reap it and close its pipe
-
-
-def _finish(produced: Path, job: PdfJob) -> str | None:
-    """Check a converted PDF, move it into place, cut its per-candidate PDFs; return a problem or None."""
-    if not produced.is_file():
-        return "LibreOffice 没有生成 PDF（文档可能已损坏）(no PDF produced)"
-    pages = count_pages(produced)
-    if pages != job.pages:
-        return f"PDF 有 {pages} 页，应为 {job.pages} 页 (page count differs)"
-    if job.singles:
-        cut_pages(produced, job.singles)
-    job.pdf.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(produced, job.pdf)  # same file system: the PDF appears complete or not at all
-    return None
-
-
-def count_pages(pdf: Path) -> int | None:
-    """Return the number of pages of `pdf`, or None when it cannot be read."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        return len(PdfReader(pdf).pages)
-    except (PdfReadError, OSError, ValueError):
-        return None
-
-
-_DO = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+Do\b")
-
-
-def cut_pages(pdf: Path, targets: list[Path]) -> None:
-    """Write page i of `pdf` to targets[i], each keeping only the images its own page shows."""
-    import io
-
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import DictionaryObject, NameObject
-
-    reader = PdfReader(pdf)
-    for page, target in zip(reader.pages, targets, strict=True):
-        resources = page["/Resources"].get_object()
-        images = resources.get("/XObject")
-        if images is not None:
-            # LibreOffice shares one resource dictionary across pages: without pruning,
-            # every page would carry every photo of the batch.
-            used = {name.decode() for name in _DO.findall(page.get_contents().get_data())}
-            own = DictionaryObject(resources)
-            own[NameObject("/XObject")] = DictionaryObject(
-                {k: v for k, v in images.get_object().items() if k[1:] in used})
-            page[NameObject("/Resources")] = own
-        writer = PdfWriter()
-        writer.add_page(page)
-        buffer = io.BytesIO()
-        writer.write(buffer)
-        write_bytes_atomic(target, buffer.getvalue())
-
-
-def new_workdir(outdir: Path) -> Path:
-    """Return a private working folder inside `outdir` (same file system, so results can be renamed)."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".fjvoucher-pdf-", dir=outdir))

@@ -11,7 +11,6 @@ from fjvoucher.layout import LEVEL_DIGITS
 # XML 1.0 forbids these; Excel lets them in through pasted text.  \t and \n are legal and kept.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _EDGE_SPACES = " \t\r\n\u3000\u00a0\ufeff"
-_INNER_SPACES = re.compile(r"[\s\u3000\u00a0\ufeff]+")
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01 once Excel's fictional 1900-02-29 is counted
 
 
@@ -28,11 +27,6 @@ def cell_text(cell) -> tuple[str, bool]:
     text = str(cell)
     cleaned = CONTROL_CHARACTERS.sub("", text)
     return cleaned.strip(_EDGE_SPACES), cleaned != text
-
-
-def half_width(text: str) -> str:
-    """Return `text` with full-width digits and letters made half-width and inner spaces removed (codes only)."""
-    return _INNER_SPACES.sub("", unicodedata.normalize("NFKC", text))
 
 
 def is_number(cell) -> bool:
@@ -105,3 +99,12 @@ def level_digit(text: str) -> int | None:
     if re.sub(r"[\s()（）/、\\|工-]", "", rest):
         return None  # words beside the level we do not know
     return found.pop()
+
+
+def in_gbk(ch: str) -> bool:
+    """Return True when `ch` is in GBK, the character set every Chinese font covers."""
+    try:
+        ch.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -10,7 +10,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from fjvoucher.idcard import check_digit
+from fjvoucher.roster.idcard import check_digit
 from fjvoucher.layout import FIELDS
 
 SURNAMES = "陈林黄张吴王李郑刘杨许蔡邱洪何谢曾周苏叶游方庄卓詹魏江傅严翁"

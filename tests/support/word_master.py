@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from fjvoucher.template import default_master
+from fjvoucher.word.master import default_master
 
 # The province's master names its fields with the roster's headers, some with the variants exports use.
 FIELD_NAMES = {

@@ -17,27 +17,16 @@ import shlex
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from fjvoucher.layout import FIELD_BY_KEY, FIELDS, header_key
+from fjvoucher.contract import DATE_FIELD_PREFIX, PHOTO_KEYS, contract_name
+from fjvoucher.layout import FIELD_BY_KEY, fold_key
+from fjvoucher.roster.cells import parse_date
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
 _W = f"{{{W}}}"
-PHOTO_NAMES = {"照片", "相片", "PHOTO", "{{PHOTO}}", "«照片»"}
-DATE_PART_NAMES = {"出生年": "birth_year", "出生月": "birth_month", "出生日": "birth_day",
-                   "发证年": "issue_year", "发证月": "issue_month", "发证日": "issue_day"}
 CASE_SWITCHES = {"UPPER": str.upper, "LOWER": str.lower, "FIRSTCAP": lambda s: s[:1].upper() + s[1:],
                  "CAPS": str.title}
 IGNORED_FORMATS = {"MERGEFORMAT", "CHARFORMAT"}  # formatting instructions: the result run's format is kept
-
-
-def _name_index() -> dict[str, str]:
-    from fjvoucher.template import CONTRACT
-
-    index = {header_key(name): f.key for f in FIELDS for name in (f.header, f.key, *f.aliases)}
-    index.update({header_key(name): key for name, key in DATE_PART_NAMES.items()})
-    index.update({header_key(name): name for name in CONTRACT})
-    index.update({header_key(name): "photo" for name in PHOTO_NAMES})
-    return index
 
 
 @dataclass
@@ -169,7 +158,6 @@ def _placeholder_run(instruction: str, styled_run, conversion: Conversion):
     return _run_with(styled_run, f"{{{{ {spec.key}|mergefield({len(conversion.specs) - 1}) }}}}")
 
 
-DATE_PART_KEYS = {"birth_date": "birth", "issue_date": "issue"}
 _PART_TOKENS = {"yyyy": "year", "M": "month", "d": "day"}
 
 
@@ -178,12 +166,12 @@ def _date_parts_template(spec: FieldSpec) -> str | None:
 
     The contract already holds those parts, so such a field needs no filter at render time.
     """
-    if spec.key not in DATE_PART_KEYS or not spec.date_picture or spec.case or spec.before or spec.after:
+    if spec.key not in DATE_FIELD_PREFIX or not spec.date_picture or spec.case or spec.before or spec.after:
         return None
     out = []
     for token in _DATE_TOKENS.findall(spec.date_picture):
         if token in _PART_TOKENS:
-            out.append(f"{{{{ {DATE_PART_KEYS[spec.key]}_{_PART_TOKENS[token]} }}}}")
+            out.append(f"{{{{ {DATE_FIELD_PREFIX[spec.key]}_{_PART_TOKENS[token]} }}}}")
         elif token in ("yy", "MM", "dd"):
             return None
         else:
@@ -223,7 +211,7 @@ def _parse_mergefield(rest: str, conversion: Conversion) -> FieldSpec | None:
     if not tokens:
         return None
     name, switches = tokens[0], tokens[1:]
-    key = _name_index().get(header_key(name))
+    key = contract_name(name)
     if key is None:
         conversion.unknown.append(name)
         return None
@@ -266,8 +254,8 @@ def _apply_switches(spec: FieldSpec, switches: list[str], conversion: Conversion
 def _replace_named_pictures(root, conversion: Conversion) -> None:
     """Replace a picture named 照片/photo in the master by the candidate's photo."""
     for doc_pr in list(root.iter(f"{{{WP}}}docPr")):
-        label = {header_key(doc_pr.get(a, "")) for a in ("name", "descr", "title")}
-        if label & {header_key(n) for n in PHOTO_NAMES}:
+        label = {fold_key(doc_pr.get(a, "")) for a in ("name", "descr", "title")}
+        if label & PHOTO_KEYS:
             run = doc_pr
             while run is not None and run.tag != f"{_W}r":
                 run = run.getparent()
@@ -295,8 +283,6 @@ _DATE_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|'[^']*'|.", re.S)
 
 @functools.lru_cache(maxsize=65536)  # a roster repeats its issue dates, and many birth dates
 def _date_picture(text: str, picture: str) -> str:
-    from fjvoucher.cells import parse_date
-
     day = parse_date(text, text)
     if day is None:
         return text

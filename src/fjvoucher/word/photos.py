@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import os
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from fjvoucher.errors import PhotoError
+from fjvoucher.layout import fold_key
 
 EXTENSIONS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
 EMU_PER_MM = 36000
@@ -32,11 +32,6 @@ class Photo:
         return round(self.width * scale), round(self.height * scale)
 
 
-def _key(text: str) -> str:
-    """Return a file stem or code folded for matching: half-width, no spaces, upper case (x → X)."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
-
-
 class PhotoFolder:
     """The photos of one folder, indexed once by file stem (ID number or exam number)."""
 
@@ -50,12 +45,12 @@ class PhotoFolder:
             for entry in sorted(entries, key=lambda e: e.name):
                 stem, ext = os.path.splitext(entry.name)
                 if ext.lower() in EXTENSIONS and entry.is_file():
-                    self.by_stem.setdefault(_key(stem), entry.name)
+                    self.by_stem.setdefault(fold_key(stem), entry.name)
 
     def find(self, id_number: str, exam_no: str = "") -> str | None:
         """Return the file name of the photo named by the ID number, else by the exam number, else None."""
         for code in (id_number, exam_no):
-            if code and (name := self.by_stem.get(_key(code))):
+            if code and (name := self.by_stem.get(fold_key(code))):
                 return name
         return None
 

@@ -63,17 +63,3 @@ def has_glyph(char: str) -> bool | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return bool(found.strip())
-
-
-def missing_glyphs(text: str) -> str:
-    """Return the characters of `text` outside GBK that no installed font can draw."""
-    return "".join(ch for ch in dict.fromkeys(text) if not in_gbk(ch) and has_glyph(ch) is False)
-
-
-def in_gbk(ch: str) -> bool:
-    """Return True when `ch` is in GBK, the character set every Chinese font covers."""
-    try:
-        ch.encode("gbk")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -13,49 +13,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fjvoucher import cells
-from fjvoucher.fonts import in_gbk, missing_glyphs
-from fjvoucher.idcard import IdInfo, mask_id, parse_id
-from fjvoucher.layout import (
-    EDUCATION_NAMES, FIELD_BY_KEY, FIELDS, PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field, header_key,
-)
 from fjvoucher.errors import FjvoucherError, RosterUnreadable
-from fjvoucher.reading import HEADER_SEARCH_ROWS, Column, Roster, open_roster
-from fjvoucher.report import Finding, Report
+from fjvoucher.layout import (
+    EDUCATION_NAMES, FIELD_BY_KEY, FIELDS, PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field, fold_key, half_width,
+)
+from fjvoucher.roster import cells
+from fjvoucher.roster.idcard import IdInfo, mask_id, parse_id
+from fjvoucher.roster.reading import HEADER_SEARCH_ROWS, Column, Roster, cell_at, open_roster
+from fjvoucher.roster.records import Candidate, Rejected
+from fjvoucher.roster.report import Finding, Report
 
-KEY_INDEX = {f.key: i for i, f in enumerate(FIELDS)}
 PSEUDO_COLUMNS = {"photo": "照片"}  # findings about things that are not roster columns
 _INTERNED_KINDS = {"sex", "date", "education", "text", "level", "score", "result"}
 _EDUCATION = frozenset(EDUCATION_NAMES)
 MIN_AGE, MAX_AGE = 16, 70
 _NUMBER_DAMAGE_DIGITS = 16  # Excel keeps 15 significant digits: a longer number has lost digits
-
-
-@dataclass(slots=True)
-class Candidate:
-    """One valid roster row: the text each field prints, in `FIELDS` order, and its parsed dates."""
-
-    row: int
-    values: tuple[str, ...]
-    birth: dt.date | None
-    issue: dt.date | None
-    extra: tuple[str, ...] = ()  # text of columns outside the layout that a caller asked for (鉴定站 …)
-
-    def __getitem__(self, key: str) -> str:
-        return self.values[KEY_INDEX[key]]
-
-    def as_dict(self) -> dict[str, str]:
-        """Return the printed text of every field keyed by field key."""
-        return {f.key: v for f, v in zip(FIELDS, self.values, strict=True)}
-
-
-@dataclass(slots=True)
-class Rejected:
-    """A row that gets no voucher: its cells exactly as read and the findings that stop it."""
-
-    row: int
-    cells: list
-    findings: list[Finding]
 
 
 @dataclass
@@ -105,18 +77,14 @@ def _center(cell, text: str, fld: Field, row: _Row) -> str:
 
 
 def _name(cell, text: str, fld: Field, row: _Row) -> str:
-    rare = "".join(ch for ch in text if not in_gbk(ch))
+    rare = "".join(dict.fromkeys(ch for ch in text if not cells.in_gbk(ch)))
     if rare:
-        missing = missing_glyphs(rare)
-        if missing:  # would print as a box: a stronger warning than "many fonts lack it"
-            row.add(fld.key, "warning", "no-glyph", value=text, chars=missing)
-        else:
-            row.add(fld.key, "warning", "name-rare-characters", value=text, chars=rare)
+        row.parsed["rare"] = rare  # the checker asks its glyph probe whether any font draws them
     return text
 
 
 def _sex(cell, text: str, fld: Field, row: _Row) -> str | None:
-    sex = SEX_CODES.get(cells.half_width(text))
+    sex = SEX_CODES.get(half_width(text))
     if sex is None:
         row.add(fld.key, "error", "sex-invalid", value=text)
     return sex
@@ -132,7 +100,7 @@ def _date(cell, text: str, fld: Field, row: _Row) -> str | None:
 
 
 def _education(cell, text: str, fld: Field, row: _Row) -> str:
-    bare = cells.half_width(text)
+    bare = half_width(text)
     if bare not in _EDUCATION and bare.removesuffix("毕业").removesuffix("肄业") not in _EDUCATION:
         row.add(fld.key, "warning", "education-unknown", value=text)
     return text
@@ -150,7 +118,7 @@ def _damaged_number(cell, text: str, fld: Field, row: _Row) -> bool:
 def _id(cell, text: str, fld: Field, row: _Row) -> str | None:
     if _damaged_number(cell, text, fld, row):
         return None
-    number = cells.half_width(text).upper()
+    number = half_width(text).upper()
     info = parse_id(number)
     if not isinstance(info, IdInfo):
         row.add(fld.key, "error", info.code, value=number, **info.params)
@@ -162,7 +130,7 @@ def _id(cell, text: str, fld: Field, row: _Row) -> str | None:
 
 
 def _level(cell, text: str, fld: Field, row: _Row) -> str | None:
-    digit = cells.level_digit(cells.half_width(text))
+    digit = cells.level_digit(half_width(text))
     if digit is None:
         row.add(fld.key, "error", "level-unknown", value=text)
         return None
@@ -182,7 +150,7 @@ def _score(cell, text: str, fld: Field, row: _Row) -> str | None:
     elif score < 60:
         row.add(fld.key, "error", "score-fail", value=text)
     else:
-        return cells.half_width(text)
+        return half_width(text)
     return None
 
 
@@ -196,7 +164,7 @@ def _result(cell, text: str, fld: Field, row: _Row) -> str | None:
 def _certificate(cell, text: str, fld: Field, row: _Row) -> str | None:
     if _damaged_number(cell, text, fld, row):
         return None
-    number = cells.half_width(text)
+    number = half_width(text)
     if cells.is_number(cell) and len(number) == 15:
         number = "0" + number
         row.add(fld.key, "warning", "cert-leading-zero-restored", value=text, fixed=number)
@@ -209,7 +177,7 @@ def _certificate(cell, text: str, fld: Field, row: _Row) -> str | None:
 def _code(cell, text: str, fld: Field, row: _Row) -> str | None:
     if _damaged_number(cell, text, fld, row):
         return None
-    return cells.half_width(text)
+    return half_width(text)
 
 
 NORMALISERS: dict[str, Callable[..., str | None]] = {
@@ -219,10 +187,17 @@ NORMALISERS: dict[str, Callable[..., str | None]] = {
 SPECIAL_NORMALISERS = {"center": _center}
 
 
+# Whether any installed font draws a character (None: cannot tell).  Handed in, so that checks run
+# no programs and the same roster gives the same findings wherever the probe says the same.
+GlyphProbe = Callable[[str], "bool | None"]
+
+
 class RosterChecker:
     """Check rows one after another, remembering what the whole-roster checks need."""
 
-    def __init__(self, columns: list[Column], today: dt.date, extra_columns: tuple[Column, ...] = ()):
+    def __init__(self, columns: list[Column], today: dt.date, extra_columns: tuple[Column, ...] = (),
+                 glyphs: GlyphProbe | None = None):
+        self.glyphs = glyphs
         self.columns = [c for c in columns if c.field is not None]
         self.extra_columns = extra_columns
         self.by_key = {c.field.key: c for c in self.columns}
@@ -236,14 +211,13 @@ class RosterChecker:
         """Check one row; return its state and, when it has no error, the candidate it makes."""
         row = _Row(number, self.by_key)
         for col in self.columns:
-            self._check_cell(row, col, raw[col.position] if col.position < len(raw) else None)
+            self._check_cell(row, col, cell_at(raw, col.position))
         self._check_across(row)
         self._check_duplicates(row)
         if row.has_errors():
             return row, None
         values = tuple(row.values.get(f.key, "") for f in FIELDS)
-        extra = tuple(cells.cell_text(raw[c.position] if c.position < len(raw) else None)[0]
-                      for c in self.extra_columns)
+        extra = tuple(cells.cell_text(cell_at(raw, c.position))[0] for c in self.extra_columns)
         return row, Candidate(number, values, row.parsed.get("birth_date"), row.parsed.get("issue_date"), extra)
 
     def _check_cell(self, row: _Row, col: Column, cell) -> None:
@@ -259,6 +233,19 @@ class RosterChecker:
         value = normalise(cell, text, fld, row)
         if value is not None:
             row.values[fld.key] = sys.intern(value) if fld.kind in _INTERNED_KINDS else value
+        if fld.kind == "name":
+            self._check_glyphs(row)
+
+    def _check_glyphs(self, row: _Row) -> None:
+        """Warn about a name's characters outside GBK: more strongly where no installed font has them."""
+        rare = row.parsed.get("rare")
+        if not rare:
+            return
+        missing = "".join(ch for ch in rare if self.glyphs and self.glyphs(ch) is False)
+        if missing:  # would print as a box: a stronger warning than "many fonts lack it"
+            row.add("name", "warning", "no-glyph", value=row.values["name"], chars=missing)
+        else:
+            row.add("name", "warning", "name-rare-characters", value=row.values["name"], chars=rare)
 
     def _check_across(self, row: _Row) -> None:
         """Check what fields say about each other: ID against birth date and sex, dates, certificate."""
@@ -359,12 +346,13 @@ ExtraCheck = Callable[[Candidate, Callable[..., None]], None]
 
 def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
                  keep: bool = False, extra: ExtraCheck | None = None,
-                 extra_columns: tuple[str, ...] = ()) -> CheckedRoster:
+                 extra_columns: tuple[str, ...] = (), glyphs: GlyphProbe | None = None) -> CheckedRoster:
     """Read and check the roster at `path`; with `keep`, also return its valid and rejected rows.
 
     `extra(candidate, add)` checks what a caller needs beyond the layout (merge: centre, photos)
     on each row that passed; it reports through `add(key, severity, code, **params)`.
     `extra_columns` names columns outside the layout whose text each candidate keeps (`extra`).
+    `glyphs` tells whether an installed font draws a character; without it, no `no-glyph` findings.
     """
     roster = open_roster(path, sheet)
     report = Report(str(path), roster.sheet)
@@ -373,7 +361,7 @@ def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date |
     checked = CheckedRoster(report, roster.columns)
     if roster.header_row is None:
         return checked
-    checker = RosterChecker(roster.columns, today or dt.date.today(), _find_columns(roster, extra_columns))
+    checker = RosterChecker(roster.columns, today or dt.date.today(), _find_columns(roster, extra_columns), glyphs)
     for number, raw in roster.rows:
         report.rows += 1
         row, candidate = checker.check(number, raw)
@@ -394,17 +382,18 @@ def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date |
 
 def _find_columns(roster: Roster, headers: tuple[str, ...]) -> tuple[Column, ...]:
     """Return the roster's columns named `headers` (as written, spaces aside); raise for one it lacks."""
-    by_header = {header_key(c.header): c for c in roster.columns}
-    missing = [h for h in headers if header_key(h) not in by_header]
+    by_header = {fold_key(c.header): c for c in roster.columns}
+    missing = [h for h in headers if fold_key(h) not in by_header]
     if missing:
         present = "、".join(c.header for c in roster.columns)
         raise FjvoucherError(f"名册中没有「{'、'.join(missing)}」列；现有的列：{present}")
-    return tuple(by_header[header_key(h)] for h in headers)
+    return tuple(by_header[fold_key(h)] for h in headers)
 
 
-def validate(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None) -> Report:
+def validate(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
+             glyphs: GlyphProbe | None = None) -> Report:
     """Check the roster at `path` against the official layout and return the report."""
-    return check_roster(path, sheet, today=today).report
+    return check_roster(path, sheet, today=today, glyphs=glyphs).report
 
 
 def _row_label(row: _Row) -> str:
@@ -422,7 +411,7 @@ def certificate_numbers(path: Path | str, sheet: str | None = None) -> list[str]
     numbers = []
     for number, raw in roster.rows:
         row = _Row(number, {"certificate_no": column})
-        cell = raw[column.position] if column.position < len(raw) else None
+        cell = cell_at(raw, column.position)
         text, _ = cells.cell_text(cell)
         if text and (value := _certificate(cell, text, column.field, row)):
             numbers.append(value)

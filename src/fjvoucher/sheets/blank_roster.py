@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fjvoucher.atomic import atomic_path
 from fjvoucher.layout import FIELDS, LEVEL_CHOICES, PASSING_RESULTS
+from fjvoucher.roster.reading import column_letter
+from fjvoucher.sheets.atomic import atomic_path
 
-TEXT_KINDS = {"id", "certificate", "code"}  # long digit strings Excel would turn into numbers
 PREPARED_ROWS = 5000  # rows pre-formatted as text and given dropdowns
 DROPDOWNS = {
     "sex": ("男", "女"),
@@ -21,17 +21,16 @@ def write_blank_roster(path: Path | str) -> Path:
     """Write an empty roster with the official headers, text-formatted code columns and dropdowns."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
     book = Workbook()
     sheet = book.active
     sheet.title = "合格人员名册"
     for col, fld in enumerate(FIELDS, start=1):
-        letter = get_column_letter(col)
+        letter = column_letter(col - 1)
         sheet.cell(row=1, column=col, value=fld.header).font = Font(bold=True)
-        sheet.column_dimensions[letter].width = 22 if fld.kind in TEXT_KINDS else 14
-        if fld.kind in TEXT_KINDS:
+        sheet.column_dimensions[letter].width = 22 if fld.is_code else 14
+        if fld.is_code:
             sheet.column_dimensions[letter].number_format = "@"
             for row in range(2, PREPARED_ROWS + 2):
                 sheet.cell(row=row, column=col).number_format = "@"

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from fjvoucher.atomic import atomic_path
+from fjvoucher.roster.reading import column_letter
+from fjvoucher.sheets.atomic import atomic_path
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-FORMULA_START = ("=", "+", "-", "@")
 
 
 def cell_value(value):
@@ -30,7 +30,7 @@ def write_table(path: Path, title: str, headers: list[str], rows: Iterable[list]
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title)
     for col, width in (widths or {}).items():
-        sheet.column_dimensions[_letter(col)].width = width
+        sheet.column_dimensions[column_letter(col)].width = width
     if landscape:
         sheet.page_setup.orientation = "landscape"
     sheet.print_title_rows = "1:1"
@@ -60,9 +60,3 @@ def _cell(sheet, value, as_text: bool):
     if as_text:
         cell.number_format = "@"
     return cell
-
-
-def _letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
