@@ -80,7 +80,7 @@ def test_ledger_file_is_private_and_versioned(tmp_path):
 
 def test_not_a_ledger_is_a_clear_error(tmp_path):
     (tmp_path / "x.db").write_text("hello, I am not a database" * 100)
-    with pytest.raises(LedgerError, match="无法打开"):
+    with pytest.raises(LedgerError, match="这不是凭证台账文件"):
         Ledger(tmp_path / "x.db")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fjvoucher.errors import LedgerError
+from fjvoucher.failures import explain_sqlite_error
 from fjvoucher.layout import FIELD_BY_KEY, FIELDS, half_width
 from fjvoucher.messages import STATUS_WORDS
 
+LOCK_TIMEOUT_S = 60.0  # how long a merge waits for another one's batch before giving up
 DEFAULT_NAME = "fjvoucher.db"
 ENV_VAR = "FJVOUCHER_LEDGER"
 DEFAULT_PATTERN = "{center_code}-{year}-{serial:06d}"
@@ -99,19 +102,30 @@ def expiry(issued_on: dt.date) -> dt.date:
     return anniversary - dt.timedelta(days=1)
 
 
+def _explained(method):
+    """Turn SQLite's errors inside a ledger method into a LedgerError naming the file and what to do."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"凭证台账 {self.path}：{explain_sqlite_error(exc)}") from exc
+
+    return wrapper
+
+
 class Ledger:
     """An open ledger database."""
 
+    @_explained
     def __init__(self, path: Path | str):
         self.path = Path(path)
         _create_private(self.path)
-        try:
-            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)  # we BEGIN ourselves
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"凭证台账 {self.path} 无法打开：{exc}（不是 fjvoucher 台账？）") from exc
+        self.db = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, isolation_level=None)  # we BEGIN ourselves
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
 
     def close(self) -> None:
         """Close the database."""
@@ -148,23 +162,27 @@ class Ledger:
 
     # --- reading -------------------------------------------------------------------------------
 
+    @_explained
     def get(self, voucher_no: str) -> Voucher | None:
         """Return the voucher numbered `voucher_no`, or None."""
         row = self.db.execute("SELECT * FROM vouchers WHERE voucher_no = ?", (voucher_no,)).fetchone()
         return _voucher(row) if row else None
 
+    @_explained
     def for_certificate(self, certificate_no: str) -> list[Voucher]:
         """Return every voucher ever issued for `certificate_no`, oldest first."""
         rows = self.db.execute("SELECT * FROM vouchers WHERE certificate_no = ? ORDER BY created_at, voucher_no",
                                (certificate_no,)).fetchall()
         return [_voucher(r) for r in rows]
 
+    @_explained
     def in_force(self, certificate_no: str) -> Voucher | None:
         """Return the voucher in force for `certificate_no` (status issued), or None."""
         row = self.db.execute("SELECT * FROM vouchers WHERE certificate_no = ? AND status = 'issued'",
                               (certificate_no,)).fetchone()
         return _voucher(row) if row else None
 
+    @_explained
     def select(self, *, month: str | None = None, status: str | None = None,
                expiring_within: int | None = None, today: dt.date | None = None) -> list[Voucher]:
         """Return the vouchers matching every filter given, by issue date and NO."""
@@ -189,6 +207,7 @@ class Ledger:
 
     # --- writing -------------------------------------------------------------------------------
 
+    @_explained
     def issue_batch(self, entries: list[dict], *, template_sha256: str, center_code: str | None,
                     pattern: str = DEFAULT_PATTERN, reissue: bool = False) -> list[Issued]:
         """Record one batch of vouchers in one transaction; return each candidate's NO.
@@ -245,6 +264,7 @@ class Ledger:
         except sqlite3.IntegrityError as exc:
             raise LedgerError(f"凭证编号 {number} 已被使用，不能重复发放 ({exc})") from exc
 
+    @_explained
     def set_status(self, voucher_no: str, status: str, reason: str) -> Voucher:
         """Mark a voucher in force as replaced or revoked; return it as it was."""
         voucher = self.get(voucher_no)
@@ -258,6 +278,7 @@ class Ledger:
                        (status, reason, dt.datetime.now().isoformat(timespec="seconds"), voucher_no))
         return voucher
 
+    @_explained
     def supersede(self, certificate_numbers: list[str]) -> tuple[list[str], list[str]]:
         """Mark the vouchers of certificates whose national certificate arrived as replaced.
 
@@ -290,11 +311,15 @@ def describe(changes: dict[str, tuple[str, str]]) -> str:
 
 
 def _voucher(row: sqlite3.Row) -> Voucher:
-    return Voucher(
-        voucher_no=row["voucher_no"], fields={k: row[k] for k in FIELD_KEYS},
-        issued_on=dt.date.fromisoformat(row["issued_on"]), expires_on=dt.date.fromisoformat(row["expires_on"]),
-        status=row["status"], status_reason=row["status_reason"], replaces=row["replaces"],
-        replaced_by=row["replaced_by"], batch_file=row["batch_file"], page=row["page"])
+    try:
+        return Voucher(
+            voucher_no=row["voucher_no"], fields={k: row[k] for k in FIELD_KEYS},
+            issued_on=dt.date.fromisoformat(row["issued_on"]), expires_on=dt.date.fromisoformat(row["expires_on"]),
+            status=row["status"], status_reason=row["status_reason"], replaces=row["replaces"],
+            replaced_by=row["replaced_by"], batch_file=row["batch_file"], page=row["page"])
+    except (TypeError, ValueError) as exc:  # a row edited by hand outside fjvoucher
+        raise LedgerError(f"台账中凭证 {row['voucher_no']} 的记录已损坏（{exc}），请用备份恢复或联系技术支持 "
+                          "(a damaged ledger row)") from exc
 
 
 def _create_private(path: Path) -> None:

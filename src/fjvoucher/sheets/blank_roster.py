@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fjvoucher.layout import FIELDS, LEVEL_CHOICES, PASSING_RESULTS
 from fjvoucher.roster.reading import column_letter
-from fjvoucher.sheets.atomic import atomic_path
+from fjvoucher.sheets.workbook import save_workbook
 
 PREPARED_ROWS = 5000  # rows pre-formatted as text and given dropdowns
 DROPDOWNS = {
@@ -40,8 +40,5 @@ def write_blank_roster(path: Path | str) -> Path:
             rule.add(f"{letter}2:{letter}{PREPARED_ROWS + 1}")
             sheet.add_data_validation(rule)
     sheet.freeze_panes = "A2"
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        book.save(tmp)
-    return path
+    return save_workbook(book, Path(path))
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fjvoucher.roster.reading import column_letter
-from fjvoucher.sheets.atomic import atomic_path
+from fjvoucher.sheets.atomic import write_bytes_atomic
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -44,9 +44,21 @@ def write_table(path: Path, title: str, headers: list[str], rows: Iterable[list]
     text_columns = set(text_columns)
     for row in rows:
         sheet.append([_cell(sheet, value, i in text_columns) for i, value in enumerate(row)])
-    with atomic_path(Path(path)) as tmp:
-        book.save(tmp)
-    return Path(path)
+    return save_workbook(book, Path(path))
+
+
+def save_workbook(book, path: Path) -> Path:
+    """Save an openpyxl workbook to `path` through memory and an atomic rename.
+
+    openpyxl leaves its ZIP file open when a write fails (a full disk): saved to memory first,
+    the only write that can fail is ours, which cleans up after itself.
+    """
+    import io
+
+    buffer = io.BytesIO()
+    book.save(buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+    return path
 
 
 def _cell(sheet, value, as_text: bool):

@@ -95,6 +95,13 @@ def _read_parts(path: Path) -> dict[str, bytes]:
     for needed in (DOCUMENT, DOCUMENT_RELS, CONTENT_TYPES):
         if needed not in parts:
             raise TemplateError(f"凭证母版 {path} 不是完整的 Word 文档：缺少 {needed}")
+    for name, data in parts.items():
+        if name.endswith((".xml", ".rels")):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise TemplateError(f"凭证母版 {path} 的 {name} 不是 UTF-8 编码，无法使用；请在 Word 中另存为 .docx "
+                                    f"(part {name} is not UTF-8)") from exc
     return parts
 
 

@@ -69,6 +69,8 @@ def photo_header(source: Path | BinaryIO) -> tuple[str, int, int]:
     try:
         with Image.open(source) as image:
             width, height, fmt = image.width, image.height, image.format
+    except Image.DecompressionBombError as exc:
+        raise PhotoError("图片的像素尺寸大得异常，可能是恶意文件 (decompression bomb)") from exc
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise PhotoError("不是可识别的图片文件 (not a readable image)") from exc
     if fmt not in ("JPEG", "PNG"):
