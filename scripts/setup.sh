@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# Install what fjvoucher needs on a fresh Debian/Ubuntu machine, then the package itself:
-# LibreOffice Writer (PDF engine), AR PL UMing and Noto CJK fonts (Song-style and wide-coverage
-# Simplified-Chinese faces), HanaMin (rare characters of CJK Extension A/B), and poppler-utils
-# (pdftotext/pdffonts/pdftoppm for the tests).
+# Install what fjvoucher needs on a fresh Debian/Ubuntu machine, then the package itself.
+# The system packages (LibreOffice Writer, the Chinese fonts, poppler-utils for the tests) are
+# listed once, in src/fjvoucher/pdf/debian-packages.txt, which `fjvoucher doctor` reads too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The font list is read once: "fc-list | grep -q" can fail under pipefail when grep stops early.
 fonts=$(fc-list : family 2>/dev/null || true)
 missing=()
-command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
-command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
-command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)
-grep -q "AR PL UMing CN" <<<"$fonts" || missing+=(fonts-arphic-uming)
-grep -q "Noto Serif CJK SC" <<<"$fonts" || missing+=(fonts-noto-cjk)
-grep -qi "HanaMinB" <<<"$fonts" || missing+=(fonts-hanazono)
+while IFS=$'\t' read -r package check _; do
+  case "$check" in
+    command:*) command -v "${check#command:}" >/dev/null 2>&1 || missing+=("$package") ;;
+    font:*) grep -qF "${check#font:}" <<<"$fonts" || missing+=("$package") ;;
+  esac
+done < <(awk -F '  +' '!/^#/ && NF >= 2 {print $1 "\t" $2 "\t" $3}' src/fjvoucher/pdf/debian-packages.txt)
 if ((${#missing[@]})); then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

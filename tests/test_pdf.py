@@ -12,10 +12,10 @@ from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice
 from fjvoucher.pdf.pages import count_pages
 from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 
-from support import SAMPLES, TODAY, run
+from support import SAMPLES, TODAY, needs_fonts, run
 
-pytestmark = pytest.mark.skipif(find_soffice() is None or shutil.which("pdffonts") is None,
-                                reason="LibreOffice and poppler-utils are installed by scripts/setup.sh")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(find_soffice() is None or shutil.which("pdffonts") is None,
+                                reason="LibreOffice and poppler-utils are installed by scripts/setup.sh")]
 
 
 def poppler(tool: str, *args) -> str:
@@ -46,6 +46,7 @@ def test_default_is_both_with_one_page_per_voucher(merged):
     assert not list(out.glob(".fjvoucher-pdf-*"))  # LibreOffice's working folder is gone
 
 
+@needs_fonts("AR PL UMing CN")
 def test_fonts_are_embedded_simplified_chinese_never_japanese_or_korean(merged):
     out, _, _ = merged
     fonts = poppler("pdffonts", out / "batches" / "batch-001.pdf")
@@ -55,6 +56,7 @@ def test_fonts_are_embedded_simplified_chinese_never_japanese_or_korean(merged):
     assert any("UMingCN" in n or "CJKsc" in n for n in names)
 
 
+@needs_fonts("AR PL UMing CN")
 def test_fonts_are_mapped_when_merge_runs_with_a_relative_output_folder(tmp_path, monkeypatch):
     """The README's main command: `-o out`, relative to the working folder."""
     monkeypatch.chdir(tmp_path)
@@ -65,6 +67,7 @@ def test_fonts_are_mapped_when_merge_runs_with_a_relative_output_folder(tmp_path
     assert "UMingCN" in fonts and "jp" not in fonts.lower()
 
 
+@needs_fonts("HanaMinA", "HanaMinB")
 def test_text_round_trips_including_rare_characters(merged):
     out, rows, _ = merged
     text = poppler("pdftotext", out / "batches" / "batch-001.pdf", "-")
@@ -204,6 +207,14 @@ def test_the_real_glyph_probe_finds_a_name_no_installed_font_can_draw(write_xlsx
     rows[0]["name"] = "张\U00030000"  # CJK Extension G: no font here has it
     finding = validate(write_xlsx(rows), today=TODAY, glyphs=has_glyph).findings[0]
     assert (finding.code, finding.severity, finding.params["chars"]) == ("no-glyph", "warning", "\U00030000")
+
+
+@needs_fonts("HanaMinA", "HanaMinB")
+def test_doctor_names_the_font_that_covers_each_rare_block():
+    lines = run("doctor").output.splitlines()
+    block_b = next(line for line in lines if "Extension B" in line)
+    assert "HanaMinB" in block_b and "HanaMinA" not in block_b
+    assert "HanaMinA" in next(line for line in lines if "Extension A" in line)
 
 
 def test_doctor_reports_the_engine_and_fonts():

@@ -78,9 +78,15 @@ def _fonts() -> list[Check]:
     for block, chars in RARE_BLOCKS:
         faces = _faces_with(chars)
         checks.append(Check(f"生僻字 rare characters, {block}", bool(faces),
-                            "、".join(faces) if faces else "没有字体含此区汉字 (no font covers this block)",
+                            _some(faces) if faces else "没有字体含此区汉字 (no font covers this block)",
                             "" if faces else hint))
     return checks
+
+
+def _some(faces: list[str], shown: int = 4) -> str:
+    """Return the first few font names, and how many more there are."""
+    more = f" 等 {len(faces)} 个 ({len(faces)} fonts)" if len(faces) > shown else ""
+    return "、".join(faces[:shown]) + more
 
 
 def _faces_with(chars: str) -> list[str]:

@@ -6,8 +6,13 @@ Imported as `support` (pytest puts tests/ on the path); benchmarks and scripts a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 TESTS = Path(__file__).resolve().parent.parent
 DATA = TESTS / "data"
@@ -37,3 +42,19 @@ def digest(folder: Path) -> dict[str, str]:
     """Return every file below `folder` with its SHA-256, by relative path."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@functools.cache
+def font_installed(family: str) -> bool:
+    """Return True when fontconfig lists a font family named `family`."""
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True, check=False).stdout
+    return any(family in line.split(",") for line in listed.splitlines())
+
+
+def needs_fonts(*families: str):
+    """Skip a test, saying why, where one of the font families it looks for is not installed."""
+    missing = [f for f in families if not font_installed(f)]
+    return pytest.mark.skipif(bool(missing), reason=f"needs the fonts {', '.join(missing)} "
+                                                     "(installed by scripts/setup.sh)")

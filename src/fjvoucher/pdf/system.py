@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from importlib import resources
 
@@ -14,7 +15,8 @@ MAC_FONT_HINT = "brew install --cask font-noto-serif-cjk-sc"
 def debian_packages(purpose: str | None = None) -> list[str]:
     """Return the Debian packages of `debian-packages.txt`, all or those for one purpose (engine, fonts, tests)."""
     text = (resources.files("fjvoucher.pdf") / "debian-packages.txt").read_text(encoding="utf-8")
-    rows = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()
+            if line.strip() and not line.startswith("#")]
     return [row[0] for row in rows if purpose is None or row[-1] == purpose]
 
 
