@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fjvoucher.cli import cli
+from fjvoucher.cli import cli, help_reference
 from fjvoucher.layout import markdown_table
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
@@ -42,3 +42,14 @@ def test_remarks_in_docs_copy_equal_the_seed_notice():
         pytest.skip("shared/seed is not beside this checkout")
     ours = Path(__file__).parent.parent / "docs" / "notice-min-lao-she-ban-2009-127.txt"
     assert ours.read_bytes() == seed.read_bytes()
+
+
+def test_readme_command_reference_is_generated_from_help():
+    block = re.search(r"<!-- commands:start[^>]*-->\n(.*?)\n<!-- commands:end -->", README, re.S).group(1)
+    assert block == help_reference(), "run: python scripts/readme_commands.py"
+
+
+def test_every_command_help_has_an_example():
+    for name, command in cli.commands.items():
+        helps = [command.help] + [sub.help for sub in getattr(command, "commands", {}).values()]
+        assert any("例 Example" in h for h in helps), f"{name} has no example in its help"

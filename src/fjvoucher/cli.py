@@ -63,17 +63,55 @@ SHEET = click.option("--sheet", default=None, help="Sheet name or 1-based number
 @click.group(cls=FjvoucherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fjvoucher")
 def cli() -> None:
-    """福建省职业技能鉴定成绩合格凭证: check exam-software rosters and print vouchers."""
+    """福建省职业技能鉴定成绩合格凭证：检查考务软件导出的名册，套打凭证，管理凭证台账。
+
+    Fujian skill-appraisal vouchers: check exam-software rosters, print vouchers, keep the ledger.
+
+    \b
+    常用流程 Workflow:
+      fjvoucher layout                      空白标准名册 blank roster
+      fjvoucher validate 名册.xlsx           检查名册 check it
+      fjvoucher merge 名册.xlsx --photos 照片 -o out    生成凭证 print vouchers
+      fjvoucher verify NO --name 姓名        真伪查询 is it genuine?
+      fjvoucher report --month 2009-06      月报 monthly report
+    """
 
 
-@cli.command()
+@cli.command(short_help="写出空白标准名册 · write an empty official roster")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("名册模板.xlsx"),
+              show_default=True, help="Where to write the empty roster.")
+def layout(output: Path) -> None:
+    """写出空白标准名册 · Write an empty roster in the official layout.
+
+    Official headers, code columns formatted as text (Excel cannot damage ID numbers), dropdowns.
+
+    例 Example:
+
+    \b
+      fjvoucher layout -o 名册模板.xlsx
+    """
+    from fjvoucher.sheets.blank_roster import write_blank_roster
+
+    click.echo(f"已写出名册模板 (blank roster written): {write_blank_roster(output)}")
+
+
+@cli.command(short_help="检查名册 · check a roster, write nothing")
 @click.argument("roster", type=click.Path(path_type=Path))
 @SHEET
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for the clerk, json for programs.")
 @LANG
 def validate(roster: Path, sheet: str | None, fmt: str, lang: str) -> None:
-    """Check ROSTER against the official layout and every cell; exit 1 when it has errors."""
+    """检查名册（不写任何文件）· Check ROSTER against the official layout and every cell.
+
+    Exit 1 when it has errors.
+
+    例 Example:
+
+    \b
+      fjvoucher validate 名册.xlsx
+      fjvoucher validate 名册.xlsx --format json > 报告.json
+    """
     from fjvoucher.pdf.fonts import has_glyph
     from fjvoucher.roster.checks import validate as run_validation
 
@@ -83,16 +121,6 @@ def validate(roster: Path, sheet: str | None, fmt: str, lang: str) -> None:
     else:
         click.echo(report.to_text(lang))
     sys.exit(EXIT_OK if report.valid else EXIT_PROBLEMS)
-
-
-@cli.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("名册模板.xlsx"),
-              show_default=True, help="Where to write the empty roster.")
-def layout(output: Path) -> None:
-    """Write an empty roster with the official headers, text-formatted code columns and dropdowns."""
-    from fjvoucher.sheets.blank_roster import write_blank_roster
-
-    click.echo(f"已写出名册模板 (blank roster written): {write_blank_roster(output)}")
 
 
 class ProgressLine:
@@ -127,7 +155,7 @@ class ProgressLine:
             click.echo(line + "   ", err=True, nl=done >= total)
 
 
-@cli.command()
+@cli.command(short_help="检查并生成凭证 · check a roster and print its vouchers")
 @click.argument("roster", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="Folder for vouchers/, batches/, 发放登记表.xlsx and rejected.xlsx.")
@@ -164,7 +192,17 @@ class ProgressLine:
 def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, center, skip_invalid, batch_size,
           per_candidate, sort_by, fmt, pdf_engine, soffice, ledger, center_code, no_pattern, reissue, quiet,
           lang) -> None:
-    """Check ROSTER, then write one voucher per candidate, batches ready to print, and the register."""
+    """检查名册并生成凭证 · Check ROSTER, then write vouchers, print batches and the register.
+
+    One voucher per candidate (DOCX and PDF), batches of one voucher a page to print and stamp,
+    and 发放登记表.xlsx; every voucher is recorded in the ledger.
+
+    例 Example:
+
+    \b
+      fjvoucher merge 名册.xlsx --photos 照片 -o out
+      fjvoucher merge 名册.xlsx --skip-invalid --sort-by 鉴定站 -o out
+    """
     from fjvoucher.merge import MergeOptions, merge_roster
     from fjvoucher.pdf.fonts import has_glyph
 
@@ -205,21 +243,6 @@ def merge_summary(result, outdir: Path, lang: str) -> str:
     return "\n".join(lines)
 
 
-@cli.command()
-@click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Path of LibreOffice's soffice to check instead of searching for it.")
-def doctor(soffice: Path | None) -> None:
-    """Say which PDF engines and Chinese fonts this machine has, and how to install what is missing."""
-    from fjvoucher.doctor import diagnose
-
-    checks = diagnose(soffice)
-    for check in checks:
-        click.echo(f"[{'正常 ok' if check.ok else '缺少 missing'}] {check.name}: {check.detail}")
-        if check.hint:
-            click.echo(f"    安装 install: {check.hint}")
-    sys.exit(EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEMS)
-
-
 def open_ledger(path: Path | None):
     """Open the ledger at `path` (or the default one) for a command, as a context manager."""
     from fjvoucher.ledger.store import Ledger
@@ -227,13 +250,22 @@ def open_ledger(path: Path | None):
     return Ledger(path or default_path())
 
 
-@cli.command()
+@cli.command(short_help="真伪查询 · is this voucher genuine?")
 @click.argument("voucher_no")
 @click.option("--name", default=None, help="The holder's name as printed on the voucher.")
 @click.option("--id", "id_number", default=None, help="The holder's ID number.")
 @LEDGER
 def verify(voucher_no: str, name: str | None, id_number: str | None, ledger: Path | None) -> None:
-    """Answer "is voucher VOUCHER_NO genuine?": exit 0 only for a genuine voucher still valid."""
+    """真伪查询 · Answer "is voucher VOUCHER_NO genuine?".
+
+    A wrong name or ID answers exactly like an unknown NO.  Exit 0 only for a genuine voucher
+    still valid.
+
+    例 Example:
+
+    \b
+      fjvoucher verify 3501-2009-000001 --name 陈建国
+    """
     from fjvoucher.ledger.store import verify as check
     from fjvoucher.messages import STATUS_WORDS
     from fjvoucher.roster.cells import chinese_date
@@ -253,13 +285,19 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, ledger: Pat
     sys.exit(EXIT_OK if answer.state == "genuine" else EXIT_PROBLEMS)
 
 
-@cli.command()
+@cli.command(short_help="写出月报 · the monthly report to the province")
 @click.option("--month", required=True, help="The month to report, as 2009-06.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Workbook to write (default: MONTH.xlsx).")
 @LEDGER
 def report(month: str, output: Path | None, ledger: Path | None) -> None:
-    """Write every voucher issued in MONTH, in the official layout, for the monthly report to the province."""
+    """写出月报 · Write the monthly report to the province for MONTH.
+
+    例 Example:
+
+    \b
+      fjvoucher report --month 2009-06 -o 2009-06.xlsx
+    """
     import re
 
     from fjvoucher.ledger.monthly import write_monthly_report
@@ -271,12 +309,21 @@ def report(month: str, output: Path | None, ledger: Path | None) -> None:
     click.echo(f"{month} 共发放凭证 {count} 张，已写出 (written): {output or Path(f'{month}.xlsx')}")
 
 
-@cli.command()
+@cli.command(short_help="国家证书已到 · national certificates arrived")
 @click.argument("sources", nargs=-1, required=True)
 @SHEET
 @LEDGER
 def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) -> None:
-    """National certificates have arrived: mark the vouchers of SOURCES (rosters or certificate numbers) replaced."""
+    """国家证书已到，凭证停用 · National certificates arrived: retire the vouchers of SOURCES.
+
+    SOURCES are rosters (their 证书编号 column) or certificate numbers.
+
+    例 Example:
+
+    \b
+      fjvoucher supersede 国家证书名册.xlsx
+      fjvoucher supersede 0935011001500001
+    """
     from fjvoucher.roster.checks import certificate_numbers
 
     numbers: list[str] = []
@@ -290,18 +337,26 @@ def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) 
                    + ("…" if len(unknown) > 20 else ""))
 
 
-@cli.command()
+@cli.command(short_help="作废误发的凭证 · revoke a voucher issued by mistake")
 @click.argument("voucher_no")
 @click.option("--reason", required=True, help="Why the voucher is revoked (recorded in the ledger).")
 @LEDGER
 def revoke(voucher_no: str, reason: str, ledger: Path | None) -> None:
-    """Revoke voucher VOUCHER_NO, issued by mistake: verify then answers revoked."""
+    """作废误发的凭证 · Revoke voucher VOUCHER_NO, issued by mistake.
+
+    verify then answers 已作废.
+
+    例 Example:
+
+    \b
+      fjvoucher revoke 3501-2009-000007 --reason 实为不合格
+    """
     with open_ledger(ledger) as book:
         book.set_status(voucher_no, "revoked", reason)
     click.echo(f"凭证 {voucher_no} 已作废 (revoked)：{reason}")
 
 
-@cli.command(name="list")
+@cli.command(name="list", short_help="列出台账中的凭证 · list the ledger's vouchers")
 @click.option("--month", default=None, help="Only vouchers issued in this month (2009-06).")
 @click.option("--status", type=click.Choice(["issued", "genuine", "expired", "replaced", "revoked"]), default=None,
               help="Only vouchers in this state.")
@@ -312,7 +367,14 @@ def revoke(voucher_no: str, reason: str, ledger: Path | None) -> None:
 @click.option("--show-id", is_flag=True, help="Show ID numbers in full (they are masked otherwise).")
 @LEDGER
 def list_vouchers(month, status, expiring_within, fmt, show_id, ledger) -> None:
-    """List the ledger's vouchers, filtered by month, status or approaching expiry."""
+    """列出台账中的凭证 · List the ledger's vouchers by month, status or approaching expiry.
+
+    例 Example:
+
+    \b
+      fjvoucher list --month 2009-06
+      fjvoucher list --expiring-within 30 --format json
+    """
     import datetime as dt
 
     from fjvoucher.messages import STATUS_WORDS
@@ -334,15 +396,23 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, ledger) -> None:
     click.echo(f"共 {len(rows)} 张 (vouchers)")
 
 
-@cli.group()
+@cli.group(short_help="凭证母版 · voucher masters")
 def template() -> None:
-    """Work with voucher masters (docxtpl templates or Word mail-merge masters)."""
+    """凭证母版 · Work with voucher masters (docxtpl templates or Word mail-merge masters)."""
 
 
-@template.command()
+@template.command(short_help="检查母版 · list a master's fields and problems")
 @click.argument("master", type=click.Path(dir_okay=False, path_type=Path))
 def check(master: Path) -> None:
-    """List the fields MASTER holds, what each fills, and any problem; exit 1 when it cannot be used."""
+    """检查母版 · List the fields MASTER holds, what each fills, and any problem.
+
+    Exit 1 when the master cannot be used.
+
+    例 Example:
+
+    \b
+      fjvoucher template check 母版.docx
+    """
     from fjvoucher.layout import FIELD_BY_KEY
     from fjvoucher.word.master import inspect_template
 
@@ -357,3 +427,49 @@ def check(master: Path) -> None:
     for problem in info.problems:
         click.echo(f"[错误] {problem}")
     sys.exit(EXIT_PROBLEMS if info.problems else EXIT_OK)
+
+
+@cli.command(short_help="检查本机 PDF 引擎和字体 · check PDF engine and fonts")
+@click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Path of LibreOffice's soffice to check instead of searching for it.")
+def doctor(soffice: Path | None) -> None:
+    """检查本机的 PDF 引擎和中文字体 · Say which PDF engines and Chinese fonts this machine has.
+
+    Names what is missing and how to install it; exit 1 when something is missing.
+
+    例 Example:
+
+    \b
+      fjvoucher doctor
+    """
+    from fjvoucher.doctor import diagnose
+
+    checks = diagnose(soffice)
+    for check in checks:
+        click.echo(f"[{'正常 ok' if check.ok else '缺少 missing'}] {check.name}: {check.detail}")
+        if check.hint:
+            click.echo(f"    安装 install: {check.hint}")
+    sys.exit(EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEMS)
+
+
+HELP_WIDTH = 100  # the README's command reference is rendered at this width on every machine
+
+
+def help_reference() -> str:
+    """Return the Markdown command reference: every command's --help, in workflow order."""
+    root = click.Context(cli, info_name="fjvoucher", terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH,
+                         **cli.context_settings)
+    sections = [_help_section(root, cli, "fjvoucher")]
+    for name, command in cli.commands.items():
+        ctx = click.Context(command, info_name=name, parent=root, terminal_width=HELP_WIDTH,
+                            max_content_width=HELP_WIDTH)
+        sections.append(_help_section(ctx, command, f"fjvoucher {name}"))
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            sub_ctx = click.Context(sub, info_name=sub_name, parent=ctx, terminal_width=HELP_WIDTH,
+                                    max_content_width=HELP_WIDTH)
+            sections.append(_help_section(sub_ctx, sub, f"fjvoucher {name} {sub_name}"))
+    return "\n\n".join(sections)
+
+
+def _help_section(ctx: click.Context, command: click.Command, title: str) -> str:
+    return f"#### `{title}`\n\n```text\n{command.get_help(ctx)}\n```"
