@@ -17,6 +17,7 @@ while IFS=$'\t' read -r package check _; do
     command:*) command -v "${check#command:}" >/dev/null 2>&1 || missing+=("$package") ;;
     font:*) grep -qF "${check#font:}" <<<"$fonts" || missing+=("$package") ;;
     module:*) "$python" -c "import ${check#module:}" >/dev/null 2>&1 || missing+=("$package") ;;
+    file:*) [ -e "${check#file:}" ] || missing+=("$package") ;;
   esac
 done < <(awk -F '  +' '!/^#/ && NF >= 2 {print $1 "\t" $2 "\t" $3}' src/fjvoucher/pdf/debian-packages.txt)
 if ((${#missing[@]})); then

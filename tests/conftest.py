@@ -9,6 +9,17 @@ import pytest
 from support.synthetic import make_candidates, write_roster_xlsx
 
 
+@pytest.fixture(autouse=True)
+def private_user_folders(tmp_path_factory, monkeypatch):
+    """Give every test its own per-user config, data and log folders: no test touches the real ones."""
+    home = tmp_path_factory.mktemp("user")
+    for variable, folder in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")):
+        monkeypatch.setenv(variable, str(home / folder))
+    monkeypatch.delenv("FJVOUCHER_LEDGER", raising=False)
+    monkeypatch.chdir(home)  # a 0.1.0 ledger left in the checkout must not be found by the tests
+    return home
+
+
 @pytest.fixture
 def rows() -> list[dict]:
     """Return five valid candidates, fresh for each test to change."""

@@ -191,7 +191,7 @@ def test_the_error_sample_shows_one_finding_of_each_kind():
 
     file_level = {"header-not-found", "column-missing", "column-duplicated"}
     merge_only = {"center-missing", "photo-missing", "photo-unreadable", "no-glyph", "ledger-changed",
-                  "ledger-reissue", "ledger-superseded", "voucher-no-clash"}
+                  "ledger-reissue", "ledger-retired", "voucher-no-clash"}
     assert set(MESSAGES) - set(codes) == file_level | merge_only
 
 

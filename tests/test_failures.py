@@ -16,11 +16,15 @@ from support.synthetic import make_candidates, write_roster_xlsx
 
 
 def one_line(result, exit_code: int) -> str:
-    """Assert the command failed with `exit_code` and said so in exactly one line; return that line."""
+    """Assert the command failed with `exit_code` and said why in exactly one line; return that line.
+
+    Lines the command printed before it failed (whose voucher it is) may precede the error.
+    """
     assert result.exit_code == exit_code, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    return lines[0]
+    errors = [line for line in result.output.strip().splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and result.output.strip().endswith(errors[0]), result.output
+    assert "Traceback" not in result.output
+    return errors[0]
 
 
 @pytest.fixture
@@ -60,7 +64,7 @@ def test_a_locked_ledger_is_one_line_after_the_timeout(ledger, monkeypatch):
     holder = sqlite3.connect(ledger, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        line = one_line(run("revoke", "3501-2009-000001", "--reason", "误发", "--ledger", ledger), 1)
+        line = one_line(run("revoke", "3501-2009-000001", "--reason", "误发", "--yes", "--ledger", ledger), 1)
     finally:
         holder.execute("ROLLBACK")
     assert str(ledger) in line and "另一个 fjvoucher 正在写这个台账" in line
@@ -88,13 +92,13 @@ def test_a_full_disk_under_the_ledger_is_one_line_and_the_ledger_is_unchanged(tm
 def test_a_read_only_ledger_is_one_line(ledger, small_disk):
     shutil.copy(ledger, small_disk / "ledger.db")
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    line = one_line(run("revoke", "3501-2009-000001", "--reason", "误发", "--ledger", small_disk / "ledger.db"), 1)
+    line = one_line(run("revoke", "3501-2009-000001", "--reason", "误发", "--yes", "--ledger", small_disk / "ledger.db"), 1)
     assert "只读" in line
 
 
 def test_a_corrupt_page_is_one_line(ledger):
     data = bytearray(ledger.read_bytes())
-    data[4096:8192] = b"\xff" * 4096  # the vouchers table's first page
+    data[4096:] = b"\xff" * (len(data) - 4096)  # every page but the schema
     ledger.write_bytes(bytes(data))
     line = one_line(run("list", "--ledger", ledger), 1)
     assert str(ledger) in line and "损坏" in line
@@ -102,7 +106,8 @@ def test_a_corrupt_page_is_one_line(ledger):
 
 @pytest.mark.parametrize("command", [
     ("verify", "3501-2009-000001", "--name", "张三"), ("list",), ("report", "--month", "2009-06"),
-    ("supersede", "0935011001500001"), ("revoke", "3501-2009-000001", "--reason", "误发"),
+    ("supersede", "0935011001500001"), ("revoke", "3501-2009-000001", "--reason", "误发", "--yes"),
+    ("history", "3501-2009-000001"), ("restore", "3501-2009-000001", "--reason", "误操作"),
 ])
 def test_a_file_that_is_not_a_ledger_is_one_line_for_every_ledger_command(tmp_path, command):
     bogus = tmp_path / "notes.db"

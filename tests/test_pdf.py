@@ -1,6 +1,7 @@
 """PDF output through real LibreOffice, checked with poppler's pdfinfo, pdffonts, pdftotext and pdfimages."""
 
 import shutil
+from pathlib import Path
 import subprocess
 
 import pytest
@@ -92,8 +93,8 @@ def test_register_points_at_the_pdf_batches(merged):
     from openpyxl import load_workbook
 
     out, _, result = merged
-    rows = list(load_workbook(result.register).active.iter_rows(values_only=True))[1:]
-    assert [(r[7], r[8]) for r in rows] == [("batch-001.pdf", i) for i in (1, 2, 3, 4)] + [
+    rows = list(load_workbook(result.register).active.iter_rows(values_only=True))[2:]
+    assert [(r[9], r[10]) for r in rows] == [("batch-001.pdf", i) for i in (1, 2, 3, 4)] + [
         ("batch-002.pdf", 1), ("batch-002.pdf", 2)]
 
 
@@ -260,3 +261,30 @@ def test_an_unexpected_error_in_a_worker_fails_its_batches_loudly(tmp_path, monk
     converter.submit(job)
     failures = converter.finish()
     assert [f.job for f in failures] == [job] and "disk full" in failures[0].reason
+
+
+CALC = Path("/usr/lib/libreoffice/program/libsclo.so")
+
+
+@pytest.mark.skipif(not CALC.exists(), reason="needs LibreOffice Calc (libreoffice-calc-nogui, installed by setup.sh)")
+def test_the_register_and_the_report_print_one_page_wide_with_the_header_on_every_page(tmp_path):
+    rows = make_candidates(40, seed=41)
+    result = merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out",
+                          MergeOptions(format="docx", per_candidate=False, ledger=tmp_path / "l.db", today=TODAY))
+    report = tmp_path / "report.xlsx"
+    assert run("report", "--month", f"{TODAY:%Y-%m}", "-o", report, "--ledger", tmp_path / "l.db").exit_code == 0
+    register = tmp_path / "register.xlsx"
+    register.write_bytes(result.register.read_bytes())
+    subprocess.run([str(find_soffice()), f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(register), str(report)],
+                   capture_output=True, timeout=180, check=True)
+    for name, header in (("register.pdf", "领取人签名"), ("report.pdf", "证书编号")):
+        info = poppler("pdfinfo", tmp_path / name)
+        assert "841.89 x 595.3" in info  # A4 landscape
+        pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+        first_sheet_pages = pages if name == "register.pdf" else pages - 2  # the report's last two sheets
+        assert first_sheet_pages >= 2
+        for page in range(1, first_sheet_pages + 1):
+            assert header in poppler("pdftotext", "-f", page, "-l", page, tmp_path / name, "-")
+    text = poppler("pdftotext", "-layout", "-f", 1, "-l", 1, tmp_path / "register.pdf", "-")
+    assert all(word in text for word in ("序号", "姓名", "领取人签名", "领取日期", "页码"))  # every column on page 1

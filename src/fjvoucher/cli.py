@@ -14,7 +14,7 @@ import click
 
 from fjvoucher import __version__
 from fjvoucher.errors import EXIT_BUG, EXIT_OK, EXIT_PROBLEMS
-from fjvoucher.ledger.store import DEFAULT_NAME, DEFAULT_PATTERN, ENV_VAR, default_path
+from fjvoucher.ledger.store import DEFAULT_PATTERN
 
 
 class Failure(click.ClickException):
@@ -54,7 +54,8 @@ def _log_folder() -> Path:
 
 
 LEDGER = click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                      help=f"The ledger database (default: ${ENV_VAR}, else {DEFAULT_NAME} in this folder).")
+                      help="The ledger (default: $FJVOUCHER_LEDGER, else `fjvoucher config`'s ledger, else the "
+                           "per-user data folder).")
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                     help="Language of the report: zh (中文) or en.")
 SHEET = click.option("--sheet", default=None, help="Sheet name or 1-based number (default: the first sheet).")
@@ -203,14 +204,18 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
       fjvoucher merge 名册.xlsx --photos 照片 -o out
       fjvoucher merge 名册.xlsx --skip-invalid --sort-by 鉴定站 -o out
     """
+    from fjvoucher.config import setting
     from fjvoucher.merge import MergeOptions, merge_roster
     from fjvoucher.pdf.fonts import has_glyph
 
+    book = _ledger(ledger)
+    photos = photos or _configured_path("photos")
     options = MergeOptions(sheet=sheet, template=template, photos=photos, require_photos=require_photos,
-                           center=center, skip_invalid=skip_invalid, batch_size=batch_size,
-                           per_candidate=per_candidate, sort_by=tuple(sort_by), format=fmt,
-                           pdf_engine=pdf_engine, soffice=soffice, ledger=ledger or default_path(),
-                           center_code=center_code, no_pattern=no_pattern, reissue=reissue, glyphs=has_glyph)
+                           center=center or setting("center_name"), skip_invalid=skip_invalid,
+                           batch_size=batch_size, per_candidate=per_candidate, sort_by=tuple(sort_by), format=fmt,
+                           pdf_engine=pdf_engine, soffice=soffice, ledger=book.path,
+                           center_code=center_code or setting("center_code"), no_pattern=no_pattern,
+                           reissue=reissue, glyphs=has_glyph)
     result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
     report = result.checked.report
     if report.findings:
@@ -219,15 +224,21 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
         click.echo("有错误，未生成任何凭证。请按上面的提示修改名册后重新运行（或加 --skip-invalid 只打印正确的行）。"
                    if lang == "zh" else "Errors found: nothing was written. Fix the roster and run again "
                    "(or use --skip-invalid to merge the valid rows).", err=True)
+        _ledger_line(book, created=False)
         sys.exit(EXIT_PROBLEMS)
     for note in result.notes:
         click.echo(note, err=True)
     click.echo(merge_summary(result, outdir, lang))
+    _pdf_failures(result.pdf_failures)
+    _ledger_line(book)
     if result.pdf_failures:
-        for failure in result.pdf_failures:
-            click.echo(f"PDF 失败 (failed): {failure.job.pdf.name}（第 {failure.job.docx.stem} 批）：{failure.reason}",
-                       err=True)
         sys.exit(EXIT_PROBLEMS)
+
+
+def _pdf_failures(failures) -> None:
+    for failure in failures:
+        click.echo(f"PDF 失败 (failed): {failure.job.pdf.name}（第 {failure.job.docx.stem} 批）：{failure.reason}",
+                   err=True)
 
 
 def merge_summary(result, outdir: Path, lang: str) -> str:
@@ -243,46 +254,225 @@ def merge_summary(result, outdir: Path, lang: str) -> str:
     return "\n".join(lines)
 
 
-def open_ledger(path: Path | None):
-    """Open the ledger at `path` (or the default one) for a command, as a context manager."""
+def _ledger(option: Path | None):
+    """Return which ledger a command uses (option, environment, config, a 0.1.0 one here, default)."""
+    from fjvoucher.config import choose_ledger
+
+    choice = choose_ledger(option)
+    if choice.note:
+        click.echo(choice.note, err=True)
+    return choice
+
+
+def _ledger_line(choice, *, created: bool = True, err: bool = False) -> None:
+    """End a command's output naming the ledger it used (on stderr when stdout is JSON)."""
+    if created or choice.path.exists():
+        click.echo(f"台账 ledger: {choice.path}", err=err)
+
+
+def _configured_path(key: str) -> Path | None:
+    from fjvoucher.config import setting
+
+    value = setting(key)
+    return Path(value).expanduser() if value else None
+
+
+def open_ledger(option: Path | None, **kwargs):
+    """Open an existing ledger for a command: a missing one is an error, never created."""
     from fjvoucher.ledger.store import Ledger
 
-    return Ledger(path or default_path())
+    choice = _ledger(option)
+    return choice, Ledger(choice.path, create=False, **kwargs)
+
+
+def _interactive() -> bool:
+    """Return True when a person can answer a question (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _holder(voucher) -> str:
+    from fjvoucher.roster.idcard import mask_id
+
+    f = voucher.fields
+    return f"{voucher.voucher_no}：{f['name']}，{mask_id(f['id_number'])}，{f['occupation']}，{f['level']}"
+
+
+REASON = click.option("--reason", required=True, help="Why (recorded in the ledger with the time and your user name).")
+YES = click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+
+
+def _confirm(question: str, yes: bool) -> None:
+    """Ask before a change a clerk cannot take back lightly; without a terminal, --yes is required."""
+    if yes:
+        return
+    if not _interactive():
+        raise Failure("需要确认：请在终端中运行，或加 --yes (confirmation needed: run in a terminal or add --yes)", 2)
+    if not click.confirm(question, default=False):
+        raise Failure("已取消，台账没有改动 (cancelled, nothing changed)", 1)
 
 
 @cli.command(short_help="真伪查询 · is this voucher genuine?")
 @click.argument("voucher_no")
 @click.option("--name", default=None, help="The holder's name as printed on the voucher.")
 @click.option("--id", "id_number", default=None, help="The holder's ID number.")
+@click.option("--code", default=None, help="The verification code printed on the voucher (查询码).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for the clerk, json for programs.")
 @LEDGER
-def verify(voucher_no: str, name: str | None, id_number: str | None, ledger: Path | None) -> None:
+def verify(voucher_no: str, name: str | None, id_number: str | None, code: str | None, fmt: str,
+           ledger: Path | None) -> None:
     """真伪查询 · Answer "is voucher VOUCHER_NO genuine?".
 
-    A wrong name or ID answers exactly like an unknown NO.  Exit 0 only for a genuine voucher
-    still valid.
+    Give the holder's name, ID number or the code printed on the voucher.  The answer shows what
+    the voucher says (name, occupation, level, dates, status, masked ID); a wrong name, ID or code
+    answers exactly like an unknown NO.  "NO：3501-2009-000001" as printed is accepted.  Exit 0 only
+    for a genuine voucher still valid.
 
     例 Example:
 
     \b
       fjvoucher verify 3501-2009-000001 --name 陈建国
+      fjvoucher verify "NO：3501-2009-000001" --code 7K3M9Q2X4B1N --format json
     """
-    from fjvoucher.ledger.store import verify as check
-    from fjvoucher.messages import STATUS_WORDS
-    from fjvoucher.roster.cells import chinese_date
-    from fjvoucher.roster.idcard import mask_id
+    from fjvoucher.ledger.verify import verify as check
 
-    if (name is None) == (id_number is None):
-        raise click.UsageError("请给出 --name 或 --id 之一 (give exactly one of --name and --id)")
-    with open_ledger(ledger) as book:
-        answer = check(book, voucher_no, name=name, id_number=id_number)
-    if answer.voucher is None:
-        click.echo(f"凭证 {voucher_no}：{STATUS_WORDS['not-found']}（编号与姓名或身份证号不符）(not found)")
-        sys.exit(EXIT_PROBLEMS)
-    v = answer.voucher
-    click.echo(f"凭证 {v.voucher_no}：{STATUS_WORDS[answer.state]} ({answer.state})。"
-               f"发证日期 {chinese_date(v.issued_on)}，有效期至 {chinese_date(v.expires_on)}，"
-               f"身份证号 {mask_id(v.fields['id_number'])}")
+    if sum(x is not None for x in (name, id_number, code)) != 1:
+        raise click.UsageError("请给出 --name、--id 或 --code 之一 (give exactly one of --name, --id, --code)")
+    choice, book = open_ledger(ledger)
+    with book:
+        answer = check(book, voucher_no, name=name, id_number=id_number, code=code)
+    if fmt == "json":
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(answer.lines()))
+    _ledger_line(choice, err=fmt == "json")
     sys.exit(EXIT_OK if answer.state == "genuine" else EXIT_PROBLEMS)
+
+
+@cli.command(short_help="补发遗失的凭证 · reissue a lost voucher under a new NO")
+@click.argument("voucher_no")
+@REASON
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help="Folder for the new voucher's files (vouchers/, batches/).")
+@click.option("--photos", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of photos (default: `fjvoucher config`'s photos).")
+@click.option("--template", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The master to print with (default: the bundled voucher master).")
+@click.option("--format", "fmt", type=click.Choice(["docx", "pdf", "both"]), default=None,
+              help="Output DOCX, PDF or both (default: both where a PDF engine is found, else docx).")
+@click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Path of LibreOffice's soffice when it is not on PATH or in the usual folder.")
+@click.option("--no-pattern", default=DEFAULT_PATTERN, show_default=True, help="Pattern of the new NO.")
+@YES
+@LEDGER
+def reissue(voucher_no, reason, outdir, photos, template, fmt, soffice, no_pattern, yes, ledger) -> None:
+    """补发遗失的凭证 · Reissue voucher VOUCHER_NO (lost) under a new NO.
+
+    The same record gets a new NO; the old voucher is marked replaced (verify says so) and the new
+    one prints 补发（原凭证 … 作废）.  Its DOCX/PDF are written to OUTPUT.
+
+    例 Example:
+
+    \b
+      fjvoucher reissue 3501-2009-000012 --reason 遗失 -o 补发
+    """
+    from fjvoucher.config import setting
+    from fjvoucher.ledger.verify import normalise_no
+    from fjvoucher.merge import MergeOptions, reissue_voucher
+
+    choice, book = open_ledger(ledger)
+    with book:
+        voucher = book.get(normalise_no(voucher_no))
+    if voucher is not None:
+        click.echo(f"补发 reissue {_holder(voucher)}")
+        _confirm("确认补发新凭证、原凭证作废？Reissue and void the old voucher?", yes)
+    options = MergeOptions(template=template, photos=photos or _configured_path("photos"), format=fmt,
+                           soffice=soffice, ledger=choice.path, center=setting("center_name"),
+                           center_code=setting("center_code"), no_pattern=no_pattern)
+    result = reissue_voucher(normalise_no(voucher_no), reason, outdir, options)
+    click.echo(f"已补发 (reissued)：{voucher_no} → {result.new_no}；文件 files: {outdir / 'vouchers'}")
+    _pdf_failures(result.pdf_failures)
+    _ledger_line(choice)
+    sys.exit(EXIT_PROBLEMS if result.pdf_failures else EXIT_OK)
+
+
+@cli.command(short_help="作废误发的凭证 · revoke a voucher issued by mistake")
+@click.argument("voucher_no")
+@REASON
+@YES
+@LEDGER
+def revoke(voucher_no: str, reason: str, yes: bool, ledger: Path | None) -> None:
+    """作废误发的凭证 · Revoke voucher VOUCHER_NO, issued by mistake.
+
+    Shows whose voucher it is and asks for confirmation (--yes for scripts).  verify then answers
+    已作废, and merge refuses the certificate; `fjvoucher restore` undoes it.
+
+    例 Example:
+
+    \b
+      fjvoucher revoke 3501-2009-000007 --reason 实为不合格
+    """
+    from fjvoucher.ledger.verify import normalise_no
+
+    choice, book = open_ledger(ledger)
+    with book:
+        number = normalise_no(voucher_no)
+        voucher = book.get(number)
+        if voucher is not None:
+            click.echo(f"作废 revoke {_holder(voucher)}")
+            _confirm("确认作废？Revoke it?", yes)
+        book.revoke(number, reason)
+    click.echo(f"凭证 {number} 已作废 (revoked)：{reason.strip()}")
+    _ledger_line(choice)
+
+
+@cli.command(short_help="撤销作废 · undo a revocation")
+@click.argument("voucher_no")
+@REASON
+@LEDGER
+def restore(voucher_no: str, reason: str, ledger: Path | None) -> None:
+    """撤销作废 · Undo the revocation of VOUCHER_NO: it is in force again.
+
+    例 Example:
+
+    \b
+      fjvoucher restore 3501-2009-000007 --reason 误操作
+    """
+    from fjvoucher.ledger.verify import normalise_no
+
+    choice, book = open_ledger(ledger)
+    with book:
+        book.restore(normalise_no(voucher_no), reason)
+    click.echo(f"凭证 {normalise_no(voucher_no)} 已恢复有效 (restored)：{reason.strip()}")
+    _ledger_line(choice)
+
+
+@cli.command(short_help="凭证的变更记录 · a voucher's history")
+@click.argument("voucher_no")
+@LEDGER
+def history(voucher_no: str, ledger: Path | None) -> None:
+    """凭证的变更记录 · Show every event of VOUCHER_NO: issued, reissued, revoked, restored, superseded.
+
+    例 Example:
+
+    \b
+      fjvoucher history 3501-2009-000007
+    """
+    from fjvoucher.ledger.verify import normalise_no
+    from fjvoucher.messages import EVENT_WORDS
+
+    choice, book = open_ledger(ledger)
+    number = normalise_no(voucher_no)
+    with book:
+        voucher, events = book.get(number), book.history(number)
+    if voucher is None:
+        raise Failure(f"台账中没有凭证 {number} (no such voucher)", EXIT_PROBLEMS)
+    click.echo(_holder(voucher))
+    for e in events:
+        other = f"  ↔ {e.other_no}" if e.other_no else ""
+        reason = f"  原因 {e.reason}" if e.reason else ""
+        click.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}  {EVENT_WORDS[e.kind]} ({e.kind}){other}{reason}  操作人 {e.actor or '-'}")
+    _ledger_line(choice)
 
 
 @cli.command(short_help="写出月报 · the monthly report to the province")
@@ -293,6 +483,9 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, ledger: Pat
 def report(month: str, output: Path | None, ledger: Path | None) -> None:
     """写出月报 · Write the monthly report to the province for MONTH.
 
+    Sheets 本月发放 (vouchers issued in the month), 本月变更 (reissues, revocations, restorations,
+    supersessions) and 汇总 (counts).  A past month's report reads the same when run again.
+
     例 Example:
 
     \b
@@ -300,13 +493,17 @@ def report(month: str, output: Path | None, ledger: Path | None) -> None:
     """
     import re
 
+    from fjvoucher.config import setting
     from fjvoucher.ledger.monthly import write_monthly_report
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise click.BadParameter("请写成 2009-06 这样的年-月 (use YYYY-MM)", param_hint="--month")
-    with open_ledger(ledger) as book:
-        count = write_monthly_report(book, month, output or Path(f"{month}.xlsx"))
-    click.echo(f"{month} 共发放凭证 {count} 张，已写出 (written): {output or Path(f'{month}.xlsx')}")
+    path = output or Path(f"{month}.xlsx")
+    choice, book = open_ledger(ledger)
+    with book:
+        counts = write_monthly_report(book, month, path, center=setting("center_name") or "")
+    click.echo(f"{month}：发放 {counts.issued} 张，变更 {counts.changes} 项，已写出 (written): {path}")
+    _ledger_line(choice)
 
 
 @cli.command(short_help="国家证书已到 · national certificates arrived")
@@ -329,44 +526,28 @@ def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) 
     numbers: list[str] = []
     for source in sources:
         numbers += certificate_numbers(source, sheet) if Path(source).is_file() else [source.strip()]
-    with open_ledger(ledger) as book:
-        replaced, unknown = book.supersede(numbers)
-    click.echo(f"已标记为「已被替换」(replaced): {len(replaced)} 张凭证")
+    choice, book = open_ledger(ledger)
+    with book:
+        done, unknown = book.supersede(numbers)
+    click.echo(f"已标记为「已换发国家证书」(superseded): {len(done)} 张凭证")
     if unknown:
         click.echo(f"台账中没有有效凭证的证书编号 (no voucher in force): {len(unknown)} 个：{'、'.join(unknown[:20])}"
                    + ("…" if len(unknown) > 20 else ""))
-
-
-@cli.command(short_help="作废误发的凭证 · revoke a voucher issued by mistake")
-@click.argument("voucher_no")
-@click.option("--reason", required=True, help="Why the voucher is revoked (recorded in the ledger).")
-@LEDGER
-def revoke(voucher_no: str, reason: str, ledger: Path | None) -> None:
-    """作废误发的凭证 · Revoke voucher VOUCHER_NO, issued by mistake.
-
-    verify then answers 已作废.
-
-    例 Example:
-
-    \b
-      fjvoucher revoke 3501-2009-000007 --reason 实为不合格
-    """
-    with open_ledger(ledger) as book:
-        book.set_status(voucher_no, "revoked", reason)
-    click.echo(f"凭证 {voucher_no} 已作废 (revoked)：{reason}")
+    _ledger_line(choice)
 
 
 @cli.command(name="list", short_help="列出台账中的凭证 · list the ledger's vouchers")
-@click.option("--month", default=None, help="Only vouchers issued in this month (2009-06).")
-@click.option("--status", type=click.Choice(["issued", "genuine", "expired", "replaced", "revoked"]), default=None,
-              help="Only vouchers in this state.")
-@click.option("--expiring-within", type=click.IntRange(min=0), default=None,
+@click.option("--month", default=None, help="Only vouchers whose 发证日期 is in this month (2009-06).")
+@click.option("--status", type=click.Choice(["issued", "genuine", "expired", "replaced", "revoked", "superseded"]),
+              default=None, help="Only vouchers in this state.")
+@click.option("--expiring-within", type=click.IntRange(min=0, max=36500), default=None,
               help="Only vouchers in force whose validity ends within N days.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for the clerk, json for programs.")
 @click.option("--show-id", is_flag=True, help="Show ID numbers in full (they are masked otherwise).")
+@click.option("--codes", is_flag=True, help="Show verification codes (vouchers without one get one, recorded).")
 @LEDGER
-def list_vouchers(month, status, expiring_within, fmt, show_id, ledger) -> None:
+def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -> None:
     """列出台账中的凭证 · List the ledger's vouchers by month, status or approaching expiry.
 
     例 Example:
@@ -375,25 +556,72 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, ledger) -> None:
       fjvoucher list --month 2009-06
       fjvoucher list --expiring-within 30 --format json
     """
-    import datetime as dt
-
     from fjvoucher.messages import STATUS_WORDS
     from fjvoucher.roster.idcard import mask_id
 
-    today = dt.date.today()
-    with open_ledger(ledger) as book:
+    choice, book = open_ledger(ledger)
+    with book:
+        if codes:
+            book.ensure_codes()
+        today = book.clock().date()
         vouchers = book.select(month=month, status=status, expiring_within=expiring_within, today=today)
     rows = [{"voucher_no": v.voucher_no, "name": v.fields["name"], "certificate_no": v.fields["certificate_no"],
              "id_number": v.fields["id_number"] if show_id else mask_id(v.fields["id_number"]),
              "issued_on": v.issued_on.isoformat(), "expires_on": v.expires_on.isoformat(),
-             "state": v.state(today), "reason": v.status_reason} for v in vouchers]
+             "state": v.state(today), "reason": v.reason, "status": v.status, "occupation": v.fields["occupation"],
+             "level": v.fields["level"], "replaces": v.replaces, "replaced_by": v.replaced_by,
+             **({"verify_code": v.verify_code} if codes else {})} for v in vouchers]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            click.echo(f"{r['voucher_no']}  {r['name']}  {r['certificate_no']}  {r['id_number']}  "
+                       f"{r['issued_on']} → {r['expires_on']}  {STATUS_WORDS[r['state']]}"
+                       + (f"  {r['verify_code']}" if codes else ""))
+        click.echo(f"共 {len(rows)} 张 (vouchers)")
+    _ledger_line(choice, err=fmt == "json")
+
+
+@cli.group(short_help="设置 · the centre's settings", invoke_without_command=True)
+@click.pass_context
+def config(ctx: click.Context) -> None:
+    """设置 · Show the centre's settings, their values and where each comes from.
+
+    Settings live in one file in the per-user config folder; options and $FJVOUCHER_LEDGER still
+    override them.
+
+    例 Example:
+
+    \b
+      fjvoucher config
+      fjvoucher config set center_name 福州市职业技能鉴定指导中心
+    """
+    from fjvoucher.config import KEYS, config_path, settings
+
+    if ctx.invoked_subcommand:
         return
-    for r in rows:
-        click.echo(f"{r['voucher_no']}  {r['name']}  {r['certificate_no']}  {r['id_number']}  "
-                   f"{r['issued_on']} → {r['expires_on']}  {STATUS_WORDS[r['state']]}")
-    click.echo(f"共 {len(rows)} 张 (vouchers)")
+    click.echo(f"配置文件 config file: {config_path()}")
+    for item in settings():
+        click.echo(f"  {item.key} = {item.value if item.value is not None else '（未设置）'}    [{item.source}]")
+        click.echo(f"      {KEYS[item.key]}")
+
+
+@config.command(name="set", short_help="修改一项设置 · change one setting")
+@click.argument("key")
+@click.argument("value")
+def config_set(key: str, value: str) -> None:
+    """修改一项设置 · Set KEY to VALUE in the config file.
+
+    KEY is one of center_name, center_code, ledger, photos, verify_url.
+
+    例 Example:
+
+    \b
+      fjvoucher config set ledger D:/凭证/台账.db
+    """
+    from fjvoucher.config import set_value
+
+    click.echo(f"已设置 (set) {key} = {value}：{set_value(key, value)}")
 
 
 @cli.group(short_help="凭证母版 · voucher masters")

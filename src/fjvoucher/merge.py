@@ -14,17 +14,22 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fjvoucher.errors import FjvoucherError, PhotoError
-from fjvoucher.layout import FIELD_BY_KEY, field_for_header
-from fjvoucher.ledger.store import DEFAULT_PATTERN, NATIONAL_CERTIFICATE, Issued, Ledger, describe, differences
-from fjvoucher.outfolder import file_stem, remove_temporary_files, replace_manifest
+from fjvoucher.errors import InputError, PhotoError
+from fjvoucher.layout import FIELD_BY_KEY, FIELDS, field_for_header
+from fjvoucher.ledger.store import (
+    DEFAULT_PATTERN, Batch, Clock, Issued, Ledger, check_pattern, describe, differences,
+)
+from fjvoucher.messages import STATUS_WORDS
+from fjvoucher.outfolder import file_stem, remove_temporary_files, replace_manifest, safe_name
 from fjvoucher.pdf.engine import choose_format, open_engine, sweep
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob
+from fjvoucher.roster.cells import parse_date
 from fjvoucher.roster.checks import CheckedRoster, GlyphProbe, check_roster
 from fjvoucher.roster.idcard import mask_id
 from fjvoucher.roster.records import Candidate
-from fjvoucher.sheets.atomic import write_bytes_atomic
-from fjvoucher.sheets.register import write_register, write_rejected
+from fjvoucher.roster.report import Report
+from fjvoucher.sheets.atomic import Staging
+from fjvoucher.sheets.register import holds_rows, register_rows, write_register, write_rejected
 from fjvoucher.word.master import PreparedTemplate, prepare_template
 from fjvoucher.word.photos import PhotoFolder, load_photo, photo_header
 from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
@@ -57,6 +62,7 @@ class MergeOptions:
     no_pattern: str = DEFAULT_PATTERN
     reissue: bool = False
     glyphs: GlyphProbe | None = None  # whether a font draws a character (the CLI gives fontconfig's answer)
+    clock: Clock | None = None  # the ledger's time for events (tests pass months by it)
 
 
 @dataclass
@@ -95,24 +101,33 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     """Check `roster`, then write its vouchers, batches and register into `outdir`."""
     options = options or MergeOptions()
     if options.batch_size < 1:
-        raise FjvoucherError("--batch-size 必须是正整数 (must be at least 1)")
+        raise InputError("--batch-size 必须是正整数 (must be at least 1)")
+    check_pattern(options.no_pattern)
     output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
-    with (Ledger(options.ledger) if options.ledger else nullcontext()) as ledger:
-        photos = PhotoFolder(options.photos) if options.photos else None
-        checked, photo_names = _read_and_check(roster, options, photos, ledger)
-        result = MergeResult(checked, format=output_format, notes=notes)
-        if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
-            return result
-        template = prepare_template(options.template)
-        planned = _plan(checked, options, photo_names)
-        outdir = Path(outdir)
-        remove_temporary_files(outdir)
-        sweep(outdir)
-        written = _render_convert_record(template, planned, outdir, photos, options, result, progress, ledger)
-        written += _write_workbooks(outdir, planned, checked, result, options.batch_size)
-        replace_manifest(outdir, written)
-        result.written, result.merged, result.rejected = True, len(planned), len(checked.rejected)
+    photos = PhotoFolder(options.photos) if options.photos else None
+    with _existing_ledger(options) as known:  # read to check against; never created for a roster that fails
+        checked, photo_names = _read_and_check(roster, options, photos, known)
+    result = MergeResult(checked, format=output_format, notes=notes)
+    if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
         return result
+    template = prepare_template(options.template)
+    planned = _plan(checked, options, photo_names)
+    outdir = Path(outdir)
+    remove_temporary_files(outdir)
+    sweep(outdir)
+    with (Ledger(options.ledger, clock=options.clock) if options.ledger else nullcontext()) as ledger:
+        written = _render_convert_record(template, planned, outdir, photos, options, result, progress, ledger)
+    written += _write_workbooks(outdir, planned, checked, result, options)
+    replace_manifest(outdir, written)
+    result.written, result.merged, result.rejected = True, len(planned), len(checked.rejected)
+    return result
+
+
+def _existing_ledger(options: MergeOptions):
+    """Return the ledger to check rows against when it exists, else a context giving None."""
+    if options.ledger and Path(options.ledger).is_file():
+        return Ledger(options.ledger, clock=options.clock)
+    return nullcontext()
 
 
 # --- read and check ------------------------------------------------------------------------------
@@ -152,20 +167,21 @@ def _check_photo(photos: PhotoFolder, candidate: Candidate, required: bool, add,
 
 
 def _check_ledger(ledger: Ledger, candidate: Candidate, options: MergeOptions, add) -> None:
-    """Check the row against what the ledger already issued (read only: nothing is recorded yet)."""
+    """Check the row against what the ledger already holds (read only: nothing is recorded yet)."""
     cert, own_no = candidate["certificate_no"], candidate["voucher_no"]
     history = ledger.for_certificate(cert)
     current = next((v for v in history if v.status == "issued"), None)
-    national = next((v for v in history if v.status_reason == NATIONAL_CERTIFICATE), None)
-    if national:
-        add("certificate_no", "error", "ledger-superseded", value=cert, voucher_no=national.voucher_no)
+    latest = history[-1] if history else None
+    if not current and latest and latest.status in ("revoked", "superseded") and not options.reissue:
+        add("certificate_no", "error", "ledger-retired", value=cert, voucher_no=latest.voucher_no,
+            status=STATUS_WORDS[latest.status], reason=latest.reason or "-")
         return
     if current:
         changes = differences(current.fields, _entry_fields(candidate, options))
         if changes:
             add("certificate_no", "warning" if options.reissue else "error",
                 "ledger-reissue" if options.reissue else "ledger-changed",
-                value=cert, voucher_no=current.voucher_no, changes=describe(changes))
+                value=cert, voucher_no=current.voucher_no, changes=describe(changes, mask=mask_id))
     if own_no:
         holder = ledger.get(own_no)
         if holder and holder.fields["certificate_no"] != cert:
@@ -221,19 +237,27 @@ def _sort_order(names: tuple[str, ...]):
 
 # --- render, convert, record ---------------------------------------------------------------------
 
+Recorder = Callable[["Batch | None", list[_Planned], str], list[Issued]]
+
+
 def _render_convert_record(template: PreparedTemplate, planned: list[_Planned], outdir: Path,
                            photos: PhotoFolder | None, options: MergeOptions, result: MergeResult,
-                           progress: Progress | None, ledger: Ledger | None) -> list[str]:
+                           progress: Progress | None, ledger: Ledger | None,
+                           record: Recorder | None = None, batch_names: list[str] | None = None) -> list[str]:
     """Write the per-candidate documents and the batches, one batch in memory at a time.
 
-    Batches go to the PDF engine as soon as they are written, so conversion overlaps
-    generation.  Return the written files' names relative to `outdir` (strings: 150,000
-    Paths weigh 60 MB).
+    Each batch is rendered and staged, then its records are committed, then its files are moved
+    into place: a failure records nothing, and a run killed anywhere can simply be run again.
+    Batches go to the PDF engine once in place, so conversion overlaps generation.  Return the
+    written files' names relative to `outdir` (strings: 150,000 Paths weigh 60 MB).
     """
-    writer = _BatchWriter(template, outdir, photos, options, result, progress, ledger, len(planned))
+    record = record or _issuer(options, frozenset(p.candidate["voucher_no"] for p in planned) - {""},
+                               template.sha256)
+    writer = _BatchWriter(template, outdir, photos, options, result, progress, ledger, record, len(planned))
     try:
-        for start in range(0, len(planned), options.batch_size):
-            writer.write(start, planned[start:start + options.batch_size])
+        for number, start in enumerate(range(0, len(planned), options.batch_size), start=1):
+            name = batch_names[number - 1] if batch_names else f"batch-{number:03d}"
+            writer.write(start, planned[start:start + options.batch_size], name)
     except BaseException:
         writer.abort()  # Ctrl-C or an error: stop the PDF engine now and remove its working folder
         raise
@@ -241,13 +265,13 @@ def _render_convert_record(template: PreparedTemplate, planned: list[_Planned], 
 
 
 class _BatchWriter:
-    """Write one batch after another: ledger NOs, per-candidate files, the batch, its PDF job."""
+    """Write one batch after another: records, per-candidate files, the batch, its PDF job."""
 
     def __init__(self, template: PreparedTemplate, outdir: Path, photos: PhotoFolder | None,
                  options: MergeOptions, result: MergeResult, progress: Progress | None, ledger: Ledger | None,
-                 total: int):
+                 record: Recorder, total: int):
         self.template, self.outdir, self.photos, self.options = template, outdir, photos, options
-        self.result, self.progress, self.ledger, self.total = result, progress, ledger, total
+        self.result, self.progress, self.ledger, self.record, self.total = result, progress, ledger, record, total
         self.renderer = VoucherRenderer(template)
         self.make_docx, self.make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
         self.converter = open_engine(options.pdf_engine, outdir, options.soffice,
@@ -256,18 +280,31 @@ class _BatchWriter:
         self.written: list[str] = []
         self.jobs: list[PdfJob] = []
 
-    def write(self, start: int, chunk: list[_Planned]) -> None:
-        """Write the batch of `chunk`, whose first voucher is number `start` of the run."""
-        batch = self.folder / f"batch-{start // self.options.batch_size + 1:03d}.docx"
-        # The ledger commits this batch's NOs before its files exist: a run killed in between
-        # finds them again on the next run and prints the same NOs.
-        issued = _record_batch(self.ledger, chunk, batch.with_suffix(".pdf" if self.make_pdf else ".docx").name,
-                               self.template.sha256, self.options)
-        vouchers = [self._voucher(p, i) for p, i in zip(chunk, issued, strict=True)]
-        bodies = [self.renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
+    def write(self, start: int, chunk: list[_Planned], name: str) -> None:
+        """Write the batch `name` of `chunk`, whose first voucher is number `start` of the run."""
+        batch = self.folder / f"{name}.docx"
+        staging = Staging()
+        try:
+            with self._transaction() as transaction:
+                issued = self.record(transaction, chunk, f"{name}.pdf" if self.make_pdf else f"{name}.docx")
+                vouchers = [self._voucher(p, i) for p, i in zip(chunk, issued, strict=True)]
+                bodies = [self.renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
+                if self.options.per_candidate and self.make_docx:
+                    self._stage_singles(staging, start, [p.stem for p in chunk], vouchers, bodies)
+                staging.write(batch, self.renderer.batch(vouchers, bodies))
+            staging.commit()  # the records are committed: now the files appear
+        except BaseException:
+            staging.discard()
+            raise
+        self._written(start, chunk, batch)
+
+    def _transaction(self):
+        return self.ledger.batch() if self.ledger else nullcontext(None)
+
+    def _written(self, start: int, chunk: list[_Planned], batch: Path) -> None:
+        """Note the files of a batch now in place, and hand the batch to the PDF engine."""
         if self.options.per_candidate and self.make_docx:
-            self._write_singles(start, [p.stem for p in chunk], vouchers, bodies)
-        write_bytes_atomic(batch, self.renderer.batch(vouchers, bodies))
+            self.written += [f"vouchers/{p.stem}.docx" for p in chunk]
         self.result.batches.append(self.outdir / "batches" / batch.name)
         if self.make_docx:
             self.written.append(f"batches/{batch.name}")
@@ -279,14 +316,15 @@ class _BatchWriter:
             self.progress("docx", start + len(chunk), self.total)
 
     def _voucher(self, planned: _Planned, issued: Issued) -> Voucher:
+        planned.voucher_no = issued.voucher_no
         context = voucher_context(planned.candidate, center=self.options.center or "", voucher_no=issued.voucher_no,
                                   reissue=bool(issued.replaces), replaces=issued.replaces)
         return Voucher(context, load_photo(self.photos.path(planned.photo)) if planned.photo else None)
 
-    def _write_singles(self, start: int, stems: list[str], vouchers: list[Voucher], bodies: list) -> None:
+    def _stage_singles(self, staging: Staging, start: int, stems: list[str], vouchers: list[Voucher],
+                       bodies: list) -> None:
         for done, (stem, voucher, body) in enumerate(zip(stems, vouchers, bodies, strict=True), start=start + 1):
-            write_bytes_atomic(self.outdir / f"vouchers/{stem}.docx", self.renderer.single(voucher, body))
-            self.written.append(f"vouchers/{stem}.docx")
+            staging.write(self.outdir / f"vouchers/{stem}.docx", self.renderer.single(voucher, body))
             if self.progress and done % 50 == 0:
                 self.progress("docx", done, self.total)
 
@@ -303,18 +341,18 @@ class _BatchWriter:
         return self.written
 
 
-def _record_batch(ledger: Ledger | None, chunk: list[_Planned], batch_file: str, template_sha256: str,
-                  options: MergeOptions) -> list[Issued]:
-    """Record the batch in the ledger (one transaction) and return each voucher's NO."""
-    if ledger is None:
-        return [Issued(p.candidate["voucher_no"]) for p in chunk]
-    entries = [{**_entry_fields(p.candidate, options), "issued_on": p.candidate.issue, "batch_file": batch_file,
-                "page": page} for page, p in enumerate(chunk, start=1)]
-    issued = ledger.issue_batch(entries, template_sha256=template_sha256, center_code=options.center_code,
-                                pattern=options.no_pattern, reissue=options.reissue)
-    for p, i in zip(chunk, issued, strict=True):
-        p.voucher_no = i.voucher_no
-    return issued
+def _issuer(options: MergeOptions, roster_nos: frozenset[str], template_sha256: str) -> Recorder:
+    """Return how a merge records a batch: issue each candidate (new NOs skip the roster's own NOs)."""
+
+    def record(batch: Batch | None, chunk: list[_Planned], batch_file: str) -> list[Issued]:
+        if batch is None:
+            return [Issued(p.candidate["voucher_no"]) for p in chunk]
+        entries = [{**_entry_fields(p.candidate, options), "issued_on": p.candidate.issue, "batch_file": batch_file,
+                    "page": page} for page, p in enumerate(chunk, start=1)]
+        return batch.issue(entries, template_sha256=template_sha256, center_code=options.center_code,
+                           pattern=options.no_pattern, reissue=options.reissue, reserved=roster_nos)
+
+    return record
 
 
 def _pdf_files(outdir: Path, jobs: list[PdfJob], failures: list[PdfFailure]) -> list[str]:
@@ -341,15 +379,86 @@ class _Counter:
 # --- the workbooks -------------------------------------------------------------------------------
 
 def _write_workbooks(outdir: Path, planned: list[_Planned], checked: CheckedRoster, result: MergeResult,
-                     batch_size: int) -> list[str]:
-    """Write the register and, when rows were rejected, rejected.xlsx; return their names."""
+                     options: MergeOptions) -> list[str]:
+    """Write the register and, when rows were rejected, rejected.xlsx; return the names the manifest keeps.
+
+    The register is never overwritten once it differs from what this run would write (signatures
+    typed into it): the new one goes beside it.  It is not in the manifest, so never cleaned up.
+    """
     if result.format != "docx":
         result.batches = [b.with_suffix(".pdf") for b in result.batches]
-    rows = ([p.voucher_no or p.candidate["voucher_no"], p.candidate["name"], p.candidate["certificate_no"],
-             mask_id(p.candidate["id_number"]), p.candidate["occupation"], p.candidate["level"],
-             result.batches[i // batch_size].name, i % batch_size + 1] for i, p in enumerate(planned))
-    result.register = write_register(outdir / REGISTER_NAME, rows)
+
+    def rows():
+        return register_rows([p.voucher_no or p.candidate["voucher_no"], p.candidate["name"],
+                              p.candidate["certificate_no"], mask_id(p.candidate["id_number"]),
+                              p.candidate["occupation"], p.candidate["level"],
+                              result.batches[i // options.batch_size].name, i % options.batch_size + 1]
+                             for i, p in enumerate(planned))
+
+    result.register = _register_path(outdir, rows)
+    if not result.register.exists():
+        write_register(result.register, _register_title(checked, planned, options), rows())
     if not checked.rejected:
-        return [REGISTER_NAME]
+        return []
     result.rejected_file = write_rejected(outdir / REJECTED_NAME, checked.columns, checked.rejected)
-    return [REGISTER_NAME, REJECTED_NAME]
+    return [REJECTED_NAME]
+
+
+def _register_path(outdir: Path, rows) -> Path:
+    """Return where the register goes: the usual name, unless a register there holds something else."""
+    path = outdir / REGISTER_NAME
+    number = 1
+    while path.exists() and not holds_rows(path, rows()):
+        number += 1
+        path = outdir / f"{Path(REGISTER_NAME).stem}（{number}）.xlsx"
+    return path
+
+
+def _register_title(checked: CheckedRoster, planned: list[_Planned], options: MergeOptions) -> str:
+    center = options.center or next((p.candidate["center"] for p in planned if p.candidate["center"]), "")
+    day = (options.clock or dt.datetime.now)().date()
+    return f"{center} 凭证发放登记表　名册：{Path(checked.report.file).name}　{day.year}年{day.month}月{day.day}日"
+
+
+# --- a lost voucher ------------------------------------------------------------------------------
+
+@dataclass
+class ReissueResult:
+    """What reissuing a lost voucher did: the new NO, its files, and PDF failures."""
+
+    old_no: str
+    new_no: str
+    files: list[str]
+    pdf_failures: list[PdfFailure]
+
+
+def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: MergeOptions) -> ReissueResult:
+    """Reissue voucher `voucher_no` under a new NO from its ledger record; write the new voucher's files."""
+    check_pattern(options.no_pattern)
+    output_format, _ = choose_format(options.format, options.pdf_engine, options.soffice)
+    template = prepare_template(options.template)
+    photos = PhotoFolder(options.photos) if options.photos else None
+    outdir = Path(outdir)
+    with Ledger(options.ledger, create=False, clock=options.clock) as ledger:
+        old = ledger.require(voucher_no, "issued", "补发")
+        candidate = _candidate_from(old.fields)
+        photo = photos.find(candidate["id_number"], candidate["exam_no"]) if photos else None
+        planned = [_Planned(candidate, file_stem(candidate["certificate_no"], candidate["name"], 0), photo)]
+
+        def record(batch: Batch, chunk: list[_Planned], batch_file: str) -> list[Issued]:
+            issued = batch.replace(old, reason, options.center_code or old.center_code, options.no_pattern)
+            batch.place(issued.voucher_no, batch_file, 1, template.sha256)
+            return [issued]
+
+        result = MergeResult(CheckedRoster(Report("", None), []), format=output_format)
+        single = MergeOptions(**{**options.__dict__, "batch_size": 1})
+        files = _render_convert_record(template, planned, outdir, photos, single, result, None, ledger,
+                                       record=record, batch_names=[f"补发-{safe_name(voucher_no)}"])
+    return ReissueResult(voucher_no, planned[0].voucher_no, files, result.pdf_failures)
+
+
+def _candidate_from(fields: dict[str, str]) -> Candidate:
+    """Return the candidate a ledger record describes (its printed text, its dates parsed back)."""
+    values = tuple("" if f.key == "voucher_no" else fields.get(f.key, "") for f in FIELDS)
+    birth, issue = (parse_date(fields[k], fields[k]) for k in ("birth_date", "issue_date"))
+    return Candidate(0, values, birth, issue)

@@ -156,10 +156,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ledger-reissue": (
         "证书编号 {value} 的凭证 {voucher_no} 将作废并补发新凭证，变化：{changes}",
         "Voucher {voucher_no} of certificate {value} will be replaced by a new one; changes: {changes}"),
-    "ledger-superseded": (
-        "证书编号 {value} 的国家职业资格证书已经发放（凭证 {voucher_no} 已被替换），不能再发凭证。请从名册中删除此行",
-        "The national certificate {value} has arrived (voucher {voucher_no} was replaced): no more vouchers. "
-        "Remove the row"),
+    "ledger-retired": (
+        "证书编号 {value} 的凭证 {voucher_no} {status}（原因：{reason}），不会再发新凭证。请从名册中删除此行；"
+        "确需补发时加 --reissue，误作废的可用 fjvoucher restore 恢复",
+        "Voucher {voucher_no} of certificate {value} is {status} (reason: {reason}): no new voucher. Remove the row; "
+        "to reissue anyway use --reissue, to undo a mistaken revocation use fjvoucher restore"),
     "voucher-no-clash": (
         "凭证编号「{value}」在台账中属于证书 {other}，与本行证书编号不符。请核对凭证编号",
         "Voucher NO {value} belongs to certificate {other} in the ledger. Check the NO"),
@@ -178,5 +179,7 @@ def message(code: str, params: dict, lang: str = "zh") -> str:
 
 
 # What the ledger's states are called on screen and in the monthly report.
-STATUS_WORDS = {"issued": "有效", "genuine": "真实有效", "expired": "已过期", "replaced": "已被替换",
-                "revoked": "已作废", "not-found": "查无此凭证"}
+STATUS_WORDS = {"issued": "有效", "genuine": "真实有效", "expired": "已过期", "replaced": "已补发替换",
+                "revoked": "已作废", "superseded": "已换发国家证书", "unknown": "查无此凭证"}
+EVENT_WORDS = {"issued": "发放", "reissued": "补发", "replaced": "被补发替换", "revoked": "作废", "restored": "恢复",
+               "superseded": "换发国家证书", "coded": "生成查询码"}

@@ -18,9 +18,14 @@ _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
+def safe_name(text: str) -> str:
+    """Return `text` safe as a file name on Windows too, unable to leave its folder (may be empty)."""
+    return _UNSAFE_NAME.sub("_", text).strip(" .")[:120]
+
+
 def file_stem(certificate_no: str, name: str, row: int) -> str:
     """Return `<证书编号>_<姓名>`, safe as a file name on Windows too and unable to leave its folder."""
-    stem = _UNSAFE_NAME.sub("_", f"{certificate_no}_{name}").strip(" .")[:120]
+    stem = safe_name(f"{certificate_no}_{name}")
     if not stem or stem.split(".")[0].upper() in _RESERVED:
         stem = f"row{row}_{stem}"
     return stem

@@ -58,3 +58,17 @@ def needs_fonts(*families: str):
     missing = [f for f in families if not font_installed(f)]
     return pytest.mark.skipif(bool(missing), reason=f"needs the fonts {', '.join(missing)} "
                                                      "(installed by scripts/setup.sh)")
+
+
+class Clock:
+    """A clock the tests move by hand: months pass without waiting."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, *args: int) -> None:
+        """Move to the moment datetime(*args)."""
+        self.now = dt.datetime(*args)

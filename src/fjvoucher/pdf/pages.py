@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from fjvoucher.pdf.jobs import PdfJob
-from fjvoucher.sheets.atomic import write_bytes_atomic
+from fjvoucher.sheets.atomic import make_private, write_bytes_atomic
 
 
 def finish_job(produced: Path, job: PdfJob) -> str | None:
@@ -21,6 +21,7 @@ def finish_job(produced: Path, job: PdfJob) -> str | None:
     if job.singles:
         cut_pages(produced, job.singles)
     job.pdf.parent.mkdir(parents=True, exist_ok=True)
+    make_private(produced)
     os.replace(produced, job.pdf)  # same file system: the PDF appears complete or not at all
     return None
 

@@ -1,16 +1,18 @@
-"""Write files under a temporary name and rename them when complete, so no half-written file is ever left."""
+"""Write files under a temporary name and rename them when complete, so no half-written file is ever left.
+
+Every file is created owner-only (0600 on POSIX, whatever the umask): vouchers, registers and
+reports hold names and ID numbers.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-
 TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[^.]+)?$")  # what temp_sibling makes, nothing else
+PRIVATE = 0o600
 
 
 def temp_sibling(path: Path) -> Path:
@@ -18,22 +20,58 @@ def temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
 
 
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path to write; rename it to `path` on success, remove it on any failure."""
+def write_private(path: Path, data: bytes) -> None:
+    """Create `path` (which must not exist) owner-only and write `data` to it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), PRIVATE)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def make_private(path: Path) -> None:
+    """Make a file another program wrote (LibreOffice's PDF) owner-only."""
+    if os.name == "posix":
+        os.chmod(path, PRIVATE)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through an owner-only temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(path)
     try:
-        yield tmp
+        write_private(tmp, data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and an atomic rename."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+class Staging:
+    """Files written under temporary names now and moved into place together later (`commit`).
+
+    The merge stages a batch's files, commits the batch's records, then commits the files: a
+    failure before that leaves no file and no record.
+    """
+
+    def __init__(self):
+        self.staged: list[tuple[Path, Path]] = []
+
+    def write(self, path: Path, data: bytes) -> None:
+        """Write `data` under a temporary name beside `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_sibling(path)
+        self.staged.append((tmp, path))
+        write_private(tmp, data)
+
+    def commit(self) -> None:
+        """Move every staged file into place."""
+        for tmp, path in self.staged:
+            os.replace(tmp, path)
+        self.staged.clear()
+
+    def discard(self) -> None:
+        """Remove every staged file."""
+        for tmp, _ in self.staged:
+            tmp.unlink(missing_ok=True)
+        self.staged.clear()
 
 
 def remove_leftovers(folder: Path) -> int:

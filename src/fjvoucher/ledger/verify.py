@@ -1,0 +1,72 @@
+"""The answer to "is this voucher genuine?", disclosing no more than the paper shows.
+
+A query names the NO and either the holder's name, the ID number or the code printed on the
+voucher; any mismatch answers exactly like an unknown NO, so the answer never confirms a NO.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from fjvoucher.layout import half_width
+from fjvoucher.ledger.store import Ledger, Voucher
+from fjvoucher.messages import STATUS_WORDS
+from fjvoucher.roster.cells import chinese_date
+from fjvoucher.roster.idcard import mask_id
+
+_NO_PREFIX = re.compile(r"^NO\.?[:：]?", re.I)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer: a state (genuine, expired, replaced, revoked, superseded, unknown) and the voucher if found."""
+
+    state: str
+    voucher: Voucher | None
+
+    def to_dict(self) -> dict:
+        """Return what the paper shows, as verify --format json and the web API answer it."""
+        if self.voucher is None:
+            return {"status": "unknown"}
+        v = self.voucher
+        return {"status": self.state, "status_text": STATUS_WORDS[self.state], "voucher_no": v.voucher_no,
+                "name": v.fields["name"], "occupation": v.fields["occupation"], "level": v.fields["level"],
+                "issued_on": v.issued_on.isoformat(), "expires_on": v.expires_on.isoformat(),
+                "id_number": mask_id(v.fields["id_number"]), "replaced_by": v.replaced_by or None}
+
+    def lines(self) -> list[str]:
+        """Return the answer for the clerk, in Chinese."""
+        if self.voucher is None:
+            return [f"{STATUS_WORDS['unknown']}（编号与姓名、身份证号或查询码不符）(not found)"]
+        v = self.voucher
+        status = STATUS_WORDS[self.state] + (f"，已由 {v.replaced_by} 替换" if v.replaced_by else "")
+        return [f"凭证 {v.voucher_no}：{status} ({self.state})",
+                f"  姓名 {v.fields['name']}  身份证号 {mask_id(v.fields['id_number'])}",
+                f"  职业 {v.fields['occupation']}  等级 {v.fields['level']}",
+                f"  发证日期 {chinese_date(v.issued_on)}  有效期至 {chinese_date(v.expires_on)}"]
+
+
+def normalise_no(text: str) -> str:
+    """Return a NO as typed ("NO：3502-2009-000002", full-width, spaces) in the form the ledger keeps."""
+    folded = half_width(unicodedata.normalize("NFKC", text or "")).upper()
+    return _NO_PREFIX.sub("", folded)
+
+
+def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_number: str | None = None,
+           code: str | None = None, today: dt.date | None = None) -> Verification:
+    """Check a voucher against the ledger; a wrong name, ID or code answers exactly like an unknown NO."""
+    number = normalise_no(voucher_no)
+    if code is not None:
+        voucher = ledger.by_code(number, half_width(code).upper())
+        matches = voucher is not None
+    else:
+        voucher = ledger.get(number)
+        matches = voucher is not None and (
+            (name is not None and half_width(name) == half_width(voucher.fields["name"]))
+            or (id_number is not None and half_width(id_number).upper() == voucher.fields["id_number"]))
+    if not matches:
+        return Verification("unknown", None)
+    return Verification(voucher.state(today or ledger.clock().date()), voucher)
