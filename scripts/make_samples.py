@@ -62,6 +62,10 @@ def error_rows() -> list[dict]:
         variant("含看不见的控制字符", occupation="车工_x000B_"),
         variant("凭证编号已填写", voucher_no="3501-2009-900001"),
         variant("凭证编号重复", voucher_no="3501-2009-900001"),
+        variant("姓名中有换行（Alt+Enter）", name="王\n芳"),
+        variant("准考证号含阿拉伯-印度数字", exam_no="09\u0660\u0661000099"),
+        variant("发证日期早于出生日期", issue_date=dt.date(1950, 6, 10), certificate_no="REPLACE-YEAR-50"),
+        variant("职业名称超出凭证上的栏宽", occupation="中式烹调师（国家职业资格四级）兼面点师和西式烹调师"),
     ]
     return [_fill_derived(r) for r in rows]
 
@@ -79,6 +83,8 @@ def _fill_derived(row: dict) -> dict:
             "证书编号年份与发证日期不同": "08" + cert[2:],
             "证书编号不是福建": cert[:2] + "44" + cert[4:],
         }.get(note, cert)
+    if row["certificate_no"] == "REPLACE-YEAR-50":
+        row["certificate_no"] = "50" + _valid_cert_like(row)[2:]
     if row["id_number"] is None:
         first17 = f"350102{row['birth_date']:%Y%m%d}12{1 if row['sex'] == '男' else 2}"
         row["id_number"] = first17 + check_digit(first17)

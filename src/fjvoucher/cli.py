@@ -101,8 +101,11 @@ def layout(output: Path) -> None:
 @SHEET
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for the clerk, json for programs.")
+@click.option("--template", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The master the roster will print with: its boxes limit how wide a value may be "
+                   "(default: the bundled voucher master).")
 @LANG
-def validate(roster: Path, sheet: str | None, fmt: str, lang: str) -> None:
+def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, lang: str) -> None:
     """检查名册（不写任何文件）· Check ROSTER against the official layout and every cell.
 
     Exit 1 when it has errors.
@@ -115,8 +118,9 @@ def validate(roster: Path, sheet: str | None, fmt: str, lang: str) -> None:
     """
     from fjvoucher.pdf.fonts import has_glyph
     from fjvoucher.roster.checks import validate as run_validation
+    from fjvoucher.word.master import prepare_template
 
-    report = run_validation(roster, sheet, glyphs=has_glyph)
+    report = run_validation(roster, sheet, glyphs=has_glyph, boxes=prepare_template(template).boxes)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
     else:

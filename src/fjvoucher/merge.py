@@ -105,12 +105,12 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     check_pattern(options.no_pattern)
     output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
     photos = PhotoFolder(options.photos) if options.photos else None
+    template = prepare_template(options.template)  # read, not written: its boxes are part of the checks
     with _existing_ledger(options) as known:  # read to check against; never created for a roster that fails
-        checked, photo_names = _read_and_check(roster, options, photos, known)
+        checked, photo_names = _read_and_check(roster, options, photos, known, template.boxes)
     result = MergeResult(checked, format=output_format, notes=notes)
     if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
         return result
-    template = prepare_template(options.template)
     planned = _plan(checked, options, photo_names)
     outdir = Path(outdir)
     remove_temporary_files(outdir)
@@ -132,8 +132,8 @@ def _existing_ledger(options: MergeOptions):
 
 # --- read and check ------------------------------------------------------------------------------
 
-def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None,
-                    ledger: Ledger | None) -> tuple[CheckedRoster, dict[int, str]]:
+def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None, ledger: Ledger | None,
+                    boxes: dict[str, float]) -> tuple[CheckedRoster, dict[int, str]]:
     """Check the roster, and what merging adds (centre, photos, ledger); return it and each row's photo."""
     photo_names: dict[int, str] = {}
 
@@ -146,7 +146,8 @@ def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None,
             _check_photo(photos, candidate, options.require_photos, add, photo_names)
 
     checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=merge_checks,
-                           extra_columns=_columns_outside_layout(options.sort_by), glyphs=options.glyphs)
+                           extra_columns=_columns_outside_layout(options.sort_by), glyphs=options.glyphs,
+                           boxes=boxes)
     return checked, photo_names
 
 

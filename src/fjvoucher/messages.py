@@ -16,6 +16,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "column-duplicated": (
         "「{header}」列出现了不止一次（{columns} 列）。请删除多余的列，只保留一列",
         "Column {header} appears more than once (columns {columns}). Keep only one"),
+    "other-sheets": (
+        "读取的是工作表「{sheet}」；工作簿中还有：{others}（未读取）。如名册在其他工作表，请用 --sheet 指定",
+        "Read sheet {sheet}; the workbook also has {others} (not read). Use --sheet to choose another"),
     "columns-ignored": (
         "以下列不属于凭证内容，已忽略：{headers}",
         "These columns are not part of the voucher and were ignored: {headers}"),
@@ -32,6 +35,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "重新从考务软件导出或重新录入",
         "{value} was stored by Excel as a number and has lost its last digits. Format the column as Text and "
         "export or type it again"),
+    "cell-too-long": (
+        "此格有 {length} 个字符，超过 Excel 单格上限 {limit}，不可能是名册内容。请核对此格",
+        "The cell holds {length} characters, more than Excel's limit of {limit}. Check the cell"),
+    "line-break": (
+        "「{value}」中有换行（⏎，Alt+Enter 输入的），凭证上这一栏只有一行，会丢掉后面的字。请删除换行",
+        "{value!r} contains a line break (Alt+Enter); the voucher's box holds one line. Remove it"),
+    "too-wide-for-box": (
+        "「{header}」的内容「{value}」约 {width} 个字宽，凭证上这一栏只有 {limit} 个字宽，打印时会被截断或挤出。"
+        "请核对，或改用简称",
+        "{header} {value!r} is about {width} characters wide; its box on the voucher holds {limit}. "
+        "It would be cut off. Check it or use the short form"),
+    "code-not-ascii": (
+        "「{value}」中的「{chars}」不是普通数字或字母（可能是其他文字的数字），编号只能用 0-9、A-Z。请重新输入",
+        "{value!r} contains {chars!r}, which are not plain digits or letters (digits of another script). "
+        "Codes use 0-9 and A-Z only; type it again"),
     # name
     "name-rare-characters": (
         "姓名「{value}」中的「{chars}」不在 GBK 字符集内，很多字体无法显示。请确认打印效果，必要时手写补正",
@@ -49,6 +67,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "date-invalid": (
         "「{value}」不是有效日期。请写成 1985-03-12 或 1985年3月12日 这样的形式",
         "{value!r} is not a valid date. Write it as 1985-03-12 or 1985年3月12日"),
+    "issue-before-birth": (
+        "发证日期 {value} 早于出生日期 {birth}。请核对两个日期",
+        "Issue date {value} is before the birth date {birth}. Check both dates"),
     "date-future": (
         "日期 {value} 晚于今天（{today}）。请核对年份",
         "Date {value} is later than today ({today}). Check the year"),

@@ -72,14 +72,41 @@ def chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+_PLAIN_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+
+
 def parse_score(cell, text: str) -> float | None:
-    """Return the score a cell holds, or None when it is not a number."""
+    """Return the score a cell holds, or None when it is not a number written plainly.
+
+    A number cell is taken as Excel shows it: 77.80000000000001 (a formula's binary rest) is 77.8.
+    Text must be a plain decimal: "1e2", "6_5", "+85", "85." are not scores.
+    """
     if is_number(cell):
-        return float(cell)
-    try:
-        return float(unicodedata.normalize("NFKC", text))
-    except ValueError:
-        return None
+        return round(float(cell), 9)
+    text = unicodedata.normalize("NFKC", text).strip()
+    return float(text) if _PLAIN_DECIMAL.match(text) else None
+
+
+def score_text(cell, text: str, score: float) -> str:
+    """Return the score as the voucher prints it: a number cell as Excel shows it, text as typed."""
+    if is_number(cell):
+        return f"{round(score, 1):g}"
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def is_ascii_code(text: str) -> bool:
+    """Return True when a code (ID, certificate, exam number, NO) is plain ASCII after NFKC.
+
+    Other scripts' digits (Arabic-Indic ٠١٢, Devanagari …) pass str.isdigit() but are not the
+    same characters as 0-9: two spellings of one number would escape the duplicate checks.
+    """
+    return text.isascii()
+
+
+def text_width_em(text: str) -> float:
+    """Return how wide `text` prints in 宋体, in ems: full-width characters 1, the others ½ (SimSun's metrics)."""
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in text)
 
 
 def has_one_decimal_at_most(score: float) -> bool:

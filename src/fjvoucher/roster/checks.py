@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,10 +115,23 @@ def _damaged_number(cell, text: str, fld: Field, row: _Row) -> bool:
     return False
 
 
+def _ascii_code(text: str, fld: Field, row: _Row) -> str | None:
+    """Return a code folded to half-width, or None (with an error) when it holds non-ASCII characters."""
+    code = half_width(text)
+    if not cells.is_ascii_code(code):
+        row.add(fld.key, "error", "code-not-ascii", value=text,
+                chars="".join(dict.fromkeys(ch for ch in code if not ch.isascii())))
+        return None
+    return code
+
+
 def _id(cell, text: str, fld: Field, row: _Row) -> str | None:
     if _damaged_number(cell, text, fld, row):
         return None
-    number = half_width(text).upper()
+    number = _ascii_code(text, fld, row)
+    if number is None:
+        return None
+    number = number.upper()
     info = parse_id(number)
     if not isinstance(info, IdInfo):
         row.add(fld.key, "error", info.code, value=number, **info.params)
@@ -150,7 +163,7 @@ def _score(cell, text: str, fld: Field, row: _Row) -> str | None:
     elif score < 60:
         row.add(fld.key, "error", "score-fail", value=text)
     else:
-        return half_width(text)
+        return cells.score_text(cell, text, score)
     return None
 
 
@@ -164,7 +177,9 @@ def _result(cell, text: str, fld: Field, row: _Row) -> str | None:
 def _certificate(cell, text: str, fld: Field, row: _Row) -> str | None:
     if _damaged_number(cell, text, fld, row):
         return None
-    number = half_width(text)
+    number = _ascii_code(text, fld, row)
+    if number is None:
+        return None
     if cells.is_number(cell) and len(number) == 15:
         number = "0" + number
         row.add(fld.key, "warning", "cert-leading-zero-restored", value=text, fixed=number)
@@ -177,7 +192,7 @@ def _certificate(cell, text: str, fld: Field, row: _Row) -> str | None:
 def _code(cell, text: str, fld: Field, row: _Row) -> str | None:
     if _damaged_number(cell, text, fld, row):
         return None
-    return half_width(text)
+    return _ascii_code(text, fld, row)
 
 
 NORMALISERS: dict[str, Callable[..., str | None]] = {
@@ -196,8 +211,8 @@ class RosterChecker:
     """Check rows one after another, remembering what the whole-roster checks need."""
 
     def __init__(self, columns: list[Column], today: dt.date, extra_columns: tuple[Column, ...] = (),
-                 glyphs: GlyphProbe | None = None):
-        self.glyphs = glyphs
+                 glyphs: GlyphProbe | None = None, boxes: Mapping[str, float] | None = None):
+        self.glyphs, self.boxes = glyphs, boxes or {}
         self.columns = [c for c in columns if c.field is not None]
         self.extra_columns = extra_columns
         self.by_key = {c.field.key: c for c in self.columns}
@@ -229,12 +244,26 @@ class RosterChecker:
             if fld.required:
                 row.add(fld.key, "error", "required-missing", header=col.header)
             return
+        if len(text) > cells.MAX_CELL_CHARS:
+            row.add(fld.key, "error", "cell-too-long", length=len(text), limit=cells.MAX_CELL_CHARS)
+            return
+        if "\n" in text or "\r" in text:  # Alt+Enter: the voucher's boxes hold one line
+            row.add(fld.key, "error", "line-break", value=text.replace("\r", "").replace("\n", "⏎"))
+            return
         normalise = SPECIAL_NORMALISERS.get(fld.key) or NORMALISERS[fld.kind]
         value = normalise(cell, text, fld, row)
         if value is not None:
             row.values[fld.key] = sys.intern(value) if fld.kind in _INTERNED_KINDS else value
+            self._check_box(row, fld, value)
         if fld.kind == "name":
             self._check_glyphs(row)
+
+    def _check_box(self, row: _Row, fld: Field, value: str) -> None:
+        """Warn when a value is wider than its box on the voucher (measured in 宋体 ems)."""
+        limit = self.boxes.get(fld.key)
+        if limit is not None and (width := cells.text_width_em(value)) > limit + 1e-9:
+            row.add(fld.key, "warning", "too-wide-for-box", value=value, header=fld.header,
+                    width=f"{width:g}", limit=f"{limit:g}")
 
     def _check_glyphs(self, row: _Row) -> None:
         """Warn about a name's characters outside GBK: more strongly where no installed font has them."""
@@ -257,6 +286,9 @@ class RosterChecker:
                         today=cells.chinese_date(self.today))
         if issue and issue > self.today:
             issue = None  # already an error; checks derived from it would only add noise
+        if birth and issue and issue < birth:
+            row.add("issue_date", "error", "issue-before-birth", value=cells.chinese_date(issue),
+                    birth=cells.chinese_date(birth))
         if info and birth and info.birth != birth:
             row.add("birth_date", "error", "id-birth-mismatch", value=cells.chinese_date(birth),
                     id_birth=cells.chinese_date(info.birth))
@@ -334,6 +366,9 @@ def file_findings(roster: Roster) -> list[Finding]:
             findings.append(Finding(None, None, cols[0].header, key, "error", "column-duplicated",
                                     {"header": FIELD_BY_KEY[key].header,
                                      "columns": "、".join(c.letter for c in cols)}))
+    if roster.other_sheets:
+        findings.append(Finding(None, None, None, None, "warning", "other-sheets",
+                                {"sheet": roster.sheet, "others": "、".join(roster.other_sheets)}))
     ignored = [c.header for c in roster.columns if c.field is None]
     if ignored:
         findings.append(Finding(None, None, None, None, "warning", "columns-ignored",
@@ -345,23 +380,25 @@ ExtraCheck = Callable[[Candidate, Callable[..., None]], None]
 
 
 def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
-                 keep: bool = False, extra: ExtraCheck | None = None,
-                 extra_columns: tuple[str, ...] = (), glyphs: GlyphProbe | None = None) -> CheckedRoster:
+                 keep: bool = False, extra: ExtraCheck | None = None, extra_columns: tuple[str, ...] = (),
+                 glyphs: GlyphProbe | None = None, boxes: Mapping[str, float] | None = None) -> CheckedRoster:
     """Read and check the roster at `path`; with `keep`, also return its valid and rejected rows.
 
     `extra(candidate, add)` checks what a caller needs beyond the layout (merge: centre, photos)
     on each row that passed; it reports through `add(key, severity, code, **params)`.
     `extra_columns` names columns outside the layout whose text each candidate keeps (`extra`).
     `glyphs` tells whether an installed font draws a character; without it, no `no-glyph` findings.
+    `boxes` gives the width, in ems, of each field's box on the master; wider values are warned about.
     """
     roster = open_roster(path, sheet)
-    report = Report(str(path), roster.sheet)
+    report = Report(str(path), roster.sheet, encoding=roster.encoding)
     report.findings.extend(file_findings(roster))
     file_ok = report.valid
     checked = CheckedRoster(report, roster.columns)
     if roster.header_row is None:
         return checked
-    checker = RosterChecker(roster.columns, today or dt.date.today(), _find_columns(roster, extra_columns), glyphs)
+    checker = RosterChecker(roster.columns, today or dt.date.today(), _find_columns(roster, extra_columns), glyphs,
+                            boxes)
     for number, raw in roster.rows:
         report.rows += 1
         row, candidate = checker.check(number, raw)
@@ -391,9 +428,9 @@ def _find_columns(roster: Roster, headers: tuple[str, ...]) -> tuple[Column, ...
 
 
 def validate(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
-             glyphs: GlyphProbe | None = None) -> Report:
+             glyphs: GlyphProbe | None = None, boxes: Mapping[str, float] | None = None) -> Report:
     """Check the roster at `path` against the official layout and return the report."""
-    return check_roster(path, sheet, today=today, glyphs=glyphs).report
+    return check_roster(path, sheet, today=today, glyphs=glyphs, boxes=boxes).report
 
 
 def _row_label(row: _Row) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -20,6 +22,9 @@ SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 HEADER_SEARCH_ROWS = 30  # title rows above the header ("2009年6月…合格人员名册") are normal
 MIN_HEADER_MATCHES = 3
+MAX_PART_BYTES = 256 << 20  # one part of a workbook, uncompressed: a 150,000-row roster's sheet is ~40 MB
+MAX_FILE_BYTES = 512 << 20
+MAX_CELLS = 20_000_000  # rows × columns the reader would allocate: 150,000 × 130 columns
 
 RawRow = tuple[int, list]  # (spreadsheet row number, cells from the first used column on)
 
@@ -43,6 +48,8 @@ class Roster:
     header_row: int | None
     columns: list[Column]
     rows: Iterator[RawRow] = field(repr=False)
+    other_sheets: tuple[str, ...] = ()  # sheets of the workbook that were not read
+    encoding: str | None = None  # of a CSV
 
     def mapped(self) -> list[Column]:
         """Return the columns that map to a layout field."""
@@ -71,26 +78,35 @@ def open_roster(path: Path | str, sheet: str | None = None) -> Roster:
         raise RosterUnreadable(f"{path}：文件不存在 (file not found)")
     if path.stat().st_size == 0:
         raise RosterUnreadable(f"{path}：文件是空的 (the file is empty)")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise RosterUnreadable(f"{path}：文件超过 {MAX_FILE_BYTES >> 20} MB，不像是合格人员名册 (file too large)")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        sheet_name, rows, first_col = None, _csv_rows(path), 0
-    elif suffix in SPREADSHEET_SUFFIXES:
-        sheet_name, rows, first_col = _spreadsheet_rows(path, sheet)
-    else:
+        encoding, rows = _csv_rows(path)
+        roster = _locate_header(path, None, rows, 0)
+        roster.encoding = encoding
+        return roster
+    if suffix not in SPREADSHEET_SUFFIXES:
         raise RosterUnreadable(
             f"{path}：不是电子表格文件，请使用 .xlsx、.xls、.ods 或 .csv "
             "(not a spreadsheet: use .xlsx, .xls, .ods or .csv)")
-    return _locate_header(path, sheet_name, rows, first_col)
+    sheet_name, rows, first_col, others = _spreadsheet_rows(path, sheet)
+    roster = _locate_header(path, sheet_name, rows, first_col)
+    roster.other_sheets = others
+    return roster
 
 
-def _spreadsheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list], int]:
-    """Return the chosen sheet's name, an iterator over its rows, and its first used column."""
+def _spreadsheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list], int, tuple[str, ...]]:
+    """Return the chosen sheet's name, an iterator over its rows, its first used column, the other sheets."""
     import python_calamine  # imported here so CSV-only runs start faster
 
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         names = book.sheet_names
-        name = _choose_sheet(path, names, sheet)
+        visible = [m.name for m in book.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible
+                   and m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+        name = _choose_sheet(path, names, sheet, visible, active_sheet(path))
+        check_size(path, name)  # before calamine allocates the sheet's whole range
         worksheet = book.get_sheet_by_name(name)
         rows = worksheet.iter_rows()
         first_col = worksheet.start[1] if worksheet.start else 0
@@ -104,15 +120,20 @@ def _spreadsheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list
             f"{path}：无法读取，文件已损坏、已加密或不是电子表格 "
             f"(cannot read: damaged, encrypted or not a spreadsheet: {exc})"
         ) from exc
-    return name, rows, first_col
+    return name, rows, first_col, tuple(n for n in names if n != name)
 
 
-def _choose_sheet(path: Path, names: list[str], sheet: str | None) -> str:
-    """Return the sheet to read: the first unless `sheet` names one (or gives its 1-based number)."""
+def _choose_sheet(path: Path, names: list[str], sheet: str | None, visible: list[str], active: str | None) -> str:
+    """Return the sheet to read: `sheet` when given (name or 1-based number), else the active visible sheet,
+    else the first visible one: a hidden sheet is never read unasked."""
     if not names:
         raise RosterUnreadable(f"{path}：工作簿中没有工作表 (the workbook has no sheet)")
     if sheet is None:
-        return names[0]
+        if active in visible:
+            return active
+        if not visible:
+            raise RosterUnreadable(f"{path}：工作簿中没有可见的工作表，请用 --sheet 指定 (no visible sheet)")
+        return visible[0]
     if sheet in names:
         return sheet
     if sheet.isdigit() and 1 <= int(sheet) <= len(names):
@@ -120,24 +141,53 @@ def _choose_sheet(path: Path, names: list[str], sheet: str | None) -> str:
     raise RosterUnreadable(f"{path}：没有名为「{sheet}」的工作表，现有：{'、'.join(names)} (no such sheet)")
 
 
-def _csv_rows(path: Path) -> Iterator[list]:
-    """Return the rows of a CSV in UTF-8 (with or without BOM) or GBK/GB18030, detected from the bytes."""
+CSV_ENCODINGS = ("utf-8-sig", "gb18030", "big5")  # tried in this order when the file has no UTF-16 BOM
+
+
+def _csv_rows(path: Path) -> tuple[str, Iterator[list]]:
+    """Return the encoding and rows of a CSV: UTF-16 (Excel's "Unicode 文本"), UTF-8, GBK/GB18030 or Big5.
+
+    GB18030 decodes almost any bytes, Big5 text included, so among the encodings that decode the
+    file the one whose first lines name the most roster columns wins.
+    """
     data = path.read_bytes()
-    if b"\0" in data[:4096]:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        candidates = [("utf-16", _decode(data, "utf-16"))]
+    elif b"\0" in data[:4096]:
         raise RosterUnreadable(f"{path}：不是文本格式的 CSV 文件 (not a text CSV file)")
+    else:
+        candidates = [(name, text) for name in CSV_ENCODINGS if (text := _decode(data, name)) is not None]
+    candidates = [(name, text) for name, text in candidates if text is not None]
+    if not candidates:
+        raise RosterUnreadable(f"{path}：编码无法识别（试过 UTF-16、{'、'.join(CSV_ENCODINGS)}），请另存为 UTF-8 的 CSV "
+                               "(unknown encoding)")
+    encoding, text = max(candidates, key=lambda c: _headers_named(c[1]))  # ties: the earlier encoding
+    return encoding, iter(csv.reader(io.StringIO(text, newline=""), _dialect(text)))
+
+
+def _decode(data: bytes, encoding: str) -> str | None:
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode(encoding)
     except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise RosterUnreadable(
-                f"{path}：编码无法识别，请另存为 UTF-8 或 GBK 的 CSV (unknown encoding)") from exc
+        return None
+
+
+def _headers_named(text: str) -> int:
+    """Return how many roster columns the first lines of `text` name."""
+    head = text[:4096]
+    return len({f.key for f in (field_for_header(w) for w in re.split(r"[,\t;\r\n\"]+", head)) if f})
+
+
+class _Dialect(csv.excel):
+    """Excel's CSV with the sniffed delimiter; the quote stays '"' (a few 'quoted' values are not evidence)."""
+
+
+def _dialect(text: str) -> type[csv.Dialect]:
     try:
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",\t;")
+        delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",\t;").delimiter
     except csv.Error:
-        dialect = csv.excel
-    return iter(csv.reader(io.StringIO(text, newline=""), dialect))
+        delimiter = ","
+    return type("RosterDialect", (_Dialect,), {"delimiter": delimiter})
 
 
 def _locate_header(path: Path, sheet: str | None, rows: Iterator[list], first_col: int) -> Roster:
@@ -178,3 +228,90 @@ def _data_rows(numbered: Iterator[tuple[int, list]], header_row: int) -> Iterato
     for number, row in numbered:
         if number > header_row and any(_is_filled(cell) for cell in row):
             yield number, row
+
+
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def active_sheet(path: Path) -> str | None:
+    """Return the name of the sheet an .xlsx opens on (its active tab), or None where it cannot be told."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            workbook = package.read("xl/workbook.xml")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    active = re.search(rb'activeTab="(\d+)"', workbook)
+    sheets = re.findall(rb'<sheet\b[^>]*\bname="([^"]*)"', workbook)
+    index = int(active.group(1)) if active else 0
+    return _unescape(sheets[index].decode("utf-8")) if index < len(sheets) else None
+
+
+def check_size(path: Path, sheet: str) -> None:
+    """Refuse a workbook whose parts or used range would take unbounded memory to load, in seconds.
+
+    One cell at XFD1048576 makes the reader allocate the whole range (512 GB); a few KB can
+    unpack to gigabytes.  Only .xlsx/.xlsm are ZIP packages read here; others are capped by size.
+    """
+    try:
+        package = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile):
+        return  # .xls, .ods read by calamine itself; a damaged file fails there with its own message
+    with package:
+        for info in package.infolist():
+            if info.file_size > MAX_PART_BYTES:
+                raise RosterUnreadable(f"{path}：文件中的 {info.filename} 解压后有 {info.file_size >> 20} MB，"
+                                       "远超一份名册，可能已损坏或是恶意文件 (a part is far too large)")
+        part = _sheet_part(package, sheet)
+        if part is None:
+            return
+        rows, columns = _used_range(package, part)
+    if rows * columns > MAX_CELLS:
+        raise RosterUnreadable(f"{path}：工作表「{sheet}」用到了第 {rows} 行、第 {column_letter(columns - 1)} 列，"
+                               f"范围太大无法读取。请删除远处多余的单元格（或把名册复制到新工作表）后重试 "
+                               "(the used range is far too large)")
+
+
+def _sheet_part(package: zipfile.ZipFile, sheet: str) -> str | None:
+    """Return the ZIP member holding `sheet`'s cells, from workbook.xml and its relationships."""
+    try:
+        workbook = package.read("xl/workbook.xml").decode("utf-8")
+        rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    except (KeyError, UnicodeDecodeError):
+        return None
+    for tag in re.findall(r"<sheet\b[^>]*>", workbook):
+        name = re.search(r'\bname="([^"]*)"', tag)
+        rid = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\bid="([^"]*)"', tag)
+        if name and rid and _unescape(name.group(1)) == sheet:
+            target = re.search(rf'<Relationship\b[^>]*Id="{re.escape(rid.group(1))}"[^>]*Target="([^"]*)"', rels) \
+                or re.search(rf'<Relationship\b[^>]*Target="([^"]*)"[^>]*Id="{re.escape(rid.group(1))}"', rels)
+            if target:
+                member = target.group(1).lstrip("/")
+                return member if member.startswith("xl/") else f"xl/{member}"
+    return None
+
+
+def _used_range(package: zipfile.ZipFile, part: str) -> tuple[int, int]:
+    """Return the last row and column any cell of `part` uses, reading it in chunks."""
+    rows = columns = 0
+    tail = b""
+    with package.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            data = tail + chunk
+            for letters, number in _CELL_REF.findall(data):
+                rows = max(rows, int(number))
+                columns = max(columns, _column_number(letters))
+            tail = data[-32:]
+    return rows, columns
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _unescape(text: str) -> str:
+    from html import unescape
+
+    return unescape(text)

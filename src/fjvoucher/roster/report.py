@@ -43,6 +43,7 @@ class Report:
     file: str
     sheet: str | None
     rows: int = 0
+    encoding: str | None = None  # of a CSV, as detected
     valid_rows: int = 0
     findings: list[Finding] = field(default_factory=list)
     row_labels: dict[int, str] = field(default_factory=dict)  # row → "张三，350102********123X"
@@ -80,10 +81,13 @@ class Report:
         by_row: dict[int | None, list[Finding]] = defaultdict(list)
         for finding in self.findings:
             by_row[finding.row].append(finding)
+        where = self.sheet or (self.encoding and self.encoding.upper())
         if lang == "zh":
-            lines = [f"名册：{self.file}" + (f"（工作表 {self.sheet}）" if self.sheet else "")]
+            label = "工作表" if self.sheet else "编码"
+            lines = [f"名册：{self.file}" + (f"（{label} {where}）" if where else "")]
         else:
-            lines = [f"Roster: {self.file}" + (f" (sheet {self.sheet})" if self.sheet else "")]
+            label = "sheet" if self.sheet else "encoding"
+            lines = [f"Roster: {self.file}" + (f" ({label} {where})" if where else "")]
         for row in sorted(by_row, key=lambda r: -1 if r is None else r):
             lines.append(_row_heading(row, self.row_labels.get(row), lang))
             for f in by_row[row]:

@@ -19,7 +19,12 @@ from fjvoucher.contract import BATCH_SHARED, CONTRACT, known_field_names
 from fjvoucher.errors import TemplateError
 from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has_fields
 from fjvoucher.word.package import CONTENT_TYPES
+from fjvoucher.word.safety import check_fields, check_parts
 
+# What a master may write inside {{ }} and {% %}: see README "凭证母版".
+ALLOWED_FILTERS = ("upper", "lower", "trim", "default", "replace", "truncate", "e", "escape")
+ALLOWED_NODES = ("Template", "Output", "TemplateData", "Name", "Const", "Filter", "If", "Test", "Compare",
+                 "Operand", "And", "Or", "Not", "CondExpr", "Concat", "Keyword")
 DOCUMENT = "word/document.xml"
 DOCUMENT_RELS = "word/_rels/document.xml.rels"
 PAGE_BREAK_SLOT = "\ue000FJV-PAGE-BREAK\ue000"  # where a batch starts each later voucher on a new page
@@ -49,6 +54,7 @@ class PreparedTemplate:
     page_break: str = PAGE_BREAK  # what fills PAGE_BREAK_SLOT on every voucher of a batch but the first
     escaped_braces: bool = False  # the source holds docxtpl's {_{ }_} markers for literal braces
     sha256: str = ""  # of the master file: the ledger records which master printed each voucher
+    boxes: dict[str, float] = field(default_factory=dict)  # contract name → width of its table cell, in ems
     resolve_listing: object = None  # docxtpl's conversion of \n and \t in values into breaks and tabs
 
 
@@ -57,6 +63,7 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
     path = Path(path) if path else default_master()
     parts = _read_parts(path)
     conversion = _convert_mergefields(path, parts)
+    check_fields(path, parts)
     if conversion and conversion.unknown:
         raise TemplateError(
             f"凭证母版 {path} 中的合并域 {'、'.join(f'«{n}»' for n in conversion.unknown)} 对应不到名册的任何一列。"
@@ -77,9 +84,47 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
         part_templates={name: _compile(path, env, src) for name, src in templates.items()},
         names=names, has_drawings="<wp:docPr" in body_src, page_break=page_break,
         escaped_braces=any("{_" in src or "_}" in src for src in (body_src, *templates.values())),
-        resolve_listing=docxtpl_template.resolve_listing, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        resolve_listing=docxtpl_template.resolve_listing, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        boxes=box_widths(body_src, parts.get("word/styles.xml", b"")))
     prepared.parts[CONTENT_TYPES] = _with_image_types(parts[CONTENT_TYPES].decode("utf-8")).encode("utf-8")
     return prepared
+
+
+DEFAULT_CELL_MARGIN_DXA = 108  # Word's default left and right cell margins (0.19 cm)
+_CELL = re.compile(r"<w:tc(?:\s[^>]*)?>(.*?)</w:tc>", re.S)
+_ALONE = re.compile(r"^\s*\{\{\s*([a-z_]+)(?:\s*\|[^}]*)?\s*\}\}\s*$")
+
+
+def box_widths(body: str, styles: bytes) -> dict[str, float]:
+    """Return, for each contract name alone in a table cell, how many ems of its font fit in the cell.
+
+    Measured from the master itself (cell width, cell margins, the run's font size), so a centre's
+    own master is measured as well as the bundled one.
+    """
+    default_size = re.search(rb'<w:rPrDefault>.*?<w:sz w:val="(\d+)"', styles, re.S)
+    default_pt = int(default_size.group(1)) / 2 if default_size else 10.5
+    boxes = {}
+    for cell in _CELL.findall(body):
+        text = "".join(re.findall(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>", cell))
+        alone = _ALONE.match(text)
+        width = _dxa(re.search(r"<w:tcW\b[^>]*>", cell))
+        if not (alone and width) or alone.group(1) == "photo":
+            continue
+        cell_margins = re.search(r"<w:tcMar>(.*?)</w:tcMar>", cell, re.S)
+        sides = re.findall(r"<w:(?:left|right|start|end)\b[^>]*>", cell_margins.group(1)) if cell_margins else []
+        margins = sum(_dxa(re.match(r".*", side)) or 0 for side in sides) if sides else 2 * DEFAULT_CELL_MARGIN_DXA
+        size = re.search(r'<w:sz w:val="(\d+)"', cell)
+        points = int(size.group(1)) / 2 if size else default_pt
+        boxes[alone.group(1)] = round((width - margins) / 20 / points, 1)
+    return boxes
+
+
+def _dxa(tag) -> int | None:
+    """Return the w:w of a width tag given in twentieths of a point, else None."""
+    if tag is None or 'w:type="dxa"' not in tag.group(0):
+        return None
+    value = re.search(r'\bw:w="(\d+)"', tag.group(0))
+    return int(value.group(1)) if value else None
 
 
 def _is_header_or_footer(part_name: str) -> bool:
@@ -102,6 +147,7 @@ def _read_parts(path: Path) -> dict[str, bytes]:
             except UnicodeDecodeError as exc:
                 raise TemplateError(f"凭证母版 {path} 的 {name} 不是 UTF-8 编码，无法使用；请在 Word 中另存为 .docx "
                                     f"(part {name} is not UTF-8)") from exc
+    check_parts(path, parts)
     return parts
 
 
@@ -119,19 +165,27 @@ def _body_bounds(path: Path, xml: str) -> tuple[int, int]:
 
 
 def _docxtpl(path: Path):
-    """Return a docxtpl template of `path`, whose own XML patching and listing code we reuse."""
+    """Return a docxtpl template object whose own XML patching and listing code we reuse.
+
+    Only those two methods are used, and neither reads the document: the master is not opened
+    a second time (python-docx would parse every part again).
+    """
     from docxtpl import DocxTemplate
 
-    return DocxTemplate(str(path))
+    return DocxTemplate.__new__(DocxTemplate)
 
 
 def _environment(conversion: Conversion | None = None):
     from jinja2.sandbox import SandboxedEnvironment
 
     # Sandboxed: a template cannot reach Python internals or files.  Autoescaped: data is text, never XML.
+    # No globals (range, lipsum, cycler, namespace, dict) and only the documented filters.
     env = SandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
+    env.globals.clear()
     specs = conversion.specs if conversion else []
-    env.filters["mergefield"] = lambda value, index: apply_spec(value, specs[index])
+    filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
+    filters["mergefield"] = lambda value, index: apply_spec(value, specs[index])
+    env.filters = filters
     return env
 
 
@@ -182,6 +236,7 @@ def _check_contract(path: Path, env, sources: list[str]) -> frozenset[str]:
             raise TemplateError(f"凭证母版 {path} 的占位符写法有误：{exc.message}") from exc
         if any(tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
             raise TemplateError(f"凭证母版 {path} 不能引用其他文件（include/import/extends）")
+        _check_constructs(path, tree)
         used |= meta.find_undeclared_variables(tree)
     unknown = sorted(used - set(CONTRACT))
     if unknown:
@@ -189,6 +244,24 @@ def _check_contract(path: Path, env, sources: list[str]) -> frozenset[str]:
             f"凭证母版 {path} 使用了未定义的占位符：{'、'.join(unknown)}。"
             f"可用的名称：{'、'.join(CONTRACT)}")
     return frozenset(used)
+
+
+def _check_constructs(path: Path, tree) -> None:
+    """Refuse anything but names, text, documented filters and conditions: no loops, calls or attributes.
+
+    A voucher prints values; it needs no loop (a nested loop over a long name never ends) and no
+    attribute or call (`{{ {}.update }}` would print a memory address).
+    """
+    from jinja2 import nodes
+
+    allowed = tuple(getattr(nodes, n) for n in ALLOWED_NODES)
+    for node in tree.find_all(nodes.Node):
+        if not isinstance(node, allowed):
+            raise TemplateError(f"凭证母版 {path} 的占位符中有不允许的写法「{type(node).__name__}」；母版只能使用"
+                                "名称、文字、条件（if）和这些过滤器：" + "、".join(ALLOWED_FILTERS)
+                                + " (only names, text, if and the documented filters)")
+        if isinstance(node, nodes.Filter) and node.name not in (*ALLOWED_FILTERS, "mergefield"):
+            raise TemplateError(f"凭证母版 {path} 使用了不允许的过滤器 {node.name}；可用：{'、'.join(ALLOWED_FILTERS)}")
 
 
 def _check_batch_headers(path: Path, env, templates: dict[str, str]) -> None:
