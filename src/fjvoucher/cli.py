@@ -6,6 +6,8 @@ Exit codes: 0 success (warnings allowed), 1 problems found in the roster or a jo
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -47,6 +49,22 @@ class FjvoucherGroup(click.Group):
                           EXIT_BUG) from exc
 
 
+def _uplus(error: UnicodeError):
+    """Write a character the console cannot show as U+XXXX (a rare name on a GBK console, a stray byte)."""
+    return "".join(f"U+{ord(c):04X}" for c in error.object[error.start:error.end]), error.end
+
+
+codecs.register_error("fjvoucher-uplus", _uplus)
+
+
+def _robust_streams() -> None:
+    """Never crash on output: characters the stream's encoding lacks are written as U+XXXX."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):  # a detached or closed stream
+                stream.reconfigure(errors="fjvoucher-uplus")
+
+
 def _log_folder() -> Path:
     import platformdirs
 
@@ -76,12 +94,14 @@ def cli() -> None:
       fjvoucher verify NO --name 姓名        真伪查询 is it genuine?
       fjvoucher report --month 2009-06      月报 monthly report
     """
+    _robust_streams()
 
 
 @cli.command(short_help="写出空白标准名册 · write an empty official roster")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("名册模板.xlsx"),
               show_default=True, help="Where to write the empty roster.")
-def layout(output: Path) -> None:
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def layout(output: Path, force: bool) -> None:
     """写出空白标准名册 · Write an empty roster in the official layout.
 
     Official headers, code columns formatted as text (Excel cannot damage ID numbers), dropdowns.
@@ -91,9 +111,13 @@ def layout(output: Path) -> None:
     \b
       fjvoucher layout -o 名册模板.xlsx
     """
+    from fjvoucher.config import choose_ledger
     from fjvoucher.sheets.blank_roster import write_blank_roster
 
-    click.echo(f"已写出名册模板 (blank roster written): {write_blank_roster(output)}")
+    written = write_blank_roster(output, force=force, protected=(choose_ledger(None).path,))
+    for folder in written.created:
+        click.echo(f"已新建文件夹 (folder created): {folder}")
+    click.echo(f"已写出名册模板 (blank roster written): {written.path}")
 
 
 @cli.command(short_help="检查名册 · check a roster, write nothing")

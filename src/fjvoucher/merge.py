@@ -20,7 +20,9 @@ from fjvoucher.ledger.store import (
     DEFAULT_PATTERN, Batch, Clock, Issued, Ledger, check_pattern, describe, differences,
 )
 from fjvoucher.messages import STATUS_WORDS
-from fjvoucher.outfolder import file_stem, remove_temporary_files, replace_manifest, safe_name
+from fjvoucher.outfolder import (
+    check_output_folder, file_stem, remove_temporary_files, replace_manifest, safe_name,
+)
 from fjvoucher.pdf.engine import choose_format, open_engine, sweep
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob
 from fjvoucher.roster.cells import parse_date
@@ -31,7 +33,7 @@ from fjvoucher.roster.report import Report
 from fjvoucher.sheets.atomic import Staging
 from fjvoucher.sheets.register import holds_rows, register_rows, write_register, write_rejected
 from fjvoucher.word.master import PreparedTemplate, prepare_template
-from fjvoucher.word.photos import PhotoFolder, load_photo, photo_header
+from fjvoucher.word.photos import PhotoFolder, check_photo, load_photo
 from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
 
 REGISTER_NAME = "发放登记表.xlsx"
@@ -103,6 +105,8 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     if options.batch_size < 1:
         raise InputError("--batch-size 必须是正整数 (must be at least 1)")
     check_pattern(options.no_pattern)
+    check_output_folder(Path(outdir), {"名册 roster": Path(roster), "母版 master": options.template,
+                                       "照片文件夹 photos": options.photos, "台账 ledger": options.ledger})
     output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
     photos = PhotoFolder(options.photos) if options.photos else None
     template = prepare_template(options.template)  # read, not written: its boxes are part of the checks
@@ -160,7 +164,7 @@ def _check_photo(photos: PhotoFolder, candidate: Candidate, required: bool, add,
             id=mask_id(candidate["id_number"]), exam_no=candidate["exam_no"] or "-")
         return
     try:
-        photo_header(photos.path(name))
+        check_photo(photos.path(name))
     except PhotoError as exc:
         add("photo", "error", "photo-unreadable", file=name, reason=exc.reason)
         return
@@ -259,10 +263,10 @@ def _render_convert_record(template: PreparedTemplate, planned: list[_Planned], 
         for number, start in enumerate(range(0, len(planned), options.batch_size), start=1):
             name = batch_names[number - 1] if batch_names else f"batch-{number:03d}"
             writer.write(start, planned[start:start + options.batch_size], name)
+        return writer.finish()
     except BaseException:
-        writer.abort()  # Ctrl-C or an error: stop the PDF engine now and remove its working folder
+        writer.abort()  # Ctrl-C (even while only PDFs remain) or an error: stop LibreOffice now, clean up
         raise
-    return writer.finish()
 
 
 class _BatchWriter:
@@ -387,7 +391,9 @@ def _write_workbooks(outdir: Path, planned: list[_Planned], checked: CheckedRost
     typed into it): the new one goes beside it.  It is not in the manifest, so never cleaned up.
     """
     if result.format != "docx":
-        result.batches = [b.with_suffix(".pdf") for b in result.batches]
+        failed = {f.job.pdf.name for f in result.pdf_failures}
+        result.batches = [b.with_suffix(".pdf") if b.with_suffix(".pdf").name not in failed
+                          else b.with_name(f"{b.stem}（PDF 未生成）") for b in result.batches]
 
     def rows():
         return register_rows([p.voucher_no or p.candidate["voucher_no"], p.candidate["name"],

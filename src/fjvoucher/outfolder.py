@@ -1,7 +1,9 @@
 """The output folder: safe file names, what a killed run left, and the manifest of what a run wrote.
 
 A manifest lets a re-run remove what an earlier run wrote and this one does not (a row that
-became invalid), and nothing else: files the clerk put there are never touched.
+became invalid), and nothing else: files the clerk put there are never touched, an input
+(roster, master, photos, ledger) is never written or removed, and nothing is written or
+removed outside the real output folder (a symlinked subfolder is refused, not followed).
 """
 
 from __future__ import annotations
@@ -10,43 +12,98 @@ import json
 import re
 from pathlib import Path
 
+from fjvoucher.errors import InputError
 from fjvoucher.sheets.atomic import remove_leftovers, write_bytes_atomic
 
 MANIFEST_NAME = ".fjvoucher-manifest.json"
 SUBFOLDERS = ("vouchers", "batches")
 _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+# A file name may have 255 bytes on Linux (UTF-8) and 255 UTF-16 units on Windows; the stem
+# leaves room for ".docx" and the temporary name around it (".stem.0123abcd.tmp.docx").
+MAX_STEM_BYTES = 200
 
 
 def safe_name(text: str) -> str:
     """Return `text` safe as a file name on Windows too, unable to leave its folder (may be empty)."""
-    return _UNSAFE_NAME.sub("_", text).strip(" .")[:120]
+    return _cut_to_bytes(_UNSAFE_NAME.sub("_", text).strip(" ."), MAX_STEM_BYTES).strip(" .")
+
+
+def _cut_to_bytes(text: str, limit: int) -> str:
+    """Return the longest start of `text` whose UTF-8 and UTF-16 forms both fit in `limit` bytes/units."""
+    while len(text.encode("utf-8")) > limit or len(text.encode("utf-16-le")) // 2 > limit:
+        text = text[:-1]
+    return text
 
 
 def file_stem(certificate_no: str, name: str, row: int) -> str:
     """Return `<证书编号>_<姓名>`, safe as a file name on Windows too and unable to leave its folder."""
     stem = safe_name(f"{certificate_no}_{name}")
     if not stem or stem.split(".")[0].upper() in _RESERVED:
-        stem = f"row{row}_{stem}"
+        stem = safe_name(f"row{row}_{stem}")
     return stem
+
+
+def check_output_folder(outdir: Path, inputs: dict[str, Path | None]) -> None:
+    """Raise InputError before anything is written when the run would write or clean an input,
+    or write through a symbolic link out of `outdir`."""
+    for name in SUBFOLDERS:
+        sub = outdir / name
+        if sub.is_symlink() or (sub.exists() and not sub.is_dir()):
+            raise InputError(f"输出文件夹中的 {sub} 是链接或文件，不是普通文件夹；fjvoucher 不会写到别处。"
+                             "请删除它或换一个输出文件夹 (a subfolder is a link or a file)")
+    owned, folders = _owned(outdir), _owned_folders(outdir)
+    for what, path in inputs.items():
+        if path is None or not path.exists():
+            continue
+        real = path.resolve()
+        if real in owned or real in folders or any(folder in real.parents for folder in folders):
+            raise InputError(f"{what} {path} 在输出文件夹中，会被这次运行覆盖或清理。请把它移出 {outdir}，"
+                             "或换一个输出文件夹 (an input lies where the output is written)")
+
+
+def _owned_folders(outdir: Path) -> list[Path]:
+    return [(outdir / name).resolve() for name in SUBFOLDERS]
+
+
+def _owned(outdir: Path) -> set[Path]:
+    """Return the files a run in `outdir` writes or may remove: fixed names and the manifest's list."""
+    names = {MANIFEST_NAME, "rejected.xlsx", *_manifest(outdir)}
+    return {(outdir / name).resolve() for name in names}
+
+
+def _manifest(outdir: Path) -> set[str]:
+    """Return the relative paths an earlier run recorded, ignoring a manifest that is not ours."""
+    try:
+        data = json.loads((outdir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+        return set()  # hand-edited or damaged: forget it rather than act on it
+    return {item for item in data if _inside(outdir, item)}
+
+
+def _inside(outdir: Path, relative: str) -> bool:
+    """Return True when `relative` names a file in one of the run's own subfolders or the folder itself."""
+    parts = Path(relative).parts
+    if not parts or Path(relative).is_absolute() or ".." in parts:
+        return False
+    return len(parts) == 1 or (len(parts) == 2 and parts[0] in SUBFOLDERS)
 
 
 def remove_temporary_files(outdir: Path) -> None:
     """Remove the temporary files a run killed outright (power cut, SIGKILL) left."""
     for folder in (outdir, *(outdir / name for name in SUBFOLDERS)):
-        remove_leftovers(folder)
+        if not folder.is_symlink():
+            remove_leftovers(folder)
 
 
 def replace_manifest(outdir: Path, written: list[str]) -> None:
     """Remove files an earlier run wrote that this run did not, then record this run's files."""
-    manifest = outdir / MANIFEST_NAME
     now = set(written)
-    try:
-        before = set(json.loads(manifest.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        before = set()
-    for stale in before - now:
-        stale_path = (outdir / stale).resolve()
-        if outdir.resolve() in stale_path.parents:  # a tampered manifest cannot reach outside OUTDIR
-            stale_path.unlink(missing_ok=True)
-    write_bytes_atomic(manifest, json.dumps(sorted(now), ensure_ascii=False, indent=0).encode("utf-8"))
+    for stale in _manifest(outdir) - now:
+        path = outdir / stale
+        if path.is_file() and not path.is_symlink() and not path.parent.is_symlink():
+            path.unlink(missing_ok=True)
+    write_bytes_atomic(outdir / MANIFEST_NAME, json.dumps(sorted(now), ensure_ascii=False, indent=0).encode("utf-8"))
+

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from fjvoucher.errors import InputError
 from fjvoucher.layout import FIELDS
 from fjvoucher.ledger.store import Event, Ledger, Voucher
 from fjvoucher.messages import EVENT_WORDS, STATUS_WORDS
@@ -44,6 +45,8 @@ def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
 
 def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "") -> MonthCounts:
     """Write the report of `month` (sheets 本月发放, 本月变更, 汇总) to `path`; return its counts."""
+    if Path(path).resolve() == ledger.path.resolve():
+        raise InputError(f"-o {path} 就是凭证台账本身，不能覆盖；请写到另一个文件 (the output is the ledger)")
     start, end = month_bounds(month)
     events = ledger.events_between(start, end)
     issued = [e for e in events if e.kind in ISSUING]

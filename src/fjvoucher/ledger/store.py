@@ -222,14 +222,17 @@ class Ledger:
             raise LedgerError(f"凭证台账 {self.path} 由更新版本的 fjvoucher 建立（版本 {version}），请升级 fjvoucher")
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
         for number, script in MIGRATIONS:
-            if number > version:
-                with self.transaction() as db:
-                    for statement in _statements(script):
-                        db.execute(statement)
-                    db.execute(f"PRAGMA user_version = {number}")
-                    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            if self.db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                continue
+            with self.transaction() as db:
+                # Read again under the write lock: another merge may have migrated meanwhile.
+                if db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    continue
+                for statement in _statements(script):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from fjvoucher.errors import PdfEngineError
+from fjvoucher.errors import InputError, PdfEngineError
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
-from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice
+from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice, soffice_version_text
 from fjvoucher.pdf.system import install_hint
 from fjvoucher.pdf.word import WordConverter, word_available
 
@@ -45,10 +45,11 @@ def require_engine(engine: str, soffice: Path | None = None) -> Path | None:
                                  "pip install docx2pdf (needs Microsoft Word and docx2pdf)")
         return None
     found = find_soffice(soffice)
+    if soffice and (found is None or soffice_version_text(found) is None):
+        raise InputError(f"--soffice {soffice} 不是可以运行的 LibreOffice（文件不存在或无法运行）。请检查路径，"
+                         "如 C:/Program Files/LibreOffice/program/soffice.exe (the --soffice given does not work)")
     if found is None:
-        where = f"（{soffice}）" if soffice else ""
-        raise PdfEngineError(
-            f"无法生成 PDF：找不到 LibreOffice{where}。请安装：{install_hint()} (LibreOffice not found)")
+        raise PdfEngineError(f"无法生成 PDF：找不到 LibreOffice。请安装：{install_hint()} (LibreOffice not found)")
     return found
 
 
@@ -58,7 +59,7 @@ def choose_format(requested: str | None, engine: str, soffice: Path | None) -> t
     Without a request: both where the engine is found, else docx with a note on getting PDF.
     Raise PdfEngineError, before anything is written, when PDF is asked for and cannot be made.
     """
-    if requested in ("pdf", "both"):
+    if requested in ("pdf", "both") or soffice:  # a path the clerk named must work, whatever the format
         require_engine(engine, soffice)
     if requested:
         return requested, []

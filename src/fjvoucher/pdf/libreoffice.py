@@ -8,12 +8,10 @@ rename it into place, and cut the per-candidate PDFs out of it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +21,7 @@ from pathlib import Path
 from fjvoucher.pdf.fonts import font_environment
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.pages import finish_job
+from fjvoucher.pdf.processes import Lifeline, kill_tree, output_within, spawn
 
 _WINDOWS_DIRS = ("C:/Program Files/LibreOffice/program", "C:/Program Files (x86)/LibreOffice/program")
 _MAC_DIRS = ("/Applications/LibreOffice.app/Contents/MacOS",)
@@ -52,12 +51,8 @@ def find_soffice(explicit: Path | str | None = None) -> Path | None:
 
 
 def soffice_version_text(soffice: Path) -> str | None:
-    """Return what `soffice --version` prints, or None when it cannot run."""
-    try:
-        return subprocess.run([str(soffice), "--version"], capture_output=True, text=True,
-                              timeout=VERSION_TIMEOUT_S, check=False).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
+    """Return what `soffice --version` prints, or None when it cannot run within seconds."""
+    return output_within([str(soffice), "--version"], VERSION_TIMEOUT_S)
 
 
 def soffice_version(soffice: Path) -> tuple[int, int] | None:
@@ -88,6 +83,7 @@ class LibreOfficeConverter:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.running: set[subprocess.Popen] = set()
+        self.lifeline = Lifeline()  # kills the LibreOffices still running if merge itself is killed
         self.submitted: list[PdfJob] = []
         self.settled: set[int] = set()
         count = max(1, workers or os.cpu_count() or 1)
@@ -108,6 +104,7 @@ class LibreOfficeConverter:
             thread.join()
         for job in self.submitted:  # every batch ends converted or failed, never forgotten
             self._settle(job, "未转换（转换进程意外退出）(not converted)")
+        self.lifeline.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
         return self.failures
 
@@ -116,11 +113,12 @@ class LibreOfficeConverter:
         self.stopping.set()
         with self.lock:
             for proc in list(self.running):
-                _kill_tree(proc, reap=False)
+                kill_tree(proc)  # its worker thread reaps it
         for _ in self.threads:
             self.jobs.put(None)
         for thread in self.threads:
             thread.join()
+        self.lifeline.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _work(self, index: int) -> None:
@@ -173,11 +171,15 @@ class LibreOfficeConverter:
                    *(str(j.docx.resolve()) for j in jobs)]
         timeout = self.timeout_base + self.timeout_per_page * sum(j.pages for j in jobs)
         problem = _run(command, self.env, timeout, self._track)
+        full = _disk_full(outdir)  # LibreOffice says nothing useful when it cannot write
+        if full:
+            problem = f"磁盘空间不足（{outdir} 所在磁盘已满），请腾出空间后重新运行 (disk full)"
         results = {}
         for job in jobs:
             produced = outdir / f"{job.docx.stem}.pdf"
             # After a hang, batches converted before it are complete: keep them (the page count says so).
-            results[job] = finish_job(produced, job) if produced.is_file() else problem or finish_job(produced, job)
+            keep = produced.is_file() and not full
+            results[job] = finish_job(produced, job) if keep else problem or finish_job(produced, job)
             if results[job] is None:
                 self._settle(job, None)
                 if self.progress:
@@ -188,8 +190,19 @@ class LibreOfficeConverter:
         """Remember which LibreOffices run, so that abort can kill them."""
         with self.lock:
             if running and self.stopping.is_set():
-                _kill_tree(proc, reap=False)
+                kill_tree(proc)
             (self.running.add if running else self.running.discard)(proc)
+            (self.lifeline.adopt if running else self.lifeline.release)(proc)
+
+
+FREE_SPACE_NEEDED = 64 << 20  # below this a conversion that failed is taken for a full disk
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < FREE_SPACE_NEEDED
+    except OSError:
+        return False
 
 
 def _fresh(folder: Path) -> Path:
@@ -200,32 +213,19 @@ def _fresh(folder: Path) -> Path:
 
 def _run(command: list[str], env: dict, timeout: float, track: Callable[[subprocess.Popen, bool], None]) -> str | None:
     """Run LibreOffice; kill it and all it started when it hangs. Return a problem, or None."""
-    posix = os.name == "posix"
     try:
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, start_new_session=posix,
-                                creationflags=0 if posix else subprocess.CREATE_NEW_PROCESS_GROUP)
+        proc = spawn(command, env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     except OSError as exc:
         return f"无法启动 LibreOffice：{exc}"
     track(proc, True)
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_tree(proc)
+        kill_tree(proc)
+        proc.communicate()  # reap it and close its pipe
         return f"LibreOffice 超过 {timeout:.0f} 秒没有完成，已终止 (timed out)"
     finally:
         track(proc, False)
     if proc.returncode != 0:
         return f"LibreOffice 出错（返回码 {proc.returncode}）：{err.decode(errors='replace').strip()[-300:]}"
     return None
-
-
-def _kill_tree(proc: subprocess.Popen, reap: bool = True) -> None:
-    """Kill LibreOffice and the soffice.bin it started; `reap` waits for it (its own thread does otherwise)."""
-    if os.name == "posix":
-        with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
-            os.killpg(proc.pid, signal.SIGKILL)
-    else:
-        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
-    if reap:
-        proc.communicate()  # reap it and close its pipe

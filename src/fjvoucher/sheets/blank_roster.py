@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from fjvoucher.errors import InputError
 from fjvoucher.layout import FIELDS, LEVEL_CHOICES, PASSING_RESULTS
 from fjvoucher.roster.reading import column_letter
 from fjvoucher.sheets.workbook import save_workbook
@@ -17,8 +19,26 @@ DROPDOWNS = {
 }
 
 
-def write_blank_roster(path: Path | str) -> Path:
-    """Write an empty roster with the official headers, text-formatted code columns and dropdowns."""
+@dataclass(frozen=True)
+class Written:
+    """The blank roster written, and the folders created for it."""
+
+    path: Path
+    created: tuple[Path, ...]
+
+
+def write_blank_roster(path: Path | str, *, force: bool = False, protected: tuple[Path, ...] = ()) -> Written:
+    """Write an empty roster with the official headers, text-formatted code columns and dropdowns.
+
+    An existing file is kept unless `force`; a `protected` file (the ledger) is never overwritten.
+    """
+    path = Path(path)
+    if any(path.resolve() == p.resolve() for p in protected):
+        raise InputError(f"{path} 是凭证台账，不能覆盖 (that is the ledger)")
+    if path.exists() and not force:
+        raise InputError(f"{path} 已存在，没有覆盖。要覆盖请加 --force，或换一个文件名 (exists: use --force)")
+    created = tuple(reversed([p for p in path.parent.resolve().parents if not p.exists()]))
+    created += () if path.parent.exists() else (path.parent.resolve(),)
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -40,5 +60,6 @@ def write_blank_roster(path: Path | str) -> Path:
             rule.add(f"{letter}2:{letter}{PREPARED_ROWS + 1}")
             sheet.add_data_validation(rule)
     sheet.freeze_panes = "A2"
-    return save_workbook(book, Path(path))
+    save_workbook(book, path)
+    return Written(path, created)
 

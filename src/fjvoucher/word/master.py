@@ -257,11 +257,24 @@ def _check_constructs(path: Path, tree) -> None:
     allowed = tuple(getattr(nodes, n) for n in ALLOWED_NODES)
     for node in tree.find_all(nodes.Node):
         if not isinstance(node, allowed):
-            raise TemplateError(f"凭证母版 {path} 的占位符中有不允许的写法「{type(node).__name__}」；母版只能使用"
+            raise TemplateError(f"凭证母版 {path} 的占位符中有不允许的写法「{_describe(node)}」；母版只能使用"
                                 "名称、文字、条件（if）和这些过滤器：" + "、".join(ALLOWED_FILTERS)
                                 + " (only names, text, if and the documented filters)")
         if isinstance(node, nodes.Filter) and node.name not in (*ALLOWED_FILTERS, "mergefield"):
             raise TemplateError(f"凭证母版 {path} 使用了不允许的过滤器 {node.name}；可用：{'、'.join(ALLOWED_FILTERS)}")
+
+
+def _describe(node) -> str:
+    """Return what a forbidden construct is, as the master writes it: range(…), .update, For."""
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
+        return f"{node.node.name}(…) ({type(node).__name__})"
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
+        return f".{node.node.attr}(…) ({type(node).__name__})"
+    if isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        return f".{getattr(node, 'attr', '[…]')} ({type(node).__name__})"
+    return type(node).__name__
 
 
 def _check_batch_headers(path: Path, env, templates: dict[str, str]) -> None:
@@ -315,11 +328,21 @@ def inspect_template(path: Path | str) -> TemplateInfo:
         prepared = prepare_template(path)
     except TemplateError as exc:
         if conversion is None:
-            return TemplateInfo("docxtpl", [], [], [str(exc)])
+            return TemplateInfo(_kind_by_bytes(path), [], [], [str(exc)])
         return TemplateInfo("mergefield", _conversion_fields(conversion), conversion.warnings, [str(exc)])
     if conversion:
         return TemplateInfo("mergefield", _conversion_fields(conversion), conversion.warnings, [])
     return TemplateInfo("docxtpl", [(name, name) for name in sorted(prepared.names)], [], [])
+
+
+def _kind_by_bytes(path: Path) -> str:
+    """Tell a Word mail-merge master from a docxtpl one without parsing it (it may not parse)."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            body = package.read(DOCUMENT)
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return "docxtpl"
+    return "mergefield" if has_fields(body) else "docxtpl"
 
 
 def _conversion_fields(conversion: Conversion) -> list[tuple[str, str | None]]:

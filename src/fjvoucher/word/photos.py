@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from fjvoucher.errors import PhotoError
+from fjvoucher.errors import InputError, PhotoError
 from fjvoucher.layout import fold_key
 
 EXTENSIONS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
@@ -38,7 +38,8 @@ class PhotoFolder:
     def __init__(self, folder: Path | str):
         self.folder = Path(folder)
         if not self.folder.is_dir():
-            raise PhotoError(f"照片文件夹不存在：{self.folder} (photo folder not found)")
+            raise InputError(f"照片文件夹不存在：{self.folder}。请检查 --photos 或 fjvoucher config 中的 photos "
+                             "(photo folder not found)")
         # File names, not Path objects: a province's folder holds 150,000 photos.
         self.by_stem: dict[str, str] = {}
         with os.scandir(self.folder) as entries:
@@ -59,16 +60,32 @@ class PhotoFolder:
         return self.folder / name
 
 
-def photo_header(source: Path | BinaryIO) -> tuple[str, int, int]:
-    """Return the photo's part extension and pixel size from its header; raise PhotoError when unusable.
+ORIENTATION = 0x0112  # EXIF tag: how a phone held the camera
 
-    Only the header is read: checking 150,000 photos must not decode 150,000 images.
-    """
+
+def check_photo(path: Path) -> None:
+    """Decode the whole photo once (cheaply, at ⅛ scale for a JPEG): a truncated or broken file raises PhotoError."""
+    from PIL import Image
+
+    _header(path)
+    try:
+        with Image.open(path) as image:
+            if image.format == "JPEG":
+                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()  # a truncated file raises here: it would print as a grey strip
+    except Image.DecompressionBombError as exc:
+        raise PhotoError("图片的像素尺寸大得异常，可能是恶意文件 (decompression bomb)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError(f"图片文件不完整或已损坏（{exc}），打印出来会缺一块 (truncated or damaged image)") from exc
+
+
+def _header(source: Path | BinaryIO) -> tuple[str, int, int, int]:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(source) as image:
             width, height, fmt = image.width, image.height, image.format
+            orientation = image.getexif().get(ORIENTATION, 1) if fmt == "JPEG" else 1
     except Image.DecompressionBombError as exc:
         raise PhotoError("图片的像素尺寸大得异常，可能是恶意文件 (decompression bomb)") from exc
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
@@ -77,14 +94,27 @@ def photo_header(source: Path | BinaryIO) -> tuple[str, int, int]:
         raise PhotoError(f"图片格式是 {fmt}，不是 JPG 或 PNG (not JPG or PNG)")
     if not width or not height:
         raise PhotoError("图片尺寸为零 (empty image)")
-    return ("png" if fmt == "PNG" else "jpeg"), width, height
+    return ("png" if fmt == "PNG" else "jpeg"), width, height, orientation
 
 
 def load_photo(path: Path) -> Photo:
-    """Read the photo at `path` (one read for bytes and header); raise PhotoError when it is not a JPEG or PNG."""
+    """Read the photo at `path`, turned upright when its EXIF orientation says so (a phone photo)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise PhotoError(f"无法读取 ({exc})") from exc
-    ext, width, height = photo_header(io.BytesIO(data))
+    ext, width, height, orientation = _header(io.BytesIO(data))
+    if orientation not in (None, 1):
+        data, width, height = _upright(data)
     return Photo(data, ext, width, height)
+
+
+def _upright(data: bytes) -> tuple[bytes, int, int]:
+    """Return the JPEG turned as its EXIF orientation says, re-encoded without the tag."""
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data)) as image:
+        turned = ImageOps.exif_transpose(image).convert("RGB")
+    out = io.BytesIO()
+    turned.save(out, "JPEG", quality=95)
+    return out.getvalue(), turned.width, turned.height

