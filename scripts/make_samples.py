@@ -17,7 +17,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 def error_rows() -> list[dict]:
     """Return rows that each show one kind of problem, after a few valid ones they refer to."""
-    base = make_candidates(40, seed=7)
+    base = make_candidates(48, seed=7)
     good, pool = base[:3], iter(base[3:])
 
     def variant(note: str, **changes) -> dict:
@@ -64,7 +64,10 @@ def error_rows() -> list[dict]:
         variant("凭证编号重复", voucher_no="3501-2009-900001"),
         variant("姓名中有换行（Alt+Enter）", name="王\n芳"),
         variant("准考证号含阿拉伯-印度数字", exam_no="09\u0660\u0661000099"),
-        variant("发证日期早于出生日期", issue_date=dt.date(1950, 6, 10), certificate_no="REPLACE-YEAR-50"),
+        variant("发证日期早于出生日期", issue_date=dt.date(1950, 6, 10), certificate_no="REPLACE-YEAR"),
+        variant("打印时凭证已过期", issue_date=dt.date(2008, 1, 10), certificate_no="REPLACE-YEAR"),
+        variant("姓名中间有空格", name="王　芳"),
+        variant("鉴定指导中心名称写错", center="厦门职业技能鉴定指导中心"),
         variant("职业名称超出凭证上的栏宽", occupation="中式烹调师（国家职业资格四级）兼面点师和西式烹调师"),
     ]
     return [_fill_derived(r) for r in rows]
@@ -83,8 +86,8 @@ def _fill_derived(row: dict) -> dict:
             "证书编号年份与发证日期不同": "08" + cert[2:],
             "证书编号不是福建": cert[:2] + "44" + cert[4:],
         }.get(note, cert)
-    if row["certificate_no"] == "REPLACE-YEAR-50":
-        row["certificate_no"] = "50" + _valid_cert_like(row)[2:]
+    if row["certificate_no"] == "REPLACE-YEAR":  # a certificate of the year it was issued
+        row["certificate_no"] = f"{row['issue_date'].year % 100:02d}" + _valid_cert_like(row)[2:]
     if row["id_number"] is None:
         first17 = f"350102{row['birth_date']:%Y%m%d}12{1 if row['sex'] == '男' else 2}"
         row["id_number"] = first17 + check_digit(first17)
@@ -101,12 +104,23 @@ def _valid_cert_like(row: dict) -> str:
     return f"0935011001{digit}9{row['exam_no'][-4:]}"
 
 
+def _add_footer(path: Path, lines: list[list]) -> None:
+    """Add the totals and signature lines exam software and clerks put under the data."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    for line in lines:
+        book.active.append(line)
+    book.save(path)
+
+
 def main() -> None:
     """Write samples/roster.xlsx, samples/roster_with_errors.xlsx and samples/photos/."""
     SAMPLES.mkdir(exist_ok=True)
     rows = make_candidates(50)
     write_roster_xlsx(SAMPLES / "roster.xlsx", rows)
-    write_roster_xlsx(SAMPLES / "roster_with_errors.xlsx", error_rows(), extra_headers={"说明": "note"})
+    errors = write_roster_xlsx(SAMPLES / "roster_with_errors.xlsx", error_rows(), extra_headers={"说明": "note"})
+    _add_footer(errors, [["合计：共 40 人"], ["制表人：张敬福", None, "审核人：马光凯", None, "日期：2009年6月10日"]])
     photos = SAMPLES / "photos"
     photos.mkdir(exist_ok=True)
     for old in photos.iterdir():  # photos of an earlier generation would match nobody

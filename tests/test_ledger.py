@@ -13,7 +13,8 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
-from fjvoucher.ledger.store import Ledger, LedgerError, expiry
+from fjvoucher.layout import valid_until as expiry
+from fjvoucher.ledger.store import Ledger, LedgerError
 from fjvoucher.merge import MergeOptions, merge_roster
 from support.synthetic import make_candidates, write_roster_xlsx
 

@@ -76,6 +76,8 @@ LEDGER = click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path
                            "per-user data folder).")
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                     help="Language of the report: zh (中文) or en.")
+ALL_WARNINGS = click.option("--all-warnings", is_flag=True,
+                            help="List every warning row by row (default: grouped by kind with the first rows).")
 SHEET = click.option("--sheet", default=None, help="Sheet name or 1-based number (default: the first sheet).")
 
 
@@ -128,8 +130,12 @@ def layout(output: Path, force: bool) -> None:
 @click.option("--template", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The master the roster will print with: its boxes limit how wide a value may be "
                    "(default: the bundled voucher master).")
+@click.option("--center", default=None, help="The centre's full name for rows without one (default: "
+              "`fjvoucher config`'s center_name).")
+@ALL_WARNINGS
 @LANG
-def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, lang: str) -> None:
+def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, center: str | None,
+             all_warnings: bool, lang: str) -> None:
     """检查名册（不写任何文件）· Check ROSTER against the official layout and every cell.
 
     Exit 1 when it has errors.
@@ -144,11 +150,15 @@ def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, l
     from fjvoucher.roster.checks import validate as run_validation
     from fjvoucher.word.master import prepare_template
 
-    report = run_validation(roster, sheet, glyphs=has_glyph, boxes=prepare_template(template).boxes)
+    from fjvoucher.config import setting
+
+    report = run_validation(roster, sheet, glyphs=has_glyph, boxes=prepare_template(template).boxes,
+                            center=center or setting("center_name"))
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
     else:
-        click.echo(report.to_text(lang))
+        for line in report.lines(lang, all_warnings):
+            click.echo(line)
     sys.exit(EXIT_OK if report.valid else EXIT_PROBLEMS)
 
 
@@ -217,10 +227,11 @@ class ProgressLine:
 @click.option("--reissue", is_flag=True, help="Replace the voucher of a certificate whose record changed with a "
               "new NO (its 备注 says 补发).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
+@ALL_WARNINGS
 @LANG
 def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, center, skip_invalid, batch_size,
           per_candidate, sort_by, fmt, pdf_engine, soffice, ledger, center_code, no_pattern, reissue, quiet,
-          lang) -> None:
+          all_warnings, lang) -> None:
     """检查名册并生成凭证 · Check ROSTER, then write vouchers, print batches and the register.
 
     One voucher per candidate (DOCX and PDF), batches of one voucher a page to print and stamp,
@@ -247,7 +258,8 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
     result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
     report = result.checked.report
     if report.findings:
-        click.echo(report.to_text(lang))
+        for line in report.lines(lang, all_warnings):
+            click.echo(line)
     if not result.written:
         click.echo("有错误，未生成任何凭证。请按上面的提示修改名册后重新运行（或加 --skip-invalid 只打印正确的行）。"
                    if lang == "zh" else "Errors found: nothing was written. Fix the roster and run again "

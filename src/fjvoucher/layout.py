@@ -6,6 +6,7 @@ layout workbook) reads `FIELDS`; nothing else knows a header by heart.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -70,20 +71,56 @@ LEVEL_DIGITS: dict[str, int] = {
 LEVEL_CHOICES = ("五级/初级", "四级/中级", "三级/高级", "二级/技师", "一级/高级技师")
 PASSING_RESULTS = ("合格", "良好", "优秀")
 SEX_CODES = {"男": "男", "女": "女", "1": "男", "2": "女"}
-# GB 4658 学历代码 names, then the short forms exam software and clerks write.
+# GB/T 4658 学历代码: the 2006 table, then the 1984 table exam software of 2009 still used.  A code in
+# the roster prints as its name (the certificate prints words).  Names may end in 毕业/肄业/结业.
+EDUCATION_CODES: dict[str, str] = {
+    "10": "研究生教育", "11": "博士研究生毕业", "12": "博士研究生结业", "13": "博士研究生肄业",
+    "14": "硕士研究生毕业", "15": "硕士研究生结业", "16": "硕士研究生肄业", "17": "研究生班毕业",
+    "18": "研究生班结业", "19": "研究生班肄业", "20": "大学本科教育", "21": "大学本科毕业",
+    "22": "大学本科结业", "23": "大学本科肄业", "28": "大学普通班毕业", "30": "大学专科教育",
+    "31": "大学专科毕业", "32": "大学专科结业", "33": "大学专科肄业", "40": "中等职业教育",
+    "41": "中等专科毕业", "42": "中等专科结业", "43": "中等专科肄业", "44": "职业高中毕业",
+    "45": "职业高中结业", "46": "职业高中肄业", "47": "技工学校毕业", "48": "技工学校结业",
+    "49": "技工学校肄业", "60": "普通高级中学教育", "61": "普通高中毕业", "62": "普通高中结业",
+    "63": "普通高中肄业", "70": "初级中学教育", "71": "初中毕业", "73": "初中肄业", "80": "小学教育",
+    "81": "小学毕业", "83": "小学肄业", "90": "其他",
+}
 EDUCATION_NAMES = (
-    "研究生", "博士研究生", "硕士研究生", "研究生班", "大学本科", "大学专科", "专科", "中等专科",
-    "中等专业学校", "中专", "中技", "技工学校", "技校", "职业高中", "职高", "普通高中", "高中",
-    "初中", "初级中学", "小学", "文盲或半文盲", "文盲", "半文盲", "博士", "硕士", "本科", "大专",
-    "大学", "中职", "高职", "其他",
+    *EDUCATION_CODES.values(),
+    # GB/T 4658-1984
+    "研究生", "大学本科", "大学专科和专科学校", "中等专业学校或中等技术学校", "中等专业学校", "中等技术学校",
+    "技工学校", "高中", "初中", "小学", "文盲或半文盲",
+    # the short forms exam software and clerks write
+    "博士研究生", "硕士研究生", "研究生班", "大学专科", "专科", "中等专科", "中专", "中技", "技校", "职业高中",
+    "职高", "普通高中", "初级中学", "文盲", "半文盲", "博士", "硕士", "本科", "大专", "大学", "中职", "高职", "其他",
 )
+EDUCATION_SUFFIXES = ("毕业", "肄业", "结业")
+
+# The appraisal guidance centres of Fujian that issue vouchers: the province's and each 设区市's.
+CENTERS = ("福建省职业技能鉴定指导中心",) + tuple(
+    f"{city}职业技能鉴定指导中心"
+    for city in ("福州市", "厦门市", "莆田市", "三明市", "泉州市", "漳州市", "南平市", "龙岩市", "宁德市"))
+
+# First words of the lines exam software and clerks put under the data: totals and signatures.
+FOOTER_WORDS = ("合计", "总计", "小计", "共计", "制表", "制表人", "审核", "审核人", "复核", "负责人", "填表人",
+                "经办人", "日期", "填报日期", "制表日期", "单位", "盖章", "签字", "备注", "说明", "注")
+
+def valid_until(issued_on: dt.date) -> dt.date:
+    """Return a voucher's last day of validity: one year from issue (the notice), the day before the anniversary."""
+    try:
+        anniversary = issued_on.replace(year=issued_on.year + 1)
+    except ValueError:  # 29 February: the anniversary is 1 March
+        anniversary = dt.date(issued_on.year + 1, 3, 1)
+    return anniversary - dt.timedelta(days=1)
+
 
 _SPACES = re.compile(r"[\s\u3000\u00a0\ufeff]+")
 
 
 def half_width(text: str) -> str:
     """Return `text` with full-width digits and letters made half-width (NFKC) and every space removed."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    # NFKC again after the spaces go: "U ̄" (NFKC of "U¯") composes to "Ū" once its space is removed.
+    return unicodedata.normalize("NFKC", _SPACES.sub("", unicodedata.normalize("NFKC", text)))
 
 
 def fold_key(text: str) -> str:

@@ -142,8 +142,6 @@ def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None, l
     photo_names: dict[int, str] = {}
 
     def merge_checks(candidate: Candidate, add) -> None:
-        if not (candidate["center"] or options.center):
-            add("center", "error", "center-missing")
         if ledger:
             _check_ledger(ledger, candidate, options, add)
         if photos is not None:
@@ -151,7 +149,7 @@ def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None, l
 
     checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=merge_checks,
                            extra_columns=_columns_outside_layout(options.sort_by), glyphs=options.glyphs,
-                           boxes=boxes)
+                           boxes=boxes, center=options.center)
     return checked, photo_names
 
 

@@ -161,8 +161,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Centre {value!r} does not look like a full name, e.g. 福州市职业技能鉴定指导中心"),
     # merge
     "center-missing": (
-        "没有鉴定指导中心名称，凭证落款无法打印。请在名册中填写「鉴定指导中心」列，或运行时加 --center 指定",
-        "No appraisal centre name for the seal line. Fill the 鉴定指导中心 column or pass --center"),
+        "有 {rows} 行没有鉴定指导中心名称，凭证落款无法打印。请在名册中填写「鉴定指导中心」列，或加 --center，"
+        "或运行一次 fjvoucher config set center_name 本中心全称",
+        "{rows} rows have no appraisal centre for the seal line. Fill the 鉴定指导中心 column, pass --center, "
+        "or run fjvoucher config set center_name once"),
+    "center-near-miss": (
+        "鉴定指导中心「{value}」与福建省的中心名称不完全一致，可能是「{likely}」。请核对，落款按名册原样打印",
+        "Centre {value!r} is not quite a Fujian centre's name; {likely!r} is likely meant. It prints as written"),
+    "footer-skipped": (
+        "第 {rows} 行是表格下方的合计、签字或日期行，不是考生，已跳过",
+        "Rows {rows} are totals, signatures or dates under the table, not candidates: skipped"),
+    "name-inner-space": (
+        "姓名「{value}」中间有空格，凭证上将印作「{fixed}」。请核对",
+        "Name {value!r} has spaces inside; the voucher prints {fixed!r}. Check it"),
+    "expired-on-print": (
+        "发证日期 {value} 的凭证有效期至 {until}，今天（{today}）打印时已经过期。请核对发证日期",
+        "Issued {value}, the voucher was valid until {until}: it has expired before it is printed today ({today}). "
+        "Check the issue date"),
     "photo-missing": (
         "照片文件夹中找不到此人的照片（按身份证号 {id} 或准考证号 {exam_no} 命名的 jpg/png）。照片框将留空",
         "No photo named by ID number {id} or exam number {exam_no} (jpg/png); the photo box stays empty"),

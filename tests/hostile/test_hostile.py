@@ -174,7 +174,8 @@ def test_an_issue_date_before_the_birth_date_is_an_error(tmp_path):
     rows = make_candidates(1, seed=67)
     rows[0]["issue_date"] = dt.date(1950, 1, 1)
     rows[0]["certificate_no"] = "50" + rows[0]["certificate_no"][2:]
-    assert codes(validate(write_roster_xlsx(tmp_path / "r.xlsx", rows), today=TODAY)) == ["issue-before-birth"]
+    report = validate(write_roster_xlsx(tmp_path / "r.xlsx", rows), today=TODAY)
+    assert [f.code for f in report.findings if f.severity == "error"] == ["issue-before-birth"]
 
 
 # --- 9: photos -----------------------------------------------------------------------------------

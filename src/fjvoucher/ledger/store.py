@@ -24,7 +24,7 @@ from pathlib import Path
 
 from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.failures import explain_sqlite_error
-from fjvoucher.layout import FIELD_BY_KEY, FIELDS
+from fjvoucher.layout import FIELD_BY_KEY, FIELDS, valid_until
 from fjvoucher.ledger.schema import APPLICATION_ID, LATEST, MIGRATIONS
 from fjvoucher.messages import STATUS_WORDS
 
@@ -87,15 +87,6 @@ class Issued:
     voucher_no: str
     replaces: str = ""
     verify_code: str = ""
-
-
-def expiry(issued_on: dt.date) -> dt.date:
-    """Return the last day of validity: one year from issue, the day before the anniversary."""
-    try:
-        anniversary = issued_on.replace(year=issued_on.year + 1)
-    except ValueError:  # 29 February: the anniversary is 1 March
-        anniversary = dt.date(issued_on.year + 1, 3, 1)
-    return anniversary - dt.timedelta(days=1)
 
 
 def check_pattern(pattern: str) -> None:
@@ -469,7 +460,7 @@ class Batch:
         columns = ["voucher_no", *FIELD_KEYS, "issued_on", "expires_on", "template_sha256", "batch_file", "page",
                    "replaces", "verify_code", "center_code", "created_at"]
         values = [number, *(entry.get(k, "") for k in FIELD_KEYS), entry["issued_on"].isoformat(),
-                  expiry(entry["issued_on"]).isoformat(), template_sha256, entry["batch_file"], entry["page"],
+                  valid_until(entry["issued_on"]).isoformat(), template_sha256, entry["batch_file"], entry["page"],
                   replaces, code, center_code, _stamp(self.ledger.clock())]
         try:
             self.db.execute(f"INSERT INTO vouchers ({', '.join(columns)}) VALUES ({', '.join('?' * len(values))})",

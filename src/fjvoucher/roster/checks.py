@@ -8,18 +8,20 @@ and records what it parsed (dates, level digit, ID facts) for the checks across 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fjvoucher.errors import FjvoucherError, RosterUnreadable
 from fjvoucher.layout import (
-    EDUCATION_NAMES, FIELD_BY_KEY, FIELDS, PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field, fold_key, half_width,
+    CENTERS, EDUCATION_CODES, EDUCATION_NAMES, EDUCATION_SUFFIXES, FIELD_BY_KEY, FIELDS, FOOTER_WORDS,
+    PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field, fold_key, half_width, valid_until,
 )
 from fjvoucher.roster import cells
 from fjvoucher.roster.idcard import IdInfo, mask_id, parse_id
-from fjvoucher.roster.reading import HEADER_SEARCH_ROWS, Column, Roster, cell_at, open_roster
+from fjvoucher.roster.reading import HEADER_SEARCH_ROWS, Column, RawRow, Roster, cell_at, open_roster
 from fjvoucher.roster.records import Candidate, Rejected
 from fjvoucher.roster.report import Finding, Report
 
@@ -71,12 +73,21 @@ def _text(cell, text: str, fld: Field, row: _Row) -> str:
 
 
 def _center(cell, text: str, fld: Field, row: _Row) -> str:
-    if not text.endswith("中心"):
-        row.add(fld.key, "warning", "center-incomplete", value=text)
+    for severity, code, params in _center_problems(text):
+        row.add(fld.key, severity, code, **params)
     return text
 
 
+_NAME_DOTS = str.maketrans({c: "\u00b7" for c in "•．・‧∙⋅"})  # the dots clerks type in 阿依古丽·买买提
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\U00020000-\U0003134f])[\s\u3000]+(?=[\u3400-\u9fff\U00020000-\U0003134f])")
+
+
 def _name(cell, text: str, fld: Field, row: _Row) -> str:
+    text = text.translate(_NAME_DOTS)
+    cleaned = _CJK_GAP.sub("", text)
+    if cleaned != text:  # "王  芳": spaces typed to line names up in a column, not part of the name
+        row.add(fld.key, "warning", "name-inner-space", value=text, fixed=cleaned)
+        text = cleaned
     rare = "".join(dict.fromkeys(ch for ch in text if not cells.in_gbk(ch)))
     if rare:
         row.parsed["rare"] = rare  # the checker asks its glyph probe whether any font draws them
@@ -101,7 +112,10 @@ def _date(cell, text: str, fld: Field, row: _Row) -> str | None:
 
 def _education(cell, text: str, fld: Field, row: _Row) -> str:
     bare = half_width(text)
-    if bare not in _EDUCATION and bare.removesuffix("毕业").removesuffix("肄业") not in _EDUCATION:
+    if bare in EDUCATION_CODES:  # a GB/T 4658 code: the voucher prints its name
+        return EDUCATION_CODES[bare]
+    stem = next((bare.removesuffix(s) for s in EDUCATION_SUFFIXES if bare.endswith(s)), bare)
+    if bare not in _EDUCATION and stem not in _EDUCATION:
         row.add(fld.key, "warning", "education-unknown", value=text)
     return text
 
@@ -289,6 +303,10 @@ class RosterChecker:
         if birth and issue and issue < birth:
             row.add("issue_date", "error", "issue-before-birth", value=cells.chinese_date(issue),
                     birth=cells.chinese_date(birth))
+            issue = None
+        if issue and valid_until(issue) < self.today:
+            row.add("issue_date", "warning", "expired-on-print", value=cells.chinese_date(issue),
+                    until=cells.chinese_date(valid_until(issue)), today=cells.chinese_date(self.today))
         if info and birth and info.birth != birth:
             row.add("birth_date", "error", "id-birth-mismatch", value=cells.chinese_date(birth),
                     id_birth=cells.chinese_date(info.birth))
@@ -381,40 +399,109 @@ ExtraCheck = Callable[[Candidate, Callable[..., None]], None]
 
 def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
                  keep: bool = False, extra: ExtraCheck | None = None, extra_columns: tuple[str, ...] = (),
-                 glyphs: GlyphProbe | None = None, boxes: Mapping[str, float] | None = None) -> CheckedRoster:
+                 glyphs: GlyphProbe | None = None, boxes: Mapping[str, float] | None = None,
+                 center: str | None = None) -> CheckedRoster:
     """Read and check the roster at `path`; with `keep`, also return its valid and rejected rows.
 
-    `extra(candidate, add)` checks what a caller needs beyond the layout (merge: centre, photos)
+    `extra(candidate, add)` checks what a caller needs beyond the layout (merge: photos, the ledger)
     on each row that passed; it reports through `add(key, severity, code, **params)`.
     `extra_columns` names columns outside the layout whose text each candidate keeps (`extra`).
     `glyphs` tells whether an installed font draws a character; without it, no `no-glyph` findings.
     `boxes` gives the width, in ems, of each field's box on the master; wider values are warned about.
+    `center` is the centre's name for rows without one (--center, the config); None: none given.
     """
     roster = open_roster(path, sheet)
     report = Report(str(path), roster.sheet, encoding=roster.encoding)
     report.findings.extend(file_findings(roster))
-    file_ok = report.valid
     checked = CheckedRoster(report, roster.columns)
     if roster.header_row is None:
         return checked
+    if center:
+        report.findings.extend(center_findings(center))
     checker = RosterChecker(roster.columns, today or dt.date.today(), _find_columns(roster, extra_columns), glyphs,
                             boxes)
-    for number, raw in roster.rows:
-        report.rows += 1
+    footer: list[int] = []
+    rows_without_center = 0
+    for number, raw in _without_footer(roster.rows, footer):
         row, candidate = checker.check(number, raw)
         if candidate is not None and extra is not None:
             extra(candidate, row.add)
             candidate = None if row.has_errors() else candidate
-        if row.findings:
-            report.findings.extend(row.findings)
-            report.row_labels[number] = _row_label(row)
-        if candidate is not None and file_ok:
-            report.valid_rows += 1
-            if keep:
-                checked.candidates.append(candidate)
-        elif keep:
-            checked.rejected.append(Rejected(number, list(raw), row.findings))
+        rows_without_center += candidate is not None and not candidate["center"]
+        _count(checked, number, raw, row, candidate, keep)
+    if rows_without_center and not center:
+        report.findings.append(Finding(None, None, FIELD_BY_KEY["center"].header, "center", "error",
+                                       "center-missing", {"rows": rows_without_center}))
+    if footer:
+        report.findings.append(Finding(None, None, None, None, "warning", "footer-skipped",
+                                       {"rows": "、".join(map(str, footer))}))
+    if not report.valid and not _only_row_errors(report):  # a file-level error stops every row
+        report.valid_rows = 0
+        checked.candidates.clear()
     return checked
+
+
+def _only_row_errors(report: Report) -> bool:
+    return not any(f.row is None and f.severity == "error" for f in report.findings)
+
+
+def _count(checked: CheckedRoster, number: int, raw: list, row: _Row, candidate: Candidate | None,
+           keep: bool) -> None:
+    """Add one checked row to the report and, with `keep`, to the candidates or the rejected rows."""
+    report = checked.report
+    report.rows += 1
+    if row.findings:
+        report.findings.extend(row.findings)
+        if row.has_errors():  # warnings are shown grouped, without the row's label
+            report.row_labels[number] = _row_label(row)
+    if candidate is not None:
+        report.valid_rows += 1
+        if keep:
+            checked.candidates.append(candidate)
+    elif keep:
+        checked.rejected.append(Rejected(number, list(raw), row.findings))
+
+
+def _without_footer(rows: Iterator[RawRow], footer: list[int]) -> Iterator[RawRow]:
+    """Yield the data rows, holding back lines that look like totals or signatures (合计：24人, 制表人：…).
+
+    Held lines followed by data are data after all; the trailing block is left out and its row
+    numbers are put in `footer`.
+    """
+    held: list[RawRow] = []
+    for number, raw in rows:
+        if _footer_line(raw):
+            held.append((number, raw))
+            continue
+        yield from held
+        held.clear()
+        yield number, raw
+    footer.extend(number for number, _ in held)
+
+
+def _footer_line(raw: list) -> bool:
+    """Return True for a row of one to four cells whose first starts like 合计, 制表人, 审核人, 日期 …"""
+    filled = [text for text in (cells.cell_text(c)[0] for c in raw) if text]
+    return 1 <= len(filled) <= 4 and half_width(filled[0]).startswith(FOOTER_WORDS)
+
+
+def center_findings(center: str) -> list[Finding]:
+    """Return what is wrong with a centre's name given for every row: a near miss of a Fujian centre."""
+    return [Finding(None, None, FIELD_BY_KEY["center"].header, "center", severity, code, params)
+            for severity, code, params in _center_problems(center)]
+
+
+def _center_problems(name: str) -> list[tuple[str, str, dict]]:
+    import difflib
+
+    if name in CENTERS:
+        return []
+    close = difflib.get_close_matches(name, CENTERS, n=1, cutoff=0.8)
+    if close:
+        return [("warning", "center-near-miss", {"value": name, "likely": close[0]})]
+    if not name.endswith("中心"):
+        return [("warning", "center-incomplete", {"value": name})]
+    return []
 
 
 def _find_columns(roster: Roster, headers: tuple[str, ...]) -> tuple[Column, ...]:
@@ -428,9 +515,10 @@ def _find_columns(roster: Roster, headers: tuple[str, ...]) -> tuple[Column, ...
 
 
 def validate(path: Path | str, sheet: str | None = None, *, today: dt.date | None = None,
-             glyphs: GlyphProbe | None = None, boxes: Mapping[str, float] | None = None) -> Report:
+             glyphs: GlyphProbe | None = None, boxes: Mapping[str, float] | None = None,
+             center: str | None = None) -> Report:
     """Check the roster at `path` against the official layout and return the report."""
-    return check_roster(path, sheet, today=today, glyphs=glyphs, boxes=boxes).report
+    return check_roster(path, sheet, today=today, glyphs=glyphs, boxes=boxes, center=center).report
 
 
 def _row_label(row: _Row) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fjvoucher.messages import SEVERITY_WORDS, message
+
+
+FIRST_ROWS = 8  # rows named for a kind of warning before "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,25 +79,56 @@ class Report:
             "problems": [f.to_dict(lang) for f in self.findings],
         }
 
-    def to_text(self, lang: str = "zh") -> str:
-        """Return the report as lines for the clerk, grouped by spreadsheet row, ending with a summary."""
-        words = SEVERITY_WORDS[lang]
+    def to_text(self, lang: str = "zh", all_warnings: bool = False) -> str:
+        """Return the report as text for the clerk (see `lines`)."""
+        return "\n".join(self.lines(lang, all_warnings))
+
+    def lines(self, lang: str = "zh", all_warnings: bool = False) -> Iterator[str]:
+        """Yield the report for the clerk: file-level findings, every error by spreadsheet row, warnings
+        grouped by kind with their count and first rows (all of them by row with `all_warnings`), a summary.
+
+        Lines are made as they are shown: a 150,000-row roster's report is never held as text.
+        """
+        yield self._heading(lang)
         by_row: dict[int | None, list[Finding]] = defaultdict(list)
         for finding in self.findings:
-            by_row[finding.row].append(finding)
+            if all_warnings or finding.severity == "error" or finding.row is None:
+                by_row[finding.row].append(finding)
+        for row in sorted(by_row, key=lambda r: -1 if r is None else r):
+            yield _row_heading(row, self.row_labels.get(row), lang)
+            for f in by_row[row]:
+                yield f"  [{SEVERITY_WORDS[lang][f.severity]}] {_where(f, lang)}{f.message(lang)}"
+        if not all_warnings:
+            yield from self._grouped_warnings(lang)
+        yield self.summary(lang)
+
+    def _heading(self, lang: str) -> str:
         where = self.sheet or (self.encoding and self.encoding.upper())
         if lang == "zh":
             label = "工作表" if self.sheet else "编码"
-            lines = [f"名册：{self.file}" + (f"（{label} {where}）" if where else "")]
-        else:
-            label = "sheet" if self.sheet else "encoding"
-            lines = [f"Roster: {self.file}" + (f" ({label} {where})" if where else "")]
-        for row in sorted(by_row, key=lambda r: -1 if r is None else r):
-            lines.append(_row_heading(row, self.row_labels.get(row), lang))
-            for f in by_row[row]:
-                lines.append(f"  [{words[f.severity]}] {_where(f, lang)}{f.message(lang)}")
-        lines.append(self.summary(lang))
-        return "\n".join(lines)
+            return f"名册：{self.file}" + (f"（{label} {where}）" if where else "")
+        label = "sheet" if self.sheet else "encoding"
+        return f"Roster: {self.file}" + (f" ({label} {where})" if where else "")
+
+    def _grouped_warnings(self, lang: str) -> Iterator[str]:
+        """Yield one group per kind of row warning: how many, the first rows, and one example."""
+        groups: dict[str, list[Finding]] = defaultdict(list)
+        for f in self.findings:
+            if f.severity == "warning" and f.row is not None:
+                groups[f.code].append(f)
+        if not groups:
+            return
+        yield "警告（按类别汇总，加 --all-warnings 逐行列出）：" if lang == "zh" else \
+            "Warnings, by kind (--all-warnings lists every one):"
+        for found in groups.values():
+            rows = "、".join(str(f.row) for f in found[:FIRST_ROWS]) + ("…" if len(found) > FIRST_ROWS else "")
+            example = found[0]
+            if lang == "zh":
+                yield f"  [警告] {len(found)} 处，第 {rows} 行。例：第 {example.row} 行 {_where(example, lang)}" \
+                      f"{example.message(lang)}"
+            else:
+                yield f"  [warning] {len(found)} times, rows {rows.replace('、', ', ')}. E.g. row {example.row} " \
+                      f"{_where(example, lang)}{example.message(lang)}"
 
     def summary(self, lang: str = "zh") -> str:
         """Return the one-line count of rows read, valid rows, errors and warnings."""

@@ -300,6 +300,8 @@ def _number_picture(text: str, picture: str) -> str:
         number = Decimal(text)
     except InvalidOperation:
         return text
+    if not number.is_finite():  # "Infinity", "NaN": nothing to round
+        return text
     decimals = len(picture.split(".", 1)[1]) if "." in picture else 0
     rounded = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return f"{rounded:,}" if "," in picture else str(rounded)
