@@ -193,7 +193,7 @@ def test_the_error_sample_shows_one_finding_of_each_kind():
 
     file_level = {"header-not-found", "column-missing", "column-duplicated", "other-sheets",
                   "cell-too-long"}  # a 32,768-character cell has its own test
-    merge_only = {"center-missing", "photo-missing", "photo-unreadable", "no-glyph", "ledger-changed",
+    merge_only = {"center-missing", "photo-missing", "photo-unreadable", "photos-none", "no-glyph", "ledger-changed",
                   "ledger-reissue", "ledger-retired", "voucher-no-clash"}
     assert set(MESSAGES) - set(codes) == file_level | merge_only
 

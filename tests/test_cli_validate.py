@@ -71,7 +71,7 @@ def test_unreadable_file_exits_2_with_one_line(tmp_path, content):
     path.write_bytes(content)
     result = run("validate", str(path))
     assert result.exit_code == 2
-    assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("Error: ")
+    assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("错误 Error: ")
 
 
 def test_wrong_arguments_exit_2():
@@ -98,3 +98,32 @@ def test_layout_writes_an_empty_official_roster(tmp_path):
 def test_version_and_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "fjvoucher", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_clicks_own_messages_are_in_chinese_too():
+    result = run("merge")
+    assert result.exit_code == 2 and "缺少参数 Missing argument" in result.output and "用法 Usage:" in result.output
+    assert "显示本帮助" in run("--help").output
+
+
+def test_progress_on_a_log_file_is_a_start_and_an_end_line_not_a_stream_of_updates(tmp_path):
+    result = run("merge", SAMPLES / "roster.xlsx", "-o", tmp_path / "o", "--format", "docx", "--batch-size", "10",
+                 "--ledger", tmp_path / "l.db")  # CliRunner's stderr is no terminal
+    lines = [line for line in result.stderr.splitlines() if "已生成" in line]
+    assert lines[0].startswith("开始 start: 已生成 0/50") and lines[-1].startswith("完成 done: 已生成 50/50")
+    assert len(lines) == 2 and "\r" not in result.stderr
+
+
+def test_a_console_that_cannot_show_a_rare_character_gets_its_code_point(tmp_path):
+    import subprocess
+    import sys
+
+    from support.synthetic import make_candidates, write_roster_xlsx
+
+    rows = make_candidates(2)
+    rows[0]["name"] = "王𪚥"
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
+    done = subprocess.run([sys.executable, "-m", "fjvoucher", "validate", str(roster)], capture_output=True,
+                          env={**__import__("os").environ, "PYTHONIOENCODING": "gbk"})
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    assert "王U+2A6A5".encode("gbk") in done.stdout

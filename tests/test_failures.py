@@ -21,7 +21,7 @@ def one_line(result, exit_code: int) -> str:
     Lines the command printed before it failed (whose voucher it is) may precede the error.
     """
     assert result.exit_code == exit_code, result.output
-    errors = [line for line in result.output.strip().splitlines() if line.startswith("Error: ")]
+    errors = [line for line in result.output.strip().splitlines() if line.startswith("错误 Error: ")]
     assert len(errors) == 1 and result.output.strip().endswith(errors[0]), result.output
     assert "Traceback" not in result.output
     return errors[0]

@@ -131,7 +131,7 @@ def test_the_rosters_own_voucher_no_is_honoured_and_checked(tmp_path):
         row["certificate_no"] = row["certificate_no"][:7] + "003" + row["certificate_no"][10:]
     others[0]["voucher_no"] = "FZ-2009-0001"  # already belongs to another certificate
     result = merge(tmp_path, others, name="other", today=TODAY)
-    assert [f.code for f in result.checked.report.findings] == ["voucher-no-clash"]
+    assert [f.code for f in result.checked.report.findings] == ["photos-none", "voucher-no-clash"]
 
 
 def test_verify_genuine_and_minimal_disclosure(tmp_path):
@@ -174,7 +174,7 @@ def test_supersede_from_a_roster_stops_further_vouchers(tmp_path):
     result = run("supersede", roster, "--ledger", tmp_path / "ledger.db")
     assert "已标记为「已换发国家证书」(superseded): 2 张凭证" in result.output
     again = merge(tmp_path, rows, name="again", today=TODAY)
-    assert [f.code for f in again.checked.report.findings] == ["ledger-retired", "ledger-retired"]
+    assert [f.code for f in again.checked.report.findings] == ["photos-none", "ledger-retired", "ledger-retired"]
 
 
 def test_list_filters_and_masks(tmp_path):

@@ -121,7 +121,8 @@ def test_center_option_fills_a_roster_without_centre_column(tmp_path):
     roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
     failed = merge_roster(roster, tmp_path / "a", MergeOptions(format="docx", today=TODAY))
     assert not failed.written
-    assert {f.code for f in failed.checked.report.findings} == {"center-missing"}
+    center = [f for f in failed.checked.report.findings if f.code == "center-missing"]
+    assert len(center) == 1 and center[0].row is None and "2 行" in center[0].message()  # once, not per row
     merge_roster(roster, tmp_path / "b", MergeOptions(format="docx", center="厦门市职业技能鉴定指导中心", today=TODAY))
     batch = docx.Document(tmp_path / "b" / "batches" / "batch-001.docx")
     assert "厦门市职业技能鉴定指导中心（印）" in [c.text for t in batch.tables for r in t.rows for c in r.cells]
@@ -199,7 +200,7 @@ def test_cli_merge_bad_template_is_one_line(tmp_path):
     (tmp_path / "t.docx").write_text("x")
     result = run("merge", str(SAMPLES / "roster.xlsx"), "--template", str(tmp_path / "t.docx"),
                                       "-o", str(tmp_path / "o"))
-    assert result.exit_code == 1 and result.output.splitlines()[-1].startswith("Error: 凭证母版无法打开")
+    assert result.exit_code == 1 and result.output.splitlines()[-1].startswith("错误 Error: 凭证母版无法打开")
     assert not (tmp_path / "o").exists()
 
 
@@ -220,7 +221,7 @@ def test_a_file_system_error_is_one_clear_line(tmp_path):
     result = run("merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "a-file" / "out"),
                                       "--format", "docx", "--ledger", str(tmp_path / "l.db"))
     assert result.exit_code == 1
-    assert result.output.startswith("Error: 无法读写文件") and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("错误 Error: 无法读写文件") and len(result.output.strip().splitlines()) == 1
 
 
 def test_sort_by_a_column_outside_the_layout_such_as_the_station(tmp_path):

@@ -129,7 +129,7 @@ def test_missing_engine_is_one_clear_line_and_nothing_is_written(tmp_path):
     result = run("merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "o"), "--format", "pdf",
                  env={"PATH": str(tmp_path)})  # a machine without LibreOffice
     assert result.exit_code == 1
-    assert result.output.startswith("Error: 无法生成 PDF") and "apt-get install" in result.output
+    assert result.output.startswith("错误 Error: 无法生成 PDF") and "apt-get install" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 

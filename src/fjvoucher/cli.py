@@ -65,6 +65,28 @@ def _robust_streams() -> None:
                 stream.reconfigure(errors="fjvoucher-uplus")
 
 
+def _speak_chinese() -> None:
+    """Give click's own messages (usage, errors, help options) in Chinese with the English beside them."""
+    from click import core, decorators, exceptions, formatting, parser, termui, types
+
+    from fjvoucher.click_words import PLURAL_WORDS, WORDS
+
+    def gettext(message: str) -> str:
+        return WORDS.get(message, message)
+
+    def ngettext(singular: str, plural: str, count: int) -> str:
+        return PLURAL_WORDS.get((singular, plural), singular if count == 1 else plural)
+
+    for module in (core, decorators, exceptions, formatting, parser, termui, types):
+        if hasattr(module, "_"):
+            module._ = gettext
+        if hasattr(module, "ngettext"):
+            module.ngettext = ngettext
+
+
+_speak_chinese()
+
+
 def _log_folder() -> Path:
     import platformdirs
 
@@ -163,22 +185,29 @@ def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, c
 
 
 class ProgressLine:
-    """Show vouchers or pages done, rate and time left on one stderr line, a few times a second at most."""
+    """Show vouchers or pages done, rate and time left on one stderr line, a few times a second at most.
+
+    Only on a terminal: redirected to a log file, each stage writes a start and an end line instead.
+    """
 
     LABELS = {"docx": ("已生成", "张"), "pdf": ("PDF 已完成", "页")}
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, terminal: bool | None = None):
         import threading
         import time
 
         self.quiet, self.clock, self.lock = quiet, time.perf_counter, threading.Lock()
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.started = self.clock()  # both stages run from the start: conversion overlaps generation
-        self.shown, self.finished = 0.0, set()
+        self.shown, self.finished, self.begun = 0.0, set(), set()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.quiet:
             return
         with self.lock:  # the PDF converter reports from its worker threads
+            if not self.terminal:
+                self._log_line(stage, done, total)
+                return
             now = self.clock()
             if stage in self.finished or (now - self.shown < 0.2 and done < total):
                 return
@@ -192,6 +221,15 @@ class ProgressLine:
                 rate = done / elapsed
                 line += f"  {rate:,.0f} {unit}/秒  剩余约 {(total - done) / rate if rate else 0:,.0f} 秒"
             click.echo(line + "   ", err=True, nl=done >= total)
+
+    def _log_line(self, stage: str, done: int, total: int) -> None:
+        verb, unit = self.LABELS[stage]
+        if stage not in self.begun:
+            self.begun.add(stage)
+            click.echo(f"开始 start: {verb} 0/{total} {unit}", err=True)
+        if done >= total and stage not in self.finished:
+            self.finished.add(stage)
+            click.echo(f"完成 done: {verb} {done}/{total} {unit}，用时 {self.clock() - self.started:,.1f} 秒", err=True)
 
 
 @cli.command(short_help="检查并生成凭证 · check a roster and print its vouchers")
@@ -282,13 +320,21 @@ def _pdf_failures(failures) -> None:
 
 
 def merge_summary(result, outdir: Path, lang: str) -> str:
-    """Return the closing lines of a merge: counts that reconcile, and where the files are."""
+    """Return the closing lines of a merge: counts that reconcile, where the files are, the photos found."""
     if lang == "en":
         lines = [f"{result.rows} rows read = {result.merged} vouchers + {result.rejected} rejected.",
                  f"Batches: {len(result.batches)} in {outdir / 'batches'}; register: {result.register}"]
     else:
         lines = [f"共读取 {result.rows} 行 = 生成凭证 {result.merged} 张 + 退回 {result.rejected} 行。",
                  f"批量打印文件 {len(result.batches)} 个：{outdir / 'batches'}；发放登记表：{result.register}"]
+    if result.photo_folder is not None:
+        missing = result.merged - result.photos_found
+        lines.append(f"照片：找到 {result.photos_found} / {result.merged} 张" + (
+            f"；其余 {missing} 人的照片请放入 {result.photo_folder}，以身份证号或准考证号命名（jpg/png），再运行一次"
+            if missing > 0 else "") if lang == "zh" else
+            f"Photos: {result.photos_found} of {result.merged} found" + (
+                f"; put the other {missing} into {result.photo_folder}, named by ID or exam number" if missing > 0
+                else ""))
     if result.rejected_file:
         lines.append(("退回的行及原因：" if lang == "zh" else "Rejected rows: ") + str(result.rejected_file))
     return "\n".join(lines)

@@ -29,7 +29,7 @@ from fjvoucher.roster.cells import parse_date
 from fjvoucher.roster.checks import CheckedRoster, GlyphProbe, check_roster
 from fjvoucher.roster.idcard import mask_id
 from fjvoucher.roster.records import Candidate
-from fjvoucher.roster.report import Report
+from fjvoucher.roster.report import Finding, Report
 from fjvoucher.sheets.atomic import Staging
 from fjvoucher.sheets.register import holds_rows, register_rows, write_register, write_rejected
 from fjvoucher.word.master import PreparedTemplate, prepare_template
@@ -81,6 +81,8 @@ class MergeResult:
     format: str = "docx"
     pdf_failures: list[PdfFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the clerk should know (e.g. how to get PDF)
+    photos_found: int = 0
+    photo_folder: Path | None = None
 
     @property
     def rows(self) -> int:
@@ -112,7 +114,10 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     template = prepare_template(options.template)  # read, not written: its boxes are part of the checks
     with _existing_ledger(options) as known:  # read to check against; never created for a roster that fails
         checked, photo_names = _read_and_check(roster, options, photos, known, template.boxes)
-    result = MergeResult(checked, format=output_format, notes=notes)
+    result = MergeResult(checked, format=output_format, notes=notes, photos_found=len(photo_names),
+                         photo_folder=options.photos)
+    if photos is None:
+        checked.report.findings.insert(0, Finding(None, None, "照片", "photo", "warning", "photos-none", {}))
     if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
         return result
     planned = _plan(checked, options, photo_names)

@@ -200,6 +200,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "voucher-no-clash": (
         "凭证编号「{value}」在台账中属于证书 {other}，与本行证书编号不符。请核对凭证编号",
         "Voucher NO {value} belongs to certificate {other} in the ledger. Check the NO"),
+    "photos-none": (
+        "没有指定照片文件夹（--photos，或 fjvoucher config set photos 文件夹），凭证上的照片框将留空",
+        "No photo folder (--photos, or fjvoucher config set photos FOLDER): the photo boxes stay empty"),
     "photo-unreadable": (
         "照片 {file} 无法使用：{reason}。请换一张 JPG 或 PNG 照片",
         "Photo {file} cannot be used: {reason}. Replace it with a JPG or PNG"),

@@ -26,7 +26,8 @@ MAX_STEM_BYTES = 200
 
 def safe_name(text: str) -> str:
     """Return `text` safe as a file name on Windows too, unable to leave its folder (may be empty)."""
-    return _cut_to_bytes(_UNSAFE_NAME.sub("_", text).strip(" ."), MAX_STEM_BYTES).strip(" .")
+    name = _cut_to_bytes(_UNSAFE_NAME.sub("_", text).strip(" ."), MAX_STEM_BYTES).strip(" .")
+    return f"_{name}" if name.split(".")[0].upper() in _RESERVED else name  # CON, NUL … are devices on Windows
 
 
 def _cut_to_bytes(text: str, limit: int) -> str:
@@ -38,10 +39,7 @@ def _cut_to_bytes(text: str, limit: int) -> str:
 
 def file_stem(certificate_no: str, name: str, row: int) -> str:
     """Return `<证书编号>_<姓名>`, safe as a file name on Windows too and unable to leave its folder."""
-    stem = safe_name(f"{certificate_no}_{name}")
-    if not stem or stem.split(".")[0].upper() in _RESERVED:
-        stem = safe_name(f"row{row}_{stem}")
-    return stem
+    return safe_name(f"{certificate_no}_{name}") or f"row{row}"
 
 
 def check_output_folder(outdir: Path, inputs: dict[str, Path | None]) -> None:

@@ -23,8 +23,14 @@ from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.pages import finish_job
 from fjvoucher.pdf.processes import Lifeline, kill_tree, output_within, spawn
 
-_WINDOWS_DIRS = ("C:/Program Files/LibreOffice/program", "C:/Program Files (x86)/LibreOffice/program")
 _MAC_DIRS = ("/Applications/LibreOffice.app/Contents/MacOS",)
+
+
+def _windows_dirs() -> list[Path]:
+    """Return where LibreOffice installs on Windows: Program Files, wherever Windows keeps it."""
+    roots = [os.environ.get(name) for name in ("ProgramFiles", "ProgramW6432", "ProgramFiles(x86)")]
+    roots += ["C:/Program Files", "C:/Program Files (x86)"]
+    return [Path(root) / "LibreOffice" / "program" for root in dict.fromkeys(r for r in roots if r)]
 BATCHES_PER_CALL = 2  # batches one LibreOffice converts before it is started again
 # Keep photos as they are: re-encoding every JPEG at 300 dpi nearly doubles the time and blurs them.
 # LibreOffice reads JSON filter options from 7.4 on; older versions get the plain filter.
@@ -42,7 +48,7 @@ def find_soffice(explicit: Path | str | None = None) -> Path | None:
     for name in ("soffice", "libreoffice"):
         if found := shutil.which(name):
             return Path(found)
-    folders = _WINDOWS_DIRS if sys.platform == "win32" else _MAC_DIRS if sys.platform == "darwin" else ()
+    folders = _windows_dirs() if sys.platform == "win32" else _MAC_DIRS if sys.platform == "darwin" else ()
     for folder in folders:
         for name in ("soffice.exe", "soffice"):
             if (Path(folder) / name).is_file():
