@@ -203,6 +203,19 @@ def _remarks(doc) -> None:
     # A 补发 (reissue) note, printed only on a replacement voucher (see the ledger).
     note = _paragraph(doc, "{% if reissue %}补发（原凭证 {{ replaces }} 作废）{% endif %}", size=REMARK_PT)
     note.paragraph_format.left_indent = indent
+    _verification(doc)
+
+
+def _verification(doc) -> None:
+    """Add the verification code and QR link, printed only when the centre set a verification address.
+
+    An addition to the province's format (to be agreed with it): it comes after everything the form
+    prints, so no element of the form moves; without an address the paragraphs vanish whole.
+    """
+    _paragraph(doc, "{%p if qr %}")
+    code = _paragraph(doc, "真伪查询码 {{ verify_code }}　{{ qr }}", size=REMARK_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    code.paragraph_format.space_before = Pt(4)
+    _paragraph(doc, "{%p endif %}")
 
 
 if __name__ == "__main__":

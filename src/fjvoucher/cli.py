@@ -292,7 +292,7 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
                            batch_size=batch_size, per_candidate=per_candidate, sort_by=tuple(sort_by), format=fmt,
                            pdf_engine=pdf_engine, soffice=soffice, ledger=book.path,
                            center_code=center_code or setting("center_code"), no_pattern=no_pattern,
-                           reissue=reissue, glyphs=has_glyph)
+                           reissue=reissue, glyphs=has_glyph, verify_url=setting("verify_url"))
     result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
     report = result.checked.report
     if report.findings:
@@ -474,7 +474,8 @@ def reissue(voucher_no, reason, outdir, photos, template, fmt, soffice, no_patte
         _confirm("确认补发新凭证、原凭证作废？Reissue and void the old voucher?", yes)
     options = MergeOptions(template=template, photos=photos or _configured_path("photos"), format=fmt,
                            soffice=soffice, ledger=choice.path, center=setting("center_name"),
-                           center_code=setting("center_code"), no_pattern=no_pattern)
+                           center_code=setting("center_code"), no_pattern=no_pattern,
+                           verify_url=setting("verify_url"))
     result = reissue_voucher(normalise_no(voucher_no), reason, outdir, options)
     click.echo(f"已补发 (reissued)：{voucher_no} → {result.new_no}；文件 files: {outdir / 'vouchers'}")
     _pdf_failures(result.pdf_failures)
@@ -666,6 +667,40 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -
                        + (f"  {r['verify_code']}" if codes else ""))
         click.echo(f"共 {len(rows)} 张 (vouchers)")
     _ledger_line(choice, err=fmt == "json")
+
+
+@cli.command(short_help="真伪查询网站 · the verification web page and API")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8009, show_default=True, help="Port to listen on.")
+@click.option("--ledger", "ledgers", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A ledger to answer for; repeat it for several centres (default: this centre's ledger).")
+@click.option("--root-path", default="", help="The path prefix when served behind a reverse proxy, e.g. /verify.")
+@click.option("--rate-limit", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Queries a minute each client may make (0: no limit).")
+def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_limit: int) -> None:
+    """真伪查询网站 · Serve the 真伪查询 page and its JSON API from the ledger.
+
+    Anyone can check a voucher by its NO and the holder's name, or by the QR code printed on it.
+    The ledger is opened read-only: merges can run meanwhile.  Answers show only what the voucher
+    prints; names and ID numbers never reach the log.  Pages: / (form), /v/NO?c=CODE (the QR link),
+    /api/verify?no=…&name=… or &code=… (JSON), /healthz.
+
+    例 Example:
+
+    \b
+      fjvoucher serve
+      fjvoucher serve --host 0.0.0.0 --port 8009 --ledger 福州.db --ledger 厦门.db
+    """
+    from fjvoucher.web.server import give_codes, serve as run_server
+
+    paths = list(ledgers) or [_ledger(None).path]
+    for path in paths:
+        if not path.is_file():
+            raise Failure(f"找不到凭证台账 {path} (ledger not found)", 2)
+    for note in give_codes(paths):
+        click.echo(note, err=True)
+    click.echo(f"真伪查询 serving http://{host}:{port}{root_path}/  台账 ledger: {', '.join(map(str, paths))}")
+    run_server(paths, host=host, port=port, root_path=root_path, per_minute=rate_limit)
 
 
 @cli.group(short_help="设置 · the centre's settings", invoke_without_command=True)

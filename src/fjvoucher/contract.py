@@ -10,7 +10,7 @@ from __future__ import annotations
 from fjvoucher.layout import FIELDS, fold_key
 
 DATE_PARTS = ("birth_year", "birth_month", "birth_day", "issue_year", "issue_month", "issue_day")
-EXTRA_NAMES = ("photo", "reissue", "replaces")
+EXTRA_NAMES = ("photo", "reissue", "replaces", "verify_code", "qr")
 CONTRACT: tuple[str, ...] = tuple(f.key for f in FIELDS) + DATE_PARTS + EXTRA_NAMES
 # Names every voucher of a batch shares, so they may sit in a batch's one header or footer.
 BATCH_SHARED = frozenset({"center", "issue_date", *DATE_PARTS[3:]})

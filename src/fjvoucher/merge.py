@@ -34,6 +34,7 @@ from fjvoucher.sheets.atomic import Staging
 from fjvoucher.sheets.register import holds_rows, register_rows, write_register, write_rejected
 from fjvoucher.word.master import PreparedTemplate, prepare_template
 from fjvoucher.word.photos import PhotoFolder, check_photo, load_photo
+from fjvoucher.word.qr import qr_image, verify_link
 from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
 
 REGISTER_NAME = "发放登记表.xlsx"
@@ -65,6 +66,7 @@ class MergeOptions:
     reissue: bool = False
     glyphs: GlyphProbe | None = None  # whether a font draws a character (the CLI gives fontconfig's answer)
     clock: Clock | None = None  # the ledger's time for events (tests pass months by it)
+    verify_url: str | None = None  # the centre's verification site: vouchers print their code and a QR link
 
 
 @dataclass
@@ -325,9 +327,13 @@ class _BatchWriter:
 
     def _voucher(self, planned: _Planned, issued: Issued) -> Voucher:
         planned.voucher_no = issued.voucher_no
+        url, code = self.options.verify_url, issued.verify_code
         context = voucher_context(planned.candidate, center=self.options.center or "", voucher_no=issued.voucher_no,
-                                  reissue=bool(issued.replaces), replaces=issued.replaces)
-        return Voucher(context, load_photo(self.photos.path(planned.photo)) if planned.photo else None)
+                                  reissue=bool(issued.replaces), replaces=issued.replaces,
+                                  verify_code=code if url else "")
+        photo = load_photo(self.photos.path(planned.photo)) if planned.photo else None
+        qr = qr_image(verify_link(url, issued.voucher_no, code)) if url and code else None
+        return Voucher(context, photo, qr)
 
     def _stage_singles(self, staging: Staging, start: int, stems: list[str], vouchers: list[Voucher],
                        bodies: list) -> None:

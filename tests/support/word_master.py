@@ -64,6 +64,8 @@ def word_master(target: Path, *, simple_for: tuple[str, ...] = (), header: str |
         parts = {info.filename: source.read(info) for info in source.infolist()}
     xml = parts["word/document.xml"].decode("utf-8")
     xml = re.sub(r"\{% if reissue %\}.*?\{% endif %\}", "", xml)  # Word masters have no reissue note
+    # ... nor the optional verification paragraphs: {%p if qr %} … {%p endif %}, three paragraphs.
+    xml = re.sub(r"<w:p>(?:(?!<w:p>).)*?\{%p if qr %\}.*?\{%p endif %\}.*?</w:p>", "", xml, flags=re.S)
 
     def rewrite(match: re.Match) -> str:
         props, text = match.group(1) or "", match.group(2)

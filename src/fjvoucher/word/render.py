@@ -18,6 +18,7 @@ from fjvoucher.roster.records import Candidate
 from fjvoucher.word.master import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
 from fjvoucher.word.package import PackageWriter
 from fjvoucher.word.photos import Photo
+from fjvoucher.word.qr import QR_BOX_MM
 
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 _NS = ('xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
@@ -28,10 +29,11 @@ _NS = ('xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessin
 
 @dataclass(slots=True)
 class Voucher:
-    """One voucher to write: the context the master is rendered with, and the candidate's photo."""
+    """One voucher to write: the context the master is rendered with, the candidate's photo, its QR code."""
 
     context: dict
     photo: Photo | None = None
+    qr: Photo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,7 @@ class RenderedBody:
 
 
 def voucher_context(candidate: Candidate, *, center: str = "", voucher_no: str = "",
-                    reissue: bool = False, replaces: str = "") -> dict:
+                    reissue: bool = False, replaces: str = "", verify_code: str = "") -> dict:
     """Return the template contract's values for `candidate`: every field as printed, dates split, NO, centre."""
     context = candidate.as_dict()
     context["center"] = context["center"] or center
@@ -57,21 +59,24 @@ def voucher_context(candidate: Candidate, *, center: str = "", voucher_no: str =
         context[f"{prefix}_year"] = str(day.year) if day else ""
         context[f"{prefix}_month"] = str(day.month) if day else ""
         context[f"{prefix}_day"] = str(day.day) if day else ""
-    context.update(photo="", reissue=reissue, replaces=replaces)
+    context.update(photo="", reissue=reissue, replaces=replaces, qr="",
+                   verify_code="-".join(verify_code[i:i + 4] for i in range(0, len(verify_code), 4)))
     return context
 
 
-def photo_markup(photo: Photo, number: int) -> Markup:
-    """Return the runs that show `photo` (the document's photo `number`) inline, as docxtpl's InlineImage does."""
-    cx, cy = photo.extent()
+def photo_markup(photo: Photo, number: int, kind: str = "Photo", box_mm: tuple[float, float] | None = None,
+                 first_digit: int = 9) -> Markup:
+    """Return the runs that show `photo` (the document's image `number` of `kind`) inline, as docxtpl's
+    InlineImage does."""
+    cx, cy = photo.extent(box_mm) if box_mm else photo.extent()
     return Markup(
         f'</w:t></w:r><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0" {_NS}>'
         f'<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
-        f'<wp:docPr id="9{number}" name="照片 {number}"/><wp:cNvGraphicFramePr>'
+        f'<wp:docPr id="{first_digit}{number}" name="{kind} {number}"/><wp:cNvGraphicFramePr>'
         '<a:graphicFrameLocks noChangeAspect="1"/></wp:cNvGraphicFramePr>'
         '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic>'
         f'<pic:nvPicPr><pic:cNvPr id="0" name="photo.{photo.ext}"/><pic:cNvPicPr/></pic:nvPicPr>'
-        f'<pic:blipFill><a:blip r:embed="rIdFjvPhoto{number}"/><a:stretch><a:fillRect/></a:stretch>'
+        f'<pic:blipFill><a:blip r:embed="rIdFjv{kind}{number}"/><a:stretch><a:fillRect/></a:stretch>'
         f'</pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
         '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
         '</wp:inline></w:drawing></w:r><w:r><w:t xml:space="preserve">')
@@ -92,6 +97,8 @@ class VoucherRenderer:
         context = {k: CONTROL_CHARACTERS.sub("", v) if isinstance(v, str) else v for k, v in voucher.context.items()}
         if voucher.photo is not None:
             context["photo"] = photo_markup(voucher.photo, number)
+        if voucher.qr is not None:
+            context["qr"] = photo_markup(voucher.qr, number, "Qr", QR_BOX_MM, first_digit=8)
         before, _, after = self._render(self.template.body, context).partition(PAGE_BREAK_SLOT)
         return RenderedBody(before.encode("utf-8"), after.encode("utf-8"), number)
 
@@ -111,7 +118,7 @@ class VoucherRenderer:
     def single(self, voucher: Voucher, body: RenderedBody | None = None) -> bytes:
         """Return a DOCX holding one voucher."""
         body = body or self.render_body(voucher)
-        varying = self._parts_for(voucher.context, {body.number: voucher.photo})
+        varying = self._parts_for(voucher.context, {body.number: voucher.photo}, {body.number: voucher.qr})
         varying[DOCUMENT] = b"".join((self.prefix, body.before_break, body.after_break, self.tail))
         return self.writer.build(varying)
 
@@ -134,19 +141,23 @@ class VoucherRenderer:
             document = re.sub(rb'(<wp:docPr\b[^>]*?\bid=")\d+',
                               lambda m: m.group(1) + str(next(counter)).encode(), document)
         photos = {b.number: v.photo for b, v in zip(bodies, vouchers, strict=True)}
-        varying = self._parts_for(vouchers[0].context, photos)
+        codes = {b.number: v.qr for b, v in zip(bodies, vouchers, strict=True)}
+        varying = self._parts_for(vouchers[0].context, photos, codes)
         varying[DOCUMENT] = document
         return self.writer.build(varying)
 
-    def _parts_for(self, context: dict, photos: dict[int, Photo | None]) -> dict[str, bytes]:
-        """Return the relationships with one image per photo, the photo parts, and rendered headers/footers."""
+    def _parts_for(self, context: dict, photos: dict[int, Photo | None],
+                   codes: dict[int, Photo | None]) -> dict[str, bytes]:
+        """Return the relationships with one image per photo and QR code, the image parts, and rendered
+        headers/footers."""
         parts: dict[str, bytes] = {}
         rels = []
-        for n, photo in photos.items():
-            if photo is not None:
-                target = f"media/fjv_photo{n}.{photo.ext}"
-                rels.append(f'<Relationship Id="rIdFjvPhoto{n}" Type="{IMAGE_REL}" Target="{target}"/>')
-                parts[f"word/{target}"] = photo.data
+        for kind, images in (("Photo", photos), ("Qr", codes)):
+            for n, image in images.items():
+                if image is not None:
+                    target = f"media/fjv_{kind.lower()}{n}.{image.ext}"
+                    rels.append(f'<Relationship Id="rIdFjv{kind}{n}" Type="{IMAGE_REL}" Target="{target}"/>')
+                    parts[f"word/{target}"] = image.data
         parts[DOCUMENT_RELS] = self.template.rels.replace(
             "</Relationships>", "".join(rels) + "</Relationships>").encode("utf-8")
         for name, compiled in self.template.part_templates.items():

@@ -1,0 +1,164 @@
+"""The verification web app: a Chinese page (English switch) and a JSON API over one or more ledgers.
+
+Anyone may ask "is this voucher genuine?" with the NO and the holder's name, or follow the QR link
+printed on it (NO and code).  The answer shows what the paper shows and no more: a wrong name or
+code answers exactly as an unknown NO does (same page, same status code), names and IDs never reach
+the log, and each client may ask a bounded number of times a minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+from fjvoucher.ledger.store import Ledger
+from fjvoucher.ledger.verify import Verification, verify
+from fjvoucher.web.limits import RateLimiter
+
+log = logging.getLogger("fjvoucher.serve")
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                                 b"frame-ancestors 'none'; base-uri 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+]
+WORDS = {
+    "zh": {"title": "福建省职业技能鉴定成绩合格凭证 真伪查询", "no": "凭证编号（NO）", "name": "持证人姓名",
+           "ask": "查询", "switch": "English", "other": "en", "limited": "查询太频繁，请 {seconds} 秒后再试。",
+           "missing": "请填写凭证编号和持证人姓名。", "issued_on": "发证日期", "expires_on": "有效期至",
+           "occupation": "职业", "level": "等级", "id_number": "身份证号", "status": "状态",
+           "replaced_by": "已由新凭证替换：", "note": "本页只显示凭证上印有的内容。如有疑问，请联系发证的职业技能鉴定指导中心。",
+           "genuine": "真实有效", "expired": "已过有效期", "replaced": "已补发替换（原凭证作废）", "revoked": "已作废",
+           "superseded": "已换发国家职业资格证书", "unknown": "查无此凭证（编号与姓名不符，或编号不存在）"},
+    "en": {"title": "Fujian skill-appraisal voucher: verification", "no": "Voucher NO", "name": "Holder's name",
+           "ask": "Verify", "switch": "中文", "other": "zh", "limited": "Too many queries: try again in {seconds} s.",
+           "missing": "Give the voucher NO and the holder's name.", "issued_on": "Issued on",
+           "expires_on": "Valid until", "occupation": "Occupation", "level": "Level", "id_number": "ID number",
+           "status": "Status", "replaced_by": "Replaced by the new voucher ",
+           "note": "This page shows only what the voucher itself prints. Ask the issuing centre if in doubt.",
+           "genuine": "Genuine and valid", "expired": "Expired", "replaced": "Replaced (reissued)",
+           "revoked": "Revoked", "superseded": "Superseded by the national certificate",
+           "unknown": "No such voucher (the NO and the name do not match, or the NO does not exist)"},
+}
+
+
+class Ledgers:
+    """The ledgers one server answers for (a province serving its cities), opened read-only."""
+
+    def __init__(self, paths: list[Path], clock: Callable[[], dt.datetime] | None = None):
+        self.ledgers = [Ledger(p, create=False, readonly=True, clock=clock) for p in paths]
+
+    def verify(self, number: str, *, name: str | None = None, code: str | None = None) -> Verification:
+        """Ask every ledger (the same work whatever the answer): the one holding the NO answers."""
+        answers = [verify(ledger, number, name=name, code=code) for ledger in self.ledgers]
+        return next((a for a in answers if a.voucher is not None), answers[0])
+
+    def close(self) -> None:
+        """Close every ledger."""
+        for ledger in self.ledgers:
+            ledger.close()
+
+
+def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], float] = time.monotonic):
+    """Return the Starlette app answering from `ledgers`, each client limited to `per_minute` queries."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    folder = Path(str(resources.files("fjvoucher.web")))
+    pages = Environment(loader=FileSystemLoader(folder / "templates"), autoescape=select_autoescape(["html"]))
+    limiter = RateLimiter(per_minute, clock)
+
+    def lang_of(request: Request) -> str:
+        return "en" if request.query_params.get("lang") == "en" else "zh"
+
+    def page(request: Request, answer: Verification | None = None, message: str = "", status: int = 200):
+        lang = lang_of(request)
+        html = pages.get_template("page.html").render(
+            w=WORDS[lang], lang=lang, answer=answer and answer.to_dict(), root=request.scope.get("root_path", ""),
+            message=message, number=request.scope.get("fjv_no", ""))
+        return HTMLResponse(html, status_code=status)
+
+    def limited(request: Request, json: bool) -> Response | None:
+        wait = limiter.check(request.client.host if request.client else "?")
+        if not wait:
+            return None
+        text = WORDS[lang_of(request)]["limited"].format(seconds=wait)
+        headers = {"Retry-After": str(wait)}
+        if json:
+            return JSONResponse({"status": "limited", "message": text}, status_code=429, headers=headers)
+        response = page(request, message=text, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    async def home(request: Request) -> Response:
+        if request.method == "GET":
+            return page(request)
+        if (stop := limited(request, json=False)) is not None:
+            return stop
+        form = await request.form()
+        number, name = str(form.get("no", "")).strip(), str(form.get("name", "")).strip()
+        if not number or not name:
+            return page(request, message=WORDS[lang_of(request)]["missing"])
+        request.scope["fjv_no"] = number
+        return page(request, ledgers.verify(number, name=name))
+
+    async def by_code(request: Request) -> Response:
+        if (stop := limited(request, json=False)) is not None:
+            return stop
+        number = request.path_params["number"]
+        request.scope["fjv_no"] = number
+        return page(request, ledgers.verify(number, code=request.query_params.get("c", "")))
+
+    async def api(request: Request) -> Response:
+        params = request.query_params
+        number, name, code = params.get("no", ""), params.get("name"), params.get("code")
+        if not number or (name is None) == (code is None):
+            return JSONResponse({"status": "error", "message": "give no and one of name, code"}, status_code=400)
+        if (stop := limited(request, json=True)) is not None:
+            return stop
+        return JSONResponse(ledgers.verify(number, name=name, code=code).to_dict())
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "ledgers": len(ledgers.ledgers)})
+
+    app = Starlette(routes=[
+        Route("/", home, methods=["GET", "POST"]),
+        Route("/v/{number:path}", by_code),
+        Route("/api/verify", api),
+        Route("/healthz", healthz),
+        Mount("/static", StaticFiles(directory=folder / "static"), name="static"),
+    ])
+    return Guarded(app)
+
+
+class Guarded:
+    """ASGI middleware: security headers on every answer, and a log line with no name, ID or code in it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def guarded_send(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, guarded_send)
+        path = "/v/…" if scope["path"].startswith("/v/") else scope["path"]  # the query holds names and codes
+        log.info("%s %s %d %.1f ms", scope["method"], path, status["code"], (time.perf_counter() - started) * 1000)

@@ -1,0 +1,38 @@
+"""Run the verification app on a real HTTP server (uvicorn), on Windows and Linux alike."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from fjvoucher.errors import FjvoucherError
+from fjvoucher.ledger.store import Ledger
+from fjvoucher.web.app import Ledgers, create_app
+
+
+def give_codes(paths: list[Path]) -> list[str]:
+    """Give vouchers issued before verification codes existed their code (an event each); return notes."""
+    notes = []
+    for path in paths:
+        try:
+            with Ledger(path, create=False) as ledger:
+                if count := ledger.ensure_codes():
+                    notes.append(f"{path}：为 {count} 张旧凭证生成了查询码 (codes given)")
+        except (FjvoucherError, sqlite3.Error) as exc:  # a ledger on read-only media: answer without codes
+            notes.append(f"{path}：无法写入，旧凭证暂无查询码（{exc}）")
+    return notes
+
+
+def serve(paths: list[Path], *, host: str = "127.0.0.1", port: int = 8009, root_path: str = "",
+          per_minute: int = 30) -> None:
+    """Answer verification queries for the ledgers at `paths` until interrupted."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    ledgers = Ledgers(paths)
+    try:
+        uvicorn.run(create_app(ledgers, per_minute=per_minute), host=host, port=port, root_path=root_path,
+                    access_log=False, log_level="warning", proxy_headers=True, server_header=False)
+    finally:
+        ledgers.close()
