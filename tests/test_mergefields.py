@@ -169,10 +169,33 @@ def test_date_pictures_through_a_whole_master(tmp_path, candidates, picture, exp
     assert docx.Document(io.BytesIO(out)).paragraphs[0].text == expected
 
 
-def test_a_field_spanning_paragraphs_is_named_in_a_warning(tmp_path):
+def test_a_field_wrapped_around_a_paragraph_mark_is_converted(tmp_path, candidates):
     master = _master_with_field(tmp_path, " MERGEFIELD 姓名 ")
     source = zipfile.ZipFile(master).read("word/document.xml").decode()
     source = source.replace('<w:r><w:rPr/><w:fldChar w:fldCharType="separate"/></w:r>',
                             '</w:p><w:p><w:r><w:rPr/><w:fldChar w:fldCharType="separate"/></w:r>', 1)
     _rewrite(master, "word/document.xml", source)
-    assert any("跨越了段落" in w and "姓名" in w for w in inspect_template(master).warnings)
+    assert inspect_template(master).warnings == []
+    out = VoucherRenderer(prepare_template(master)).single(Voucher(voucher_context(candidates[0])))
+    assert docx.Document(io.BytesIO(out)).paragraphs[0].text == candidates[0]["name"]
+
+
+def test_a_field_without_its_end_is_named_in_a_warning(tmp_path):
+    master = _master_with_field(tmp_path, " MERGEFIELD 姓名 ")
+    source = zipfile.ZipFile(master).read("word/document.xml").decode()
+    source = source.replace('<w:fldChar w:fldCharType="end"/>', "", 1)
+    _rewrite(master, "word/document.xml", source)
+    assert any("没有结束标记" in w and "姓名" in w for w in inspect_template(master).warnings)
+
+
+def test_the_masters_data_source_is_shown_and_never_kept_in_an_output(tmp_path, candidates):
+    from support.word_master import with_data_source
+
+    master = with_data_source(word_master(tmp_path / "母版.docx"))
+    checked = run("template", "check", master)
+    assert checked.exit_code == 0, checked.output
+    assert "D:/考务/名册.xls" in checked.output and "SELECT * FROM `合格人员名册$`" in checked.output
+    out = VoucherRenderer(prepare_template(master)).single(Voucher(voucher_context(candidates[0])))
+    with zipfile.ZipFile(io.BytesIO(out)) as package:
+        assert b"mailMerge" not in package.read("word/settings.xml")
+        assert b"TargetMode=\"External\"" not in package.read("word/_rels/settings.xml.rels")

@@ -169,12 +169,13 @@ def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, c
       fjvoucher validate 名册.xlsx --format json > 报告.json
     """
     from fjvoucher.pdf.fonts import has_glyph
+    from fjvoucher.pdf.masters import docx_master
     from fjvoucher.roster.checks import validate as run_validation
     from fjvoucher.word.master import prepare_template
 
     from fjvoucher.config import setting
 
-    report = run_validation(roster, sheet, glyphs=has_glyph, boxes=prepare_template(template).boxes,
+    report = run_validation(roster, sheet, glyphs=has_glyph, boxes=prepare_template(docx_master(template)).boxes,
                             center=center or setting("center_name"))
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
@@ -763,14 +764,21 @@ def check(master: Path) -> None:
       fjvoucher template check 母版.docx
     """
     from fjvoucher.layout import FIELD_BY_KEY
+    from fjvoucher.pdf.masters import docx_master
     from fjvoucher.word.master import inspect_template
 
-    info = inspect_template(master)
+    info = inspect_template(docx_master(master))
     kind = "Word 邮件合并母版 (MERGEFIELD)" if info.kind == "mergefield" else "docxtpl 母版"
     click.echo(f"{master}：{kind}，{len(info.fields)} 个字段 (fields)")
     for name, key in info.fields:
         target = f"{key}（{FIELD_BY_KEY[key].header}）" if key in FIELD_BY_KEY else (key or "对应不到任何列 (unknown)")
         click.echo(f"  «{name}» → {target}")
+    if info.data_source:
+        source = info.data_source
+        click.echo(f"母版制作时连接的数据源 (data source): {source.file or '-'}"
+                   + (f"；查询 (query) {source.query}" if source.query else "")
+                   + (f"；类型 (type) {source.kind}" if source.kind else "")
+                   + "。合并结果中不保留此连接 (not kept in the outputs)")
     for warning in info.warnings:
         click.echo(f"[警告] {warning}")
     for problem in info.problems:

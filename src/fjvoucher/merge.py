@@ -25,6 +25,7 @@ from fjvoucher.outfolder import (
 )
 from fjvoucher.pdf.engine import choose_format, open_engine, sweep
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob
+from fjvoucher.pdf.masters import docx_master
 from fjvoucher.roster.cells import parse_date
 from fjvoucher.roster.checks import CheckedRoster, GlyphProbe, check_roster
 from fjvoucher.roster.idcard import mask_id
@@ -113,7 +114,8 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
                                        "照片文件夹 photos": options.photos, "台账 ledger": options.ledger})
     output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
     photos = PhotoFolder(options.photos) if options.photos else None
-    template = prepare_template(options.template)  # read, not written: its boxes are part of the checks
+    # Read, not written: its boxes are part of the checks.  A .doc master is converted once (cached).
+    template = prepare_template(docx_master(options.template, options.soffice))
     with _existing_ledger(options) as known:  # read to check against; never created for a roster that fails
         checked, photo_names = _read_and_check(roster, options, photos, known, template.boxes)
     result = MergeResult(checked, format=output_format, notes=notes, photos_found=len(photo_names),
@@ -452,7 +454,7 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
     """Reissue voucher `voucher_no` under a new NO from its ledger record; write the new voucher's files."""
     check_pattern(options.no_pattern)
     output_format, _ = choose_format(options.format, options.pdf_engine, options.soffice)
-    template = prepare_template(options.template)
+    template = prepare_template(docx_master(options.template, options.soffice))
     photos = PhotoFolder(options.photos) if options.photos else None
     outdir = Path(outdir)
     with Ledger(options.ledger, create=False, clock=options.clock) as ledger:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fjvoucher.contract import BATCH_SHARED, CONTRACT, known_field_names
 from fjvoucher.errors import TemplateError
+from fjvoucher.word.mailmerge import DataSource, strip_mail_merge
 from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has_fields
 from fjvoucher.word.package import CONTENT_TYPES
 from fjvoucher.word.safety import check_fields, check_parts
@@ -147,6 +148,7 @@ def _read_parts(path: Path) -> dict[str, bytes]:
             except UnicodeDecodeError as exc:
                 raise TemplateError(f"凭证母版 {path} 的 {name} 不是 UTF-8 编码，无法使用；请在 Word 中另存为 .docx "
                                     f"(part {name} is not UTF-8)") from exc
+    strip_mail_merge(parts)  # the link to the data file it was made with: never in an output
     check_parts(path, parts)
     return parts
 
@@ -317,22 +319,34 @@ class TemplateInfo:
     fields: list[tuple[str, str | None]]  # (name as written, contract name or None when it maps to nothing)
     warnings: list[str]
     problems: list[str]
+    data_source: DataSource | None = None  # the data file the master was made with (Word mail merge)
 
 
 def inspect_template(path: Path | str) -> TemplateInfo:
     """Return what the master at `path` holds and whether fjvoucher can merge it; never raise on a bad master."""
     path = Path(path)
-    conversion = None
+    conversion, source = None, _data_source(path)
     try:
         conversion = _convert_mergefields(path, _read_parts(path))
         prepared = prepare_template(path)
     except TemplateError as exc:
         if conversion is None:
-            return TemplateInfo(_kind_by_bytes(path), [], [], [str(exc)])
-        return TemplateInfo("mergefield", _conversion_fields(conversion), conversion.warnings, [str(exc)])
+            return TemplateInfo(_kind_by_bytes(path), [], [], [str(exc)], source)
+        return TemplateInfo("mergefield", _conversion_fields(conversion), conversion.warnings, [str(exc)], source)
     if conversion:
-        return TemplateInfo("mergefield", _conversion_fields(conversion), conversion.warnings, [])
-    return TemplateInfo("docxtpl", [(name, name) for name in sorted(prepared.names)], [], [])
+        return TemplateInfo("mergefield", _conversion_fields(conversion), conversion.warnings, [], source)
+    return TemplateInfo("docxtpl", [(name, name) for name in sorted(prepared.names)], [], [], source)
+
+
+def _data_source(path: Path) -> DataSource | None:
+    """Return the data source a master's mail-merge settings name, reading only those parts."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+            parts = {n: package.read(n) for n in ("word/settings.xml", "word/_rels/settings.xml.rels") if n in names}
+    except (OSError, zipfile.BadZipFile):
+        return None
+    return strip_mail_merge(parts)
 
 
 def _kind_by_bytes(path: Path) -> str:

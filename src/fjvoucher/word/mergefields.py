@@ -69,8 +69,7 @@ def convert_part(xml: str, conversion: Conversion) -> str:
     root = etree.fromstring(xml.encode("utf-8"))
     for simple in list(root.iter(f"{_W}fldSimple")):
         _replace_simple(simple, conversion)
-    for paragraph in list(root.iter(f"{_W}p")):
-        _replace_complex(paragraph, conversion)
+    _replace_complex(root, conversion)
     _replace_named_pictures(root, conversion)
     declaration = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' if xml.startswith("<?xml") else ""
     return declaration + etree.tostring(root, encoding="unicode")
@@ -83,10 +82,14 @@ def _replace_simple(simple, conversion: Conversion) -> None:
         simple.getparent().replace(simple, run)
 
 
-def _replace_complex(paragraph, conversion: Conversion) -> None:
-    """Replace each outermost field of `paragraph` that we understand by one placeholder run."""
+def _replace_complex(root, conversion: Conversion) -> None:
+    """Replace each outermost field of the part that we understand by one placeholder run.
+
+    Runs are taken in document order, so a field that Word wrapped around a paragraph mark (begin
+    in one paragraph, end in the next) is one field too: its value goes where it begins.
+    """
     stack: list[dict] = []
-    for run in [r for r in paragraph.iter(f"{_W}r") if _paragraph_of(r) is paragraph]:
+    for run in list(root.iter(f"{_W}r")):
         char = run.find(f"{_W}fldChar")
         kind = char.get(f"{_W}fldCharType") if char is not None else None
         if kind == "begin":
@@ -110,9 +113,9 @@ def _replace_complex(paragraph, conversion: Conversion) -> None:
                 _replace_runs(done, conversion)
         elif top["separated"] and top["result"] is None and run.find(f"{_W}t") is not None:
             top["result"] = run
-    for unfinished in stack:  # begin here, end in a later paragraph: Word allows it, we do not convert it
-        conversion.warnings.append(f"域 {unfinished['instr'].strip() or '?'} 跨越了段落，未能转换，将按母版原样打印；"
-                                   "请在 Word 中把它放在一个段落内 (a field spanning paragraphs is left as it is)")
+    for unfinished in stack:  # a begin without its end: the part is damaged, the field cannot mean one value
+        conversion.warnings.append(f"域 {unfinished['instr'].strip() or '?'} 没有结束标记，未能转换，将按母版原样打印；"
+                                   "请在 Word 中重新插入这个域 (a field without its end is left as it is)")
 
 
 def _replace_runs(found: dict, conversion: Conversion) -> None:
@@ -124,13 +127,6 @@ def _replace_runs(found: dict, conversion: Conversion) -> None:
     for other in found["runs"][1:]:
         if other.getparent() is not None:
             other.getparent().remove(other)
-
-
-def _paragraph_of(run):
-    node = run.getparent()
-    while node is not None and node.tag != f"{_W}p":
-        node = node.getparent()
-    return node
 
 
 def _placeholder_run(instruction: str, styled_run, conversion: Conversion):
