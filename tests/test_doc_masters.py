@@ -67,3 +67,26 @@ def test_a_master_whose_photo_field_was_lost_in_conversion_is_refused(tmp_path):
     fake.write_bytes(converted.read_bytes() + "INCLUDEPICTURE".encode("utf-16-le"))
     with pytest.raises(TemplateError, match="照片域"):
         docx_master(fake, cache=tmp_path / "cache")
+
+
+def test_a_header_with_the_no_and_the_name_prints_each_vouchers_own_on_its_page(tmp_path):
+    from fjvoucher.pdf.pages import count_pages
+    from support.word_master import complex_field
+    from support.synthetic import make_candidates, write_roster_xlsx
+
+    header = complex_field(" MERGEFIELD 凭证编号 ", "«凭证编号»", "<w:rPr/>") + complex_field(
+        " MERGEFIELD 姓名 ", "«姓名»", "<w:rPr/>")
+    master = word_master(tmp_path / "页眉母版.docx", header=header)
+    rows = make_candidates(5, seed=97)
+    result = merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out",
+                          MergeOptions(template=master, batch_size=5, ledger=tmp_path / "l.db", today=TODAY))
+    assert result.written and not result.pdf_failures
+    pdf = tmp_path / "out" / "batches" / "batch-001.pdf"
+    assert count_pages(pdf) == 5
+    for page, row in enumerate(rows, start=1):
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert f"3501-2009-{page:06d}{row['name']}" in "".join(text.split()), (page, text[:200])
+    single = tmp_path / "out" / "vouchers" / f"{rows[2]['certificate_no']}_{rows[2]['name']}.pdf"
+    assert count_pages(single) == 1 and "3501-2009-000003" in subprocess.run(
+        ["pdftotext", str(single), "-"], capture_output=True, text=True).stdout

@@ -118,9 +118,21 @@ def test_headers_are_rendered(tmp_path, candidates):
     assert header == f"{candidates[0]['center']} 发证"
 
 
-def test_personal_fields_in_headers_are_refused_because_batches_share_them(tmp_path):
-    with pytest.raises(TemplateError, match="页眉/页脚.*name"):
-        prepare_template(_template_with(tmp_path, ["x"], header="{{ name }}"))
+def test_personal_fields_in_headers_give_each_voucher_a_section_of_its_own(tmp_path, candidates):
+    template = prepare_template(_template_with(tmp_path, ["{{ voucher_no }}"], header="{{ name }} {{ voucher_no }}"))
+    assert template.personal_headers
+    vouchers = [Voucher(voucher_context(c, voucher_no=f"NO-{i}")) for i, c in enumerate(candidates[:3], start=1)]
+    document = docx.Document(io.BytesIO(VoucherRenderer(template).batch(vouchers)))
+    assert len(document.sections) == 3
+    headers = [s.header.paragraphs[0].text for s in document.sections]
+    assert headers == [f"{c['name']} NO-{i}" for i, c in enumerate(candidates[:3], start=1)]
+
+
+def test_shared_headers_keep_the_fast_path_of_one_section(tmp_path, candidates):
+    template = prepare_template(_template_with(tmp_path, ["{{ voucher_no }}"], header="{{ center }}"))
+    assert not template.personal_headers
+    vouchers = [Voucher(voucher_context(c)) for c in candidates[:3]]
+    assert len(docx.Document(io.BytesIO(VoucherRenderer(template).batch(vouchers))).sections) == 1
 
 
 def test_placeholder_outside_the_contract_is_a_clear_error(tmp_path):

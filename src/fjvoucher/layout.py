@@ -125,7 +125,7 @@ def half_width(text: str) -> str:
 
 def fold_key(text: str) -> str:
     """Return `text` folded for matching headers, field names and file stems: half-width, no spaces, upper case."""
-    return half_width(text).upper()
+    return unicodedata.normalize("NFKC", half_width(text).upper())  # "ß´" upper-cases to S S + accent: compose again
 
 
 HEADER_INDEX: dict[str, Field] = {

@@ -32,6 +32,12 @@ PAGE_BREAK_SLOT = "\ue000FJV-PAGE-BREAK\ue000"  # where a batch starts each late
 PAGE_BREAK = "<w:pageBreakBefore/>"
 BREAK_PARAGRAPH = f"<w:p><w:pPr>{PAGE_BREAK}<w:spacing w:before=\"0\" w:after=\"0\"/></w:pPr></w:p>"
 IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
+# Each voucher's own header and footer parts in a batch, typed by extension, so [Content_Types].xml
+# stays one fixed part however many vouchers a batch holds.
+SECTION_PART_TYPES = {
+    "hdrxml": "application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml",
+    "ftrxml": "application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml",
+}
 
 
 def default_master() -> Path:
@@ -56,6 +62,9 @@ class PreparedTemplate:
     escaped_braces: bool = False  # the source holds docxtpl's {_{ }_} markers for literal braces
     sha256: str = ""  # of the master file: the ledger records which master printed each voucher
     boxes: dict[str, float] = field(default_factory=dict)  # contract name → width of its table cell, in ems
+    # Headers/footers that print each voucher's own values (its NO, name): a batch then gives every
+    # voucher a section of its own, as Word's mail merge does.  False: one shared header (the fast path).
+    personal_headers: bool = False
     resolve_listing: object = None  # docxtpl's conversion of \n and \t in values into breaks and tabs
 
 
@@ -78,7 +87,7 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
     templates = {name: patch(parts[name].decode("utf-8")) for name in parts
                  if _is_header_or_footer(name) and b"{" in parts[name]}
     names = _check_contract(path, env, [body_src, *templates.values()])
-    _check_batch_headers(path, env, templates)
+    personal = _personal_headers(env, templates)
     prepared = PreparedTemplate(
         path=path, parts=parts, prefix=xml[:start], body=_compile(path, env, body_src), tail=xml[end:],
         rels=parts[DOCUMENT_RELS].decode("utf-8"),
@@ -86,7 +95,7 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
         names=names, has_drawings="<wp:docPr" in body_src, page_break=page_break,
         escaped_braces=any("{_" in src or "_}" in src for src in (body_src, *templates.values())),
         resolve_listing=docxtpl_template.resolve_listing, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        boxes=box_widths(body_src, parts.get("word/styles.xml", b"")))
+        boxes=box_widths(body_src, parts.get("word/styles.xml", b"")), personal_headers=personal)
     prepared.parts[CONTENT_TYPES] = _with_image_types(parts[CONTENT_TYPES].decode("utf-8")).encode("utf-8")
     return prepared
 
@@ -279,16 +288,11 @@ def _describe(node) -> str:
     return type(node).__name__
 
 
-def _check_batch_headers(path: Path, env, templates: dict[str, str]) -> None:
-    """Refuse per-candidate names in headers/footers: a batch shares them across all its pages."""
+def _personal_headers(env, templates: dict[str, str]) -> bool:
+    """Return True when a header or footer prints a value that differs from voucher to voucher."""
     from jinja2 import meta
 
-    for name, source in templates.items():
-        personal = sorted(meta.find_undeclared_variables(env.parse(source)) - BATCH_SHARED)
-        if personal:
-            raise TemplateError(
-                f"凭证母版 {path} 的页眉/页脚（{name}）使用了每人不同的占位符 {'、'.join(personal)}；"
-                f"批量文件中各页共用页眉页脚，请把它们移到正文")
+    return any(meta.find_undeclared_variables(env.parse(source)) - BATCH_SHARED for source in templates.values())
 
 
 def _with_page_break_slot(body: str) -> tuple[str, str]:
@@ -304,7 +308,7 @@ def _with_page_break_slot(body: str) -> tuple[str, str]:
 
 def _with_image_types(content_types: str) -> str:
     """Return [Content_Types].xml declaring JPEG and PNG parts, which photos need."""
-    for ext, mime in IMAGE_TYPES.items():
+    for ext, mime in {**IMAGE_TYPES, **SECTION_PART_TYPES}.items():
         if f'Extension="{ext}"' not in content_types:
             content_types = content_types.replace(
                 "</Types>", f'<Default Extension="{ext}" ContentType="{mime}"/></Types>')

@@ -299,5 +299,8 @@ def _number_picture(text: str, picture: str) -> str:
     if not number.is_finite():  # "Infinity", "NaN": nothing to round
         return text
     decimals = len(picture.split(".", 1)[1]) if "." in picture else 0
-    rounded = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    try:
+        rounded = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than a decimal context holds (1E100): leave it as written
+        return text
     return f"{rounded:,}" if "," in picture else str(rounded)

@@ -6,6 +6,7 @@ A batch joins the rendered bodies, each later voucher starting on a new page.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from fjvoucher.word.photos import Photo
 from fjvoucher.word.qr import QR_BOX_MM
 
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
+SECTION_BREAK = ('<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
+                 '<w:rPr><w:sz w:val="2"/></w:rPr>{section}</w:pPr></w:p>')
 _NS = ('xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
        'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture" '
@@ -130,24 +133,70 @@ class VoucherRenderer:
         bodies = bodies or [self.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
         if [b.number for b in bodies] != list(range(1, len(vouchers) + 1)):
             raise ValueError("batch bodies must be rendered as positions 1, 2, … of the batch")
-        pieces = [self.prefix]
-        for body in bodies:
-            pieces += (body.before_break, self.page_break, body.after_break) if body.number > 1 else (
-                body.before_break, body.after_break)
-        pieces.append(self.tail)
-        document = b"".join(pieces)
+        sections: dict[str, bytes] = {}
+        if self.template.personal_headers:
+            document = self._in_sections(vouchers, bodies, sections)
+        else:  # the fast path: one section, its header and footer shared by every page
+            pieces = [self.prefix]
+            for body in bodies:
+                pieces += (body.before_break, self.page_break, body.after_break) if body.number > 1 else (
+                    body.before_break, body.after_break)
+            pieces.append(self.tail)
+            document = b"".join(pieces)
         if self.template.has_drawings:
             counter = itertools.count(1)
             document = re.sub(rb'(<wp:docPr\b[^>]*?\bid=")\d+',
                               lambda m: m.group(1) + str(next(counter)).encode(), document)
         photos = {b.number: v.photo for b, v in zip(bodies, vouchers, strict=True)}
         codes = {b.number: v.qr for b, v in zip(bodies, vouchers, strict=True)}
-        varying = self._parts_for(vouchers[0].context, photos, codes)
+        varying = self._parts_for(vouchers[0].context, photos, codes, sections.pop(DOCUMENT_RELS, b""))
         varying[DOCUMENT] = document
+        varying.update(sections)
         return self.writer.build(varying)
 
-    def _parts_for(self, context: dict, photos: dict[int, Photo | None],
-                   codes: dict[int, Photo | None]) -> dict[str, bytes]:
+    def _in_sections(self, vouchers: list[Voucher], bodies: list[RenderedBody], parts: dict[str, bytes]) -> bytes:
+        """Return a batch whose every voucher is a section of its own, with headers and footers rendered from
+        its own values, as Word's mail merge does; fill `parts` with those headers, footers and their links.
+
+        Each section starts a new page (a "next page" section break), so the page count stays the number
+        of vouchers and the per-candidate PDFs are cut as in the fast path.
+        """
+        section, references = self._section
+        pieces, links = [self.prefix], []
+        for body, voucher in zip(bodies, vouchers, strict=True):
+            mapping = {}
+            for rel_id, (rel_type, target) in references.items():
+                stem, kind = target.rsplit(".", 1)[0], "hdrxml" if rel_type.endswith("/header") else "ftrxml"
+                name, new_id = f"{stem}_v{body.number}.{kind}", f"rIdFjvS{body.number}x{rel_id}"
+                links.append(f'<Relationship Id="{new_id}" Type="{rel_type}" Target="{name}"/>')
+                parts[f"word/{name}"] = self._render(self.template.part_templates[f"word/{target}"],
+                                                     voucher.context).encode("utf-8")
+                mapping[rel_id] = new_id
+            own = re.sub(r'r:id="([^"]+)"', lambda m: f'r:id="{mapping.get(m.group(1), m.group(1))}"', section)
+            pieces += (body.before_break, body.after_break)
+            if body.number < len(bodies):  # a 1-point paragraph carries the section break: nothing moves
+                pieces.append(SECTION_BREAK.format(section=re.sub(r"<w:type\b[^>]*/>", "", own)).encode("utf-8"))
+            else:
+                pieces.append(self.tail.replace(section.encode("utf-8"), own.encode("utf-8"), 1))
+        parts[DOCUMENT_RELS] = "".join(links).encode("utf-8")
+        return b"".join(pieces)
+
+    @functools.cached_property
+    def _section(self) -> tuple[str, dict[str, tuple[str, str]]]:
+        """Return the master's body-level sectPr and its templated header/footer links: rId → (type, target)."""
+        tail = self.template.tail
+        found = re.search(r"<w:sectPr\b.*?</w:sectPr>", tail, re.S)
+        section = found.group(0) if found else "<w:sectPr/>"
+        references = {}
+        for tag in re.findall(r"<Relationship\b[^>]*>", self.template.rels):
+            attrs = dict(re.findall(r'(\w+)="([^"]*)"', tag))
+            if attrs.get("Type", "").endswith(("/header", "/footer")) and \
+                    f"word/{attrs.get('Target', '')}" in self.template.part_templates:
+                references[attrs["Id"]] = (attrs["Type"], attrs["Target"])
+        return section, references
+
+    def _parts_for(self, context: dict, photos: dict[int, Photo | None], codes: dict[int, Photo | None],
+                   more_links: bytes = b"") -> dict[str, bytes]:
         """Return the relationships with one image per photo and QR code, the image parts, and rendered
         headers/footers."""
         parts: dict[str, bytes] = {}
@@ -159,7 +208,7 @@ class VoucherRenderer:
                     rels.append(f'<Relationship Id="rIdFjv{kind}{n}" Type="{IMAGE_REL}" Target="{target}"/>')
                     parts[f"word/{target}"] = image.data
         parts[DOCUMENT_RELS] = self.template.rels.replace(
-            "</Relationships>", "".join(rels) + "</Relationships>").encode("utf-8")
+            "</Relationships>", "".join(rels) + more_links.decode("utf-8") + "</Relationships>").encode("utf-8")
         for name, compiled in self.template.part_templates.items():
             parts[name] = self._render(compiled, context).encode("utf-8")
         return parts
