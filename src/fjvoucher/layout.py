@@ -119,8 +119,11 @@ _SPACES = re.compile(r"[\s\u3000\u00a0\ufeff]+")
 
 def half_width(text: str) -> str:
     """Return `text` with full-width digits and letters made half-width (NFKC) and every space removed."""
+    folded = unicodedata.normalize("NFKC", text)
+    if not _SPACES.search(folded):
+        return folded
     # NFKC again after the spaces go: "U ̄" (NFKC of "U¯") composes to "Ū" once its space is removed.
-    return unicodedata.normalize("NFKC", _SPACES.sub("", unicodedata.normalize("NFKC", text)))
+    return unicodedata.normalize("NFKC", _SPACES.sub("", folded))
 
 
 def fold_key(text: str) -> str:

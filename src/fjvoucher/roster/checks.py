@@ -275,7 +275,8 @@ class RosterChecker:
     def _check_box(self, row: _Row, fld: Field, value: str) -> None:
         """Warn when a value is wider than its box on the voucher (measured in 宋体 ems)."""
         limit = self.boxes.get(fld.key)
-        if limit is not None and (width := cells.text_width_em(value)) > limit + 1e-9:
+        # A character is at most one em wide: shorter values fit without being measured.
+        if limit is not None and len(value) > limit and (width := cells.text_width_em(value)) > limit + 1e-9:
             row.add(fld.key, "warning", "too-wide-for-box", value=value, header=fld.header,
                     width=f"{width:g}", limit=f"{limit:g}")
 
@@ -481,6 +482,8 @@ def _without_footer(rows: Iterator[RawRow], footer: list[int]) -> Iterator[RawRo
 
 def _footer_line(raw: list) -> bool:
     """Return True for a row of one to four cells whose first starts like 合计, 制表人, 审核人, 日期 …"""
+    if sum(c is not None and c != "" for c in raw) > 4:  # a candidate's row: decided without reading its text
+        return False
     filled = [text for text in (cells.cell_text(c)[0] for c in raw) if text]
     return 1 <= len(filled) <= 4 and half_width(filled[0]).startswith(FOOTER_WORDS)
 
