@@ -127,3 +127,21 @@ def test_a_console_that_cannot_show_a_rare_character_gets_its_code_point(tmp_pat
                           env={**__import__("os").environ, "PYTHONIOENCODING": "gbk"})
     assert done.returncode == 0 and b"Traceback" not in done.stderr
     assert "王U+2A6A5".encode("gbk") in done.stdout
+
+
+def test_layout_never_overwrites_without_force_and_names_the_folders_it_makes(tmp_path):
+    target = tmp_path / "new" / "deeper" / "名册.xlsx"
+    made = run("layout", "-o", target)
+    assert made.exit_code == 0 and target.exists()
+    assert f"已新建文件夹 (folder created): {tmp_path / 'new'}" in made.output
+    assert f"{tmp_path / 'new' / 'deeper'}" in made.output
+    target.write_bytes(b"the clerk's own roster")
+    again = run("layout", "-o", target)
+    assert again.exit_code == 2 and "--force" in again.output and target.read_bytes() == b"the clerk's own roster"
+    assert run("layout", "-o", target, "--force").exit_code == 0 and target.read_bytes() != b"the clerk's own roster"
+
+
+def test_a_photo_folder_that_does_not_exist_is_exit_2(tmp_path):
+    result = run("merge", SAMPLES / "roster.xlsx", "--photos", tmp_path / "照片", "-o", tmp_path / "o",
+                 "--ledger", tmp_path / "l.db")
+    assert result.exit_code == 2 and "照片文件夹不存在" in result.output and not (tmp_path / "o").exists()
