@@ -95,7 +95,9 @@ def main(rows: int, big_rows: int) -> None:
           f"NO and name in the header (a section a voucher): {section_batch:6.0f} vouchers/s  "
           f"ratio {section_batch / plain:5.1f}×")
     if big_rows:
-        big = roster(big_rows)
+        import datetime as dt
+
+        big = roster(big_rows, issued=dt.date.today() - dt.timedelta(days=10))  # valid today: no warning a row
         photos = photo_folder(big, big_rows)
         quiet_disk()
         with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:

@@ -124,6 +124,8 @@ def _cell(sheet, value, as_text: bool):
         return cell
     if not isinstance(value, str):
         return value
+    if not as_text and not value.startswith("="):  # openpyxl stores other strings as text by itself: no cell
+        return value
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"  # openpyxl would store "=…" as a formula; a roster value is always text
     if as_text:

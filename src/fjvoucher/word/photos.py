@@ -63,20 +63,25 @@ class PhotoFolder:
 ORIENTATION = 0x0112  # EXIF tag: how a phone held the camera
 
 
-def check_photo(path: Path) -> None:
-    """Decode the whole photo once (cheaply, at ⅛ scale for a JPEG): a truncated or broken file raises PhotoError."""
-    from PIL import Image
+END_MARKERS = {"jpeg": b"\xff\xd9", "png": b"IEND\xae\x42\x60\x82"}
 
-    _header(path)
+
+def check_photo(path: Path) -> None:
+    """Check that a photo is a JPEG or PNG of sane size that ends where such a file ends; raise PhotoError.
+
+    A truncated file (a copy cut short) lacks the end marker and would print as a grey strip.  The
+    check reads the header and the file's last bytes: decoding 150,000 photos here would add a
+    minute and a half to the province's merge; the photo is embedded as it is.
+    """
+    ext = _header(path)[0]
     try:
-        with Image.open(path) as image:
-            if image.format == "JPEG":
-                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-            image.load()  # a truncated file raises here: it would print as a grey strip
-    except Image.DecompressionBombError as exc:
-        raise PhotoError("图片的像素尺寸大得异常，可能是恶意文件 (decompression bomb)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise PhotoError(f"图片文件不完整或已损坏（{exc}），打印出来会缺一块 (truncated or damaged image)") from exc
+        with open(path, "rb") as photo:
+            photo.seek(max(0, path.stat().st_size - 64))
+            tail = photo.read()
+    except OSError as exc:
+        raise PhotoError(f"无法读取 ({exc})") from exc
+    if END_MARKERS[ext] not in tail:
+        raise PhotoError("图片文件不完整（结尾缺失），打印出来会缺一块 (truncated image)")
 
 
 def _header(source: Path | BinaryIO) -> tuple[str, int, int, int]:
