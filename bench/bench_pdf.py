@@ -30,12 +30,21 @@ def soffice_convert(soffice: str, profile: Path, outdir: Path, files: list[Path]
     return time.perf_counter() - started
 
 
-def merge_rate(path: Path, photos: Path, rows: int, *extra: str) -> tuple[float, str]:
-    """Return the pages/s of a whole `fjvoucher merge`, and its peak memory (own; LibreOffice's)."""
+SIZES: dict[str, list[int]] = {}
+
+
+def merge_rate(path: Path, photos: Path | None, rows: int, *extra: str) -> tuple[float, str]:
+    """Return the pages/s of a whole `fjvoucher merge`, and its peak memory (own; LibreOffice's).
+
+    The sizes of the per-candidate PDFs it wrote are kept in SIZES, by whether photos were given.
+    """
     with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:
         quiet_disk()
-        seconds, own, tree = measure_fjvoucher(["merge", str(path), "--photos", str(photos), "-o", tmp, "-q",
+        with_photos = ["--photos", str(photos)] if photos else []
+        seconds, own, tree = measure_fjvoucher(["merge", str(path), *with_photos, "-o", tmp, "-q",
                                                 "--ledger", str(Path(tmp) / "ledger.db"), *extra])
+        SIZES["with photo" if photos else "without photo"] = [
+            p.stat().st_size for p in (Path(tmp) / "vouchers").glob("*.pdf")]
     return rows / seconds, f"peak {fmt_mb(own)} fjvoucher, {fmt_mb(tree)} largest LibreOffice"
 
 
@@ -66,6 +75,12 @@ def main(rows: int, big_rows: int) -> None:
           f"= {pdf_only / one_batch:.2f}× one LibreOffice (target ≥ 1.5×), {pdf_only / per_file:.0f}× the per-file loop")
     print(f"fjvoucher merge → batch + per-candidate DOCX/PDF: {everything:7.1f} pages/s  "
           f"= {everything / one_batch:.2f}× one LibreOffice; {memory}")
+    merge_rate(path, None, rows, "--format", "both")  # the same without photos, for the PDF sizes
+    for kind, sizes in SIZES.items():
+        if sizes:
+            print(f"per-candidate PDF {kind}: mean {sum(sizes) / len(sizes) / 1024:.1f} KB, largest "
+                  f"{max(sizes) / 1024:.1f} KB; 150,000 of them ≈ {sum(sizes) / len(sizes) * 150_000 / 2**30:.1f} GB "
+                  "(target: under 40 KB without photo)")
     if big_rows:
         big = roster(big_rows)
         rate, memory = merge_rate(big, photo_folder(big, big_rows), big_rows, "--format", "both", "--no-per-candidate")

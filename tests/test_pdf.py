@@ -291,3 +291,30 @@ def test_the_register_and_the_report_print_one_page_wide_with_the_header_on_ever
             assert header in poppler("pdftotext", "-f", page, "-l", page, tmp_path / name, "-")
     text = poppler("pdftotext", "-layout", "-f", 1, "-l", 1, tmp_path / "register.pdf", "-")
     assert all(word in text for word in ("序号", "姓名", "领取人签名", "领取日期", "页码"))  # every column on page 1
+
+
+def test_a_per_candidate_pdf_carries_only_its_own_glyphs(tmp_path):
+    rows = make_candidates(50, seed=42)
+    rows[7]["name"] = "王𪚥"  # a rare character: a font subset of its own
+    merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out",
+                 MergeOptions(batch_size=50, ledger=tmp_path / "l.db", today=TODAY))
+    batch = tmp_path / "out" / "batches" / "batch-001.pdf"
+    singles = {row["name"]: tmp_path / "out" / "vouchers" / f"{row['certificate_no']}_{row['name']}.pdf"
+               for row in rows}
+    rare = singles.pop("王𪚥")
+    sizes = sorted(p.stat().st_size for p in singles.values())
+    assert sizes[-1] < 40 * 1024 < batch.stat().st_size / 2  # no photo: under 40 KB each
+    assert rare.stat().st_size < 44 * 1024  # a second font (HanaMin) for the rare character
+    assert "王𪚥" in poppler("pdftotext", rare, "-")
+    fonts = poppler("pdffonts", rare).splitlines()[2:]
+    assert fonts and all(" yes yes " in line for line in fonts)  # embedded, subset
+    text = "".join(poppler("pdftotext", singles[rows[0]["name"]], "-").split())
+    assert rows[0]["name"] in text and "本凭证自核发之日起1年内有效" in text
+
+
+def test_the_page_text_parser_finds_each_fonts_codes():
+    from fjvoucher.pdf.fontsubset import TrueType, codes_by_font
+
+    content = b"BT /F1 12 Tf <0102> Tj [<03> -20 <0405>] TJ /F2 9 Tf (a\\(b\\051) Tj ET"
+    assert codes_by_font(content) == {"F1": {1, 2, 3, 4, 5}, "F2": {ord("a"), ord("("), ord("b"), ord(")")}}
+    assert TrueType.parse(b"not a font at all") is None

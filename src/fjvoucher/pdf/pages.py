@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import zlib
 from pathlib import Path
 
+from fjvoucher.pdf.fontsubset import TrueType, codes_by_font, subset_to_unicode
 from fjvoucher.pdf.jobs import PdfJob
 from fjvoucher.sheets.atomic import make_private, write_bytes_atomic
 
@@ -41,24 +43,55 @@ _DO = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+Do\b")
 
 
 def cut_pages(pdf: Path, targets: list[Path]) -> None:
-    """Write page i of `pdf` to targets[i], each keeping only the images its own page shows."""
+    """Write page i of `pdf` to targets[i], each keeping only the images and glyphs its own page shows."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DictionaryObject, NameObject
 
     reader = PdfReader(pdf)
+    fonts: dict[int, TrueType | None] = {}  # parsed once per batch, by the font program's object number
     for page, target in zip(reader.pages, targets, strict=True):
         resources = page["/Resources"].get_object()
-        images = resources.get("/XObject")
-        if images is not None:
-            # LibreOffice shares one resource dictionary across pages: without pruning,
-            # every page would carry every photo of the batch.
-            used = {name.decode() for name in _DO.findall(page.get_contents().get_data())}
-            own = DictionaryObject(resources)
-            own[NameObject("/XObject")] = DictionaryObject(
-                {k: v for k, v in images.get_object().items() if k[1:] in used})
-            page[NameObject("/Resources")] = own
+        content = page.get_contents().get_data()
+        # LibreOffice shares one resource dictionary across pages: without pruning, every page
+        # would carry every photo and every font of the batch.
+        used = {"/XObject": {name.decode() for name in _DO.findall(content)}, "/Font": set(codes_by_font(content))}
+        own = DictionaryObject(resources)
+        for kind, names in used.items():
+            if resources.get(kind) is not None:
+                own[NameObject(kind)] = DictionaryObject(
+                    {k: v for k, v in resources[kind].get_object().items() if k[1:] in names})
+        page[NameObject("/Resources")] = own
         writer = PdfWriter()
-        writer.add_page(page)
+        _own_glyphs(writer.add_page(page), fonts)
         buffer = io.BytesIO()
         writer.write(buffer)
         write_bytes_atomic(target, buffer.getvalue())
+
+
+def _own_glyphs(page, fonts: dict[int, TrueType | None]) -> None:
+    """Replace each TrueType font program of a cut page (the writer's own copy) by one holding only the
+    glyphs the page shows."""
+    from pypdf.generic import NameObject, NumberObject
+
+    used = codes_by_font(page.get_contents().get_data())
+    for name, font in (page["/Resources"].get_object().get("/Font") or {}).items():
+        font = font.get_object()
+        descriptor = font.get("/FontDescriptor")
+        if font.get("/Subtype") != "/TrueType" or descriptor is None or "/FontFile2" not in descriptor.get_object():
+            continue
+        stream = descriptor.get_object()["/FontFile2"].get_object()
+        encoded = getattr(stream, "_data", b"")
+        key = hash((encoded[:4096], len(encoded)))  # the same program in every page of a batch: parsed once
+        if key not in fonts:
+            fonts[key] = TrueType.parse(stream.get_data())
+        if fonts[key] is None:
+            continue
+        codes = used.get(name[1:], set())
+        smaller = fonts[key].subset(codes)
+        stream.set_data(smaller)  # re-encoded with the stream's own filter (Flate) …
+        if stream.get("/Filter") == "/FlateDecode":
+            stream._data = zlib.compress(smaller, 9)  # … at its best level: written once, read many times
+        stream[NameObject("/Length1")] = NumberObject(len(smaller))
+        if "/ToUnicode" in font:
+            unicode_map = font["/ToUnicode"].get_object()
+            unicode_map.set_data(subset_to_unicode(unicode_map.get_data(), codes))

@@ -1,0 +1,192 @@
+"""Each per-candidate PDF carries only the glyphs its own page shows.
+
+LibreOffice embeds one TrueType subset per batch (the glyphs of all its vouchers); a page cut from
+the batch would carry all of them.  Here the page's text is read for the character codes each font
+shows, and the font program is rebuilt keeping only those glyphs (and the components they use):
+other glyphs become empty, so codes and widths stay as they are, and the `name` table (UMing's is
+22 KB of licence text) is dropped: a PDF reader never shows it.  Written with the standard library:
+a font is parsed once per batch and each page costs a concatenation of the glyphs it keeps.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+
+_TOKENS = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+[-\d.]+\s+Tf|<([0-9A-Fa-f\s]*)>|\(((?:\\.|[^\\)])*)\)")
+DROPPED = {b"name", b"DSIG"}
+ARG_1_AND_2_ARE_WORDS, WE_HAVE_A_SCALE, MORE_COMPONENTS = 0x0001, 0x0008, 0x0020
+WE_HAVE_AN_X_AND_Y_SCALE, WE_HAVE_A_TWO_BY_TWO = 0x0040, 0x0080
+
+
+def codes_by_font(content: bytes) -> dict[str, set[int]]:
+    """Return, for each font resource name the content stream selects (Tf), the single-byte codes it shows."""
+    used: dict[str, set[int]] = {}
+    font = None
+    for name, hexa, literal in _TOKENS.findall(content):
+        if name:
+            font = name.decode("latin-1")
+            used.setdefault(font, set())
+        elif font is not None and hexa is not None and (hexa or not literal):
+            digits = re.sub(rb"\s", b"", hexa)
+            used[font].update(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii")))
+        elif font is not None and literal:
+            used[font].update(_unescape(literal))
+    return used
+
+
+def _unescape(literal: bytes) -> bytes:
+    out, i = bytearray(), 0
+    while i < len(literal):
+        if literal[i] == 0x5C and i + 1 < len(literal):  # backslash escapes: \( \) \\ \ddd \n …
+            octal = re.match(rb"[0-7]{1,3}", literal[i + 1:i + 4])
+            if octal:
+                out.append(int(octal.group(0), 8) & 0xFF)
+                i += 1 + len(octal.group(0))
+                continue
+            out.append({ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("f"): 12}.get(
+                literal[i + 1], literal[i + 1]))
+            i += 2
+            continue
+        out.append(literal[i])
+        i += 1
+    return bytes(out)
+
+
+@dataclass
+class TrueType:
+    """A parsed TrueType font program: its tables, its glyphs' bytes, and code → glyph from a byte cmap."""
+
+    tables: dict[bytes, bytes]
+    glyphs: list[bytes]
+    code_to_glyph: dict[int, int]
+
+    @classmethod
+    def parse(cls, data: bytes) -> TrueType | None:
+        """Return the parsed font, or None for one this module does not subset (it is then kept whole)."""
+        try:
+            count = struct.unpack(">H", data[4:6])[0]
+            tables = {}
+            for i in range(count):
+                tag, _, offset, length = struct.unpack(">4sIII", data[12 + 16 * i:28 + 16 * i])
+                tables[tag] = data[offset:offset + length]
+            long_loca = struct.unpack(">h", tables[b"head"][50:52])[0] == 1
+            glyph_count = struct.unpack(">H", tables[b"maxp"][4:6])[0]
+            loca = tables[b"loca"]
+            if long_loca:
+                offsets = struct.unpack(f">{glyph_count + 1}I", loca[:4 * (glyph_count + 1)])
+            else:
+                offsets = [2 * o for o in struct.unpack(f">{glyph_count + 1}H", loca[:2 * (glyph_count + 1)])]
+            glyf = tables[b"glyf"]
+            glyphs = [glyf[offsets[g]:offsets[g + 1]] for g in range(glyph_count)]
+            code_to_glyph = _byte_cmap(tables[b"cmap"])
+        except (KeyError, struct.error, IndexError):
+            return None
+        return cls(tables, glyphs, code_to_glyph) if code_to_glyph else None
+
+    def subset(self, codes: set[int]) -> bytes:
+        """Return the font program keeping only the glyphs of `codes`, glyph 0 and their components."""
+        keep = {0} | {self.code_to_glyph[c] for c in codes if c in self.code_to_glyph}
+        pending = list(keep)
+        while pending:
+            for component in _components(self.glyphs[pending.pop()]):
+                if component < len(self.glyphs) and component not in keep:
+                    keep.add(component)
+                    pending.append(component)
+        glyf, offsets = bytearray(), [0]
+        for g, glyph in enumerate(self.glyphs):
+            if g in keep:
+                glyf += glyph + b"\0" * (-len(glyph) % 4)
+            offsets.append(len(glyf))
+        tables = {tag: data for tag, data in self.tables.items() if tag not in DROPPED}
+        tables[b"glyf"] = bytes(glyf)
+        tables[b"loca"] = struct.pack(f">{len(offsets)}I", *offsets)
+        head = bytearray(tables[b"head"])
+        head[8:12] = b"\0\0\0\0"  # checkSumAdjustment: readers of embedded fonts do not check it
+        head[50:52] = struct.pack(">h", 1)  # long loca offsets
+        tables[b"head"] = bytes(head)
+        return _font_file(tables)
+
+
+def _byte_cmap(cmap: bytes) -> dict[int, int]:
+    """Return code → glyph for the single-byte codes of a subset font: a (1,0) format-0 table, or a
+    (3,0) symbol table whose codes sit at U+F000 + code."""
+    count = struct.unpack(">H", cmap[2:4])[0]
+    for i in range(count):
+        platform, encoding, offset = struct.unpack(">HHI", cmap[4 + 8 * i:12 + 8 * i])
+        fmt = struct.unpack(">H", cmap[offset:offset + 2])[0]
+        if (platform, encoding) == (1, 0) and fmt == 0:
+            return dict(enumerate(cmap[offset + 6:offset + 6 + 256]))
+        if (platform, encoding) == (3, 0) and fmt == 4:
+            return {code & 0xFF: glyph for code, glyph in _format4(cmap[offset:]).items() if code >> 8 in (0, 0xF0)}
+    return {}
+
+
+def _format4(table: bytes) -> dict[int, int]:
+    segments = struct.unpack(">H", table[6:8])[0] // 2
+    ends = struct.unpack(f">{segments}H", table[14:14 + 2 * segments])
+    base = 16 + 2 * segments
+    starts = struct.unpack(f">{segments}H", table[base:base + 2 * segments])
+    deltas = struct.unpack(f">{segments}h", table[base + 2 * segments:base + 4 * segments])
+    ranges_at = base + 4 * segments
+    ranges = struct.unpack(f">{segments}H", table[ranges_at:ranges_at + 2 * segments])
+    mapping = {}
+    for s, (start, end, delta, rng) in enumerate(zip(starts, ends, deltas, ranges, strict=True)):
+        for code in range(start, min(end, 0xFFFE) + 1):
+            if rng == 0:
+                glyph = (code + delta) & 0xFFFF
+            else:
+                at = ranges_at + 2 * s + rng + 2 * (code - start)
+                glyph = struct.unpack(">H", table[at:at + 2])[0]
+                glyph = (glyph + delta) & 0xFFFF if glyph else 0
+            if glyph:
+                mapping[code] = glyph
+    return mapping
+
+
+def _components(glyph: bytes) -> list[int]:
+    """Return the glyphs a composite glyph is made of (none for a simple one)."""
+    if len(glyph) < 10 or struct.unpack(">h", glyph[:2])[0] >= 0:
+        return []
+    found, at = [], 10
+    while at + 4 <= len(glyph):
+        flags, index = struct.unpack(">HH", glyph[at:at + 4])
+        found.append(index)
+        at += 4 + (4 if flags & ARG_1_AND_2_ARE_WORDS else 2)
+        at += 2 if flags & WE_HAVE_A_SCALE else 4 if flags & WE_HAVE_AN_X_AND_Y_SCALE else \
+            8 if flags & WE_HAVE_A_TWO_BY_TWO else 0
+        if not flags & MORE_COMPONENTS:
+            break
+    return found
+
+
+def _font_file(tables: dict[bytes, bytes]) -> bytes:
+    """Return an sfnt file holding `tables`, sorted by tag, each 4-byte aligned with its checksum."""
+    tags = sorted(tables)
+    power = 1 << (len(tags).bit_length() - 1)
+    header = struct.pack(">IHHHH", 0x00010000, len(tags), power * 16, power.bit_length() - 1,
+                         len(tags) * 16 - power * 16)
+    offset = 12 + 16 * len(tags)
+    records, body = b"", b""
+    for tag in tags:
+        data = tables[tag]
+        padded = data + b"\0" * (-len(data) % 4)
+        checksum = sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+        records += struct.pack(">4sIII", tag, checksum, offset + len(body), len(data))
+        body += padded
+    return header + records + body
+
+
+_BFCHAR = re.compile(rb"\d+ beginbfchar\s*(.*?)endbfchar", re.S)
+_PAIR = re.compile(rb"<([0-9A-Fa-f]{2})>\s*(<[0-9A-Fa-f]+>)")
+
+
+def subset_to_unicode(cmap: bytes, codes: set[int]) -> bytes:
+    """Return a ToUnicode CMap keeping only the bfchar entries of `codes` (what text extraction needs)."""
+    def keep(block: re.Match) -> bytes:
+        pairs = [(code, target) for code, target in _PAIR.findall(block.group(1)) if int(code, 16) in codes]
+        lines = b"".join(b"<%s> %s\n" % (code, target) for code, target in pairs)
+        return b"%d beginbfchar\n%sendbfchar" % (len(pairs), lines) if pairs else b""
+
+    return _BFCHAR.sub(keep, cmap)
