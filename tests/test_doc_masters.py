@@ -1,6 +1,5 @@
 """The province's master as it was really published: Word 97–2003 .doc and .dot, converted once by LibreOffice."""
 
-import io
 import subprocess
 
 import docx

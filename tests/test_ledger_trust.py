@@ -11,10 +11,10 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
-from fjvoucher.errors import InputError, LedgerError
+from fjvoucher.errors import LedgerError
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.merge import MergeOptions, merge_roster
-from support import DATA, Clock, TODAY, run
+from support import DATA, Clock, run
 from support.synthetic import make_candidates, write_roster_xlsx
 
 

@@ -16,7 +16,7 @@ from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
 from support.synthetic import make_photo
 from fjvoucher.word.master import CONTRACT, default_master, prepare_template
 
-from support import SAMPLES, TODAY, texts, run
+from support import SAMPLES, TODAY, texts
 
 
 @pytest.fixture(scope="module")
