@@ -74,12 +74,22 @@ def browser():
 
 
 def ask(browser, url: str, number: str, name: str):
+    """Fill the form and submit it as a person does; return once the answer page has loaded."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as loaded
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(url + "/")
     browser.find_element(By.ID, "no").send_keys(number)
     browser.find_element(By.ID, "name").send_keys(name)
+    form_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, "ask").click()
+    # While the browser swaps pages, a lookup may hit the old document: wait through that.
+    wait = WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,))
+    wait.until(loaded.staleness_of(form_page))
+    wait.until(lambda b: b.execute_script("return document.readyState") == "complete"
+               and (b.find_elements(By.ID, "status") or b.find_elements(By.ID, "message")))
     return browser
 
 
@@ -108,7 +118,7 @@ def test_the_qr_code_on_a_printed_voucher_opens_its_record(site, browser, tmp_pa
     page = next(tmp_path.glob("page*.png"))
     decoded = subprocess.run(["zbarimg", "-q", "--raw", str(page)], capture_output=True, text=True).stdout.strip()
     assert decoded.startswith(f"{site['url']}/v/3501-{site['year']}-000002?c=")
-    browser.get(decoded)
+    browser.get(decoded)  # get() returns once the page has loaded
     browser.save_screenshot(str(tmp_path / "qr.png"))
     assert browser.find_element(By.ID, "status").text == "真实有效"
     assert browser.find_element(By.ID, "holder").text == site["rows"][1]["name"]
