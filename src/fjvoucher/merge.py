@@ -34,7 +34,7 @@ from fjvoucher.roster.report import Finding, Report
 from fjvoucher.sheets.atomic import Staging
 from fjvoucher.sheets.register import holds_rows, register_rows, write_register, write_rejected
 from fjvoucher.word.master import PreparedTemplate, prepare_template
-from fjvoucher.word.photos import PhotoFolder, check_photo, load_photo
+from fjvoucher.word.photos import PhotoFolder, PhotoInfo, check_photo, load_photo
 from fjvoucher.word.qr import qr_image, verify_link
 from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
 
@@ -95,11 +95,11 @@ class MergeResult:
 
 @dataclass(slots=True)
 class _Planned:
-    """A candidate, its file stem, the file name of its photo (None without one), and its NO once given."""
+    """A candidate, its file stem, its photo's file name and header (None without one), and its NO once given."""
 
     candidate: Candidate
     stem: str
-    photo: str | None
+    photo: tuple[str, PhotoInfo] | None
     voucher_no: str = ""
 
 
@@ -148,7 +148,7 @@ def _existing_ledger(options: MergeOptions):
 def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None, ledger: Ledger | None,
                     boxes: dict[str, float]) -> tuple[CheckedRoster, dict[int, str]]:
     """Check the roster, and what merging adds (centre, photos, ledger); return it and each row's photo."""
-    photo_names: dict[int, str] = {}
+    photo_names: dict[int, tuple[str, PhotoInfo]] = {}
 
     def merge_checks(candidate: Candidate, add) -> None:
         if ledger:
@@ -163,7 +163,7 @@ def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None, l
 
 
 def _check_photo(photos: PhotoFolder, candidate: Candidate, required: bool, add,
-                 photo_names: dict[int, str]) -> None:
+                 photo_names: dict[int, tuple[str, PhotoInfo]]) -> None:
     """Find the candidate's photo and check that it can be read; remember its file name."""
     name = photos.find(candidate["id_number"], candidate["exam_no"])
     if name is None:
@@ -171,11 +171,11 @@ def _check_photo(photos: PhotoFolder, candidate: Candidate, required: bool, add,
             id=mask_id(candidate["id_number"]), exam_no=candidate["exam_no"] or "-")
         return
     try:
-        check_photo(photos.path(name))
+        info = check_photo(photos.path(name))
     except PhotoError as exc:
         add("photo", "error", "photo-unreadable", file=name, reason=exc.reason)
         return
-    photo_names[candidate.row] = name
+    photo_names[candidate.row] = (name, info)
 
 
 def _check_ledger(ledger: Ledger, candidate: Candidate, options: MergeOptions, add) -> None:
@@ -227,7 +227,8 @@ def _columns_outside_layout(sort_by: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for name in sort_by if _layout_key(name) is None)
 
 
-def _plan(checked: CheckedRoster, options: MergeOptions, photo_names: dict[int, str]) -> list[_Planned]:
+def _plan(checked: CheckedRoster, options: MergeOptions,
+          photo_names: dict[int, tuple[str, PhotoInfo]]) -> list[_Planned]:
     """Return the vouchers to write, in stamping order (--sort-by), each with its file stem and photo."""
     planned = [_Planned(c, file_stem(c["certificate_no"], c["name"], c.row), photo_names.get(c.row))
                for c in checked.candidates]
@@ -333,7 +334,7 @@ class _BatchWriter:
         context = voucher_context(planned.candidate, center=self.options.center or "", voucher_no=issued.voucher_no,
                                   reissue=bool(issued.replaces), replaces=issued.replaces,
                                   verify_code=code if url else "")
-        photo = load_photo(self.photos.path(planned.photo)) if planned.photo else None
+        photo = load_photo(self.photos.path(planned.photo[0]), planned.photo[1]) if planned.photo else None
         qr = qr_image(verify_link(url, issued.voucher_no, code)) if url and code else None
         return Voucher(context, photo, qr)
 
@@ -460,7 +461,8 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
     with Ledger(options.ledger, create=False, clock=options.clock) as ledger:
         old = ledger.require(voucher_no, "issued", "补发")
         candidate = _candidate_from(old.fields)
-        photo = photos.find(candidate["id_number"], candidate["exam_no"]) if photos else None
+        name = photos.find(candidate["id_number"], candidate["exam_no"]) if photos else None
+        photo = (name, check_photo(photos.path(name))) if name else None
         planned = [_Planned(candidate, file_stem(candidate["certificate_no"], candidate["name"], 0), photo)]
 
         def record(batch: Batch, chunk: list[_Planned], batch_file: str) -> list[Issued]:
