@@ -310,6 +310,9 @@ def test_a_per_candidate_pdf_carries_only_its_own_glyphs(tmp_path):
     assert fonts and all(" yes yes " in line for line in fonts)  # embedded, subset
     text = "".join(poppler("pdftotext", singles[rows[0]["name"]], "-").split())
     assert rows[0]["name"] in text and "本凭证自核发之日起1年内有效" in text
+    for page, row in enumerate(rows[:12], start=1):  # every glyph of the page kept: the same text as the batch's
+        single = rare if row["name"] == "王𪚥" else singles[row["name"]]
+        assert poppler("pdftotext", single, "-") == poppler("pdftotext", "-f", page, "-l", page, batch, "-")
 
 
 def test_the_page_text_parser_finds_each_fonts_codes():
