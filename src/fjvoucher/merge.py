@@ -27,7 +27,7 @@ from fjvoucher.pdf.engine import choose_format, open_engine, sweep
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob
 from fjvoucher.pdf.masters import docx_master
 from fjvoucher.roster.cells import parse_date
-from fjvoucher.roster.checks import CheckedRoster, GlyphProbe, check_roster
+from fjvoucher.roster.checks import CheckedRoster, GlyphProbe, check_roster, only_row_errors
 from fjvoucher.roster.idcard import mask_id
 from fjvoucher.roster.records import Candidate
 from fjvoucher.roster.report import Finding, Report
@@ -122,7 +122,7 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
                          photo_folder=options.photos)
     if photos is None:
         checked.report.findings.insert(0, Finding(None, None, "照片", "photo", "warning", "photos-none", {}))
-    if not checked.report.valid and not (options.skip_invalid and _only_row_errors(checked)):
+    if not checked.report.valid and not (options.skip_invalid and only_row_errors(checked.report)):
         return result
     planned = _plan(checked, options, photo_names)
     outdir = Path(outdir)
@@ -202,9 +202,6 @@ def _check_ledger(ledger: Ledger, candidate: Candidate, options: MergeOptions, a
             add("voucher_no", "error", "voucher-no-clash", value=own_no,
                 other=f"{cert}（台账中为 {current.voucher_no}）")
 
-
-def _only_row_errors(checked: CheckedRoster) -> bool:
-    return not any(f.row is None and f.severity == "error" for f in checked.report.findings)
 
 
 def _entry_fields(candidate: Candidate, options: MergeOptions) -> dict[str, str]:

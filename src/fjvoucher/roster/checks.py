@@ -436,13 +436,14 @@ def check_roster(path: Path | str, sheet: str | None = None, *, today: dt.date |
     if footer:
         report.findings.append(Finding(None, None, None, None, "warning", "footer-skipped",
                                        {"rows": "、".join(map(str, footer))}))
-    if not report.valid and not _only_row_errors(report):  # a file-level error stops every row
+    if not report.valid and not only_row_errors(report):  # a file-level error stops every row
         report.valid_rows = 0
         checked.candidates.clear()
     return checked
 
 
-def _only_row_errors(report: Report) -> bool:
+def only_row_errors(report: Report) -> bool:
+    """Return True when no error concerns the file as a whole (rows with errors can be set aside)."""
     return not any(f.row is None and f.severity == "error" for f in report.findings)
 
 
