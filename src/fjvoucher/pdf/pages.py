@@ -68,6 +68,21 @@ def cut_pages(pdf: Path, targets: list[Path]) -> None:
         write_bytes_atomic(target, buffer.getvalue())
 
 
+def _narrow_widths(font, codes: set[int]) -> None:
+    """Keep the /Widths of the codes from the page's first to its last: a reader needs no others."""
+    from pypdf.generic import ArrayObject, NameObject, NumberObject
+
+    first, widths = int(font.get("/FirstChar", 0)), font.get("/Widths")
+    if not codes or widths is None:
+        return
+    widths = widths.get_object()
+    low, high = max(min(codes), first), min(max(codes), first + len(widths) - 1)
+    if low > high:
+        return
+    font[NameObject("/Widths")] = ArrayObject(widths[low - first:high - first + 1])
+    font[NameObject("/FirstChar")], font[NameObject("/LastChar")] = NumberObject(low), NumberObject(high)
+
+
 def _own_glyphs(page, fonts: dict[int, TrueType | None]) -> None:
     """Replace each TrueType font program of a cut page (the writer's own copy) by one holding only the
     glyphs the page shows."""
@@ -95,3 +110,4 @@ def _own_glyphs(page, fonts: dict[int, TrueType | None]) -> None:
         if "/ToUnicode" in font:
             unicode_map = font["/ToUnicode"].get_object()
             unicode_map.set_data(subset_to_unicode(unicode_map.get_data(), codes))
+        _narrow_widths(font, codes)
