@@ -321,3 +321,25 @@ def test_the_page_text_parser_finds_each_fonts_codes():
     content = b"BT /F1 12 Tf <0102> Tj [<03> -20 <0405>] TJ /F2 9 Tf (a\\(b\\051) Tj ET"
     assert codes_by_font(content) == {"F1": {1, 2, 3, 4, 5}, "F2": {ord("a"), ord("("), ord("b"), ord(")")}}
     assert TrueType.parse(b"not a font at all") is None
+
+
+def test_two_subsets_of_one_face_on_a_page_become_one_font_program(tmp_path):
+    """A batch with more than 256 glyphs of UMing gets two subsets; a page showing both is cut with one."""
+    from pypdf import PdfReader
+
+    rows = make_candidates(300, seed=43)
+    merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out",
+                 MergeOptions(format="pdf", batch_size=300, ledger=tmp_path / "l.db", today=TODAY))
+    batch = tmp_path / "out" / "batches" / "batch-001.pdf"
+    pages = PdfReader(batch).pages
+    two = [i for i, page in enumerate(pages)
+           if len({f.get_object()["/BaseFont"] for f in page["/Resources"]["/Font"].values()}) >= 2
+           and page.get_contents().get_data().count(b" Tf") and b"/F2 " in page.get_contents().get_data()]
+    assert two, "no page shows two subsets: the test needs more glyphs"
+    for i in two[:10]:
+        row = rows[i]
+        single = tmp_path / "out" / "vouchers" / f"{row['certificate_no']}_{row['name']}.pdf"
+        fonts = poppler("pdffonts", single).splitlines()[2:]
+        assert len([f for f in fonts if "UMing" in f]) == 1, fonts
+        assert poppler("pdftotext", single, "-") == poppler("pdftotext", "-f", i + 1, "-l", i + 1, batch, "-")
+        assert single.stat().st_size < 40 * 1024

@@ -118,6 +118,10 @@ def _byte_cmap(cmap: bytes) -> dict[int, int]:
         fmt = struct.unpack(">H", cmap[offset:offset + 2])[0]
         if (platform, encoding) == (1, 0) and fmt == 0:
             return dict(enumerate(cmap[offset + 6:offset + 6 + 256]))
+        if (platform, encoding) == (1, 0) and fmt == 6:  # what `merged` writes
+            first, count = struct.unpack(">HH", cmap[offset + 6:offset + 10])
+            ids = struct.unpack(f">{count}H", cmap[offset + 10:offset + 10 + 2 * count])
+            return {first + i: g for i, g in enumerate(ids) if g}
         if (platform, encoding) == (3, 0) and fmt == 4:
             return {code & 0xFF: glyph for code, glyph in _format4(cmap[offset:]).items() if code >> 8 in (0, 0xF0)}
     return {}
@@ -190,3 +194,99 @@ def subset_to_unicode(cmap: bytes, codes: set[int]) -> bytes:
         return b"%d beginbfchar\n%sendbfchar" % (len(pairs), lines) if pairs else b""
 
     return _BFCHAR.sub(keep, cmap)
+
+
+def merged(primary: TrueType, secondary: TrueType, moves: dict[int, int]) -> TrueType | None:
+    """Return `primary` with the glyphs of `secondary`'s codes appended under new codes (`moves`: old → new).
+
+    Two subsets LibreOffice made of one face (more than 256 glyphs in a batch) become one program for a
+    page.  None when it cannot be done simply (a composite glyph, other metrics): the page keeps both.
+    """
+    if primary.tables[b"head"][18:20] != secondary.tables[b"head"][18:20]:  # unitsPerEm
+        return None
+    glyphs, metrics = list(primary.glyphs), _metrics(primary)
+    extra = _metrics(secondary)
+    code_to_glyph = dict(primary.code_to_glyph)
+    for old, new in moves.items():
+        glyph = secondary.code_to_glyph.get(old)
+        if glyph is None or _components(secondary.glyphs[glyph]):
+            return None
+        code_to_glyph[new] = len(glyphs)
+        glyphs.append(secondary.glyphs[glyph])
+        metrics.append(extra[glyph])
+    tables = dict(primary.tables)
+    tables[b"cmap"] = _byte_codes_cmap(code_to_glyph)
+    tables[b"hmtx"] = b"".join(struct.pack(">Hh", advance, lsb) for advance, lsb in metrics)
+    hhea = bytearray(tables[b"hhea"])
+    hhea[34:36] = struct.pack(">H", len(metrics))
+    hhea[10:12] = struct.pack(">H", max(a for a, _ in metrics))  # advanceWidthMax
+    tables[b"hhea"] = bytes(hhea)
+    tables[b"maxp"] = _larger_maxp(primary.tables[b"maxp"], secondary.tables[b"maxp"], len(glyphs))
+    return TrueType(tables, glyphs, code_to_glyph)
+
+
+def _metrics(font: TrueType) -> list[tuple[int, int]]:
+    """Return (advance, left side bearing) for every glyph, from hmtx and hhea's numberOfHMetrics."""
+    count = struct.unpack(">H", font.tables[b"hhea"][34:36])[0]
+    hmtx = font.tables[b"hmtx"]
+    long = [struct.unpack(">Hh", hmtx[4 * i:4 * i + 4]) for i in range(count)]
+    rest = [(long[-1][0], struct.unpack(">h", hmtx[4 * count + 2 * i:4 * count + 2 * i + 2])[0])
+            for i in range(len(font.glyphs) - count)]
+    return long + rest
+
+
+def _byte_codes_cmap(code_to_glyph: dict[int, int]) -> bytes:
+    """Return a cmap with one (1,0) table mapping codes 0–255 to glyphs (format 6: glyph ids past 255)."""
+    table = struct.pack(">HHHHH", 6, 10 + 2 * 256, 0, 0, 256) + struct.pack(
+        ">256H", *(code_to_glyph.get(c, 0) for c in range(256)))
+    return struct.pack(">HHHHI", 0, 1, 1, 0, 12) + table
+
+
+def _larger_maxp(first: bytes, second: bytes, glyph_count: int) -> bytes:
+    """Return maxp with the glyph count and, field by field, the larger of the two fonts' limits."""
+    maxp = bytearray(first)
+    maxp[4:6] = struct.pack(">H", glyph_count)
+    if len(first) >= 32 and len(second) >= 32:
+        for at in range(6, 32, 2):
+            maxp[at:at + 2] = struct.pack(">H", max(struct.unpack(">H", first[at:at + 2])[0],
+                                                    struct.unpack(">H", second[at:at + 2])[0]))
+    return bytes(maxp)
+
+
+def rewrite_codes(content: bytes, fonts: dict[str, str], moves: dict[str, dict[int, int]]) -> bytes:
+    """Return the content stream with each font of `fonts` (old name → new) selected under its new name and
+    its codes moved as `moves` says (old name → old code → new code); strings are written in hex."""
+    current = {"font": None}
+
+    def replace(match: re.Match) -> bytes:
+        name, hexa, literal = match.group(1), match.group(2), match.group(3)
+        if name is not None:
+            current["font"] = name.decode("latin-1")
+            new = fonts.get(current["font"])
+            return match.group(0).replace(b"/" + name, b"/" + new.encode("latin-1"), 1) if new else match.group(0)
+        table = moves.get(current["font"])
+        if table is None:
+            return match.group(0)
+        if hexa is not None and (hexa or not literal):
+            digits = re.sub(rb"\s", b"", hexa)
+            codes = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
+        else:
+            codes = _unescape(literal)
+        return b"<" + bytes(table.get(c, c) for c in codes).hex().upper().encode("ascii") + b">"
+
+    return _TOKENS.sub(replace, content)
+
+
+def unicode_pairs(cmap: bytes) -> dict[int, bytes]:
+    """Return a ToUnicode CMap's bfchar entries: code → the target as written (<4E2D>)."""
+    return {int(code, 16): target for block in _BFCHAR.findall(cmap) for code, target in _PAIR.findall(block)}
+
+
+def with_unicode_pairs(cmap: bytes, pairs: dict[int, bytes]) -> bytes:
+    """Return the CMap with its bfchar entries replaced by `pairs` (one block, codes in order)."""
+    lines = b"".join(b"<%02X> %s\n" % (code, pairs[code]) for code in sorted(pairs))
+    block = b"%d beginbfchar\n%sendbfchar" % (len(pairs), lines)
+    first = _BFCHAR.search(cmap)
+    if first is None:
+        return cmap
+    return cmap[:first.start()] + block + _BFCHAR.sub(b"", cmap[first.end():])

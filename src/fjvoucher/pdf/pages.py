@@ -8,7 +8,9 @@ import re
 import zlib
 from pathlib import Path
 
-from fjvoucher.pdf.fontsubset import TrueType, codes_by_font, subset_to_unicode
+from fjvoucher.pdf.fontsubset import (
+    TrueType, _font_file, codes_by_font, merged, rewrite_codes, subset_to_unicode, unicode_pairs, with_unicode_pairs,
+)
 from fjvoucher.pdf.jobs import PdfJob
 from fjvoucher.sheets.atomic import make_private, write_bytes_atomic
 
@@ -62,10 +64,106 @@ def cut_pages(pdf: Path, targets: list[Path]) -> None:
                     {k: v for k, v in resources[kind].get_object().items() if k[1:] in names})
         page[NameObject("/Resources")] = own
         writer = PdfWriter()
-        _own_glyphs(writer.add_page(page), fonts)
+        cut = writer.add_page(page)
+        if _one_program_per_face(cut):  # copy the page again: the merged-away font and old text stay behind
+            writer = PdfWriter()
+            cut = writer.add_page(cut)
+        _own_glyphs(cut, fonts)
         buffer = io.BytesIO()
         writer.write(buffer)
         write_bytes_atomic(target, buffer.getvalue())
+
+
+def _one_program_per_face(page) -> bool:
+    """Merge the subsets LibreOffice made of one face (a batch with more than 256 of its glyphs) into the one
+    the page uses most, when the other's codes fit in its free codes: one font program instead of two."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    resources = page["/Resources"].get_object()
+    fonts = resources.get("/Font")
+    if fonts is None or len(fonts.get_object()) < 2:
+        return False
+    fonts = fonts.get_object()
+    used = codes_by_font(page.get_contents().get_data())
+    by_face: dict[str, list[str]] = {}
+    for name, font in fonts.items():
+        font = font.get_object()
+        if font.get("/Subtype") == "/TrueType" and name[1:] in used:
+            by_face.setdefault(str(font.get("/BaseFont", "")).split("+")[-1], []).append(name[1:])
+    renames, moves = {}, {}
+    for names in by_face.values():
+        if len(names) < 2:
+            continue
+        primary, *others = sorted(names, key=lambda n: -len(used[n]))
+        for other in others:
+            move = _merge_into(fonts, primary, other, used)
+            if move is not None:
+                renames[other], moves[other] = primary, move
+                used[primary] |= set(move.values())
+    if not renames:
+        return False
+    content = rewrite_codes(page.get_contents().get_data(), renames, moves)
+    page.replace_contents(_stream(content))
+    kept = DictionaryObject({k: v for k, v in fonts.items() if k[1:] not in renames})
+    own = DictionaryObject(resources)
+    own[NameObject("/Font")] = kept
+    page[NameObject("/Resources")] = own
+    return True
+
+
+def _stream(data: bytes):
+    from pypdf.generic import DecodedStreamObject
+
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return stream.flate_encode()
+
+
+def _merge_into(fonts, primary: str, other: str, used: dict[str, set[int]]) -> dict[int, int] | None:
+    """Append `other`'s glyphs to `primary`'s program under codes the page leaves free; return the moves."""
+    from pypdf.generic import ArrayObject, NameObject, NumberObject
+
+    first_font, second_font = fonts["/" + primary].get_object(), fonts["/" + other].get_object()
+    free = [c for c in range(1, 256) if c not in used[primary]]
+    wanted = sorted(used[other])
+    if len(wanted) > len(free) or "/ToUnicode" not in first_font or "/ToUnicode" not in second_font:
+        return None
+    move = dict(zip(wanted, free, strict=False))
+    programs = [f["/FontDescriptor"].get_object()["/FontFile2"].get_object() for f in (first_font, second_font)]
+    parsed = [TrueType.parse(p.get_data()) for p in programs]
+    if None in parsed or (combined := merged(parsed[0], parsed[1], move)) is None:
+        return None
+    programs[0].set_data(_font_file(combined.tables | _glyph_tables(combined)))
+    programs[0][NameObject("/Length1")] = NumberObject(len(programs[0].get_data()))
+    widths = _widths(first_font)
+    for old, new in move.items():
+        widths[new] = _widths(second_font).get(old, 0)
+    first_font[NameObject("/FirstChar")], first_font[NameObject("/LastChar")] = NumberObject(0), NumberObject(255)
+    first_font[NameObject("/Widths")] = ArrayObject(NumberObject(widths.get(c, 0)) for c in range(256))
+    pairs = unicode_pairs(first_font["/ToUnicode"].get_object().get_data())
+    theirs = unicode_pairs(second_font["/ToUnicode"].get_object().get_data())
+    pairs.update({new: theirs[old] for old, new in move.items() if old in theirs})
+    unicode_map = first_font["/ToUnicode"].get_object()
+    unicode_map.set_data(with_unicode_pairs(unicode_map.get_data(), pairs))
+    return move
+
+
+def _widths(font) -> dict[int, int]:
+    first = int(font.get("/FirstChar", 0))
+    return {first + i: int(w) for i, w in enumerate(font["/Widths"].get_object())}
+
+
+def _glyph_tables(font: TrueType) -> dict[bytes, bytes]:
+    """Return glyf and loca (long offsets) for every glyph of `font`, and head set for long offsets."""
+    import struct
+
+    glyf, offsets = bytearray(), [0]
+    for glyph in font.glyphs:
+        glyf += glyph + b"\0" * (-len(glyph) % 4)
+        offsets.append(len(glyf))
+    head = bytearray(font.tables[b"head"])
+    head[50:52] = struct.pack(">h", 1)
+    return {b"glyf": bytes(glyf), b"loca": struct.pack(f">{len(offsets)}I", *offsets), b"head": bytes(head)}
 
 
 def _narrow_widths(font, codes: set[int]) -> None:
