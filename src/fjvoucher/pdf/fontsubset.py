@@ -94,9 +94,13 @@ class TrueType:
                 if component < len(self.glyphs) and component not in keep:
                     keep.add(component)
                     pending.append(component)
+        return self.program(keep)
+
+    def program(self, keep: set[int] | None = None) -> bytes:
+        """Return the font file with the glyphs of `keep` (all when None), the others empty, no name table."""
         glyf, offsets = bytearray(), [0]
         for g, glyph in enumerate(self.glyphs):
-            if g in keep:
+            if keep is None or g in keep:
                 glyf += glyph + b"\0" * (-len(glyph) % 4)
             offsets.append(len(glyf))
         tables = {tag: data for tag, data in self.tables.items() if tag not in DROPPED}

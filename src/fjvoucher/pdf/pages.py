@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path
 
 from fjvoucher.pdf.fontsubset import (
-    TrueType, _font_file, codes_by_font, merged, rewrite_codes, subset_to_unicode, unicode_pairs, with_unicode_pairs,
+    TrueType, codes_by_font, merged, rewrite_codes, subset_to_unicode, unicode_pairs, with_unicode_pairs,
 )
 from fjvoucher.pdf.jobs import PdfJob
 from fjvoucher.sheets.atomic import make_private, write_bytes_atomic
@@ -133,7 +133,7 @@ def _merge_into(fonts, primary: str, other: str, used: dict[str, set[int]]) -> d
     parsed = [TrueType.parse(p.get_data()) for p in programs]
     if None in parsed or (combined := merged(parsed[0], parsed[1], move)) is None:
         return None
-    programs[0].set_data(_font_file(combined.tables | _glyph_tables(combined)))
+    programs[0].set_data(combined.program())
     programs[0][NameObject("/Length1")] = NumberObject(len(programs[0].get_data()))
     widths = _widths(first_font)
     for old, new in move.items():
@@ -151,19 +151,6 @@ def _merge_into(fonts, primary: str, other: str, used: dict[str, set[int]]) -> d
 def _widths(font) -> dict[int, int]:
     first = int(font.get("/FirstChar", 0))
     return {first + i: int(w) for i, w in enumerate(font["/Widths"].get_object())}
-
-
-def _glyph_tables(font: TrueType) -> dict[bytes, bytes]:
-    """Return glyf and loca (long offsets) for every glyph of `font`, and head set for long offsets."""
-    import struct
-
-    glyf, offsets = bytearray(), [0]
-    for glyph in font.glyphs:
-        glyf += glyph + b"\0" * (-len(glyph) % 4)
-        offsets.append(len(glyf))
-    head = bytearray(font.tables[b"head"])
-    head[50:52] = struct.pack(">h", 1)
-    return {b"glyf": bytes(glyf), b"loca": struct.pack(f">{len(offsets)}I", *offsets), b"head": bytes(head)}
 
 
 def _narrow_widths(font, codes: set[int]) -> None:
