@@ -140,9 +140,7 @@ def _ascii_code(text: str, fld: Field, row: _Row) -> str | None:
 
 
 def _id(cell, text: str, fld: Field, row: _Row) -> str | None:
-    if _damaged_number(cell, text, fld, row):
-        return None
-    number = _ascii_code(text, fld, row)
+    number = _code(cell, text, fld, row)
     if number is None:
         return None
     number = number.upper()
@@ -189,9 +187,7 @@ def _result(cell, text: str, fld: Field, row: _Row) -> str | None:
 
 
 def _certificate(cell, text: str, fld: Field, row: _Row) -> str | None:
-    if _damaged_number(cell, text, fld, row):
-        return None
-    number = _ascii_code(text, fld, row)
+    number = _code(cell, text, fld, row)
     if number is None:
         return None
     if cells.is_number(cell) and len(number) == 15:
@@ -204,6 +200,7 @@ def _certificate(cell, text: str, fld: Field, row: _Row) -> str | None:
 
 
 def _code(cell, text: str, fld: Field, row: _Row) -> str | None:
+    """Return a code (ID, certificate, exam number, NO) as half-width ASCII, or None with its error recorded."""
     if _damaged_number(cell, text, fld, row):
         return None
     return _ascii_code(text, fld, row)
