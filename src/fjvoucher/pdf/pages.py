@@ -50,13 +50,14 @@ def cut_pages(pdf: Path, targets: list[Path]) -> None:
     from pypdf.generic import DictionaryObject, NameObject
 
     reader = PdfReader(pdf)
-    fonts: dict[int, TrueType | None] = {}  # parsed once per batch, by the font program's object number
+    fonts: dict[int, TrueType | None] = {}  # each font program parsed once per batch
     for page, target in zip(reader.pages, targets, strict=True):
         resources = page["/Resources"].get_object()
         content = page.get_contents().get_data()
         # LibreOffice shares one resource dictionary across pages: without pruning, every page
         # would carry every photo and every font of the batch.
-        used = {"/XObject": {name.decode() for name in _DO.findall(content)}, "/Font": set(codes_by_font(content))}
+        codes = codes_by_font(content)  # read once: pruning, merging and subsetting all use it
+        used = {"/XObject": {name.decode() for name in _DO.findall(content)}, "/Font": set(codes)}
         own = DictionaryObject(resources)
         for kind, names in used.items():
             if resources.get(kind) is not None:
@@ -65,18 +66,21 @@ def cut_pages(pdf: Path, targets: list[Path]) -> None:
         page[NameObject("/Resources")] = own
         writer = PdfWriter()
         cut = writer.add_page(page)
-        if _one_program_per_face(cut):  # copy the page again: the merged-away font and old text stay behind
-            writer = PdfWriter()
+        if _one_program_per_face(cut, content, codes):  # copy the page again: the merged-away font and old
+            writer = PdfWriter()                          # text stay behind
             cut = writer.add_page(cut)
-        _own_glyphs(cut, fonts)
+        _own_glyphs(cut, fonts, codes)
         buffer = io.BytesIO()
         writer.write(buffer)
         write_bytes_atomic(target, buffer.getvalue())
 
 
-def _one_program_per_face(page) -> bool:
+def _one_program_per_face(page, content: bytes, used: dict[str, set[int]]) -> bool:
     """Merge the subsets LibreOffice made of one face (a batch with more than 256 of its glyphs) into the one
-    the page uses most, when the other's codes fit in its free codes: one font program instead of two."""
+    the page uses most, when the other's codes fit in its free codes: one font program instead of two.
+
+    `used` (font name → codes the page shows) is updated to the page as rewritten.
+    """
     from pypdf.generic import DictionaryObject, NameObject
 
     resources = page["/Resources"].get_object()
@@ -84,7 +88,6 @@ def _one_program_per_face(page) -> bool:
     if fonts is None or len(fonts.get_object()) < 2:
         return False
     fonts = fonts.get_object()
-    used = codes_by_font(page.get_contents().get_data())
     by_face: dict[str, list[str]] = {}
     for name, font in fonts.items():
         font = font.get_object()
@@ -102,8 +105,9 @@ def _one_program_per_face(page) -> bool:
                 used[primary] |= set(move.values())
     if not renames:
         return False
-    content = rewrite_codes(page.get_contents().get_data(), renames, moves)
-    page.replace_contents(_stream(content))
+    for other in renames:
+        del used[other]
+    page.replace_contents(_stream(rewrite_codes(content, renames, moves)))
     kept = DictionaryObject({k: v for k, v in fonts.items() if k[1:] not in renames})
     own = DictionaryObject(resources)
     own[NameObject("/Font")] = kept
@@ -168,12 +172,11 @@ def _narrow_widths(font, codes: set[int]) -> None:
     font[NameObject("/FirstChar")], font[NameObject("/LastChar")] = NumberObject(low), NumberObject(high)
 
 
-def _own_glyphs(page, fonts: dict[int, TrueType | None]) -> None:
+def _own_glyphs(page, fonts: dict[int, TrueType | None], used: dict[str, set[int]]) -> None:
     """Replace each TrueType font program of a cut page (the writer's own copy) by one holding only the
     glyphs the page shows."""
     from pypdf.generic import NameObject, NumberObject
 
-    used = codes_by_font(page.get_contents().get_data())
     for name, font in (page["/Resources"].get_object().get("/Font") or {}).items():
         font = font.get_object()
         descriptor = font.get("/FontDescriptor")
