@@ -12,6 +12,7 @@ from fjvoucher.pdf.fontsubset import (
     TrueType, codes_by_font, merged, rewrite_codes, subset_to_unicode, unicode_pairs, with_unicode_pairs,
 )
 from fjvoucher.pdf.jobs import PdfJob
+from fjvoucher.pdf.objectstream import packed
 from fjvoucher.sheets.atomic import make_private, write_bytes_atomic
 
 
@@ -45,7 +46,8 @@ _DO = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+Do\b")
 
 
 def cut_pages(pdf: Path, targets: list[Path]) -> None:
-    """Write page i of `pdf` to targets[i], each keeping only the images and glyphs its own page shows."""
+    """Write page i of `pdf` to targets[i], each keeping only the images and glyphs its own page shows,
+    its dictionaries packed in an object stream."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DictionaryObject, NameObject
 
@@ -72,7 +74,7 @@ def cut_pages(pdf: Path, targets: list[Path]) -> None:
         _own_glyphs(cut, fonts, codes)
         buffer = io.BytesIO()
         writer.write(buffer)
-        write_bytes_atomic(target, buffer.getvalue())
+        write_bytes_atomic(target, packed(buffer.getvalue()))
 
 
 def _one_program_per_face(page, content: bytes, used: dict[str, set[int]]) -> bool:
