@@ -260,7 +260,7 @@ def merged(primary: TrueType, secondary: TrueType, moves: dict[int, int]) -> Tru
         glyphs.append(secondary.glyphs[glyph])
         metrics.append(secondary.metrics[glyph])
     tables = dict(primary.tables)
-    tables[b"maxp"] = _larger_maxp(primary.tables[b"maxp"], secondary.tables[b"maxp"], len(glyphs))
+    tables[b"maxp"] = _larger_maxp(primary.tables[b"maxp"], secondary.tables[b"maxp"])
     return TrueType(tables, glyphs, metrics, code_to_glyph)
 
 
@@ -294,10 +294,9 @@ def _byte_codes_cmap(code_to_glyph: dict[int, int]) -> bytes:
     return struct.pack(">HHHHI", 0, 1, 1, 0, 12) + table
 
 
-def _larger_maxp(first: bytes, second: bytes, glyph_count: int) -> bytes:
-    """Return maxp with the glyph count and, field by field, the larger of the two fonts' limits."""
+def _larger_maxp(first: bytes, second: bytes) -> bytes:
+    """Return maxp with, field by field, the larger of the two fonts' limits (`program` writes the count)."""
     maxp = bytearray(first)
-    maxp[4:6] = struct.pack(">H", glyph_count)
     if len(first) >= 32 and len(second) >= 32:
         for at in range(6, 32, 2):
             maxp[at:at + 2] = struct.pack(">H", max(struct.unpack(">H", first[at:at + 2])[0],

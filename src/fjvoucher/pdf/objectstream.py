@@ -10,7 +10,6 @@ incremental updates, so the few lines are here.
 from __future__ import annotations
 
 import io
-import struct
 import zlib
 
 
@@ -86,15 +85,13 @@ def _xref_stream(number: int, offsets: dict[int, int], inside: dict[int, tuple[i
     """Return object `number`: the cross-reference stream of a file whose objects stand at `offsets` or
     inside an object stream (`inside`: object → (object stream, index)); `trailer` is its other entries."""
     width = max(1, (max(*offsets.values(), number).bit_length() + 7) // 8)  # offsets and stream numbers
-    rows = [struct.pack(">B", 0) + (0).to_bytes(width, "big") + struct.pack(">H", 0xFFFF)]  # object 0: free
+
+    def row(kind: int, where: int, last: int) -> bytes:  # kind 0 free, 1 at an offset, 2 in an object stream
+        return bytes([kind]) + where.to_bytes(width, "big") + last.to_bytes(2, "big")
+
+    rows = [row(0, 0, 0xFFFF)]
     for n in range(1, number + 1):
-        if n in offsets:
-            rows.append(struct.pack(">B", 1) + offsets[n].to_bytes(width, "big") + struct.pack(">H", 0))
-        elif n in inside:
-            box, index = inside[n]
-            rows.append(struct.pack(">B", 2) + box.to_bytes(width, "big") + struct.pack(">H", index))
-        else:
-            rows.append(struct.pack(">B", 0) + (0).to_bytes(width, "big") + struct.pack(">H", 0))
+        rows.append(row(1, offsets[n], 0) if n in offsets else row(2, *inside[n]) if n in inside else row(0, 0, 0))
     data = zlib.compress(b"".join(rows), 9)
     return (b"%d 0 obj\n<< /Type /XRef /Size %d /W [ 1 %d 2 ]%s /Filter /FlateDecode /Length %d >>\nstream\n"
             % (number, number + 1, width, trailer, len(data)) + data + b"\nendstream\nendobj\n")
