@@ -7,6 +7,7 @@ import subprocess
 import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
+from support import drawn_alike
 
 from fjvoucher.pdf.objectstream import packed
 
@@ -62,11 +63,7 @@ def test_a_packed_page_passes_qpdf_and_draws_the_same_in_poppler_and_mupdf(tmp_p
     check = subprocess.run(["qpdf", "--check", tmp_path / "packed.pdf"], capture_output=True, text=True,
                            check=False)
     assert check.returncode == 0 and "No syntax or stream encoding errors" in check.stdout
-    for name in ("plain", "packed"):
-        subprocess.run(["pdftoppm", "-r", "50", "-png", tmp_path / f"{name}.pdf", tmp_path / f"p-{name}"], check=True)
-        subprocess.run(["mutool", "draw", "-q", "-r", "50", "-o", tmp_path / f"m-{name}.pnm", tmp_path / f"{name}.pdf"],
-                       check=True, capture_output=True)
-    assert (tmp_path / "p-plain-1.png").read_bytes() == (tmp_path / "p-packed-1.png").read_bytes()
-    assert (tmp_path / "m-plain.pnm").read_bytes() == (tmp_path / "m-packed.pnm").read_bytes()
+    assert drawn_alike(tmp_path / "plain.pdf", 1, tmp_path / "packed.pdf")
+    subprocess.run(["pdftoppm", "-r", "50", "-png", tmp_path / "packed.pdf", tmp_path / "p-packed"], check=True)
     with Image.open(tmp_path / "p-packed-1.png") as drawn:
         assert drawn.convert("L").getextrema()[0] < 100  # the word is drawn: a blank page would pass the rest

@@ -14,7 +14,7 @@ from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice
 from fjvoucher.pdf.pages import count_pages
 from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 
-from support import SAMPLES, TODAY, needs_fonts, run
+from support import SAMPLES, TODAY, drawn_alike, needs_fonts, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(find_soffice() is None or shutil.which("pdffonts") is None,
                                 reason="LibreOffice and poppler-utils are installed by scripts/setup.sh")]
@@ -22,23 +22,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(find_soffice() is None or shu
 
 def poppler(tool: str, *args) -> str:
     return subprocess.run([tool, *map(str, args)], capture_output=True, text=True, check=True).stdout
-
-
-def drawn_alike(batch: Path, page: int, single: Path) -> bool:
-    """Return whether page `page` of `batch` and the one page of `single` draw the same pixels in poppler
-    and, where mupdf-tools is installed (setup.sh does), in MuPDF: the glyphs' outlines, not only the text."""
-    folder = single.parent / f".drawn-{single.stem}"
-    folder.mkdir(exist_ok=True)
-    subprocess.run(["pdftoppm", "-r", "40", "-f", str(page), "-l", str(page), "-png", batch, folder / "a"], check=True)
-    subprocess.run(["pdftoppm", "-r", "40", "-png", single, folder / "b"], check=True)
-    pictures = [next(folder.glob(f"{side}-*.png")).read_bytes() for side in "ab"]
-    if shutil.which("mutool"):
-        for side, pdf, number in (("ma", batch, page), ("mb", single, 1)):
-            subprocess.run(["mutool", "draw", "-q", "-r", "40", "-o", folder / f"{side}.pnm", pdf, str(number)],
-                           check=True, capture_output=True)
-        pictures += [(folder / f"{side}.pnm").read_bytes() for side in ("ma", "mb")]
-    shutil.rmtree(folder)
-    return pictures[0] == pictures[1] and pictures[2:3] == pictures[3:4]
 
 
 @pytest.fixture(scope="module")

@@ -72,3 +72,20 @@ class Clock:
     def set(self, *args: int) -> None:
         """Move to the moment datetime(*args)."""
         self.now = dt.datetime(*args)
+
+
+def drawn_alike(pdf: Path, page: int, single: Path) -> bool:
+    """Return whether page `page` of `pdf` and the first page of `single` draw the same pixels in poppler
+    and, where mupdf-tools is installed (setup.sh does), in MuPDF: the glyphs' outlines, not only the text."""
+    folder = single.parent / f".drawn-{single.stem}"
+    folder.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-r", "40", "-f", str(page), "-l", str(page), "-png", pdf, folder / "a"], check=True)
+    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-png", single, folder / "b"], check=True)
+    pairs = [tuple(next(folder.glob(f"{side}-*.png")).read_bytes() for side in "ab")]
+    if shutil.which("mutool"):
+        for side, source, number in (("ma", pdf, page), ("mb", single, 1)):
+            subprocess.run(["mutool", "draw", "-q", "-r", "40", "-o", folder / f"{side}.pnm", source, str(number)],
+                           check=True, capture_output=True)
+        pairs.append(((folder / "ma.pnm").read_bytes(), (folder / "mb.pnm").read_bytes()))
+    shutil.rmtree(folder)
+    return all(first == second for first, second in pairs)

@@ -122,9 +122,10 @@ class TrueType:
         tables[b"loca"] = (struct.pack(f">{len(offsets)}H", *(o // 2 for o in offsets)) if short
                            else struct.pack(f">{len(offsets)}I", *offsets))
         tables[b"cmap"] = _byte_codes_cmap({c: number[g] for c, g in self.code_to_glyph.items() if g in number})
-        tables[b"hmtx"], long_metrics = _hmtx([self.metrics[g] for g in order])
+        metrics = [self.metrics[g] for g in order]
+        tables[b"hmtx"], long_metrics = _hmtx(metrics)
         hhea = bytearray(tables[b"hhea"])
-        hhea[10:12] = struct.pack(">H", max(self.metrics[g][0] for g in order))  # advanceWidthMax
+        hhea[10:12] = struct.pack(">H", max(advance for advance, _ in metrics))  # advanceWidthMax
         hhea[34:36] = struct.pack(">H", long_metrics)
         tables[b"hhea"] = bytes(hhea)
         maxp = bytearray(tables[b"maxp"])
