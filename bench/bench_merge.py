@@ -25,7 +25,8 @@ PLAIN_RECORDS = 300
 def word_master(target: Path, header: bool = False) -> Path:
     """Write a Word mail-merge master equal to the bundled one (the tests' helper, reused, not copied);
     with `header`, its header prints each voucher's NO and name (batches then use one section a voucher)."""
-    from support.word_master import complex_field, word_master as write
+    from support.word_master import complex_field
+    from support.word_master import word_master as write
 
     fields = complex_field(" MERGEFIELD 凭证编号 ", "«凭证编号»", "<w:rPr/>") + complex_field(
         " MERGEFIELD 姓名 ", "«姓名»", "<w:rPr/>")
@@ -49,9 +50,9 @@ def plain_docxtpl_rate(contexts: list[dict], photo: Path, out: Path) -> float:
 
 
 def ours_rates(vouchers, out: Path, master: Path | None = None) -> tuple[float, float]:
-    from fjvoucher.sheets.atomic import write_bytes_atomic
-    from fjvoucher.word.render import VoucherRenderer
+    from fjvoucher.atomic import write_bytes_atomic
     from fjvoucher.word.master import prepare_template
+    from fjvoucher.word.render import VoucherRenderer
 
     renderer = VoucherRenderer(prepare_template(master))
     quiet_disk()

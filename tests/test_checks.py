@@ -6,9 +6,8 @@ import pytest
 
 from fjvoucher.roster.checks import check_roster, validate
 from fjvoucher.roster.idcard import check_digit
-from support.synthetic import write_roster_csv
-
 from support import SAMPLES, TODAY
+from support.synthetic import write_roster_csv
 
 
 def flatten(report):

@@ -6,9 +6,7 @@ import pytest
 
 from fjvoucher import __version__
 from fjvoucher.roster.checks import validate
-
 from support import SAMPLES, run
-
 
 
 def test_valid_sample_exits_0_with_summary_and_one_grouped_warning_line():

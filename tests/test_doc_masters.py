@@ -5,7 +5,7 @@ import subprocess
 import docx
 import pytest
 
-from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.merging import MergeOptions, merge_roster
 from fjvoucher.pdf.libreoffice import find_soffice
 from fjvoucher.pdf.masters import docx_master
 from support import SAMPLES, TODAY, run, texts
@@ -70,8 +70,8 @@ def test_a_master_whose_photo_field_was_lost_in_conversion_is_refused(tmp_path):
 
 def test_a_header_with_the_no_and_the_name_prints_each_vouchers_own_on_its_page(tmp_path):
     from fjvoucher.pdf.pages import count_pages
-    from support.word_master import complex_field
     from support.synthetic import make_candidates, write_roster_xlsx
+    from support.word_master import complex_field
 
     header = complex_field(" MERGEFIELD 凭证编号 ", "«凭证编号»", "<w:rPr/>") + complex_field(
         " MERGEFIELD 姓名 ", "«姓名»", "<w:rPr/>")

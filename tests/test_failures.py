@@ -4,12 +4,12 @@ import shutil
 import sqlite3
 import struct
 import subprocess
-import zlib
 import zipfile
+import zlib
 
 import pytest
 
-from fjvoucher.ledger import store
+from fjvoucher.ledger import storage
 from fjvoucher.ledger.store import Ledger
 from support import SAMPLES, run
 from support.synthetic import make_candidates, write_roster_xlsx
@@ -60,7 +60,7 @@ def fill(folder):
 
 
 def test_a_locked_ledger_is_one_line_after_the_timeout(ledger, monkeypatch):
-    monkeypatch.setattr(store, "LOCK_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(storage, "LOCK_TIMEOUT_S", 0.2)
     holder = sqlite3.connect(ledger, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -183,7 +183,7 @@ def test_a_bug_is_one_line_pointing_to_a_log_with_the_traceback(tmp_path, monkey
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(checks, "validate", broken)
+    monkeypatch.setattr(checks, "check_roster", broken)
     result = run("validate", SAMPLES / "roster.xlsx", env={"XDG_STATE_HOME": str(tmp_path / "state")})
     line = one_line(result, 3)
     assert "请把此文件发给技术支持: " in line

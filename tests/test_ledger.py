@@ -15,11 +15,9 @@ from openpyxl import load_workbook
 
 from fjvoucher.layout import valid_until as expiry
 from fjvoucher.ledger.store import Ledger, LedgerError
-from fjvoucher.merge import MergeOptions, merge_roster
-from support.synthetic import make_candidates, write_roster_xlsx
-
+from fjvoucher.merging import MergeOptions, merge_roster
 from support import TODAY, digest, run
-
+from support.synthetic import make_candidates, write_roster_xlsx
 
 
 def recent_rows(count=5, seed=1, days_ago=10):
@@ -160,11 +158,11 @@ def test_verify_expired_replaced_and_revoked(tmp_path):
     assert run("revoke", f"3501-{year}-000002", "--reason", "again", "--yes", *ledger).exit_code == 1
     assert run("supersede", rows[2]["certificate_no"], *ledger).exit_code == 0
     superseded = run("verify", f"3501-{year}-000003", "--name", rows[2]["name"], *ledger)
-    assert superseded.exit_code == 1 and "已换发国家证书" in superseded.output
+    assert superseded.exit_code == 1 and "已换发国家职业资格证书" in superseded.output
     old = make_candidates(1, seed=5)
     merge(tmp_path, old, name="old", today=TODAY)
     expired = run("verify", "3501-2009-000001", "--name", old[0]["name"], *ledger)
-    assert expired.exit_code == 1 and "已过期" in expired.output
+    assert expired.exit_code == 1 and "已过有效期" in expired.output
 
 
 def test_supersede_from_a_roster_stops_further_vouchers(tmp_path):
@@ -172,7 +170,7 @@ def test_supersede_from_a_roster_stops_further_vouchers(tmp_path):
     merge(tmp_path, rows, today=TODAY)
     roster = write_roster_xlsx(tmp_path / "national.xlsx", rows[:2])
     result = run("supersede", roster, "--ledger", tmp_path / "ledger.db")
-    assert "已标记为「已换发国家证书」(superseded): 2 张凭证" in result.output
+    assert "已标记为「已换发国家职业资格证书」(superseded): 2 张凭证" in result.output
     again = merge(tmp_path, rows, name="again", today=TODAY)
     assert [f.code for f in again.checked.report.findings] == ["photos-none", "ledger-retired", "ledger-retired"]
 

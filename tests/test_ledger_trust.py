@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from fjvoucher.errors import LedgerError
 from fjvoucher.ledger.store import Ledger
-from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.merging import MergeOptions, merge_roster
 from support import DATA, Clock, run
 from support.synthetic import make_candidates, write_roster_xlsx
 
@@ -105,7 +105,7 @@ def test_every_change_is_an_event_that_cannot_be_edited(tmp_path, roster, clock)
         assert ledger.get("3501-2009-000003").status == "superseded"
         for statement in ("UPDATE events SET reason = 'x'", "DELETE FROM events"):
             with pytest.raises(sqlite3.DatabaseError, match="never"):
-                ledger.db.execute(statement)
+                ledger.storage.db.execute(statement)
     shown = run("history", "3501-2009-000002", "--ledger", tmp_path / "ledger.db").output
     assert "作废 (revoked)" in shown and "原因 实为不合格" in shown and "恢复 (restored)" in shown
 

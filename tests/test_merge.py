@@ -6,12 +6,9 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
-from fjvoucher.merge import MergeOptions, merge_roster
-from support.synthetic import make_candidates, make_photo, write_roster_xlsx
-
+from fjvoucher.merging import MergeOptions, merge_roster
 from support import SAMPLES, TODAY, digest, run
-
-
+from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 
 
 def test_sample_merge_writes_vouchers_batches_and_register(tmp_path):
@@ -205,7 +202,7 @@ def test_cli_merge_bad_template_is_one_line(tmp_path):
 
 
 def test_rerun_sweeps_temporary_files_a_killed_run_left(tmp_path):
-    from fjvoucher.sheets.atomic import temp_sibling
+    from fjvoucher.atomic import temp_sibling
 
     merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", today=TODAY))
     leftover = temp_sibling(tmp_path / "vouchers" / "x.docx")

@@ -7,16 +7,15 @@ from pathlib import Path
 import docx
 import pytest
 
-from fjvoucher.roster.checks import check_roster
 from fjvoucher.errors import TemplateError
+from fjvoucher.merging import MergeOptions, merge_roster
+from fjvoucher.roster.checks import check_roster
+from fjvoucher.word.master import inspect_template, prepare_template
 from fjvoucher.word.mergefields import FieldSpec, apply_spec
-from fjvoucher.merge import MergeOptions, merge_roster
 from fjvoucher.word.photos import load_photo
 from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
+from support import SAMPLES, TODAY, run, texts
 from support.synthetic import make_photo
-from fjvoucher.word.master import inspect_template, prepare_template
-
-from support import SAMPLES, TODAY, texts, run
 from support.word_master import complex_field, word_master
 
 

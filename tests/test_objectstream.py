@@ -7,9 +7,9 @@ import subprocess
 import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
-from support import drawn_alike
 
 from fjvoucher.pdf.objectstream import packed
+from support import drawn_alike
 
 
 def hello_pdf() -> bytes:

@@ -2,19 +2,18 @@
 
 import datetime as dt
 import shutil
-from pathlib import Path
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from fjvoucher.roster.checks import validate
-from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.merging import MergeOptions, merge_roster
 from fjvoucher.pdf.jobs import PdfJob
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice
 from fjvoucher.pdf.pages import count_pages
-from support.synthetic import make_candidates, make_photo, write_roster_xlsx
-
+from fjvoucher.roster.checks import validate
 from support import SAMPLES, TODAY, drawn_alike, needs_fonts, run
+from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(find_soffice() is None or shutil.which("pdffonts") is None,
                                 reason="LibreOffice and poppler-utils are installed by scripts/setup.sh")]
@@ -148,8 +147,8 @@ def test_word_engine_is_refused_clearly_on_linux(tmp_path):
 
 def _batch(tmp_path, name: str, count: int = 2):
     from fjvoucher.roster.checks import check_roster
-    from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
     from fjvoucher.word.master import prepare_template
+    from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
 
     candidates = check_roster(write_roster_xlsx(tmp_path / f"{name}.xlsx", make_candidates(count)),
                               keep=True).candidates

@@ -2,12 +2,11 @@ import datetime as dt
 
 import pytest
 
-from fjvoucher.roster.checks import check_roster, validate
 from fjvoucher.errors import RosterUnreadable
+from fjvoucher.roster.checks import check_roster, validate
 from fjvoucher.roster.reading import column_letter, open_roster
-from support.synthetic import write_roster_csv, write_roster_xlsx
-
 from support import DATA, TODAY
+from support.synthetic import write_roster_csv, write_roster_xlsx
 
 
 def test_column_letters():

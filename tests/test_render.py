@@ -6,17 +6,16 @@ import zipfile
 
 import docx
 import pytest
-from docxtpl import DocxTemplate, InlineImage
 from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 
-from fjvoucher.roster.checks import check_roster
 from fjvoucher.errors import TemplateError
+from fjvoucher.roster.checks import check_roster
+from fjvoucher.word.master import CONTRACT, default_master, prepare_template
 from fjvoucher.word.photos import load_photo
 from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
-from support.synthetic import make_photo
-from fjvoucher.word.master import CONTRACT, default_master, prepare_template
-
 from support import SAMPLES, TODAY, texts
+from support.synthetic import make_photo
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from fjvoucher.ledger.store import Ledger
-from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.merging import MergeOptions, merge_roster
 from fjvoucher.web.app import Ledgers, create_app
 from support.synthetic import make_candidates, write_roster_xlsx
 
@@ -64,7 +64,7 @@ def test_a_wrong_name_answers_exactly_like_an_unknown_no(client, issued):
     _, rows, _, year = issued
     wrong = client.get("/api/verify", params={"no": f"3501-{year}-000001", "name": "某某"})
     unknown = client.get("/api/verify", params={"no": f"3501-{year}-009999", "name": rows[0]["name"]})
-    assert (wrong.status_code, wrong.content) == (unknown.status_code, unknown.content) == (200, b'{"status":"unknown"}')
+    assert (wrong.status_code, wrong.content) == (unknown.status_code, unknown.content) == (200, '{"status":"unknown","status_text":"查无此凭证"}'.encode())
     page_wrong = client.post("/", data={"no": f"3501-{year}-000001", "name": "某某"})
     page_unknown = client.post("/", data={"no": f"3501-{year}-000001x", "name": "某某"})
     assert page_wrong.status_code == page_unknown.status_code == 200
@@ -155,7 +155,7 @@ def test_the_ledger_is_read_only_while_a_merge_writes(tmp_path, issued):
                      MergeOptions(format="docx", ledger=ledger, batch_size=5))
         answer = reader.get("/api/verify", params={"no": f"3501-{year}-000001", "name": rows[0]["name"]}).json()
         with pytest.raises(Exception, match="readonly|read-only"):
-            ledgers.ledgers[0].db.execute("DELETE FROM serials")
+            ledgers.ledgers[0].storage.db.execute("DELETE FROM serials")
     ledgers.close()
     assert answer["status"] == "genuine"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.merging import MergeOptions, merge_roster
 from fjvoucher.pdf.libreoffice import find_soffice
 from support.synthetic import make_candidates, write_roster_xlsx
 

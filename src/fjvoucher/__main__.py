@@ -1,3 +1,3 @@
-from fjvoucher.cli import cli
+from fjvoucher.cli import main
 
-cli(prog_name="fjvoucher")
+main()

@@ -14,39 +14,71 @@ from pathlib import Path
 
 import click
 
+import fjvoucher
 from fjvoucher import __version__
-from fjvoucher.errors import EXIT_BUG, EXIT_OK, EXIT_PROBLEMS
-from fjvoucher.ledger.store import DEFAULT_PATTERN
+from fjvoucher.errors import ExitCode
+from fjvoucher.ledger.issuing import DEFAULT_PATTERN
+from fjvoucher.messages import EVENT_WORDS, LIST_STATUSES, STATUS_WORDS
+from fjvoucher.pdf.engine import PDF_ENGINES
 
 
 class Failure(click.ClickException):
-    """A failure explained in one line, with its own exit code."""
+    """A failure explained in one line, with its code (messages.FAILURES) and its own exit code."""
 
-    def __init__(self, message: str, exit_code: int):
+    def __init__(self, message: str, exit_code: int, code: str = "failure"):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code, self.code = exit_code, code
 
 
 class FjvoucherGroup(click.Group):
-    """The command group: commands listed in workflow order, every failure reported in one line."""
+    """The command group: commands listed in workflow order, every failure reported in one line.
+
+    With `--format json` a failure is JSON on stdout too ({"error": {"code", "message"}}), so
+    programs never parse Chinese text.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # the order they are defined in: the clerk's workflow
 
     def invoke(self, ctx: click.Context):
-        from fjvoucher.failures import explain, write_bug_report
+        from fjvoucher.failures import Explained, explain, write_bug_report
 
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
             explained = explain(exc)
-            if explained is not None:
-                raise Failure(*explained) from exc
-            log = write_bug_report(exc, sys.argv, _log_folder())
-            raise Failure(f"程序内部错误（{type(exc).__name__}: {exc}）。请把此文件发给技术支持: {log}",
-                          EXIT_BUG) from exc
+            if explained is None:
+                log = write_bug_report(exc, sys.argv, _log_folder())
+                explained = Explained("bug", f"程序内部错误（{type(exc).__name__}: {exc}）。请把此文件发给技术支持: "
+                                             f"{log}", ExitCode.BUG)
+            if _wants_json(ctx):
+                click.echo(json.dumps(explained.to_dict(), ensure_ascii=False, indent=2))
+                raise click.exceptions.Exit(explained.exit_code) from exc
+            raise Failure(explained.message, explained.exit_code, explained.code) from exc
+
+
+def _wants_json(ctx: click.Context) -> bool:
+    """Return True when the command asked for --format json (its option noted it in the shared meta)."""
+    return bool(ctx.meta.get("fjvoucher.json"))
+
+
+def _note_format(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta["fjvoucher.json"] = value == "json"
+    return value
+
+
+def _quiet_broken_pipe() -> None:
+    """End quietly when the reader went away (`fjvoucher validate … | head -1`): no message, no error."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+    raise click.exceptions.Exit(ExitCode.OK)
 
 
 def _uplus(error: UnicodeError):
@@ -65,7 +97,7 @@ def _robust_streams() -> None:
                 stream.reconfigure(errors="fjvoucher-uplus")
 
 
-def _speak_chinese() -> None:
+def speak_chinese() -> None:
     """Give click's own messages (usage, errors, help options) in Chinese with the English beside them."""
     from click import core, decorators, exceptions, formatting, parser, termui, types
 
@@ -84,13 +116,26 @@ def _speak_chinese() -> None:
             module.ngettext = ngettext
 
 
-_speak_chinese()
+def main(args: list[str] | None = None) -> None:
+    """Run the command line: click's own messages in Chinese, output that never crashes on a character."""
+    speak_chinese()
+    cli.main(args=args, prog_name="fjvoucher")
 
 
 def _log_folder() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_log_dir("fjvoucher", appauthor=False))
+
+
+def _options(*decorators):
+    """Return one decorator applying `decorators` in order: options several commands share, declared once."""
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
 
 
 LEDGER = click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -101,6 +146,33 @@ LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", sho
 ALL_WARNINGS = click.option("--all-warnings", is_flag=True,
                             help="List every warning row by row (default: grouped by kind with the first rows).")
 SHEET = click.option("--sheet", default=None, help="Sheet name or 1-based number (default: the first sheet).")
+REPORT_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, callback=_note_format, is_eager=True,
+                             help="text for the clerk, json for programs.")
+TEMPLATE = click.option("--template", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="The master to print with: a docxtpl master or a Word mail-merge master (.docx/.doc; "
+                             "default: the bundled voucher master).")
+CENTER = click.option("--center", default=None, help="The centre's full name for rows without one, e.g. "
+                      "福州市职业技能鉴定指导中心 (default: `fjvoucher config`'s center_name).")
+REISSUE = click.option("--reissue", is_flag=True, help="Replace the voucher of a certificate whose record changed "
+                       "with a new NO (its 备注 says 补发).")
+# How vouchers are printed: merge and reissue take the same options.
+PRINTING = _options(
+    TEMPLATE,
+    click.option("--photos", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 help="Folder of photos named by ID number or exam number (jpg/jpeg/png; default: "
+                      "`fjvoucher config`'s photos)."),
+    click.option("--format", "fmt", type=click.Choice(["docx", "pdf", "both"]), default=None,
+                 help="Output DOCX, PDF or both (default: both where a PDF engine is found, else docx)."),
+    click.option("--pdf-engine", type=click.Choice(PDF_ENGINES), default=PDF_ENGINES[0], show_default=True,
+                 help="LibreOffice (every OS) or Microsoft Word through docx2pdf (Windows/macOS with Word)."),
+    click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="Path of LibreOffice's soffice when it is not on PATH or in the usual folder."),
+    click.option("--center-code", default=None, help="Centre code in new NOs (default: `fjvoucher config`'s "
+                 "center_code, else the certificate number's province and city, e.g. 3501)."),
+    click.option("--no-pattern", default=DEFAULT_PATTERN, show_default=True,
+                 help="Pattern of new NOs: {center_code}, {year} (of the issue date), {serial}."),
+)
 
 
 @click.group(cls=FjvoucherGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,19 +219,19 @@ def layout(output: Path, force: bool) -> None:
 @cli.command(short_help="检查名册 · check a roster, write nothing")
 @click.argument("roster", type=click.Path(path_type=Path))
 @SHEET
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for the clerk, json for programs.")
-@click.option("--template", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The master the roster will print with: its boxes limit how wide a value may be "
-                   "(default: the bundled voucher master).")
-@click.option("--center", default=None, help="The centre's full name for rows without one (default: "
-              "`fjvoucher config`'s center_name).")
+@REPORT_FORMAT
+@TEMPLATE
+@CENTER
+@LEDGER
+@REISSUE
 @ALL_WARNINGS
 @LANG
 def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, center: str | None,
-             all_warnings: bool, lang: str) -> None:
+             ledger: Path | None, reissue: bool, all_warnings: bool, lang: str) -> None:
     """检查名册（不写任何文件）· Check ROSTER against the official layout and every cell.
 
+    Rows are also checked against the ledger (when it exists) by the rule merge applies: a
+    certificate whose voucher was revoked or whose record changed is an error here too.
     Exit 1 when it has errors.
 
     例 Example:
@@ -168,21 +240,14 @@ def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, c
       fjvoucher validate 名册.xlsx
       fjvoucher validate 名册.xlsx --format json > 报告.json
     """
-    from fjvoucher.pdf.fonts import has_glyph
-    from fjvoucher.pdf.masters import docx_master
-    from fjvoucher.roster.checks import validate as run_validation
-    from fjvoucher.word.master import prepare_template
-
-    from fjvoucher.config import setting
-
-    report = run_validation(roster, sheet, glyphs=has_glyph, boxes=prepare_template(docx_master(template)).boxes,
-                            center=center or setting("center_name"))
+    report = fjvoucher.validate(roster, sheet=sheet, template=template, center=center, ledger=ledger,
+                                reissue=reissue)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
     else:
         for line in report.lines(lang, all_warnings):
             click.echo(line)
-    sys.exit(EXIT_OK if report.valid else EXIT_PROBLEMS)
+    sys.exit(ExitCode.OK if report.valid else ExitCode.PROBLEMS)
 
 
 class ProgressLine:
@@ -238,13 +303,9 @@ class ProgressLine:
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="Folder for vouchers/, batches/, 发放登记表.xlsx and rejected.xlsx.")
 @SHEET
-@click.option("--template", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A docxtpl master using the template contract (default: the bundled voucher master).")
-@click.option("--photos", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of photos named by ID number or exam number (jpg/jpeg/png).")
+@PRINTING
 @click.option("--require-photos", is_flag=True, help="A missing photo is an error instead of a warning.")
-@click.option("--center", default=None, help="Full centre name for the seal line when the roster has none, "
-              "e.g. 福州市职业技能鉴定指导中心.")
+@CENTER
 @click.option("--skip-invalid", is_flag=True, help="Merge the valid rows; write the others to rejected.xlsx.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
               help="Vouchers per batch document.")
@@ -252,25 +313,13 @@ class ProgressLine:
               help="Also write one document per candidate into vouchers/.")
 @click.option("--sort-by", multiple=True, help="Order of the batches by a column of the roster, e.g. 职业 or "
               "鉴定站 (repeat for more); default: roster order.")
-@click.option("--format", "fmt", type=click.Choice(["docx", "pdf", "both"]), default=None,
-              help="Output DOCX, PDF or both (default: both where a PDF engine is found, else docx).")
-@click.option("--pdf-engine", type=click.Choice(["libreoffice", "word"]), default="libreoffice", show_default=True,
-              help="LibreOffice (every OS) or Microsoft Word through docx2pdf (Windows/macOS with Word).")
-@click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Path of LibreOffice's soffice when it is not on PATH or in the usual folder.")
 @LEDGER
-@click.option("--center-code", default=None, help="Centre code in new NOs (default: the certificate number's "
-              "province and city, e.g. 3501).")
-@click.option("--no-pattern", default=DEFAULT_PATTERN, show_default=True,
-              help="Pattern of new NOs: {center_code}, {year} (of the issue date), {serial}.")
-@click.option("--reissue", is_flag=True, help="Replace the voucher of a certificate whose record changed with a "
-              "new NO (its 备注 says 补发).")
+@REISSUE
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @ALL_WARNINGS
 @LANG
-def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, center, skip_invalid, batch_size,
-          per_candidate, sort_by, fmt, pdf_engine, soffice, ledger, center_code, no_pattern, reissue, quiet,
-          all_warnings, lang) -> None:
+def merge(roster: Path, outdir: Path, quiet: bool, all_warnings: bool, lang: str, ledger: Path | None,
+          sort_by: tuple[str, ...], fmt: str | None, **given) -> None:
     """检查名册并生成凭证 · Check ROSTER, then write vouchers, print batches and the register.
 
     One voucher per candidate (DOCX and PDF), batches of one voucher a page to print and stamp,
@@ -282,19 +331,9 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
       fjvoucher merge 名册.xlsx --photos 照片 -o out
       fjvoucher merge 名册.xlsx --skip-invalid --sort-by 鉴定站 -o out
     """
-    from fjvoucher.config import setting
-    from fjvoucher.merge import MergeOptions, merge_roster
-    from fjvoucher.pdf.fonts import has_glyph
-
     book = _ledger(ledger)
-    photos = photos or _configured_path("photos")
-    options = MergeOptions(sheet=sheet, template=template, photos=photos, require_photos=require_photos,
-                           center=center or setting("center_name"), skip_invalid=skip_invalid,
-                           batch_size=batch_size, per_candidate=per_candidate, sort_by=tuple(sort_by), format=fmt,
-                           pdf_engine=pdf_engine, soffice=soffice, ledger=book.path,
-                           center_code=center_code or setting("center_code"), no_pattern=no_pattern,
-                           reissue=reissue, glyphs=has_glyph, verify_url=setting("verify_url"))
-    result = merge_roster(roster, outdir, options, progress=ProgressLine(quiet))
+    options = fjvoucher.merge_options(**given, ledger=book.path, sort_by=tuple(sort_by), format=fmt)
+    result = fjvoucher.merge(roster, outdir, options, progress=ProgressLine(quiet))
     report = result.checked.report
     if report.findings:
         for line in report.lines(lang, all_warnings):
@@ -304,14 +343,14 @@ def merge(roster: Path, outdir: Path, sheet, template, photos, require_photos, c
                    if lang == "zh" else "Errors found: nothing was written. Fix the roster and run again "
                    "(or use --skip-invalid to merge the valid rows).", err=True)
         _ledger_line(book, created=False)
-        sys.exit(EXIT_PROBLEMS)
+        sys.exit(ExitCode.PROBLEMS)
     for note in result.notes:
         click.echo(note, err=True)
     click.echo(merge_summary(result, outdir, lang))
     _pdf_failures(result.pdf_failures)
     _ledger_line(book)
     if result.pdf_failures:
-        sys.exit(EXIT_PROBLEMS)
+        sys.exit(ExitCode.PROBLEMS)
 
 
 def _pdf_failures(failures) -> None:
@@ -357,19 +396,10 @@ def _ledger_line(choice, *, created: bool = True, err: bool = False) -> None:
         click.echo(f"台账 ledger: {choice.path}", err=err)
 
 
-def _configured_path(key: str) -> Path | None:
-    from fjvoucher.config import setting
-
-    value = setting(key)
-    return Path(value).expanduser() if value else None
-
-
-def open_ledger(option: Path | None, **kwargs):
+def open_ledger(option: Path | None):
     """Open an existing ledger for a command: a missing one is an error, never created."""
-    from fjvoucher.ledger.store import Ledger
-
     choice = _ledger(option)
-    return choice, Ledger(choice.path, create=False, **kwargs)
+    return choice, fjvoucher.open_ledger(choice.path)
 
 
 def _interactive() -> bool:
@@ -393,9 +423,10 @@ def _confirm(question: str, yes: bool) -> None:
     if yes:
         return
     if not _interactive():
-        raise Failure("需要确认：请在终端中运行，或加 --yes (confirmation needed: run in a terminal or add --yes)", 2)
+        raise Failure("需要确认：请在终端中运行，或加 --yes (confirmation needed: run in a terminal or add --yes)",
+                      ExitCode.UNUSABLE, "confirmation-needed")
     if not click.confirm(question, default=False):
-        raise Failure("已取消，台账没有改动 (cancelled, nothing changed)", 1)
+        raise Failure("已取消，台账没有改动 (cancelled, nothing changed)", ExitCode.PROBLEMS, "cancelled")
 
 
 @cli.command(short_help="真伪查询 · is this voucher genuine?")
@@ -403,8 +434,7 @@ def _confirm(question: str, yes: bool) -> None:
 @click.option("--name", default=None, help="The holder's name as printed on the voucher.")
 @click.option("--id", "id_number", default=None, help="The holder's ID number.")
 @click.option("--code", default=None, help="The verification code printed on the voucher (查询码).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for the clerk, json for programs.")
+@REPORT_FORMAT
 @LEDGER
 def verify(voucher_no: str, name: str | None, id_number: str | None, code: str | None, fmt: str,
            ledger: Path | None) -> None:
@@ -421,19 +451,16 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, code: str |
       fjvoucher verify 3501-2009-000001 --name 陈建国
       fjvoucher verify "NO：3501-2009-000001" --code 7K3M9Q2X4B1N --format json
     """
-    from fjvoucher.ledger.verify import verify as check
-
     if sum(x is not None for x in (name, id_number, code)) != 1:
         raise click.UsageError("请给出 --name、--id 或 --code 之一 (give exactly one of --name, --id, --code)")
-    choice, book = open_ledger(ledger)
-    with book:
-        answer = check(book, voucher_no, name=name, id_number=id_number, code=code)
+    choice = _ledger(ledger)
+    answer = fjvoucher.verify(voucher_no, name=name, id_number=id_number, code=code, ledger=choice.path)
     if fmt == "json":
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo("\n".join(answer.lines()))
     _ledger_line(choice, err=fmt == "json")
-    sys.exit(EXIT_OK if answer.state == "genuine" else EXIT_PROBLEMS)
+    sys.exit(ExitCode.OK if answer.state == "genuine" else ExitCode.PROBLEMS)
 
 
 @cli.command(short_help="补发遗失的凭证 · reissue a lost voucher under a new NO")
@@ -441,18 +468,11 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, code: str |
 @REASON
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="Folder for the new voucher's files (vouchers/, batches/).")
-@click.option("--photos", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of photos (default: `fjvoucher config`'s photos).")
-@click.option("--template", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The master to print with (default: the bundled voucher master).")
-@click.option("--format", "fmt", type=click.Choice(["docx", "pdf", "both"]), default=None,
-              help="Output DOCX, PDF or both (default: both where a PDF engine is found, else docx).")
-@click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Path of LibreOffice's soffice when it is not on PATH or in the usual folder.")
-@click.option("--no-pattern", default=DEFAULT_PATTERN, show_default=True, help="Pattern of the new NO.")
+@PRINTING
 @YES
 @LEDGER
-def reissue(voucher_no, reason, outdir, photos, template, fmt, soffice, no_pattern, yes, ledger) -> None:
+def reissue(voucher_no: str, reason: str, outdir: Path, fmt: str | None, yes: bool, ledger: Path | None,
+            **given) -> None:
     """补发遗失的凭证 · Reissue voucher VOUCHER_NO (lost) under a new NO.
 
     The same record gets a new NO; the old voucher is marked replaced (verify says so) and the new
@@ -463,9 +483,7 @@ def reissue(voucher_no, reason, outdir, photos, template, fmt, soffice, no_patte
     \b
       fjvoucher reissue 3501-2009-000012 --reason 遗失 -o 补发
     """
-    from fjvoucher.config import setting
     from fjvoucher.ledger.verify import normalise_no
-    from fjvoucher.merge import MergeOptions, reissue_voucher
 
     choice, book = open_ledger(ledger)
     with book:
@@ -473,15 +491,12 @@ def reissue(voucher_no, reason, outdir, photos, template, fmt, soffice, no_patte
     if voucher is not None:
         click.echo(f"补发 reissue {_holder(voucher)}")
         _confirm("确认补发新凭证、原凭证作废？Reissue and void the old voucher?", yes)
-    options = MergeOptions(template=template, photos=photos or _configured_path("photos"), format=fmt,
-                           soffice=soffice, ledger=choice.path, center=setting("center_name"),
-                           center_code=setting("center_code"), no_pattern=no_pattern,
-                           verify_url=setting("verify_url"))
-    result = reissue_voucher(normalise_no(voucher_no), reason, outdir, options)
+    options = fjvoucher.merge_options(**given, format=fmt, ledger=choice.path)
+    result = fjvoucher.reissue(voucher_no, reason, outdir, options)
     click.echo(f"已补发 (reissued)：{voucher_no} → {result.new_no}；文件 files: {outdir / 'vouchers'}")
     _pdf_failures(result.pdf_failures)
     _ledger_line(choice)
-    sys.exit(EXIT_PROBLEMS if result.pdf_failures else EXIT_OK)
+    sys.exit(ExitCode.PROBLEMS if result.pdf_failures else ExitCode.OK)
 
 
 @cli.command(short_help="作废误发的凭证 · revoke a voucher issued by mistake")
@@ -547,14 +562,12 @@ def history(voucher_no: str, ledger: Path | None) -> None:
       fjvoucher history 3501-2009-000007
     """
     from fjvoucher.ledger.verify import normalise_no
-    from fjvoucher.messages import EVENT_WORDS
-
     choice, book = open_ledger(ledger)
     number = normalise_no(voucher_no)
     with book:
         voucher, events = book.get(number), book.history(number)
     if voucher is None:
-        raise Failure(f"台账中没有凭证 {number} (no such voucher)", EXIT_PROBLEMS)
+        raise Failure(f"台账中没有凭证 {number} (no such voucher)", ExitCode.PROBLEMS, "voucher-not-found")
     click.echo(_holder(voucher))
     for e in events:
         other = f"  ↔ {e.other_no}" if e.other_no else ""
@@ -617,7 +630,7 @@ def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) 
     choice, book = open_ledger(ledger)
     with book:
         done, unknown = book.supersede(numbers)
-    click.echo(f"已标记为「已换发国家证书」(superseded): {len(done)} 张凭证")
+    click.echo(f"已标记为「{STATUS_WORDS['superseded']}」(superseded): {len(done)} 张凭证")
     if unknown:
         click.echo(f"台账中没有有效凭证的证书编号 (no voucher in force): {len(unknown)} 个：{'、'.join(unknown[:20])}"
                    + ("…" if len(unknown) > 20 else ""))
@@ -626,12 +639,11 @@ def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) 
 
 @cli.command(name="list", short_help="列出台账中的凭证 · list the ledger's vouchers")
 @click.option("--month", default=None, help="Only vouchers whose 发证日期 is in this month (2009-06).")
-@click.option("--status", type=click.Choice(["issued", "genuine", "expired", "replaced", "revoked", "superseded"]),
+@click.option("--status", type=click.Choice(LIST_STATUSES),
               default=None, help="Only vouchers in this state.")
 @click.option("--expiring-within", type=click.IntRange(min=0, max=36500), default=None,
               help="Only vouchers in force whose validity ends within N days.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for the clerk, json for programs.")
+@REPORT_FORMAT
 @click.option("--show-id", is_flag=True, help="Show ID numbers in full (they are masked otherwise).")
 @click.option("--codes", is_flag=True, help="Show verification codes (vouchers without one get one, recorded).")
 @LEDGER
@@ -644,7 +656,6 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -
       fjvoucher list --month 2009-06
       fjvoucher list --expiring-within 30 --format json
     """
-    from fjvoucher.messages import STATUS_WORDS
     from fjvoucher.roster.idcard import mask_id
 
     choice, book = open_ledger(ledger)
@@ -692,12 +703,13 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
       fjvoucher serve
       fjvoucher serve --host 0.0.0.0 --port 8009 --ledger 福州.db --ledger 厦门.db
     """
-    from fjvoucher.web.server import give_codes, serve as run_server
+    from fjvoucher.web.server import give_codes
+    from fjvoucher.web.server import serve as run_server
 
     paths = list(ledgers) or [_ledger(None).path]
     for path in paths:
         if not path.is_file():
-            raise Failure(f"找不到凭证台账 {path} (ledger not found)", 2)
+            raise Failure(f"找不到凭证台账 {path} (ledger not found)", ExitCode.UNUSABLE, "ledger-not-found")
     for note in give_codes(paths):
         click.echo(note, err=True)
     click.echo(f"真伪查询 serving http://{host}:{port}{root_path}/  台账 ledger: {', '.join(map(str, paths))}")
@@ -783,7 +795,7 @@ def check(master: Path) -> None:
         click.echo(f"[警告] {warning}")
     for problem in info.problems:
         click.echo(f"[错误] {problem}")
-    sys.exit(EXIT_PROBLEMS if info.problems else EXIT_OK)
+    sys.exit(ExitCode.PROBLEMS if info.problems else ExitCode.OK)
 
 
 @cli.command(short_help="检查本机 PDF 引擎和字体 · check PDF engine and fonts")
@@ -806,14 +818,15 @@ def doctor(soffice: Path | None) -> None:
         click.echo(f"[{'正常 ok' if check.ok else '缺少 missing'}] {check.name}: {check.detail}")
         if check.hint:
             click.echo(f"    安装 install: {check.hint}")
-    sys.exit(EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEMS)
+    sys.exit(ExitCode.OK if all(c.ok for c in checks) else ExitCode.PROBLEMS)
 
 
 HELP_WIDTH = 100  # the README's command reference is rendered at this width on every machine
 
 
 def help_reference() -> str:
-    """Return the Markdown command reference: every command's --help, in workflow order."""
+    """Return the Markdown command reference: every command's --help, in workflow order, as the clerk sees it."""
+    speak_chinese()  # as main() does when the program starts
     root = click.Context(cli, info_name="fjvoucher", terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH,
                          **cli.context_settings)
     sections = [_help_section(root, cli, "fjvoucher")]

@@ -12,8 +12,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import InputError
-from fjvoucher.sheets.atomic import write_bytes_atomic
 
 APP = "fjvoucher"
 ENV_LEDGER = "FJVOUCHER_LEDGER"

@@ -1,30 +1,57 @@
-"""Exceptions fjvoucher raises; the CLI turns each into one clear line and its exit code."""
+"""Exceptions fjvoucher raises, each with a stable code (messages.FAILURES), and the exit codes they end with."""
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, EXIT_BUG = 0, 1, 2, 3
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """How a command ends: the README's table of exit codes."""
+
+    OK = 0  # done (warnings allowed)
+    PROBLEMS = 1  # problems found in the roster, or a job failed
+    UNUSABLE = 2  # a file or argument cannot be used at all (like a usage error)
+    BUG = 3  # an unexpected error: its details go to a log file
 
 
 class FjvoucherError(Exception):
-    """Base class of every error fjvoucher reports to the clerk: the job could not be done (exit 1)."""
+    """Base class of every error fjvoucher reports to the clerk: the job could not be done (exit 1).
 
-    exit_code = EXIT_PROBLEMS
+    `code` names the failure in messages.FAILURES, for programs and tests; the message is for people.
+    """
+
+    exit_code = ExitCode.PROBLEMS
+    code = "failure"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 class InputError(FjvoucherError):
     """A file or argument the clerk named cannot be used at all (exit 2, like a usage error)."""
 
-    exit_code = EXIT_UNUSABLE
+    exit_code = ExitCode.UNUSABLE
+    code = "input-unusable"
 
 
 class RosterUnreadable(InputError):
     """The roster file cannot be read at all (missing, encrypted, not a spreadsheet)."""
 
+    code = "roster-unreadable"
+
 
 class TemplateError(FjvoucherError):
     """The voucher master cannot be used (unreadable, or placeholders outside the contract)."""
 
+    code = "template-unusable"
+
 
 class PhotoError(FjvoucherError):
     """A candidate's photo exists but cannot be used; the message says why."""
+
+    code = "photo-unusable"
 
     @property
     def reason(self) -> str:
@@ -35,6 +62,10 @@ class PhotoError(FjvoucherError):
 class PdfEngineError(FjvoucherError):
     """No PDF engine is available, or the engine failed."""
 
+    code = "pdf-engine"
+
 
 class LedgerError(FjvoucherError):
     """The ledger cannot be opened or used."""
+
+    code = "ledger-error"

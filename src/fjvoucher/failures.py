@@ -12,10 +12,11 @@ import errno
 import os
 import sqlite3
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from fjvoucher import __version__
-from fjvoucher.errors import EXIT_PROBLEMS, EXIT_UNUSABLE, FjvoucherError
+from fjvoucher.errors import ExitCode, FjvoucherError
 
 OS_HINTS = {
     errno.ENOSPC: "磁盘已满，请腾出空间后重新运行 (disk full)",
@@ -38,19 +39,33 @@ SQLITE_HINTS = {
 }
 
 
-def explain(exc: BaseException) -> tuple[str, int] | None:
-    """Return the clerk's line and exit code for a failure we can explain, or None for a bug."""
+@dataclass(frozen=True)
+class Explained:
+    """A failure as the clerk reads it: its code (messages.FAILURES), one line, and the exit code."""
+
+    code: str
+    message: str
+    exit_code: ExitCode
+
+    def to_dict(self) -> dict:
+        """Return the failure as `--format json` prints it."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+def explain(exc: BaseException) -> Explained | None:
+    """Return the clerk's line, code and exit code for a failure we can explain, or None for a bug."""
     if isinstance(exc, FjvoucherError):
-        return str(exc), exc.exit_code
+        return Explained(exc.code, str(exc), exc.exit_code)
     if isinstance(exc, OSError):
-        return explain_os_error(exc), EXIT_PROBLEMS
+        return Explained("os-error", explain_os_error(exc), ExitCode.PROBLEMS)
     if isinstance(exc, sqlite3.Error):
-        return f"凭证台账出错：{explain_sqlite_error(exc)}", EXIT_PROBLEMS
+        return Explained("ledger-sqlite", f"凭证台账出错：{explain_sqlite_error(exc)}", ExitCode.PROBLEMS)
     if isinstance(exc, UnicodeError):
-        return (f"文字编码出错：{exc}。请把文件另存为 UTF-8（或 GBK）编码后重试 (encoding error)",
-                EXIT_UNUSABLE)
+        return Explained("encoding", f"文字编码出错：{exc}。请把文件另存为 UTF-8（或 GBK）编码后重试 (encoding error)",
+                         ExitCode.UNUSABLE)
     if type(exc).__name__ == "DecompressionBombError":  # Pillow's, without importing Pillow here
-        return f"图片大得异常（可能是恶意文件），已拒绝：{exc} (image too large)", EXIT_UNUSABLE
+        return Explained("image-bomb", f"图片大得异常（可能是恶意文件），已拒绝：{exc} (image too large)",
+                         ExitCode.UNUSABLE)
     return None
 
 

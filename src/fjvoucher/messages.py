@@ -217,8 +217,68 @@ def message(code: str, params: dict, lang: str = "zh") -> str:
     return (en if lang == "en" else zh).format(**params)
 
 
-# What the ledger's states are called on screen and in the monthly report.
-STATUS_WORDS = {"issued": "有效", "genuine": "真实有效", "expired": "已过期", "replaced": "已补发替换",
-                "revoked": "已作废", "superseded": "已换发国家证书", "unknown": "查无此凭证"}
+# --- the ledger's vocabulary: every status and event word lives here, and only here ----------------
+
+# A voucher's status as stored, and the two states a voucher in force shows by date.
+VOUCHER_STATUSES = ("issued", "replaced", "revoked", "superseded")
+STATES = ("genuine", "expired", "replaced", "revoked", "superseded")
+LIST_STATUSES = ("issued", *STATES)  # what `list --status` filters by
+# status → (Chinese, English): the CLI, the verification page, its JSON API and the monthly report all read this.
+STATUS_TEXT = {
+    "issued": ("有效", "In force"),
+    "genuine": ("真实有效", "Genuine and valid"),
+    "expired": ("已过有效期", "Expired"),
+    "replaced": ("已补发替换（原凭证作废）", "Replaced (reissued)"),
+    "revoked": ("已作废", "Revoked"),
+    "superseded": ("已换发国家职业资格证书", "Superseded by the national certificate"),
+    "unknown": ("查无此凭证", "No such voucher"),
+}
+STATUS_WORDS = {status: zh for status, (zh, _) in STATUS_TEXT.items()}
+EVENT_KINDS = ("issued", "reissued", "replaced", "revoked", "restored", "superseded", "coded")
+CHANGE_EVENTS = ("replaced", "revoked", "restored", "superseded")  # events that change a voucher's status
 EVENT_WORDS = {"issued": "发放", "reissued": "补发", "replaced": "被补发替换", "revoked": "作废", "restored": "恢复",
                "superseded": "换发国家证书", "coded": "生成查询码"}
+NATIONAL_CERTIFICATE = "国家职业资格证书已发放"  # the reason `supersede` records
+
+
+def status_text(status: str, lang: str = "zh") -> str:
+    """Return what `status` is called on screen, in `lang` ("zh" or "en")."""
+    zh, en = STATUS_TEXT[status]
+    return en if lang == "en" else zh
+
+
+# --- failures: the code every error carries, what it means, and the exit code it ends with ---------
+
+# code → (exit code, Chinese, English).  The error's own message says the particulars (file, NO, value).
+FAILURES: dict[str, tuple[int, str, str]] = {
+    "failure": (1, "无法完成", "the job could not be done"),
+    "input-unusable": (2, "文件或参数无法使用", "a file or argument cannot be used"),
+    "roster-unreadable": (2, "名册无法读取", "the roster cannot be read"),
+    "template-unusable": (1, "母版无法使用", "the master cannot be used"),
+    "photo-unusable": (1, "照片无法使用", "a photo cannot be used"),
+    "pdf-engine": (1, "无法生成 PDF", "no PDF engine, or it failed"),
+    "ledger-error": (1, "凭证台账出错", "the ledger cannot be used"),
+    "ledger-not-found": (2, "找不到凭证台账", "no ledger there"),
+    "ledger-not-ours": (1, "不是凭证台账文件", "not a fjvoucher ledger"),
+    "ledger-too-new": (1, "台账由更新版本建立", "the ledger was written by a newer fjvoucher"),
+    "ledger-read-only": (1, "台账所在位置只读", "the ledger's folder is read-only"),
+    "ledger-damaged": (1, "台账记录已损坏", "a damaged ledger row"),
+    "ledger-sqlite": (1, "台账数据库出错", "the ledger's database failed"),
+    "disk-full": (1, "磁盘已满", "disk full"),
+    "no-pattern": (2, "编号格式有误", "bad NO pattern"),
+    "no-serial-left": (1, "编号已用尽", "no serial left"),
+    "voucher-no-taken": (1, "凭证编号已被使用", "the NO is taken"),
+    "voucher-not-found": (1, "台账中没有这张凭证", "no such voucher"),
+    "voucher-wrong-status": (1, "凭证状态不允许这项操作", "the voucher's status does not allow it"),
+    "certificate-in-force": (1, "证书已有有效凭证", "the certificate has a voucher in force"),
+    "ledger-changed": (1, "名册内容与台账中的凭证不同", "the record differs from the voucher in force"),
+    "ledger-retired": (1, "证书的凭证已作废或已换发", "the certificate's voucher was revoked or superseded"),
+    "reason-required": (2, "需要写明原因", "a reason is required"),
+    "confirmation-needed": (2, "需要确认", "confirmation needed"),
+    "cancelled": (1, "已取消", "cancelled"),
+    "usage": (2, "命令写法有误", "usage error"),
+    "os-error": (1, "无法读写文件", "a file could not be read or written"),
+    "encoding": (2, "文字编码出错", "encoding error"),
+    "image-bomb": (2, "图片大得异常", "image too large"),
+    "bug": (3, "程序内部错误", "an unexpected error (a bug)"),
+}

@@ -12,8 +12,8 @@ import json
 import re
 from pathlib import Path
 
+from fjvoucher.atomic import remove_leftovers, write_bytes_atomic
 from fjvoucher.errors import InputError
-from fjvoucher.sheets.atomic import remove_leftovers, write_bytes_atomic
 
 MANIFEST_NAME = ".fjvoucher-manifest.json"
 SUBFOLDERS = ("vouchers", "batches")

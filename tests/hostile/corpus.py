@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for support.*
 
-from support.synthetic import make_candidates, make_photo, write_roster_xlsx  # noqa: E402
-
 from fjvoucher.layout import FIELDS  # noqa: E402
 from fjvoucher.word.master import default_master  # noqa: E402
+from support.synthetic import make_candidates, make_photo, write_roster_xlsx  # noqa: E402
 
 REL_IMAGE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 

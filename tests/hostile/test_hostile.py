@@ -13,7 +13,7 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
-from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.merging import MergeOptions, merge_roster
 from fjvoucher.roster.checks import validate
 from hostile import corpus
 from support import SAMPLES, TODAY, run
@@ -113,9 +113,9 @@ def test_a_changed_id_is_masked_in_messages_and_in_rejected_xlsx_and_files_are_p
     rows = make_candidates(3, seed=62)
     roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
     merge_cli(tmp_path, roster)
-    from support.synthetic import make_id
-
     import random
+
+    from support.synthetic import make_id
 
     rows[1]["id_number"] = make_id(random.Random(1), "350102", rows[1]["birth_date"], rows[1]["sex"] == "男")
     changed = write_roster_xlsx(tmp_path / "r2.xlsx", rows)

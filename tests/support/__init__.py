@@ -25,8 +25,9 @@ def run(*args, input: str | None = None, env: dict | None = None):
     """Run the fjvoucher CLI in-process with `args` (anything str() can turn into an argument)."""
     from click.testing import CliRunner
 
-    from fjvoucher.cli import cli
+    from fjvoucher.cli import cli, speak_chinese
 
+    speak_chinese()  # what main() does when the program starts
     return CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
 
 

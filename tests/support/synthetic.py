@@ -10,8 +10,8 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from fjvoucher.roster.idcard import check_digit
 from fjvoucher.layout import FIELDS
+from fjvoucher.roster.idcard import check_digit
 
 SURNAMES = "陈林黄张吴王李郑刘杨许蔡邱洪何谢曾周苏叶游方庄卓詹魏江傅严翁"
 GIVEN = "建国志明丽华秀英伟强敏静海燕文杰晓东春梅金水玉兰德福永清淑珍少华俊峰雅婷宏伟家豪思颖榕闽"

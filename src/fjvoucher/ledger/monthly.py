@@ -14,7 +14,8 @@ from pathlib import Path
 
 from fjvoucher.errors import InputError
 from fjvoucher.layout import FIELDS
-from fjvoucher.ledger.store import Event, Ledger, Voucher
+from fjvoucher.ledger.storage import Event, Voucher
+from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import EVENT_WORDS, STATUS_WORDS
 from fjvoucher.roster.cells import parse_date
 from fjvoucher.sheets.workbook import Table, write_workbook

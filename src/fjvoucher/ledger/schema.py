@@ -9,7 +9,6 @@ verification code and the application id that marks the file as a fjvoucher ledg
 from __future__ import annotations
 
 APPLICATION_ID = 0x464A5643  # "FJVC" in the SQLite header: a file without it is not ours
-NATIONAL_CERTIFICATE_010 = "国家职业资格证书已发放"  # how 0.1.0 recorded a superseded voucher
 
 V1 = """
 CREATE TABLE vouchers ( voucher_no TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', sex TEXT NOT NULL DEFAULT '',

@@ -12,8 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from fjvoucher.layout import half_width
-from fjvoucher.ledger.store import Ledger, Voucher
-from fjvoucher.messages import STATUS_WORDS
+from fjvoucher.ledger.storage import Voucher
+from fjvoucher.ledger.store import Ledger
+from fjvoucher.messages import STATUS_WORDS, status_text
 from fjvoucher.roster.cells import chinese_date
 from fjvoucher.roster.idcard import mask_id
 
@@ -27,12 +28,12 @@ class Verification:
     state: str
     voucher: Voucher | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self, lang: str = "zh") -> dict:
         """Return what the paper shows, as verify --format json and the web API answer it."""
         if self.voucher is None:
-            return {"status": "unknown"}
+            return {"status": "unknown", "status_text": status_text("unknown", lang)}
         v = self.voucher
-        return {"status": self.state, "status_text": STATUS_WORDS[self.state], "voucher_no": v.voucher_no,
+        return {"status": self.state, "status_text": status_text(self.state, lang), "voucher_no": v.voucher_no,
                 "name": v.fields["name"], "occupation": v.fields["occupation"], "level": v.fields["level"],
                 "issued_on": v.issued_on.isoformat(), "expires_on": v.expires_on.isoformat(),
                 "id_number": mask_id(v.fields["id_number"]), "replaced_by": v.replaced_by or None}

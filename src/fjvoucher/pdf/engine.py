@@ -18,7 +18,7 @@ from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice, soffic
 from fjvoucher.pdf.system import install_hint
 from fjvoucher.pdf.word import WordConverter, word_available
 
-ENGINES = ("libreoffice", "word")
+PDF_ENGINES = ("libreoffice", "word")  # the first is the default
 WORKDIR_PREFIX = ".fjvoucher-pdf-"
 
 

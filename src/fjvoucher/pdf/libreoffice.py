@@ -21,7 +21,7 @@ from pathlib import Path
 from fjvoucher.pdf.fonts import font_environment
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.pages import finish_job
-from fjvoucher.pdf.processes import Lifeline, kill_tree, output_within, spawn
+from fjvoucher.pdf.processes import Lifeline, kill_tree, output_within, run_within
 
 _MAC_DIRS = ("/Applications/LibreOffice.app/Contents/MacOS",)
 
@@ -65,6 +65,17 @@ def soffice_version(soffice: Path) -> tuple[int, int] | None:
     """Return LibreOffice's (major, minor) version, or None when it cannot be told."""
     match = re.search(r"(\d+)\.(\d+)\.\d", soffice_version_text(soffice) or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def soffice_command(soffice: Path, profile: Path, convert_to: str, outdir: Path, sources: list[Path]) -> list[str]:
+    """Return the one LibreOffice command line: convert `sources` into `outdir` with a private `profile`.
+
+    Each run gets its own profile (two LibreOffices sharing one collide); paths are absolute
+    because LibreOffice changes directory as it starts.
+    """
+    return [str(soffice), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--invisible",
+            "--nologo", "--norestore", "--nodefault", "--nolockcheck", "--convert-to", convert_to,
+            "--outdir", str(outdir.resolve()), *(str(s.resolve()) for s in sources)]
 
 
 def pdf_filter(soffice: Path) -> str:
@@ -171,10 +182,7 @@ class LibreOfficeConverter:
     def _convert(self, jobs: list[PdfJob], profile: Path, outdir: Path) -> dict[PdfJob, str | None]:
         """Run one LibreOffice over `jobs`; finish the good PDFs; return each job's failure (None: done)."""
         _fresh(outdir)
-        command = [str(self.soffice), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
-                   "--invisible", "--nologo", "--norestore", "--nodefault", "--nolockcheck",
-                   "--convert-to", self.filter, "--outdir", str(outdir.resolve()),
-                   *(str(j.docx.resolve()) for j in jobs)]
+        command = soffice_command(self.soffice, profile, self.filter, outdir, [j.docx for j in jobs])
         timeout = self.timeout_base + self.timeout_per_page * sum(j.pages for j in jobs)
         problem = _run(command, self.env, timeout, self._track)
         full = _disk_full(outdir)  # LibreOffice says nothing useful when it cannot write
@@ -220,18 +228,12 @@ def _fresh(folder: Path) -> Path:
 def _run(command: list[str], env: dict, timeout: float, track: Callable[[subprocess.Popen, bool], None]) -> str | None:
     """Run LibreOffice; kill it and all it started when it hangs. Return a problem, or None."""
     try:
-        proc = spawn(command, env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        finished = run_within(command, timeout, env=env, track=track)
     except OSError as exc:
         return f"无法启动 LibreOffice：{exc}"
-    track(proc, True)
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_tree(proc)
-        proc.communicate()  # reap it and close its pipe
+    if finished.returncode is None:
         return f"LibreOffice 超过 {timeout:.0f} 秒没有完成，已终止 (timed out)"
-    finally:
-        track(proc, False)
-    if proc.returncode != 0:
-        return f"LibreOffice 出错（返回码 {proc.returncode}）：{err.decode(errors='replace').strip()[-300:]}"
+    if finished.returncode != 0:
+        return (f"LibreOffice 出错（返回码 {finished.returncode}）："
+                f"{finished.err.decode(errors='replace').strip()[-300:]}")
     return None

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from fjvoucher.errors import TemplateError
 from fjvoucher.pdf.engine import require_engine
-from fjvoucher.pdf.processes import kill_tree, spawn
+from fjvoucher.pdf.libreoffice import soffice_command
+from fjvoucher.pdf.processes import run_within
 
 CONVERTED = {".doc", ".dot", ".dotx", ".docm", ".dotm", ".rtf", ".odt", ".wps"}
 TIMEOUT_S = 120
@@ -50,17 +50,9 @@ def docx_master(path: Path | None, soffice: Path | None = None, cache: Path | No
 
 
 def _convert(soffice: Path, source: Path, work: Path) -> None:
-    profile = (work / "profile").resolve().as_uri()
-    command = [str(soffice), f"-env:UserInstallation={profile}", "--headless", "--invisible", "--nologo",
-               "--norestore", "--convert-to", "docx:MS Word 2007 XML", "--outdir", str((work / "out").resolve()),
-               str(source.resolve())]
-    proc = spawn(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    try:
-        proc.wait(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        kill_tree(proc)
-        proc.wait()
-        raise TemplateError(f"LibreOffice 转换母版超过 {TIMEOUT_S} 秒没有完成，已终止 (conversion timed out)") from None
+    command = soffice_command(soffice, work / "profile", "docx:MS Word 2007 XML", work / "out", [source])
+    if run_within(command, TIMEOUT_S).returncode is None:
+        raise TemplateError(f"LibreOffice 转换母版超过 {TIMEOUT_S} 秒没有完成，已终止 (conversion timed out)")
 
 
 def _check_photo_field_kept(path: Path, original: bytes, produced: Path) -> None:

@@ -8,12 +8,18 @@ import re
 import zlib
 from pathlib import Path
 
+from fjvoucher.atomic import make_private, write_bytes_atomic
 from fjvoucher.pdf.fontsubset import (
-    TrueType, codes_by_font, merged, rewrite_codes, subset_to_unicode, unicode_pairs, with_unicode_pairs,
+    TrueType,
+    codes_by_font,
+    merged,
+    rewrite_codes,
+    subset_to_unicode,
+    unicode_pairs,
+    with_unicode_pairs,
 )
 from fjvoucher.pdf.jobs import PdfJob
 from fjvoucher.pdf.objectstream import packed
-from fjvoucher.sheets.atomic import make_private, write_bytes_atomic
 
 
 def finish_job(produced: Path, job: PdfJob) -> str | None:

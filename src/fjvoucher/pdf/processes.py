@@ -14,6 +14,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 WATCHDOG = (
     "import os, signal, sys\n"
@@ -44,22 +46,44 @@ def kill_tree(proc: subprocess.Popen) -> None:
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
 
 
-def output_within(command: list[str], timeout: float) -> str | None:
-    """Return what `command` prints, or None when it cannot run or has not finished within `timeout` s.
+@dataclass(frozen=True)
+class Finished:
+    """How a program ended: its return code (None: killed after the timeout) and what it printed."""
 
-    A program that hangs is killed with everything it started, not left behind.
+    returncode: int | None
+    out: bytes
+    err: bytes
+
+
+def run_within(command: list[str], timeout: float, *, env: dict | None = None,
+               track: Callable[[subprocess.Popen, bool], None] | None = None) -> Finished:
+    """Run `command` in a group of its own; kill it and all it started if it has not ended in `timeout` s.
+
+    The one place a program is started and waited for.  `track(proc, running)` hears when it
+    starts and ends (so an abort can kill it).  Raise OSError when it cannot be started.
     """
+    proc = spawn(command, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    if track:
+        track(proc, True)
     try:
-        proc = spawn(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    except OSError:
-        return None
-    try:
-        out, _ = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=timeout)
+        return Finished(proc.returncode, out, err)
     except subprocess.TimeoutExpired:
         kill_tree(proc)
-        proc.communicate()
+        out, err = proc.communicate()  # reap it and close its pipes
+        return Finished(None, out, err)
+    finally:
+        if track:
+            track(proc, False)
+
+
+def output_within(command: list[str], timeout: float) -> str | None:
+    """Return what `command` prints, or None when it cannot run or has not finished within `timeout` s."""
+    try:
+        finished = run_within(command, timeout)
+    except OSError:
         return None
-    return out.decode("utf-8", "replace").strip() if proc.returncode == 0 else None
+    return finished.out.decode("utf-8", "replace").strip() if finished.returncode == 0 else None
 
 
 class Lifeline:

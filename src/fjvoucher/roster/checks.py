@@ -16,8 +16,20 @@ from pathlib import Path
 
 from fjvoucher.errors import FjvoucherError, RosterUnreadable
 from fjvoucher.layout import (
-    CENTERS, EDUCATION_CODES, EDUCATION_NAMES, EDUCATION_SUFFIXES, FIELD_BY_KEY, FIELDS, FOOTER_WORDS,
-    PASSING_RESULTS, REQUIRED_KEYS, SEX_CODES, Field, fold_key, half_width, valid_until,
+    CENTERS,
+    EDUCATION_CODES,
+    EDUCATION_NAMES,
+    EDUCATION_SUFFIXES,
+    FIELD_BY_KEY,
+    FIELDS,
+    FOOTER_WORDS,
+    PASSING_RESULTS,
+    REQUIRED_KEYS,
+    SEX_CODES,
+    Field,
+    fold_key,
+    half_width,
+    valid_until,
 )
 from fjvoucher.roster import cells
 from fjvoucher.roster.idcard import IdInfo, mask_id, parse_id

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from fjvoucher.messages import SEVERITY_WORDS, message
 
-
 FIRST_ROWS = 8  # rows named for a kind of warning before "…"
 
 

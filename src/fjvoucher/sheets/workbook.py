@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.roster.reading import column_letter
-from fjvoucher.sheets.atomic import write_bytes_atomic
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 A4 = "9"  # OOXML paper size code

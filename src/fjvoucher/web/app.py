@@ -34,17 +34,14 @@ WORDS = {
            "missing": "请填写凭证编号和持证人姓名。", "issued_on": "发证日期", "expires_on": "有效期至",
            "occupation": "职业", "level": "等级", "id_number": "身份证号", "status": "状态",
            "replaced_by": "已由新凭证替换：", "note": "本页只显示凭证上印有的内容。如有疑问，请联系发证的职业技能鉴定指导中心。",
-           "genuine": "真实有效", "expired": "已过有效期", "replaced": "已补发替换（原凭证作废）", "revoked": "已作废",
-           "superseded": "已换发国家职业资格证书", "unknown": "查无此凭证（编号与姓名不符，或编号不存在）"},
+           "unknown_why": "（编号与姓名不符，或编号不存在）"},
     "en": {"title": "Fujian skill-appraisal voucher: verification", "no": "Voucher NO", "name": "Holder's name",
            "ask": "Verify", "switch": "中文", "other": "zh", "limited": "Too many queries: try again in {seconds} s.",
            "missing": "Give the voucher NO and the holder's name.", "issued_on": "Issued on",
            "expires_on": "Valid until", "occupation": "Occupation", "level": "Level", "id_number": "ID number",
            "status": "Status", "replaced_by": "Replaced by the new voucher ",
            "note": "This page shows only what the voucher itself prints. Ask the issuing centre if in doubt.",
-           "genuine": "Genuine and valid", "expired": "Expired", "replaced": "Replaced (reissued)",
-           "revoked": "Revoked", "superseded": "Superseded by the national certificate",
-           "unknown": "No such voucher (the NO and the name do not match, or the NO does not exist)"},
+           "unknown_why": " (the NO and the name do not match, or the NO does not exist)"},
 }
 
 
@@ -84,7 +81,7 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
     def page(request: Request, answer: Verification | None = None, message: str = "", status: int = 200):
         lang = lang_of(request)
         html = pages.get_template("page.html").render(
-            w=WORDS[lang], lang=lang, answer=answer and answer.to_dict(), root=request.scope.get("root_path", ""),
+            w=WORDS[lang], lang=lang, answer=answer and answer.to_dict(lang), root=request.scope.get("root_path", ""),
             message=message, number=request.scope.get("fjv_no", ""))
         return HTMLResponse(html, status_code=status)
 
@@ -126,7 +123,7 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
             return JSONResponse({"status": "error", "message": "give no and one of name, code"}, status_code=400)
         if (stop := limited(request, json=True)) is not None:
             return stop
-        return JSONResponse(ledgers.verify(number, name=name, code=code).to_dict())
+        return JSONResponse(ledgers.verify(number, name=name, code=code).to_dict(lang_of(request)))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "ledgers": len(ledgers.ledgers)})

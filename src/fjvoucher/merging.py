@@ -11,17 +11,23 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from fjvoucher.atomic import Staging
 from fjvoucher.errors import InputError, PhotoError
 from fjvoucher.layout import FIELD_BY_KEY, FIELDS, field_for_header
-from fjvoucher.ledger.store import (
-    DEFAULT_PATTERN, Batch, Clock, Issued, Ledger, check_pattern, describe, differences,
-)
+from fjvoucher.ledger.issuing import DEFAULT_PATTERN, Batch, Issued, check_pattern
+from fjvoucher.ledger.policy import decide, describe, own_no_clash, require_status
+from fjvoucher.ledger.storage import Clock
+from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS
 from fjvoucher.outfolder import (
-    check_output_folder, file_stem, remove_temporary_files, replace_manifest, safe_name,
+    check_output_folder,
+    file_stem,
+    remove_temporary_files,
+    replace_manifest,
+    safe_name,
 )
 from fjvoucher.pdf.engine import choose_format, open_engine, sweep
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob
@@ -31,7 +37,6 @@ from fjvoucher.roster.checks import CheckedRoster, GlyphProbe, check_roster, onl
 from fjvoucher.roster.idcard import mask_id
 from fjvoucher.roster.records import Candidate
 from fjvoucher.roster.report import Finding, Report
-from fjvoucher.sheets.atomic import Staging
 from fjvoucher.sheets.register import holds_rows, register_rows, write_register, write_rejected
 from fjvoucher.word.master import PreparedTemplate, prepare_template
 from fjvoucher.word.photos import PhotoFolder, PhotoInfo, check_photo, load_photo
@@ -105,60 +110,80 @@ class _Planned:
 
 def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions | None = None,
                  progress: Progress | None = None) -> MergeResult:
-    """Check `roster`, then write its vouchers, batches and register into `outdir`."""
+    """Check `roster`, then write its vouchers, batches and register into `outdir`.
+
+    The steps, in order: preflight (options, output folder, PDF engine, master) → read and check
+    (against the ledger too, read only) → plan (stamping order, file names, photos) → per batch:
+    issue in the ledger, render, stage, commit, hand to the PDF engine → the register and
+    rejected rows → the manifest.  Nothing is written before the checks have passed.
+    """
     options = options or MergeOptions()
-    if options.batch_size < 1:
-        raise InputError("--batch-size 必须是正整数 (must be at least 1)")
-    check_pattern(options.no_pattern)
-    check_output_folder(Path(outdir), {"名册 roster": Path(roster), "母版 master": options.template,
-                                       "照片文件夹 photos": options.photos, "台账 ledger": options.ledger})
-    output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
+    outdir = Path(outdir)
+    template, result = _preflight(roster, outdir, options)
     photos = PhotoFolder(options.photos) if options.photos else None
-    # Read, not written: its boxes are part of the checks.  A .doc master is converted once (cached).
-    template = prepare_template(docx_master(options.template, options.soffice))
-    with _existing_ledger(options) as known:  # read to check against; never created for a roster that fails
-        checked, photo_names = _read_and_check(roster, options, photos, known, template.boxes)
-    result = MergeResult(checked, format=output_format, notes=notes, photos_found=len(photo_names),
-                         photo_folder=options.photos)
-    if photos is None:
-        checked.report.findings.insert(0, Finding(None, None, "照片", "photo", "warning", "photos-none", {}))
+    checked, photo_names = _read_and_check(roster, options, photos, template.boxes)
+    result.checked, result.photos_found = checked, len(photo_names)
     if not checked.report.valid and not (options.skip_invalid and only_row_errors(checked.report)):
         return result
     planned = _plan(checked, options, photo_names)
-    outdir = Path(outdir)
-    remove_temporary_files(outdir)
-    sweep(outdir)
-    with (Ledger(options.ledger, clock=options.clock) if options.ledger else nullcontext()) as ledger:
-        written = _render_convert_record(template, planned, outdir, photos, options, result, progress, ledger)
+    written = _issue_render_convert(template, planned, outdir, photos, options, result, progress)
     written += _write_workbooks(outdir, planned, checked, result, options)
     replace_manifest(outdir, written)
     result.written, result.merged, result.rejected = True, len(planned), len(checked.rejected)
     return result
 
 
+def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple[PreparedTemplate, MergeResult]:
+    """Refuse what cannot work before reading a row: options, the output folder, the PDF engine, the master."""
+    if options.batch_size < 1:
+        raise InputError("--batch-size 必须是正整数 (must be at least 1)")
+    check_pattern(options.no_pattern)
+    check_output_folder(outdir, {"名册 roster": Path(roster), "母版 master": options.template,
+                                 "照片文件夹 photos": options.photos, "台账 ledger": options.ledger})
+    output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
+    # Read, not written: its boxes are part of the checks.  A .doc master is converted once (cached).
+    template = prepare_template(docx_master(options.template, options.soffice))
+    result = MergeResult(CheckedRoster(Report(str(roster), None), []), format=output_format, notes=notes,
+                         photo_folder=options.photos)
+    return template, result
+
+
+def _issue_render_convert(template: PreparedTemplate, planned: list[_Planned], outdir: Path,
+                          photos: PhotoFolder | None, options: MergeOptions, result: MergeResult,
+                          progress: Progress | None) -> list[str]:
+    """Clear what a killed run left, then issue, render and convert batch by batch; return the files written."""
+    remove_temporary_files(outdir)
+    sweep(outdir)
+    with (Ledger(options.ledger, clock=options.clock) if options.ledger else nullcontext()) as ledger:
+        return _render_convert_record(template, planned, outdir, photos, options, result, progress, ledger)
+
+
 def _existing_ledger(options: MergeOptions):
     """Return the ledger to check rows against when it exists, else a context giving None."""
     if options.ledger and Path(options.ledger).is_file():
-        return Ledger(options.ledger, clock=options.clock)
+        return Ledger(options.ledger, create=False, clock=options.clock)
     return nullcontext()
 
 
 # --- read and check ------------------------------------------------------------------------------
 
-def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None, ledger: Ledger | None,
-                    boxes: dict[str, float]) -> tuple[CheckedRoster, dict[int, str]]:
+def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None,
+                    boxes: dict[str, float]) -> tuple[CheckedRoster, dict[int, tuple[str, PhotoInfo]]]:
     """Check the roster, and what merging adds (centre, photos, ledger); return it and each row's photo."""
     photo_names: dict[int, tuple[str, PhotoInfo]] = {}
+    with _existing_ledger(options) as known:  # read to check against; never created for a roster that fails
 
-    def merge_checks(candidate: Candidate, add) -> None:
-        if ledger:
-            _check_ledger(ledger, candidate, options, add)
-        if photos is not None:
-            _check_photo(photos, candidate, options.require_photos, add, photo_names)
+        def merge_checks(candidate: Candidate, add) -> None:
+            if known:
+                check_against_ledger(known, candidate, options, add)
+            if photos is not None:
+                _check_photo(photos, candidate, options.require_photos, add, photo_names)
 
-    checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=merge_checks,
-                           extra_columns=_columns_outside_layout(options.sort_by), glyphs=options.glyphs,
-                           boxes=boxes, center=options.center)
+        checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=merge_checks,
+                               extra_columns=_columns_outside_layout(options.sort_by), glyphs=options.glyphs,
+                               boxes=boxes, center=options.center)
+    if photos is None:
+        checked.report.findings.insert(0, Finding(None, None, "照片", "photo", "warning", "photos-none", {}))
     return checked, photo_names
 
 
@@ -178,30 +203,22 @@ def _check_photo(photos: PhotoFolder, candidate: Candidate, required: bool, add,
     photo_names[candidate.row] = (name, info)
 
 
-def _check_ledger(ledger: Ledger, candidate: Candidate, options: MergeOptions, add) -> None:
-    """Check the row against what the ledger already holds (read only: nothing is recorded yet)."""
+def check_against_ledger(ledger: Ledger, candidate: Candidate, options: MergeOptions, add) -> None:
+    """Add what the issuing rule says of the row, given what the ledger holds (read only: nothing recorded)."""
     cert, own_no = candidate["certificate_no"], candidate["voucher_no"]
-    history = ledger.for_certificate(cert)
-    current = next((v for v in history if v.status == "issued"), None)
-    latest = history[-1] if history else None
-    if not current and latest and latest.status in ("revoked", "superseded") and not options.reissue:
-        add("certificate_no", "error", "ledger-retired", value=cert, voucher_no=latest.voucher_no,
-            status=STATUS_WORDS[latest.status], reason=latest.reason or "-")
+    decision = decide(ledger.for_certificate(cert), _entry_fields(candidate, options), reissue=options.reissue)
+    old = decision.voucher
+    if decision.code == "ledger-retired" and old:
+        add("certificate_no", "error", "ledger-retired", value=cert, voucher_no=old.voucher_no,
+            status=STATUS_WORDS[old.status], reason=old.reason or "-")
         return
-    if current:
-        changes = differences(current.fields, _entry_fields(candidate, options))
-        if changes:
-            add("certificate_no", "warning" if options.reissue else "error",
-                "ledger-reissue" if options.reissue else "ledger-changed",
-                value=cert, voucher_no=current.voucher_no, changes=describe(changes, mask=mask_id))
+    if decision.code in ("ledger-changed", "ledger-reissue") and old:
+        add("certificate_no", "error" if decision.action == "refuse" else "warning", decision.code,
+            value=cert, voucher_no=old.voucher_no, changes=describe(decision.changes, mask=mask_id))
     if own_no:
-        holder = ledger.get(own_no)
-        if holder and holder.fields["certificate_no"] != cert:
-            add("voucher_no", "error", "voucher-no-clash", value=own_no, other=holder.fields["certificate_no"])
-        elif current and not holder and not options.reissue:
-            add("voucher_no", "error", "voucher-no-clash", value=own_no,
-                other=f"{cert}（台账中为 {current.voucher_no}）")
-
+        clash = own_no_clash(own_no, ledger.get(own_no), cert, decision, options.reissue)
+        if clash is not None:
+            add("voucher_no", "error", "voucher-no-clash", value=own_no, other=clash)
 
 
 def _entry_fields(candidate: Candidate, options: MergeOptions) -> dict[str, str]:
@@ -449,28 +466,32 @@ class ReissueResult:
 
 
 def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: MergeOptions) -> ReissueResult:
-    """Reissue voucher `voucher_no` under a new NO from its ledger record; write the new voucher's files."""
+    """Reissue voucher `voucher_no` under a new NO from its ledger record; write the new voucher's files.
+
+    The record is read first to render; the ledger reads the voucher again under the write lock
+    and refuses it if it is no longer in force (revoked or reissued meanwhile).
+    """
     check_pattern(options.no_pattern)
     output_format, _ = choose_format(options.format, options.pdf_engine, options.soffice)
     template = prepare_template(docx_master(options.template, options.soffice))
     photos = PhotoFolder(options.photos) if options.photos else None
     outdir = Path(outdir)
     with Ledger(options.ledger, create=False, clock=options.clock) as ledger:
-        old = ledger.require(voucher_no, "issued", "补发")
+        old = require_status(ledger.get(voucher_no), voucher_no, "issued", "补发")
         candidate = _candidate_from(old.fields)
         name = photos.find(candidate["id_number"], candidate["exam_no"]) if photos else None
-        photo = (name, check_photo(photos.path(name))) if name else None
+        photo = (name, check_photo(photos.path(name))) if photos and name else None
         planned = [_Planned(candidate, file_stem(candidate["certificate_no"], candidate["name"], 0), photo)]
 
-        def record(batch: Batch, chunk: list[_Planned], batch_file: str) -> list[Issued]:
-            issued = batch.replace(old, reason, options.center_code or old.center_code, options.no_pattern)
+        def record(batch: Batch | None, chunk: list[_Planned], batch_file: str) -> list[Issued]:
+            assert batch is not None  # a reissue always has its ledger
+            _, issued = batch.replace(voucher_no, reason, options.center_code, options.no_pattern)
             batch.place(issued.voucher_no, batch_file, 1, template.sha256)
             return [issued]
 
         result = MergeResult(CheckedRoster(Report("", None), []), format=output_format)
-        single = MergeOptions(**{**options.__dict__, "batch_size": 1})
-        files = _render_convert_record(template, planned, outdir, photos, single, result, None, ledger,
-                                       record=record, batch_names=[f"补发-{safe_name(voucher_no)}"])
+        files = _render_convert_record(template, planned, outdir, photos, replace(options, batch_size=1), result,
+                                       None, ledger, record=record, batch_names=[f"补发-{safe_name(voucher_no)}"])
     return ReissueResult(voucher_no, planned[0].voucher_no, files, result.pdf_failures)
 
 

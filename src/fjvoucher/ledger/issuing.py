@@ -1,0 +1,171 @@
+"""Issuing: NOs from a pattern, verification codes, and recording a batch of vouchers under the write lock.
+
+A batch re-reads each certificate's history inside the transaction and applies the issuing rule
+(policy.py) to it again: what merge checked beforehand may have changed since.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import secrets
+import string
+from dataclasses import dataclass
+
+from fjvoucher.errors import InputError, LedgerError
+from fjvoucher.layout import valid_until
+from fjvoucher.ledger.policy import decide, describe, require_status
+from fjvoucher.ledger.storage import FIELD_KEYS, Event, Storage, Voucher, stamp
+from fjvoucher.messages import STATUS_WORDS
+
+DEFAULT_PATTERN = "{center_code}-{year}-{serial:06d}"
+PATTERN_KEYS = {"center_code", "year", "serial"}
+MAX_NO_LENGTH = 40
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+CODE_LENGTH = 12  # 60 bits
+REISSUE_REASON = "补发"
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What the ledger recorded for one candidate of a batch: its NO, the NO it replaces, its code."""
+
+    voucher_no: str
+    replaces: str = ""
+    verify_code: str = ""
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise InputError unless `pattern` makes bounded NOs from {center_code}, {year} and {serial}."""
+    try:
+        keys = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+        sample = pattern.format(center_code="3501", year=2009, serial=999999)
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise InputError(f"--no-pattern「{pattern}」写法有误：{exc} (bad NO pattern)", code="no-pattern") from exc
+    if "serial" not in keys:
+        raise InputError(f"--no-pattern「{pattern}」必须含有 {{serial}}（流水号），否则编号会重复 (needs {{serial}})",
+                         code="no-pattern")
+    if keys - PATTERN_KEYS:
+        raise InputError(f"--no-pattern「{pattern}」中的 {'、'.join(sorted(keys - PATTERN_KEYS))} 不认识；"
+                         "只能用 {center_code}、{year}、{serial} (unknown keys)", code="no-pattern")
+    if len(sample) > MAX_NO_LENGTH:
+        raise InputError(f"--no-pattern「{pattern}」生成的编号超过 {MAX_NO_LENGTH} 个字符 (NOs too long)",
+                         code="no-pattern")
+
+
+def new_code() -> str:
+    """Return an unguessable verification code: 12 Crockford base32 characters, 60 random bits."""
+    bits = secrets.randbits(5 * CODE_LENGTH)  # one call to the system's randomness, not twelve
+    return "".join(CODE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(CODE_LENGTH))
+
+
+def actor() -> str:
+    """Return who is changing the ledger: the operating system's user name ('' when there is none)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name on this machine (a service account, a container)
+        return ""
+
+
+def record_event(storage: Storage, voucher_no: str, kind: str, reason: str = "", other_no: str = "") -> None:
+    """Append one event, at the ledger's time and by this user (inside the caller's transaction)."""
+    storage.append_event(Event(voucher_no, kind, storage.clock(), reason, actor(), other_no))
+
+
+def change_status(storage: Storage, voucher: Voucher, status: str, kind: str, reason: str,
+                  other_no: str = "") -> None:
+    """Set a voucher's status and record the event that did it (inside the caller's transaction)."""
+    storage.set_status(voucher.voucher_no, status)
+    record_event(storage, voucher.voucher_no, kind, reason, other_no)
+
+
+def required_reason(reason: str) -> str:
+    """Return the reason stripped; raise InputError when there is none (every change records why)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("请写明原因（--reason），它会记入台账 (a reason is required)", code="reason-required")
+    return reason
+
+
+class Batch:
+    """Vouchers being recorded inside one open write transaction (see `Ledger.batch`)."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+
+    def issue(self, entries: list[dict], *, template_sha256: str, center_code: str | None,
+              pattern: str = DEFAULT_PATTERN, reissue: bool = False, reserved: frozenset[str] = frozenset()
+              ) -> list[Issued]:
+        """Record one batch of vouchers; return each candidate's NO.
+
+        Each entry holds the printed fields, `issued_on` (a date), `batch_file` and `page`.  The
+        issuing rule decides per entry, on the history read now, under the lock.  New serials
+        skip `reserved`: NOs the roster itself gives to later rows.
+        """
+        return [self._issue_one(entry, template_sha256, center_code, pattern, reissue, reserved)
+                for entry in entries]
+
+    def _issue_one(self, entry: dict, template_sha256: str, center_code: str | None, pattern: str,
+                   reissue: bool, reserved: frozenset[str]) -> Issued:
+        decision = decide(self.storage.for_certificate(entry["certificate_no"]), entry, reissue=reissue)
+        old = decision.voucher
+        if decision.action == "keep" and old:
+            code = old.verify_code or self._give_code(old.voucher_no)
+            self.storage.place(old.voucher_no, entry["batch_file"], entry["page"], template_sha256)
+            return Issued(old.voucher_no, old.replaces, code)
+        if decision.action == "refuse" and old:
+            changed = f"，名册内容有变化：{describe(decision.changes)}" if decision.changes else ""
+            raise LedgerError(f"证书 {entry['certificate_no']} 已有凭证 {old.voucher_no}（{STATUS_WORDS[old.status]}）"
+                              f"{changed}。如需补发请加 --reissue", code=decision.code)
+        center = center_code or entry["certificate_no"][2:6]
+        number = entry.get("voucher_no") or self._next_number(center, entry["issued_on"].year, pattern, reserved)
+        if old and old.status == "issued":
+            change_status(self.storage, old, "replaced", "replaced", REISSUE_REASON, number)
+        issued = self._insert(number, entry, template_sha256, center, old.voucher_no if old else "")
+        record_event(self.storage, number, "reissued" if old else "issued", REISSUE_REASON if old else "",
+                     old.voucher_no if old else "")
+        return issued
+
+    def replace(self, voucher_no: str, reason: str, center_code: str | None, pattern: str) -> tuple[Voucher, Issued]:
+        """Issue a new NO with the record of voucher `voucher_no` (lost) and mark it replaced.
+
+        The voucher is read here, under the lock: one revoked a moment ago is refused.
+        """
+        reason = required_reason(reason)
+        old = require_status(self.storage.get(voucher_no), voucher_no, "issued", "补发")
+        center = center_code or old.center_code
+        entry = {**old.fields, "issued_on": old.issued_on, "batch_file": "", "page": None}
+        number = self._next_number(center, old.issued_on.year, pattern, frozenset())
+        change_status(self.storage, old, "replaced", "replaced", reason, number)
+        issued = self._insert(number, entry, "", center, old.voucher_no)
+        record_event(self.storage, number, "reissued", reason, old.voucher_no)
+        return old, issued
+
+    def place(self, voucher_no: str, batch_file: str, page: int, template_sha256: str) -> None:
+        """Record where a voucher is printed (its batch file and page) and with which master."""
+        self.storage.place(voucher_no, batch_file, page, template_sha256)
+
+    def _give_code(self, voucher_no: str) -> str:
+        code = new_code()
+        self.storage.set_code(voucher_no, code)
+        record_event(self.storage, voucher_no, "coded")
+        return code
+
+    def _next_number(self, center_code: str, year: int, pattern: str, reserved: frozenset[str]) -> str:
+        """Take the next serial of the centre and year, skipping NOs in use or reserved by the roster."""
+        for _ in range(1_000_000):
+            number = pattern.format(center_code=center_code, year=year,
+                                    serial=self.storage.take_serial(center_code, year))
+            if number not in reserved and not self.storage.no_in_use(number):
+                return number
+        raise LedgerError(f"中心 {center_code} 的 {year} 年编号已用尽 (no serial left)", code="no-serial-left")
+
+    def _insert(self, number: str, entry: dict, template_sha256: str, center_code: str, replaces: str) -> Issued:
+        code = new_code()
+        issued_on: dt.date = entry["issued_on"]
+        self.storage.insert_voucher({
+            "voucher_no": number, **{k: entry.get(k, "") for k in FIELD_KEYS}, "issued_on": issued_on.isoformat(),
+            "expires_on": valid_until(issued_on).isoformat(), "template_sha256": template_sha256,
+            "batch_file": entry["batch_file"], "page": entry["page"], "replaces": replaces, "verify_code": code,
+            "center_code": center_code, "created_at": stamp(self.storage.clock())})
+        return Issued(number, replaces, code)

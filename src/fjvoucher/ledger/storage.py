@@ -1,0 +1,391 @@
+"""Where the ledger's rows live: the Storage interface, and SQLite, the embedded backend that implements it.
+
+Storage opens, migrates and answers queries; it writes only the primitive rows that issuing and
+the state changes ask for, inside a transaction they open.  It knows nothing of the issuing rule
+(policy.py) or of NOs and codes (issuing.py), so a second backend implements this file's
+`Storage` and nothing else.
+
+History is kept as events that are never edited (SQLite triggers refuse it); a voucher's status
+is the outcome of its events.  A certificate has at most one voucher in force (a partial unique
+index), and a NO is never issued twice (the primary key, serials taken under a write lock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from fjvoucher.errors import InputError, LedgerError
+from fjvoucher.failures import explain_sqlite_error
+from fjvoucher.layout import FIELDS
+from fjvoucher.ledger.schema import APPLICATION_ID, LATEST, MIGRATIONS
+from fjvoucher.messages import CHANGE_EVENTS, VOUCHER_STATUSES
+
+FREE_SPACE_NEEDED = 1 << 20  # below this a failed write is taken for a full disk
+LOCK_TIMEOUT_S = 60.0  # how long a merge waits for another one's batch before giving up
+FIELD_KEYS = tuple(f.key for f in FIELDS if f.key != "voucher_no")
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class Voucher:
+    """One voucher as the ledger knows it, with the reason and counterpart of its last status change."""
+
+    voucher_no: str
+    fields: dict[str, str]
+    issued_on: dt.date
+    expires_on: dt.date
+    status: str  # one of VOUCHER_STATUSES
+    reason: str  # of the last status change ('' for none)
+    replaces: str
+    replaced_by: str
+    batch_file: str
+    page: int | None
+    verify_code: str
+    center_code: str
+
+    def state(self, today: dt.date) -> str:
+        """Return genuine, expired, replaced, revoked or superseded as of `today`."""
+        if self.status != "issued":
+            return self.status
+        return "expired" if today > self.expires_on else "genuine"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change in a voucher's life; never edited once written."""
+
+    voucher_no: str
+    kind: str  # one of EVENT_KINDS
+    at: dt.datetime
+    reason: str
+    actor: str
+    other_no: str  # the voucher replaced (reissued) or replacing (replaced)
+
+
+class Storage(Protocol):
+    """What issuing, policy and the commands need of a backend: queries, and primitive writes in a transaction."""
+
+    path: Path
+    clock: Clock
+
+    def close(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def get(self, voucher_no: str) -> Voucher | None: ...
+    def by_code(self, voucher_no: str, code: str) -> Voucher | None: ...
+    def for_certificate(self, certificate_no: str) -> list[Voucher]: ...
+    def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
+               today: dt.date) -> list[Voucher]: ...
+    def history(self, voucher_no: str) -> list[Event]: ...
+    def events_between(self, start: dt.datetime, end: dt.datetime) -> list[Event]: ...
+    def status_at(self, voucher_no: str, moment: dt.datetime) -> str: ...
+    def without_code(self) -> list[str]: ...
+    def no_in_use(self, voucher_no: str) -> bool: ...
+    def take_serial(self, center_code: str, year: int) -> int: ...
+    def insert_voucher(self, row: dict) -> None: ...
+    def set_status(self, voucher_no: str, status: str) -> None: ...
+    def set_code(self, voucher_no: str, code: str) -> None: ...
+    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str) -> None: ...
+    def append_event(self, event: Event) -> None: ...
+
+
+def open_storage(path: Path | str, *, create: bool = True, readonly: bool = False,
+                 clock: Clock | None = None) -> Storage:
+    """Return the backend for the ledger named by `path` (a SQLite file)."""
+    return SqliteStorage(path, create=create, readonly=readonly, clock=clock)
+
+
+def _explained(method):
+    """Turn SQLite's errors inside a storage method into a LedgerError naming the file and what to do."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise ledger_error(self.path, exc) from exc
+
+    return wrapper
+
+
+def ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
+    """Return the one-line error for a SQLite failure on the ledger at `path`.
+
+    SQLite says "disk I/O error" or "unable to open" for a full or read-only disk (the WAL files
+    cannot be written); the file system tells which it is.
+    """
+    folder = path.resolve().parent
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return LedgerError(f"凭证台账 {path}：所在的磁盘或文件夹是只读的，请检查权限或换一个位置 (read-only)",
+                           code="ledger-read-only")
+    try:
+        full = shutil.disk_usage(folder).free < FREE_SPACE_NEEDED
+    except OSError:
+        full = False
+    if full:
+        return LedgerError(f"凭证台账 {path}：磁盘已满，请腾出空间后重新运行；台账没有被改动 (disk full)",
+                           code="disk-full")
+    return LedgerError(f"凭证台账 {path}：{explain_sqlite_error(exc)}", code="ledger-sqlite")
+
+
+_SELECT = ("SELECT v.*, coalesce(e.reason, '') AS last_reason, coalesce(e.kind, '') AS last_kind, "
+           "coalesce(e.other_no, '') AS last_other FROM vouchers v LEFT JOIN events e ON e.id = "
+           "(SELECT max(id) FROM events WHERE voucher_no = v.voucher_no AND kind IN "
+           f"({', '.join(repr(k) for k in CHANGE_EVENTS)}))")
+
+
+class SqliteStorage:
+    """A ledger in one SQLite file (WAL: readers never wait for a merge).
+
+    `create=False` refuses a missing file instead of creating an empty ledger; `readonly` opens
+    it without write access (serve).
+    """
+
+    @_explained
+    def __init__(self, path: Path | str, *, create: bool = True, readonly: bool = False,
+                 clock: Clock | None = None):
+        self.path = Path(path)
+        self.clock: Clock = clock or dt.datetime.now
+        if not self.path.is_file() and not create:
+            raise InputError(f"找不到凭证台账 {self.path}。请检查 --ledger 或 fjvoucher config 中的 ledger 设置 "
+                             "(ledger not found)", code="ledger-not-found")
+        if create:
+            _create_private(self.path)
+        _keep_private(self.path)
+        uri = self.path.resolve().as_uri() + ("?mode=ro" if readonly else "")
+        self.db = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        try:
+            self.db.row_factory = sqlite3.Row
+            self._check_ours()
+            if not readonly:
+                self._migrate()
+                self.db.execute("PRAGMA journal_mode = WAL")  # readers (serve) never wait for a merge
+        except BaseException:
+            self.db.close()
+            raise
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a block as one write transaction, taken at once so two writers never interleave."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise ledger_error(self.path, exc) from exc
+        try:
+            yield
+        except sqlite3.Error as exc:
+            self.db.execute("ROLLBACK")
+            raise ledger_error(self.path, exc) from exc
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise ledger_error(self.path, exc) from exc
+
+    def _check_ours(self) -> None:
+        """Refuse a SQLite file that is not a fjvoucher ledger, before anything is written to it."""
+        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        fresh = not tables and version == 0 and app_id == 0
+        legacy = app_id == 0 and version == 1 and {"vouchers", "serials"} <= tables  # written by 0.1.0
+        if not (fresh or legacy or app_id == APPLICATION_ID):
+            raise LedgerError(f"凭证台账 {self.path}：这不是凭证台账文件，不会改动它。请检查 --ledger 指向的文件 "
+                              "(not a fjvoucher ledger)", code="ledger-not-ours")
+        if version > LATEST:
+            raise LedgerError(f"凭证台账 {self.path} 由更新版本的 fjvoucher 建立（版本 {version}），请升级 fjvoucher",
+                              code="ledger-too-new")
+
+    def _migrate(self) -> None:
+        for number, script in MIGRATIONS:
+            if self.db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                continue
+            with self.transaction():
+                # Read again under the write lock: another merge may have migrated meanwhile.
+                if self.db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    continue
+                for statement in _statements(script):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+                self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    # --- reading -------------------------------------------------------------------------------
+
+    @_explained
+    def get(self, voucher_no: str) -> Voucher | None:
+        """Return the voucher numbered `voucher_no`, or None."""
+        row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = ?", (voucher_no,)).fetchone()
+        return _voucher(row) if row else None
+
+    @_explained
+    def by_code(self, voucher_no: str, code: str) -> Voucher | None:
+        """Return the voucher numbered `voucher_no` whose verification code is `code`, or None."""
+        row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = ? AND v.verify_code = ? AND v.verify_code <> ''",
+                              (voucher_no, code)).fetchone()
+        return _voucher(row) if row else None
+
+    @_explained
+    def for_certificate(self, certificate_no: str) -> list[Voucher]:
+        """Return every voucher ever issued for `certificate_no`, oldest first."""
+        rows = self.db.execute(f"{_SELECT} WHERE v.certificate_no = ? ORDER BY v.created_at, v.voucher_no",
+                               (certificate_no,)).fetchall()
+        return [_voucher(r) for r in rows]
+
+    @_explained
+    def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
+               today: dt.date) -> list[Voucher]:
+        """Return the vouchers matching every filter given (month of 发证日期), by issue date and NO."""
+        clauses, params = [], []
+        if month:
+            clauses.append("substr(v.issued_on, 1, 7) = ?")
+            params.append(month)
+        if status in VOUCHER_STATUSES:
+            clauses.append("v.status = ?")
+            params.append(status)
+        if expiring_within is not None:
+            clauses.append("v.status = 'issued' AND v.expires_on >= ? AND v.expires_on <= ?")
+            params += [today.isoformat(), (today + dt.timedelta(days=expiring_within)).isoformat()]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.execute(f"{_SELECT} {where} ORDER BY v.issued_on, v.voucher_no", params)
+        return [_voucher(r) for r in rows]
+
+    @_explained
+    def history(self, voucher_no: str) -> list[Event]:
+        """Return the events of `voucher_no`, oldest first."""
+        rows = self.db.execute("SELECT * FROM events WHERE voucher_no = ? ORDER BY id", (voucher_no,))
+        return [_event(r) for r in rows]
+
+    @_explained
+    def events_between(self, start: dt.datetime, end: dt.datetime) -> list[Event]:
+        """Return the events at or after `start` and before `end`, in order."""
+        rows = self.db.execute("SELECT * FROM events WHERE at >= ? AND at < ? ORDER BY at, id",
+                               (stamp(start), stamp(end)))
+        return [_event(r) for r in rows]
+
+    @_explained
+    def status_at(self, voucher_no: str, moment: dt.datetime) -> str:
+        """Return the status `voucher_no` had just before `moment` (issued, replaced, revoked, superseded)."""
+        row = self.db.execute("SELECT kind FROM events WHERE voucher_no = ? AND at < ? AND kind IN "
+                              f"({', '.join('?' * len(CHANGE_EVENTS))}) ORDER BY id DESC LIMIT 1",
+                              (voucher_no, stamp(moment), *CHANGE_EVENTS)).fetchone()
+        return "issued" if row is None or row[0] == "restored" else row[0]
+
+    @_explained
+    def without_code(self) -> list[str]:
+        """Return the NOs of vouchers issued before verification codes existed."""
+        return [r[0] for r in self.db.execute("SELECT voucher_no FROM vouchers WHERE verify_code = ''")]
+
+    @_explained
+    def no_in_use(self, voucher_no: str) -> bool:
+        """Return True when a voucher numbered `voucher_no` exists."""
+        return self.db.execute("SELECT 1 FROM vouchers WHERE voucher_no = ?", (voucher_no,)).fetchone() is not None
+
+    # --- writing: inside a transaction the caller opened -----------------------------------------
+
+    def take_serial(self, center_code: str, year: int) -> int:
+        """Return the next serial of the centre and year (under the write lock: never twice)."""
+        row = self.db.execute("INSERT INTO serials (center_code, year, last) VALUES (?, ?, 1) "
+                              "ON CONFLICT (center_code, year) DO UPDATE SET last = last + 1 RETURNING last",
+                              (center_code, year)).fetchone()
+        return int(row[0])
+
+    def insert_voucher(self, row: dict) -> None:
+        """Insert a new voucher row (keys: the columns); raise LedgerError when its NO is taken."""
+        try:
+            self.db.execute(f"INSERT INTO vouchers ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                            list(row.values()))
+        except sqlite3.IntegrityError as exc:
+            raise LedgerError(f"凭证编号 {row['voucher_no']} 已被使用，不能重复发放 ({exc})",
+                              code="voucher-no-taken") from exc
+
+    def set_status(self, voucher_no: str, status: str) -> None:
+        """Set a voucher's status (its event is appended by the caller)."""
+        self.db.execute("UPDATE vouchers SET status = ? WHERE voucher_no = ?", (status, voucher_no))
+
+    def set_code(self, voucher_no: str, code: str) -> None:
+        """Give a voucher its verification code."""
+        self.db.execute("UPDATE vouchers SET verify_code = ? WHERE voucher_no = ?", (code, voucher_no))
+
+    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str) -> None:
+        """Record where a voucher is printed (its batch file and page) and with which master."""
+        self.db.execute("UPDATE vouchers SET batch_file = ?, page = ?, template_sha256 = ? WHERE voucher_no = ?",
+                        (batch_file, page, template_sha256, voucher_no))
+
+    def append_event(self, event: Event) -> None:
+        """Append one event."""
+        self.db.execute("INSERT INTO events (voucher_no, kind, at, reason, actor, other_no) VALUES (?, ?, ?, ?, ?, ?)",
+                        (event.voucher_no, event.kind, stamp(event.at), event.reason, event.actor, event.other_no))
+
+
+def stamp(moment: dt.datetime) -> str:
+    """Return how the ledger writes a moment: ISO 8601 to the second."""
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Yield the statements of a SQL script one by one (executescript would commit midway)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
+
+
+def _voucher(row: sqlite3.Row) -> Voucher:
+    try:
+        return Voucher(
+            voucher_no=row["voucher_no"], fields={k: row[k] for k in FIELD_KEYS},
+            issued_on=dt.date.fromisoformat(row["issued_on"]), expires_on=dt.date.fromisoformat(row["expires_on"]),
+            status=row["status"], reason=row["last_reason"], replaces=row["replaces"],
+            replaced_by=row["last_other"] if row["last_kind"] == "replaced" else "",
+            batch_file=row["batch_file"], page=row["page"], verify_code=row["verify_code"],
+            center_code=row["center_code"])
+    except (TypeError, ValueError) as exc:  # a row edited by hand outside fjvoucher
+        raise LedgerError(f"台账中凭证 {row['voucher_no']} 的记录已损坏（{exc}），请用备份恢复或联系技术支持 "
+                          "(a damaged ledger row)", code="ledger-damaged") from exc
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(row["voucher_no"], row["kind"], dt.datetime.fromisoformat(row["at"]), row["reason"], row["actor"],
+                 row["other_no"])
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only: it holds ID numbers."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # another merge created it a moment ago
+        pass
+
+
+def _keep_private(path: Path) -> None:
+    """Make the ledger and its WAL files owner-only on every open (an old or copied file may not be)."""
+    if os.name != "posix":
+        return  # Windows: the per-user data folder is private to the user already
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if part.exists() and part.stat().st_mode & 0o077:
+                os.chmod(part, 0o600)
+        except PermissionError:
+            pass  # not ours to change (opened read-only by serve as another user)
