@@ -156,6 +156,8 @@ CENTER = click.option("--center", default=None, help="The centre's full name for
                       "福州市职业技能鉴定指导中心 (default: `fjvoucher config`'s center_name).")
 REISSUE = click.option("--reissue", is_flag=True, help="Replace the voucher of a certificate whose record changed "
                        "with a new NO (its 备注 says 补发).")
+SOFFICE = click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                       help="Path of LibreOffice's soffice when it is not on PATH or in the usual folder.")
 # How vouchers are printed: merge and reissue take the same options.
 PRINTING = _options(
     TEMPLATE,
@@ -166,8 +168,7 @@ PRINTING = _options(
                  help="Output DOCX, PDF or both (default: both where a PDF engine is found, else docx)."),
     click.option("--pdf-engine", type=click.Choice(PDF_ENGINES), default=PDF_ENGINES[0], show_default=True,
                  help="LibreOffice (every OS) or Microsoft Word through docx2pdf (Windows/macOS with Word)."),
-    click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="Path of LibreOffice's soffice when it is not on PATH or in the usual folder."),
+    SOFFICE,
     click.option("--center-code", default=None, help="Centre code in new NOs (default: `fjvoucher config`'s "
                  "center_code, else the certificate number's province and city, e.g. 3501)."),
     click.option("--no-pattern", default=DEFAULT_PATTERN, show_default=True,
@@ -508,7 +509,7 @@ def revoke(voucher_no: str, reason: str, yes: bool, ledger: Path | None) -> None
     """作废误发的凭证 · Revoke voucher VOUCHER_NO, issued by mistake.
 
     Shows whose voucher it is and asks for confirmation (--yes for scripts).  verify then answers
-    已作废, and merge refuses the certificate; `fjvoucher restore` undoes it.
+    revoked, and merge refuses the certificate; `fjvoucher restore` undoes it.
 
     例 Example:
 
@@ -525,7 +526,7 @@ def revoke(voucher_no: str, reason: str, yes: bool, ledger: Path | None) -> None
             click.echo(f"作废 revoke {_holder(voucher)}")
             _confirm("确认作废？Revoke it?", yes)
         book.revoke(number, reason)
-    click.echo(f"凭证 {number} 已作废 (revoked)：{reason.strip()}")
+    click.echo(f"凭证 {number} {STATUS_WORDS['revoked']} (revoked)：{reason.strip()}")
     _ledger_line(choice)
 
 
@@ -799,8 +800,7 @@ def check(master: Path) -> None:
 
 
 @cli.command(short_help="检查本机 PDF 引擎和字体 · check PDF engine and fonts")
-@click.option("--soffice", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Path of LibreOffice's soffice to check instead of searching for it.")
+@SOFFICE
 def doctor(soffice: Path | None) -> None:
     """检查本机的 PDF 引擎和中文字体 · Say which PDF engines and Chinese fonts this machine has.
 
