@@ -14,21 +14,25 @@ WORK = Path(__file__).resolve().parent / "_work"
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 
-def roster(rows: int, suffix: str = "xlsx", issued=None) -> Path:
+def roster(rows: int, suffix: str = "xlsx", issued=None, education: str | None = None) -> Path:
     """Return a generated roster of `rows` valid candidates, written once and kept in bench/_work.
 
     `issued` (a date) replaces the 2009 issue date: vouchers still valid today draw no warning.
+    `education` replaces every candidate's 文化程度 (an unknown one is a second warning a row).
     """
     from support.synthetic import write_roster_xlsx
 
     WORK.mkdir(exist_ok=True)
-    path = WORK / f"roster_{rows}{'_' + issued.isoformat() if issued else ''}.{suffix}"
+    tag = ("_" + issued.isoformat() if issued else "") + ("_edu" if education else "")
+    path = WORK / f"roster_{rows}{tag}.{suffix}"
     if not path.exists():
         started = time.perf_counter()
         candidates = _many_candidates(rows)
         for row in candidates if issued else ():
             row["issue_date"] = issued
             row["certificate_no"] = f"{issued.year % 100:02d}" + row["certificate_no"][2:]
+        for row in candidates if education else ():
+            row["education"] = education
         write_roster_xlsx(path, candidates)
         print(f"  (generated {path.name} in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return path

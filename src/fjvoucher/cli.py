@@ -243,11 +243,11 @@ def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, c
     """
     report = fjvoucher.validate(roster, sheet=sheet, template=template, center=center, ledger=ledger,
                                 reissue=reissue)
+    lines = report.json_chunks(lang) if fmt == "json" else (f"{line}\n" for line in report.lines(lang, all_warnings))
+    for text in lines:
+        click.echo(text, nl=False)
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2))
-    else:
-        for line in report.lines(lang, all_warnings):
-            click.echo(line)
+        click.echo()
     sys.exit(ExitCode.OK if report.valid else ExitCode.PROBLEMS)
 
 
