@@ -65,14 +65,16 @@ def main(rows: int, big_rows: int) -> None:
         quiet_disk()
         per_file = len(singles) / sum(soffice_convert(soffice, profile, work / "loop", [f]) for f in singles)
         quiet_disk()
-        one_batch = 500 / soffice_convert(soffice, profile, work / "one", [work / "docx" / "batches" / "batch-001.docx"])
+        one_batch = 500 / soffice_convert(soffice, profile, work / "one",
+                                          [work / "docx" / "batches" / "batch-001.docx"])
     pdf_only, _ = merge_rate(path, photos, rows, "--format", "pdf", "--no-per-candidate")
     everything, memory = merge_rate(path, photos, rows, "--format", "both")
     print(f"vouchers: {rows}, photos: 500 distinct; output in {scratch_dir() or tempfile.gettempdir()}")
     print(f"per-file loop (soffice once per voucher):        {per_file:7.1f} pages/s")
     print(f"one LibreOffice, one ready 500-page batch:        {one_batch:7.1f} pages/s")
     print(f"fjvoucher merge → batch PDFs (DOCX included):     {pdf_only:7.1f} pages/s  "
-          f"= {pdf_only / one_batch:.2f}× one LibreOffice (target ≥ 1.5×), {pdf_only / per_file:.0f}× the per-file loop")
+          f"= {pdf_only / one_batch:.2f}× one LibreOffice (target ≥ 1.5×), "
+          f"{pdf_only / per_file:.0f}× the per-file loop")
     print(f"fjvoucher merge → batch + per-candidate DOCX/PDF: {everything:7.1f} pages/s  "
           f"= {everything / one_batch:.2f}× one LibreOffice; {memory}")
     merge_rate(path, None, rows, "--format", "both")  # the same without photos, for the PDF sizes

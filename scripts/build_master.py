@@ -135,9 +135,9 @@ def _table(doc, rows: int, widths: list) -> object:
     layout = parse_xml(f'<w:tblLayout {nsdecls("w")} w:type="fixed"/>')
     table._tbl.tblPr.append(layout)
     for row in table.rows:
-        for cell, width in zip(row.cells, widths):
+        for cell, width in zip(row.cells, widths, strict=True):
             cell.width = width
-    for col, width in zip(table.columns, widths):
+    for col, width in zip(table.columns, widths, strict=True):
         col.width = width
     return table
 

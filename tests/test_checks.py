@@ -102,7 +102,8 @@ def test_certificate_level_digit_must_agree_with_level(write_xlsx, rows):
         (3, "certificate_no", "error", "cert-level-mismatch")]
 
 
-@pytest.mark.parametrize("level", ["五级", "初级", "初级（国家职业资格五级）", "五级/初级", "国家职业资格五级", "初级工"])
+@pytest.mark.parametrize("level", ["五级", "初级", "初级（国家职业资格五级）", "五级/初级",
+                                   "国家职业资格五级", "初级工"])
 def test_level_forms_are_all_recognised(write_xlsx, rows, level):
     rows[0]["certificate_no"] = rows[0]["certificate_no"][:10] + "5" + rows[0]["certificate_no"][11:]
     rows[0]["level"] = level

@@ -92,7 +92,8 @@ def test_a_full_disk_under_the_ledger_is_one_line_and_the_ledger_is_unchanged(tm
 def test_a_read_only_ledger_is_one_line(ledger, small_disk):
     shutil.copy(ledger, small_disk / "ledger.db")
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    line = one_line(run("revoke", "3501-2009-000001", "--reason", "误发", "--yes", "--ledger", small_disk / "ledger.db"), 1)
+    line = one_line(run("revoke", "3501-2009-000001", "--reason", "误发", "--yes",
+                        "--ledger", small_disk / "ledger.db"), 1)
     assert "只读" in line
 
 

@@ -136,13 +136,13 @@ def test_verify_genuine_and_minimal_disclosure(tmp_path):
     rows = recent_rows()
     merge(tmp_path, rows)
     ledger = ("--ledger", tmp_path / "ledger.db")
-    good = run("verify", "3501-%d-000001" % rows[0]["issue_date"].year, "--name", rows[0]["name"], *ledger)
+    good = run("verify", f"3501-{rows[0]['issue_date'].year}-000001", "--name", rows[0]["name"], *ledger)
     assert good.exit_code == 0 and "真实有效" in good.output and "********" in good.output
     assert rows[0]["id_number"] not in good.output
-    by_id = run("verify", "3501-%d-000001" % rows[0]["issue_date"].year, "--id", rows[0]["id_number"].lower(), *ledger)
+    by_id = run("verify", f"3501-{rows[0]['issue_date'].year}-000001", "--id", rows[0]["id_number"].lower(), *ledger)
     assert by_id.exit_code == 0
-    wrong_name = run("verify", "3501-%d-000001" % rows[0]["issue_date"].year, "--name", "某某", *ledger)
-    unknown = run("verify", "3501-%d-009999" % rows[0]["issue_date"].year, "--name", "某某", *ledger)
+    wrong_name = run("verify", f"3501-{rows[0]['issue_date'].year}-000001", "--name", "某某", *ledger)
+    unknown = run("verify", f"3501-{rows[0]['issue_date'].year}-009999", "--name", "某某", *ledger)
     assert wrong_name.exit_code == unknown.exit_code == 1
     assert wrong_name.output == unknown.output
     assert run("verify", "X", *ledger).exit_code == 2  # neither --name nor --id

@@ -78,7 +78,8 @@ def test_skip_invalid_does_not_override_file_level_errors(tmp_path):
     for row in rows:
         book.active.append([row[k] for k in keys])
     book.save(tmp_path / "r.xlsx")
-    result = merge_roster(tmp_path / "r.xlsx", tmp_path / "o", MergeOptions(format="docx", skip_invalid=True, today=TODAY))
+    result = merge_roster(tmp_path / "r.xlsx", tmp_path / "o",
+                          MergeOptions(format="docx", skip_invalid=True, today=TODAY))
     assert not result.written and not (tmp_path / "o").exists()
 
 
@@ -105,7 +106,8 @@ def test_photos_found_by_id_then_exam_number_missing_is_a_warning(tmp_path, phot
 
 def test_require_photos_and_unreadable_photos_are_errors(tmp_path, photo_roster):
     roster, photos, _ = photo_roster
-    result = merge_roster(roster, tmp_path / "o", MergeOptions(format="docx", photos=photos, require_photos=True, today=TODAY))
+    result = merge_roster(roster, tmp_path / "o",
+                          MergeOptions(format="docx", photos=photos, require_photos=True, today=TODAY))
     assert not result.written
     assert [(f.row, f.code, f.severity) for f in result.checked.report.findings] == [
         (5, "photo-unreadable", "error"), (6, "photo-missing", "error")]
@@ -136,7 +138,8 @@ def test_file_names_cannot_leave_outdir_and_are_valid_on_windows(tmp_path):
 
 
 def test_sort_by_occupation_orders_the_batch(tmp_path):
-    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path, MergeOptions(format="docx", sort_by=("职业",), today=TODAY))
+    result = merge_roster(SAMPLES / "roster.xlsx", tmp_path,
+                          MergeOptions(format="docx", sort_by=("职业",), today=TODAY))
     register = list(load_workbook(result.register).active.iter_rows(values_only=True))[2:]
     occupations = [r[7] for r in register]
     assert occupations == sorted(occupations)

@@ -64,7 +64,8 @@ def test_a_wrong_name_answers_exactly_like_an_unknown_no(client, issued):
     _, rows, _, year = issued
     wrong = client.get("/api/verify", params={"no": f"3501-{year}-000001", "name": "某某"})
     unknown = client.get("/api/verify", params={"no": f"3501-{year}-009999", "name": rows[0]["name"]})
-    assert (wrong.status_code, wrong.content) == (unknown.status_code, unknown.content) == (200, '{"status":"unknown","status_text":"查无此凭证"}'.encode())
+    assert ((wrong.status_code, wrong.content) == (unknown.status_code, unknown.content)
+            == (200, '{"status":"unknown","status_text":"查无此凭证"}'.encode()))
     page_wrong = client.post("/", data={"no": f"3501-{year}-000001", "name": "某某"})
     page_unknown = client.post("/", data={"no": f"3501-{year}-000001x", "name": "某某"})
     assert page_wrong.status_code == page_unknown.status_code == 200

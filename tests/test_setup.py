@@ -20,7 +20,8 @@ def externally_managed(python: Path) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not externally_managed(SYSTEM_PYTHON), reason="needs a Debian-like, externally managed /usr/bin/python3")
+@pytest.mark.skipif(not externally_managed(SYSTEM_PYTHON),
+                    reason="needs a Debian-like, externally managed /usr/bin/python3")
 def test_setup_installs_into_a_venv_on_an_externally_managed_system_python(tmp_path):
     refused = subprocess.run([str(SYSTEM_PYTHON), "-m", "pip", "install", "--dry-run", "click"],
                              capture_output=True, text=True)

@@ -31,21 +31,29 @@ _PUBLIC = {
 __all__ = ["__version__", *_PUBLIC]
 
 if TYPE_CHECKING:
-    from fjvoucher.api import ledger_choice, merge, merge_options, open_ledger, reissue, validate, verify
-    from fjvoucher.errors import (
-        ExitCode,
-        FjvoucherError,
-        InputError,
-        LedgerError,
-        PdfEngineError,
-        PhotoError,
-        RosterUnreadable,
-        TemplateError,
-    )
-    from fjvoucher.ledger.store import Ledger
-    from fjvoucher.ledger.verify import Verification
-    from fjvoucher.merging import MergeOptions, MergeResult, ReissueResult
-    from fjvoucher.roster.report import Finding, Report
+    # "X as X": an explicit re-export, so type checkers and linters see the public names
+    from fjvoucher.api import ledger_choice as ledger_choice
+    from fjvoucher.api import merge as merge
+    from fjvoucher.api import merge_options as merge_options
+    from fjvoucher.api import open_ledger as open_ledger
+    from fjvoucher.api import reissue as reissue
+    from fjvoucher.api import validate as validate
+    from fjvoucher.api import verify as verify
+    from fjvoucher.errors import ExitCode as ExitCode
+    from fjvoucher.errors import FjvoucherError as FjvoucherError
+    from fjvoucher.errors import InputError as InputError
+    from fjvoucher.errors import LedgerError as LedgerError
+    from fjvoucher.errors import PdfEngineError as PdfEngineError
+    from fjvoucher.errors import PhotoError as PhotoError
+    from fjvoucher.errors import RosterUnreadable as RosterUnreadable
+    from fjvoucher.errors import TemplateError as TemplateError
+    from fjvoucher.ledger.store import Ledger as Ledger
+    from fjvoucher.ledger.verify import Verification as Verification
+    from fjvoucher.merging import MergeOptions as MergeOptions
+    from fjvoucher.merging import MergeResult as MergeResult
+    from fjvoucher.merging import ReissueResult as ReissueResult
+    from fjvoucher.roster.report import Finding as Finding
+    from fjvoucher.roster.report import Report as Report
 
 
 def __getattr__(name: str) -> Any:

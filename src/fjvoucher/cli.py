@@ -573,7 +573,8 @@ def history(voucher_no: str, ledger: Path | None) -> None:
     for e in events:
         other = f"  ↔ {e.other_no}" if e.other_no else ""
         reason = f"  原因 {e.reason}" if e.reason else ""
-        click.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}  {EVENT_WORDS[e.kind]} ({e.kind}){other}{reason}  操作人 {e.actor or '-'}")
+        click.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}  {EVENT_WORDS[e.kind]} ({e.kind}){other}{reason}"
+                   f"  操作人 {e.actor or '-'}")
     _ledger_line(choice)
 
 

@@ -146,7 +146,8 @@ def _add_header(parts: dict[str, bytes], paragraph_xml: str) -> None:
         '<Override PartName="/word/header1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
         'wordprocessingml.header+xml"/></Types>')).encode()
     document = parts["word/document.xml"].decode()
-    parts["word/document.xml"] = re.sub(r"(<w:sectPr\b[^>]*>)", r'\1<w:headerReference w:type="default" r:id="rIdHdr1"/>',
+    parts["word/document.xml"] = re.sub(r"(<w:sectPr\b[^>]*>)",
+                                        r'\1<w:headerReference w:type="default" r:id="rIdHdr1"/>',
                                         document, count=1).encode()
 
 

@@ -25,7 +25,8 @@ CHANGES = ("reissued", "replaced", "revoked", "restored", "superseded")
 PRINTED = [f for f in FIELDS if f.key != "voucher_no"]
 KIND_WIDTHS = {"name": 9, "sex": 5, "date": 15, "education": 9, "id": 20, "text": 14, "level": 11, "score": 7,
                "result": 7, "certificate": 18, "code": 12}
-ISSUED_HEADERS = ["凭证编号", "中心代码", *(f.header for f in PRINTED), "有效期至", "发放时间", "补发原凭证", "月末状态"]
+ISSUED_HEADERS = ["凭证编号", "中心代码", *(f.header for f in PRINTED),
+                  "有效期至", "发放时间", "补发原凭证", "月末状态"]
 CHANGE_HEADERS = ["时间", "变更", "凭证编号", "姓名", "证书编号", "相关凭证", "原因", "操作人"]
 
 

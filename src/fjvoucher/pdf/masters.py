@@ -64,8 +64,9 @@ def _check_photo_field_kept(path: Path, original: bytes, produced: Path) -> None
     with zipfile.ZipFile(produced) as package:
         kept = b"INCLUDEPICTURE" in package.read("word/document.xml")
     if said and not kept:
-        raise TemplateError(f"凭证母版 {path} 的照片域（INCLUDEPICTURE）在转换中丢失，照片框里会印出身份证号。请在 Word 中"
-                            "把母版另存为 .docx（文件 → 另存为 → Word 文档）后再用 (the photo field was lost)")
+        raise TemplateError(f"凭证母版 {path} 的照片域（INCLUDEPICTURE）在转换中丢失，照片框里会印出身份证号。"
+                            "请在 Word 中把母版另存为 .docx（文件 → 另存为 → Word 文档）后再用 "
+                            "(the photo field was lost)")
 
 
 def _cache() -> Path:

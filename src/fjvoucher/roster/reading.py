@@ -159,8 +159,8 @@ def _csv_rows(path: Path) -> tuple[str, Iterator[list]]:
         candidates = [(name, text) for name in CSV_ENCODINGS if (text := _decode(data, name)) is not None]
     candidates = [(name, text) for name, text in candidates if text is not None]
     if not candidates:
-        raise RosterUnreadable(f"{path}：编码无法识别（试过 UTF-16、{'、'.join(CSV_ENCODINGS)}），请另存为 UTF-8 的 CSV "
-                               "(unknown encoding)")
+        raise RosterUnreadable(f"{path}：编码无法识别（试过 UTF-16、{'、'.join(CSV_ENCODINGS)}），"
+                               "请另存为 UTF-8 的 CSV (unknown encoding)")
     encoding, text = max(candidates, key=lambda c: _headers_named(c[1]))  # ties: the earlier encoding
     return encoding, iter(csv.reader(io.StringIO(text, newline=""), _dialect(text)))
 

@@ -172,7 +172,8 @@ class VoucherRenderer:
                 parts[f"word/{name}"] = self._render(self.template.part_templates[f"word/{target}"],
                                                      voucher.context).encode("utf-8")
                 mapping[rel_id] = new_id
-            own = re.sub(r'r:id="([^"]+)"', lambda m: f'r:id="{mapping.get(m.group(1), m.group(1))}"', section)
+            own = re.sub(r'r:id="([^"]+)"',  # mapping bound now: each section gets its own voucher's ids
+                         lambda m, mapping=mapping: f'r:id="{mapping.get(m.group(1), m.group(1))}"', section)
             pieces += (body.before_break, body.after_break)
             if body.number < len(bodies):  # a 1-point paragraph carries the section break: nothing moves
                 pieces.append(SECTION_BREAK.format(section=re.sub(r"<w:type\b[^>]*/>", "", own)).encode("utf-8"))

@@ -38,7 +38,8 @@ def check_parts(path: Path, parts: dict[str, bytes]) -> None:
             raise TemplateError(f"凭证母版 {path} 的 {name} 链接了外部内容（{where}），打印时会被读取，不能使用；"
                                 "请在 Word 中把链接的图片改为嵌入，删除超链接和附加模板 (external relationship)")
         if _OBJECTS.search(data):
-            raise TemplateError(f"凭证母版 {path} 的 {name} 含有嵌入对象（OLE/控件），不能使用；请删除它 (embedded object)")
+            raise TemplateError(f"凭证母版 {path} 的 {name} 含有嵌入对象（OLE/控件），不能使用；"
+                                "请删除它 (embedded object)")
 
 
 def check_fields(path: Path, parts: dict[str, bytes]) -> None:
