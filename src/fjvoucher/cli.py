@@ -27,7 +27,9 @@ class Failure(click.ClickException):
 
     def __init__(self, message: str, exit_code: int, code: str = "failure"):
         super().__init__(message)
-        self.exit_code, self.code = exit_code, code
+        # click types exit_code as a class variable, yet its main() reads it from the instance
+        self.exit_code = exit_code  # type: ignore[misc]
+        self.code = code
 
 
 class FjvoucherGroup(click.Group):
@@ -83,6 +85,8 @@ def _quiet_broken_pipe() -> None:
 
 def _uplus(error: UnicodeError):
     """Write a character the console cannot show as U+XXXX (a rare name on a GBK console, a stray byte)."""
+    if not isinstance(error, (UnicodeEncodeError, UnicodeTranslateError)):
+        raise error  # the handler is for writing text: a decoding error is not ours to mend
     return "".join(f"U+{ord(c):04X}" for c in error.object[error.start:error.end]), error.end
 
 
@@ -111,9 +115,9 @@ def speak_chinese() -> None:
 
     for module in (core, decorators, exceptions, formatting, parser, termui, types):
         if hasattr(module, "_"):
-            module._ = gettext
+            vars(module)["_"] = gettext
         if hasattr(module, "ngettext"):
-            module.ngettext = ngettext
+            vars(module)["ngettext"] = ngettext
 
 
 def main(args: list[str] | None = None) -> None:
@@ -266,7 +270,9 @@ class ProgressLine:
         self.quiet, self.clock, self.lock = quiet, time.perf_counter, threading.Lock()
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.started = self.clock()  # both stages run from the start: conversion overlaps generation
-        self.shown, self.finished, self.begun = 0.0, set(), set()
+        self.shown = 0.0
+        self.finished: set[str] = set()
+        self.begun: set[str] = set()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.quiet:

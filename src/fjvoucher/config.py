@@ -117,6 +117,7 @@ def choose_ledger(option: Path | None = None) -> LedgerChoice:
     if option:
         return LedgerChoice(Path(option))
     setting = _ledger_setting(read_config())
+    assert setting.value is not None  # the ledger setting always has one: the default at last
     path = Path(setting.value).expanduser()
     if setting.source.startswith("0.1.0"):
         return LedgerChoice(path, f"使用了当前文件夹中 0.1.0 版的台账 {path}。建议移到固定位置："

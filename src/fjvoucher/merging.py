@@ -303,7 +303,7 @@ class _BatchWriter:
         self.make_docx, self.make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
         self.converter = open_engine(options.pdf_engine, outdir, options.soffice,
                                      _Counter(progress, "pdf", total).add) if self.make_pdf else None
-        self.folder = outdir / "batches" if self.make_docx else self.converter.workdir / "docx"
+        self.folder = outdir / "batches" if self.make_docx or not self.converter else self.converter.workdir / "docx"
         self.written: list[str] = []
         self.jobs: list[PdfJob] = []
 
@@ -348,7 +348,8 @@ class _BatchWriter:
         context = voucher_context(planned.candidate, center=self.options.center or "", voucher_no=issued.voucher_no,
                                   reissue=bool(issued.replaces), replaces=issued.replaces,
                                   verify_code=code if url else "")
-        photo = load_photo(self.photos.path(planned.photo[0]), planned.photo[1]) if planned.photo else None
+        photo = (load_photo(self.photos.path(planned.photo[0]), planned.photo[1])
+                 if planned.photo and self.photos else None)  # a row has a photo only when there is a folder
         qr = qr_image(verify_link(url, issued.voucher_no, code)) if url and code else None
         return Voucher(context, photo, qr)
 
@@ -476,6 +477,7 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
     template = prepare_template(docx_master(options.template, options.soffice))
     photos = PhotoFolder(options.photos) if options.photos else None
     outdir = Path(outdir)
+    assert options.ledger is not None  # reissuing reads the ledger: merge_options() and the CLI name one
     with Ledger(options.ledger, create=False, clock=options.clock) as ledger:
         old = require_status(ledger.get(voucher_no), voucher_no, "issued", "补发")
         candidate = _candidate_from(old.fields)

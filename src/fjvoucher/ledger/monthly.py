@@ -53,14 +53,14 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
     events = ledger.events_between(start, end)
     issued = [e for e in events if e.kind in ISSUING]
     changes = [e for e in events if e.kind in CHANGES]
-    vouchers = {e.voucher_no: ledger.get(e.voucher_no) for e in events}
-    at_end = {no: _state_at(ledger, v, end) for no, v in vouchers.items() if v}
+    vouchers = {e.voucher_no: v for e in events if (v := ledger.get(e.voucher_no)) is not None}
+    at_end = {no: _state_at(ledger, v, end) for no, v in vouchers.items()}
     title = f"{center} {start.year}年{start.month}月 凭证发放月报".strip()
     code_columns = [0, 1] + [i + 2 for i, f in enumerate(PRINTED) if f.is_code]
     tables = [
         Table("本月发放", ISSUED_HEADERS, (_issued_row(e, vouchers[e.voucher_no], at_end) for e in issued),
               title=f"{title}：本月发放", text_columns=code_columns, widths=_issued_widths()),
-        Table("本月变更", CHANGE_HEADERS, (_change_row(e, vouchers[e.voucher_no]) for e in changes),
+        Table("本月变更", CHANGE_HEADERS, (_change_row(e, vouchers.get(e.voucher_no)) for e in changes),
               title=f"{title}：本月变更", text_columns=(2, 4, 5),
               widths={0: 18, 1: 12, 2: 20, 3: 10, 4: 20, 5: 20, 6: 24, 7: 12}),
         Table("汇总", ["项目", "职业", "等级", "张数"], _summary(issued, vouchers, at_end), title=f"{title}：汇总",
@@ -72,7 +72,7 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
 
 def _issued_widths() -> dict[int, float]:
     """Return column widths fitted to what each column holds, so one page wide stays readable."""
-    widths = {0: 17, 1: 7}
+    widths: dict[int, float] = {0: 17, 1: 7}
     widths.update({i + 2: 22 if f.key == "center" else KIND_WIDTHS[f.kind] for i, f in enumerate(PRINTED)})
     last = len(PRINTED) + 2
     widths.update({last: 15, last + 1: 21, last + 2: 17, last + 3: 9})
@@ -111,7 +111,7 @@ def _change_row(event: Event, voucher: Voucher | None) -> list:
             fields.get("certificate_no", ""), event.other_no, event.reason, event.actor]
 
 
-def _summary(issued: list[Event], vouchers: dict[str, Voucher | None], at_end: dict[str, str]) -> list[list]:
+def _summary(issued: list[Event], vouchers: dict[str, Voucher], at_end: dict[str, str]) -> list[list]:
     by_kind = Counter((vouchers[e.voucher_no].fields["occupation"], vouchers[e.voucher_no].fields["level"])
                       for e in issued)
     rows = [["按职业和等级", occupation, level, count] for (occupation, level), count in sorted(by_kind.items())]

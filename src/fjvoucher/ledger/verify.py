@@ -68,6 +68,6 @@ def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_numbe
         matches = voucher is not None and (
             (name is not None and half_width(name) == half_width(voucher.fields["name"]))
             or (id_number is not None and half_width(id_number).upper() == voucher.fields["id_number"]))
-    if not matches:
+    if not matches or voucher is None:
         return Verification("unknown", None)
     return Verification(voucher.state(today or ledger.clock().date()), voucher)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from fjvoucher.errors import FjvoucherError, RosterUnreadable
 from fjvoucher.layout import (
@@ -54,16 +55,25 @@ class CheckedRoster:
     rejected: list[Rejected] = field(default_factory=list)
 
 
+class _Parsed(TypedDict, total=False):
+    """What the normalisers parsed from a row besides its dates, for the checks across fields."""
+
+    rare: str  # characters of the name outside GBK
+    id: IdInfo
+    level_digit: int
+
+
 class _Row:
     """The state of one row while it is checked: printed values, parsed facts, findings."""
 
-    __slots__ = ("number", "values", "parsed", "findings", "columns")
+    __slots__ = ("number", "values", "parsed", "dates", "findings", "columns")
 
     def __init__(self, number: int, columns: dict[str, Column]):
         self.number = number
         self.columns = columns
         self.values: dict[str, str] = {}
-        self.parsed: dict[str, object] = {}
+        self.parsed: _Parsed = {}
+        self.dates: dict[str, dt.date] = {}  # by field key
         self.findings: list[Finding] = []
 
     def add(self, key: str, severity: str, code: str, **params) -> None:
@@ -118,7 +128,7 @@ def _date(cell, text: str, fld: Field, row: _Row) -> str | None:
     if day is None:
         row.add(fld.key, "error", "date-invalid", value=text)
         return None
-    row.parsed[fld.key] = day
+    row.dates[fld.key] = day
     return cells.chinese_date(day)
 
 
@@ -238,7 +248,7 @@ class RosterChecker:
         self.glyphs, self.boxes = glyphs, boxes or {}
         self.columns = [c for c in columns if c.field is not None]
         self.extra_columns = extra_columns
-        self.by_key = {c.field.key: c for c in self.columns}
+        self.by_key = {c.field.key: c for c in columns if c.field is not None}
         self.today = today
         self.first_cert: dict[str, int] = {}
         self.first_id: dict[str, tuple[str, int]] = {}
@@ -256,10 +266,11 @@ class RosterChecker:
             return row, None
         values = tuple(row.values.get(f.key, "") for f in FIELDS)
         extra = tuple(cells.cell_text(cell_at(raw, c.position))[0] for c in self.extra_columns)
-        return row, Candidate(number, values, row.parsed.get("birth_date"), row.parsed.get("issue_date"), extra)
+        return row, Candidate(number, values, row.dates.get("birth_date"), row.dates.get("issue_date"), extra)
 
     def _check_cell(self, row: _Row, col: Column, cell) -> None:
         fld = col.field
+        assert fld is not None  # __init__ keeps only the columns that map to a field
         text, had_control = cells.cell_text(cell)
         if had_control:
             row.add(fld.key, "warning", "control-characters", value=text)
@@ -302,8 +313,8 @@ class RosterChecker:
 
     def _check_across(self, row: _Row) -> None:
         """Check what fields say about each other: ID against birth date and sex, dates, certificate."""
-        info: IdInfo | None = row.parsed.get("id")
-        birth, issue = row.parsed.get("birth_date"), row.parsed.get("issue_date")
+        info = row.parsed.get("id")
+        birth, issue = row.dates.get("birth_date"), row.dates.get("issue_date")
         for key, day in (("birth_date", birth), ("issue_date", issue)):
             if day is not None and day > self.today:
                 row.add(key, "error", "date-future", value=cells.chinese_date(day),
@@ -382,8 +393,9 @@ def file_findings(roster: Roster) -> list[Finding]:
         return [Finding(None, None, None, None, "error", "header-not-found", {"searched": HEADER_SEARCH_ROWS})]
     findings = []
     seen: dict[str, list[Column]] = {}
-    for col in roster.mapped():
-        seen.setdefault(col.field.key, []).append(col)
+    for col in roster.columns:
+        if col.field is not None:
+            seen.setdefault(col.field.key, []).append(col)
     for key in REQUIRED_KEYS:
         if key not in seen:
             fld = FIELD_BY_KEY[key]
@@ -543,8 +555,8 @@ def _row_label(row: _Row) -> str:
 def certificate_numbers(path: Path | str, sheet: str | None = None) -> list[str]:
     """Return the certificate numbers of a roster's 证书编号 column, normalised as validate does."""
     roster = open_roster(path, sheet)
-    column = next((c for c in roster.mapped() if c.field.key == "certificate_no"), None)
-    if column is None:
+    column = next((c for c in roster.mapped() if c.field and c.field.key == "certificate_no"), None)
+    if column is None or column.field is None:
         raise RosterUnreadable(f"{path}：找不到「证书编号」列 (no certificate number column)")
     numbers = []
     for number, raw in roster.rows:

@@ -152,16 +152,16 @@ def _csv_rows(path: Path) -> tuple[str, Iterator[list]]:
     """
     data = path.read_bytes()
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        candidates = [("utf-16", _decode(data, "utf-16"))]
+        candidates: list[tuple[str, str | None]] = [("utf-16", _decode(data, "utf-16"))]
     elif b"\0" in data[:4096]:
         raise RosterUnreadable(f"{path}：不是文本格式的 CSV 文件 (not a text CSV file)")
     else:
         candidates = [(name, text) for name in CSV_ENCODINGS if (text := _decode(data, name)) is not None]
-    candidates = [(name, text) for name, text in candidates if text is not None]
-    if not candidates:
+    readable = [(name, text) for name, text in candidates if text is not None]
+    if not readable:
         raise RosterUnreadable(f"{path}：编码无法识别（试过 UTF-16、{'、'.join(CSV_ENCODINGS)}），"
                                "请另存为 UTF-8 的 CSV (unknown encoding)")
-    encoding, text = max(candidates, key=lambda c: _headers_named(c[1]))  # ties: the earlier encoding
+    encoding, text = max(readable, key=lambda c: _headers_named(c[1]))  # ties: the earlier encoding
     return encoding, iter(csv.reader(io.StringIO(text, newline=""), _dialect(text)))
 
 

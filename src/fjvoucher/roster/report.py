@@ -102,7 +102,7 @@ class Report:
             if all_warnings or finding.severity == "error" or finding.row is None:
                 by_row[finding.row].append(finding)
         for row in sorted(by_row, key=lambda r: -1 if r is None else r):
-            yield _row_heading(row, self.row_labels.get(row), lang)
+            yield _row_heading(row, None if row is None else self.row_labels.get(row), lang)
             for f in by_row[row]:
                 yield f"  [{SEVERITY_WORDS[lang][f.severity]}] {_where(f, lang)}{f.message(lang)}"
         if not all_warnings:

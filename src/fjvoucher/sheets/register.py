@@ -12,7 +12,7 @@ from fjvoucher.sheets.workbook import Table, write_table, write_workbook
 
 REGISTER_HEADERS = ["序号", "凭证编号", "姓名", "领取人签名", "领取日期", "证书编号", "身份证号", "职业", "等级",
                     "批次文件", "页码"]
-REGISTER_WIDTHS = {0: 6, 1: 18, 2: 10, 3: 18, 4: 13, 5: 19, 6: 21, 7: 14, 8: 12, 9: 14, 10: 6}
+REGISTER_WIDTHS: dict[int, float] = {0: 6, 1: 18, 2: 10, 3: 18, 4: 13, 5: 19, 6: 21, 7: 14, 8: 12, 9: 14, 10: 6}
 SIGNING_ROW_PT = 36  # 12.7 mm: room to sign by hand
 
 
