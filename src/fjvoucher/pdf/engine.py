@@ -77,6 +77,7 @@ def open_engine(engine: str, outdir: Path, soffice: Path | None = None,
     workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=outdir))
     if engine == "word":
         return WordConverter(workdir, progress)
+    assert soffice_path is not None  # require_engine found LibreOffice or raised
     return LibreOfficeConverter(soffice_path, workdir, progress=progress)
 
 

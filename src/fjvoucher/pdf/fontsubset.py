@@ -80,6 +80,7 @@ class TrueType:
             long_loca = struct.unpack(">h", tables[b"head"][50:52])[0] == 1
             glyph_count = struct.unpack(">H", tables[b"maxp"][4:6])[0]
             loca = tables[b"loca"]
+            offsets: tuple[int, ...] | list[int]
             if long_loca:
                 offsets = struct.unpack(f">{glyph_count + 1}I", loca[:4 * (glyph_count + 1)])
             else:
@@ -308,7 +309,7 @@ def _larger_maxp(first: bytes, second: bytes) -> bytes:
 def rewrite_codes(content: bytes, fonts: dict[str, str], moves: dict[str, dict[int, int]]) -> bytes:
     """Return the content stream with each font of `fonts` (old name → new) selected under its new name and
     its codes moved as `moves` says (old name → old code → new code); strings are written in hex."""
-    current = {"font": None}
+    current = {"font": ""}  # no font selected yet: "" names none of `fonts` or `moves`
 
     def replace(match: re.Match) -> bytes:
         name, hexa, literal = match.group(1), match.group(2), match.group(3)

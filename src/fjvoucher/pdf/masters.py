@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import overload
 
 from fjvoucher.errors import TemplateError
 from fjvoucher.pdf.engine import require_engine
@@ -22,6 +23,10 @@ CONVERTED = {".doc", ".dot", ".dotx", ".docm", ".dotm", ".rtf", ".odt", ".wps"}
 TIMEOUT_S = 120
 
 
+@overload
+def docx_master(path: Path, soffice: Path | None = None, cache: Path | None = None) -> Path: ...
+@overload
+def docx_master(path: None, soffice: Path | None = None, cache: Path | None = None) -> None: ...
 def docx_master(path: Path | None, soffice: Path | None = None, cache: Path | None = None) -> Path | None:
     """Return the master as a .docx: `path` itself, or LibreOffice's conversion of it (made once, cached)."""
     if path is None or path.suffix.lower() not in CONVERTED:
@@ -33,8 +38,9 @@ def docx_master(path: Path | None, soffice: Path | None = None, cache: Path | No
     if target.is_file():
         return target
     converter = require_engine("libreoffice", soffice)
-    with tempfile.TemporaryDirectory(prefix="fjvoucher-master-") as work:
-        work = Path(work)
+    assert converter is not None  # LibreOffice found, or require_engine raised
+    with tempfile.TemporaryDirectory(prefix="fjvoucher-master-") as temporary:
+        work = Path(temporary)
         source = work / f"master{path.suffix.lower()}"  # a plain name: LibreOffice chokes on some characters
         shutil.copyfile(path, source)
         _convert(converter, source, work)

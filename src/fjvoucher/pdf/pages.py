@@ -60,8 +60,9 @@ def cut_pages(pdf: Path, targets: list[Path]) -> None:
     reader = PdfReader(pdf)
     fonts: dict[int, TrueType | None] = {}  # each font program parsed once per batch
     for page, target in zip(reader.pages, targets, strict=True):
-        resources = page["/Resources"].get_object()
-        content = page.get_contents().get_data()
+        resources, contents = page["/Resources"].get_object(), page.get_contents()
+        assert isinstance(resources, DictionaryObject) and contents is not None  # every page LibreOffice writes
+        content = contents.get_data()
         # LibreOffice shares one resource dictionary across pages: without pruning, every page
         # would carry every photo and every font of the batch.
         codes = codes_by_font(content)  # read once: pruning, merging and subsetting all use it
@@ -69,8 +70,9 @@ def cut_pages(pdf: Path, targets: list[Path]) -> None:
         own = DictionaryObject(resources)
         for kind, names in used.items():
             if resources.get(kind) is not None:
-                own[NameObject(kind)] = DictionaryObject(
-                    {k: v for k, v in resources[kind].get_object().items() if k[1:] in names})
+                entries = resources[kind].get_object()
+                assert isinstance(entries, DictionaryObject)  # /XObject and /Font are dictionaries
+                own[NameObject(kind)] = DictionaryObject({k: v for k, v in entries.items() if k[1:] in names})
         page[NameObject("/Resources")] = own
         writer = PdfWriter()
         cut = writer.add_page(page)
@@ -142,8 +144,8 @@ def _merge_into(fonts, primary: str, other: str, used: dict[str, set[int]]) -> d
         return None
     move = dict(zip(wanted, free, strict=False))
     programs = [f["/FontDescriptor"].get_object()["/FontFile2"].get_object() for f in (first_font, second_font)]
-    parsed = [TrueType.parse(p.get_data()) for p in programs]
-    if None in parsed or (combined := merged(parsed[0], parsed[1], move)) is None:
+    first, second = (TrueType.parse(p.get_data()) for p in programs)
+    if first is None or second is None or (combined := merged(first, second, move)) is None:
         return None
     programs[0].set_data(combined.program())
     programs[0][NameObject("/Length1")] = NumberObject(len(programs[0].get_data()))
@@ -195,10 +197,10 @@ def _own_glyphs(page, fonts: dict[int, TrueType | None], used: dict[str, set[int
         key = hash((encoded[:4096], len(encoded)))  # the same program in every page of a batch: parsed once
         if key not in fonts:
             fonts[key] = TrueType.parse(stream.get_data())
-        if fonts[key] is None:
+        if (program := fonts[key]) is None:
             continue
         codes = used.get(name[1:], set())
-        smaller = fonts[key].subset(codes)
+        smaller = program.subset(codes)
         stream.set_data(smaller)  # re-encoded with the stream's own filter (Flate) …
         if stream.get("/Filter") == "/FlateDecode":
             stream._data = zlib.compress(smaller, 9)  # … at its best level: written once, read many times

@@ -32,9 +32,9 @@ WATCHDOG = (
 
 def spawn(command: list[str], env: dict | None = None, **kwargs) -> subprocess.Popen:
     """Start `command` in a process group of its own (POSIX) or a new process group (Windows)."""
-    posix = os.name == "posix"
-    return subprocess.Popen(command, env=env, start_new_session=posix,
-                            creationflags=0 if posix else subprocess.CREATE_NEW_PROCESS_GROUP, **kwargs)
+    if sys.platform == "win32":  # (not os.name: type checkers know the Windows-only flag by sys.platform)
+        return subprocess.Popen(command, env=env, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP, **kwargs)
+    return subprocess.Popen(command, env=env, start_new_session=True, **kwargs)
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
@@ -114,11 +114,13 @@ class Lifeline:
     def close(self) -> None:
         """Stop watching (everything registered has been released or killed)."""
         if self.watchdog is not None:
+            assert self.watchdog.stdin is not None  # Popen(stdin=PIPE): our end of the pipe
             with contextlib.suppress(OSError):
                 self.watchdog.stdin.close()
             self.watchdog.wait()
 
     def _tell(self, line: str) -> None:
+        assert self.watchdog is not None and self.watchdog.stdin is not None  # callers check; stdin is a pipe
         with contextlib.suppress(OSError):  # a watchdog gone cannot be told; abort still kills
             self.watchdog.stdin.write(line.encode("ascii"))
             self.watchdog.stdin.flush()
@@ -126,6 +128,8 @@ class Lifeline:
 
 def _kill_on_close_job():
     """Return a Windows job object whose processes are killed when its last handle closes (ours)."""
+    if sys.platform != "win32":  # only Lifeline on Windows asks; type checkers then skip windll elsewhere
+        return None
     try:
         import ctypes
         from ctypes import wintypes
@@ -153,6 +157,8 @@ def _kill_on_close_job():
 
 
 def _assign(job, proc: subprocess.Popen) -> None:
+    if sys.platform != "win32":  # a job exists only on Windows; type checkers then skip windll elsewhere
+        return
     try:
         import ctypes
 

@@ -25,7 +25,8 @@ class WordConverter:
     """Convert batches one by one with Microsoft Word through docx2pdf (Windows and macOS only)."""
 
     def __init__(self, workdir: Path, progress: Progress | None = None):
-        self.workdir, self.progress, self.failures = workdir, progress, []
+        self.workdir, self.progress = workdir, progress
+        self.failures: list[PdfFailure] = []
 
     def submit(self, job: PdfJob) -> None:
         """Convert `job` now: Word runs one document at a time."""

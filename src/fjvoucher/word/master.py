@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from fjvoucher.contract import BATCH_SHARED, CONTRACT, known_field_names
 from fjvoucher.errors import TemplateError
-from fjvoucher.word.mailmerge import DataSource, strip_mail_merge
+from fjvoucher.word.mailmerge import SETTINGS, SETTINGS_RELS, DataSource, strip_mail_merge
 from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has_fields
 from fjvoucher.word.package import CONTENT_TYPES
 from fjvoucher.word.safety import check_fields, check_parts
@@ -65,7 +66,7 @@ class PreparedTemplate:
     # Headers/footers that print each voucher's own values (its NO, name): a batch then gives every
     # voucher a section of its own, as Word's mail merge does.  False: one shared header (the fast path).
     personal_headers: bool = False
-    resolve_listing: object = None  # docxtpl's conversion of \n and \t in values into breaks and tabs
+    resolve_listing: Callable[[str], str] | None = None  # docxtpl's: \n and \t in values into breaks and tabs
 
 
 def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
@@ -347,7 +348,7 @@ def _data_source(path: Path) -> DataSource | None:
     try:
         with zipfile.ZipFile(path) as package:
             names = set(package.namelist())
-            parts = {n: package.read(n) for n in ("word/settings.xml", "word/_rels/settings.xml.rels") if n in names}
+            parts = {n: package.read(n) for n in (SETTINGS, SETTINGS_RELS) if n in names}
     except (OSError, zipfile.BadZipFile):
         return None
     return strip_mail_merge(parts)

@@ -55,7 +55,7 @@ class RenderedBody:
 def voucher_context(candidate: Candidate, *, center: str = "", voucher_no: str = "",
                     reissue: bool = False, replaces: str = "", verify_code: str = "") -> dict:
     """Return the template contract's values for `candidate`: every field as printed, dates split, NO, centre."""
-    context = candidate.as_dict()
+    context: dict[str, object] = dict(candidate.as_dict())  # strings, and the reissue flag below
     context["center"] = context["center"] or center
     context["voucher_no"] = voucher_no or context["voucher_no"]
     for prefix, day in (("birth", candidate.birth), ("issue", candidate.issue)):
@@ -114,7 +114,8 @@ class VoucherRenderer:
                                 "请检查母版中的占位符") from exc
         if self.template.escaped_braces:
             xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
-        if any(isinstance(v, str) and ("\n" in v or "\t" in v) for v in context.values()):
+        if self.template.resolve_listing and any(isinstance(v, str) and ("\n" in v or "\t" in v)
+                                                 for v in context.values()):
             xml = self.template.resolve_listing(xml)
         return xml
 
@@ -172,8 +173,7 @@ class VoucherRenderer:
                 parts[f"word/{name}"] = self._render(self.template.part_templates[f"word/{target}"],
                                                      voucher.context).encode("utf-8")
                 mapping[rel_id] = new_id
-            own = re.sub(r'r:id="([^"]+)"',  # mapping bound now: each section gets its own voucher's ids
-                         lambda m, mapping=mapping: f'r:id="{mapping.get(m.group(1), m.group(1))}"', section)
+            own = _renamed_ids(section, mapping)
             pieces += (body.before_break, body.after_break)
             if body.number < len(bodies):  # a 1-point paragraph carries the section break: nothing moves
                 pieces.append(SECTION_BREAK.format(section=re.sub(r"<w:type\b[^>]*/>", "", own)).encode("utf-8"))
@@ -214,3 +214,7 @@ class VoucherRenderer:
             parts[name] = self._render(compiled, context).encode("utf-8")
         return parts
 
+
+def _renamed_ids(section: str, mapping: dict[str, str]) -> str:
+    """Return `section` with each r:id that `mapping` names replaced by its new id (others kept)."""
+    return re.sub(r'r:id="([^"]+)"', lambda m: f'r:id="{mapping.get(m.group(1), m.group(1))}"', section)
