@@ -136,7 +136,9 @@ def test_importing_the_cli_changes_nothing_in_click():
 
 
 def test_a_closed_pipe_ends_quietly(write_xlsx):
-    """`fjvoucher validate … | head -1`: no "Broken pipe", no error exit (the report is far longer than a pipe holds)."""
+    """`fjvoucher validate … | head -1`: no "Broken pipe", no error exit.
+
+    The report is far longer than a pipe holds."""
     from support.synthetic import make_candidates
 
     roster = write_xlsx(make_candidates(3000, seed=3))  # 2009 vouchers: a warning on every row
