@@ -156,3 +156,9 @@ def test_exit_codes_are_one_enum_named_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("## 退出码"):readme.index("## 凭证母版")]
     assert {int(n) for n in re.findall(r"^\| (\d) \|", table, re.M)} == {int(c) for c in fjvoucher.ExitCode}
+
+
+def test_reissue_without_a_ledger_says_so(tmp_path):
+    with pytest.raises(fjvoucher.InputError) as refused:
+        fjvoucher.reissue("3501-2009-000001", "遗失", tmp_path, fjvoucher.MergeOptions(format="docx"))
+    assert refused.value.code == "ledger-not-found"

@@ -472,6 +472,9 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
     The record is read first to render; the ledger reads the voucher again under the write lock
     and refuses it if it is no longer in force (revoked or reissued meanwhile).
     """
+    if options.ledger is None:
+        raise InputError("补发需要凭证台账：请给出 ledger（MergeOptions.ledger 或 --ledger）(reissue needs the ledger)",
+                         code="ledger-not-found")
     check_pattern(options.no_pattern)
     output_format, _ = choose_format(options.format, options.pdf_engine, options.soffice)
     template = prepare_template(docx_master(options.template, options.soffice))
