@@ -724,6 +724,24 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
     run_server(paths, host=host, port=port, root_path=root_path, per_minute=rate_limit)
 
 
+@cli.command(short_help="凭证工作台 · the clerk's workbench in a browser window")
+@click.option("--no-browser", is_flag=True, help="Print the address instead of opening the browser.")
+def desk(no_browser: bool) -> None:
+    """凭证工作台 · Open the clerk's workbench: every step of the month in a browser window.
+
+    Runs on this computer only (127.0.0.1) until you press 退出 or close its last tab.  The
+    `fjvoucher-desk` program does the same without a console window (for a desktop shortcut).
+
+    例 Example:
+
+    \b
+      fjvoucher desk
+    """
+    from fjvoucher.desk.launch import launch
+
+    launch(browser=not no_browser, announce=lambda url: click.echo(f"凭证工作台 workbench: {url}"))
+
+
 @cli.group(short_help="设置 · the centre's settings", invoke_without_command=True)
 @click.pass_context
 def config(ctx: click.Context) -> None:
@@ -754,7 +772,7 @@ def config(ctx: click.Context) -> None:
 def config_set(key: str, value: str) -> None:
     """修改一项设置 · Set KEY to VALUE in the config file.
 
-    KEY is one of center_name, center_code, ledger, photos, verify_url.
+    KEY is one of center_name, center_code, ledger, photos, verify_url, phone, output.
 
     例 Example:
 

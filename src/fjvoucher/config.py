@@ -24,6 +24,8 @@ KEYS = {  # key → what it is, for `fjvoucher config`
     "ledger": "凭证台账文件 · the ledger file",
     "photos": "照片文件夹 · the photo folder",
     "verify_url": "真伪查询网址 · verification address printed as a QR code",
+    "phone": "中心联系电话 · the centre's phone, shown with the desk's 真伪查询 answers",
+    "output": "输出文件夹 · where `fjvoucher desk` writes vouchers, reissues and monthly reports",
 }
 
 
@@ -39,6 +41,13 @@ def default_ledger_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP, appauthor=False)) / "ledger.db"
+
+
+def default_output_path() -> Path:
+    """Return where the desk writes when no output folder is set: fjvoucher in the user's documents."""
+    import platformdirs
+
+    return Path(platformdirs.user_documents_dir()) / APP
 
 
 def read_config(path: Path | None = None) -> dict[str, str]:

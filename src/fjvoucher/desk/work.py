@@ -1,0 +1,148 @@
+"""What the workbench asks of the library: the same calls, settings and refusals as the CLI's commands.
+
+Every screen's action goes through here, so the desk and `fjvoucher …` can never disagree: the
+roster checks with the master's boxes, the glyph probe and the configured centre; merges and
+reissues with the CLI's options built from the same settings; the ledger the CLI would choose.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fjvoucher.config import choose_ledger, default_output_path, setting
+from fjvoucher.errors import InputError
+from fjvoucher.ledger.monthly import MonthCounts, write_monthly_report
+from fjvoucher.ledger.store import Ledger, Voucher
+from fjvoucher.ledger.verify import Verification, normalise_no, verify
+from fjvoucher.merge import MergeOptions, MergeResult, ReissueResult, merge_roster, reissue_voucher
+from fjvoucher.roster.checks import CheckedRoster, check_roster
+from fjvoucher.sheets.blank_roster import write_blank_roster
+from fjvoucher.sheets.register import write_rejected
+
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def ledger_path() -> Path:
+    """Return the ledger the CLI would use ($FJVOUCHER_LEDGER, the config, the default)."""
+    return choose_ledger(None).path
+
+
+def output_root() -> Path:
+    """Return the folder the desk writes into: the `output` setting, else fjvoucher in the documents."""
+    value = setting("output")
+    return Path(value).expanduser() if value else default_output_path()
+
+
+def photo_folder() -> Path | None:
+    """Return the configured photo folder, or None."""
+    value = setting("photos")
+    return Path(value).expanduser() if value else None
+
+
+def check(roster: Path) -> CheckedRoster:
+    """Check an uploaded roster as `fjvoucher validate` does, keeping its rejected rows for download."""
+    from fjvoucher.pdf.fonts import has_glyph
+    from fjvoucher.pdf.masters import docx_master
+    from fjvoucher.word.master import prepare_template
+
+    return check_roster(roster, None, keep=True, glyphs=has_glyph, boxes=prepare_template(docx_master(None)).boxes,
+                        center=setting("center_name"))
+
+
+def rejected_rows(checked: CheckedRoster, path: Path) -> Path:
+    """Write the rows that cannot be printed, with their row numbers and reasons, to `path`."""
+    return write_rejected(path, checked.columns, checked.rejected)
+
+
+def blank_roster(path: Path) -> Path:
+    """Write the blank official roster to `path`."""
+    return write_blank_roster(path, force=True, protected=(ledger_path(),)).path
+
+
+def merge_options(*, photos: Path | None, sort_by: tuple[str, ...], fmt: str | None,
+                  skip_invalid: bool) -> MergeOptions:
+    """Return the options `fjvoucher merge` would build from these choices and the settings."""
+    from fjvoucher.pdf.fonts import has_glyph
+
+    return MergeOptions(photos=photos, center=setting("center_name"), skip_invalid=skip_invalid, sort_by=sort_by,
+                        format=fmt, ledger=ledger_path(), center_code=setting("center_code"), glyphs=has_glyph,
+                        verify_url=setting("verify_url"))
+
+
+def merge(roster: Path, outdir: Path, options: MergeOptions, progress) -> MergeResult:
+    """Check `roster` and print its vouchers into `outdir`, reporting progress(stage, done, total)."""
+    return merge_roster(roster, outdir, options, progress=progress)
+
+
+def reissue(voucher_no: str, reason: str, outdir: Path) -> ReissueResult:
+    """Reissue a lost voucher under a new NO, its files written into `outdir` (as `fjvoucher reissue`)."""
+    options = MergeOptions(photos=photo_folder(), ledger=ledger_path(), center=setting("center_name"),
+                           center_code=setting("center_code"), verify_url=setting("verify_url"))
+    return reissue_voucher(normalise_no(voucher_no), reason, outdir, options)
+
+
+def open_ledger(*, readonly: bool = False) -> Ledger:
+    """Open the existing ledger; a missing one is an error, never created."""
+    return Ledger(ledger_path(), create=False, readonly=readonly)
+
+
+def find(ledger: Ledger, text: str, limit: int = 200) -> list[Voucher]:
+    """Return the vouchers whose NO is `text`, or whose name or certificate number contains it."""
+    text = text.strip()
+    if not text:
+        return []
+    exact = ledger.get(normalise_no(text))
+    if exact is not None:
+        return [exact]
+    return [v for v in ledger.select() if text in v.fields["name"] or text in v.fields["certificate_no"]][:limit]
+
+
+def ask(number: str, *, name: str | None = None, id_number: str | None = None,
+        code: str | None = None) -> Verification:
+    """Answer "is this voucher genuine?" exactly as `fjvoucher verify` and the public page do."""
+    with open_ledger(readonly=True) as ledger:
+        return verify(ledger, number, name=name, id_number=id_number, code=code)
+
+
+def monthly_report(month: str, folder: Path) -> tuple[Path, MonthCounts]:
+    """Write the report of `month` (YYYY-MM) into `folder`; return its path and totals."""
+    if not MONTH.fullmatch(month):
+        raise InputError("请写成 2009-06 这样的年-月 (use YYYY-MM)")
+    path = folder / f"{month}.xlsx"
+    with open_ledger() as ledger:
+        return path, write_monthly_report(ledger, month, path, center=setting("center_name") or "")
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """Where the ledger is and what it holds, for the settings screen."""
+
+    path: Path
+    source: str
+    exists: bool
+    vouchers: int = 0
+    events: int = 0
+    last: str = ""
+    private: bool = True
+
+
+def ledger_state() -> LedgerState:
+    """Return the ledger's place, where that choice comes from, and its counts and permissions."""
+    import datetime as dt
+    import os
+
+    from fjvoucher.config import settings
+
+    source = next(s.source for s in settings() if s.key == "ledger")
+    path = ledger_path()
+    if not path.is_file():
+        return LedgerState(path, source, False)
+    with Ledger(path, create=False, readonly=True) as ledger:
+        vouchers = ledger.select()
+        events = ledger.events_between(dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1))
+    last = max((e.at for e in events), default=None)
+    private = os.name == "nt" or (path.stat().st_mode & 0o077) == 0
+    return LedgerState(path, source, True, len(vouchers), len(events),
+                       f"{last:%Y-%m-%d %H:%M}" if last else "", private)
