@@ -9,6 +9,7 @@ and the configured folders only, and served from the output folder only.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +18,7 @@ from pathlib import Path
 from fjvoucher.desk import work
 from fjvoucher.desk.jobs import MergeJob, MergeRunner, bug_line
 from fjvoucher.desk.words import WORDS
+from fjvoucher.errors import FjvoucherError
 from fjvoucher.failures import explain
 from fjvoucher.layout import CENTERS
 from fjvoucher.messages import SEVERITY_WORDS
@@ -25,6 +27,7 @@ from fjvoucher.web.app import WORDS as VERIFY_WORDS
 MAX_UPLOAD = 64 * 2**20  # bytes: a 150,000-row roster is about 15 MB as .xlsx, 30 MB as .csv
 ROSTER_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt"}
 SERVED_SUFFIXES = {".pdf": "application/pdf", ".docx": None, ".xlsx": None}
+SETTINGS = ("center_name", "center_code", "phone", "photos", "verify_url", "output")  # the desk's settings screen
 LISTED_FILES = 50  # per-candidate files named on the result page; the rest are in the folder
 
 
@@ -73,7 +76,8 @@ def create_app(state: DeskState):
         Route("/heartbeat", screens.heartbeat, methods=["POST"]), Route("/quit", screens.quit, methods=["POST"]),
         Mount("/static", StaticFiles(directory=folder / "static"), name="static"),
     ]
-    return Starlette(routes=routes, exception_handlers={Exception: screens.failed})
+    explained = {kind: screens.failed for kind in (FjvoucherError, OSError, sqlite3.Error, UnicodeError)}
+    return Starlette(routes=routes, exception_handlers={**explained, Exception: screens.failed})
 
 
 class Screens:
@@ -127,22 +131,23 @@ class Screens:
     async def settings(self, request):
         from fjvoucher.config import read_config, set_value
 
-        notes = []
+        problems, warnings, saved = [], [], "saved" in request.query_params
         if request.method == "POST":
             form = await request.form()
-            values = {key: str(form.get(key, "")).strip() for key in ("center_name", "center_code", "phone",
-                                                                       "photos", "verify_url", "output")}
-            notes = settings_problems(values, self.lang(request))
-            if not notes:
+            values = {key: str(form.get(key, "")).strip() for key in SETTINGS}
+            problems, warnings = settings_problems(values, self.lang(request))
+            if not problems:
                 for key, value in values.items():
                     if value or key in read_config():
                         set_value(key, value)
                 work.output_root().mkdir(parents=True, exist_ok=True)
-                return self.redirect("/settings?saved=1")
+                if not warnings:
+                    return self.redirect("/settings?saved=1")
+                saved = True
         values = {**read_config(), "output": str(work.output_root())}
-        return self.page(request, "settings.html", values=values, notes=notes, ledger=work.ledger_state(),
-                         saved="saved" in request.query_params, first=not read_config().get("center_name"),
-                         centers=CENTERS)
+        return self.page(request, "settings.html", status=400 if problems else 200, values=values,
+                         notes=problems + warnings, ledger=work.ledger_state(), saved=saved,
+                         first=not read_config().get("center_name"), centers=CENTERS)
 
     # --- the roster --------------------------------------------------------------------------------
 
@@ -151,18 +156,18 @@ class Screens:
 
         if request.method == "GET":
             return self.page(request, "roster.html", upload=None)
-        form = await request.form(max_part_size=MAX_UPLOAD)
-        chosen = form.get("roster")
-        name = Path(getattr(chosen, "filename", "") or "").name
-        if not name:
-            return self.page(request, "roster.html", status=400, upload=None,
-                             message=WORDS[self.lang(request)]["missing_field"].format(
-                                 what=WORDS[self.lang(request)]["roster_file"]))
-        upload_id = secrets.token_urlsafe(8)
-        path = self.state.uploads_dir / upload_id / _upload_name(name)
-        path.parent.mkdir(mode=0o700)
-        path.write_bytes(await chosen.read())
-        path.chmod(0o600)
+        async with request.form(max_part_size=MAX_UPLOAD) as form:  # closes the spooled upload
+            chosen = form.get("roster")
+            name = Path(getattr(chosen, "filename", "") or "").name
+            if not name:
+                w = WORDS[self.lang(request)]
+                return self.page(request, "roster.html", status=400, upload=None,
+                                 message=w["missing_field"].format(what=w["roster_file"]))
+            upload_id = secrets.token_urlsafe(8)
+            path = self.state.uploads_dir / upload_id / _upload_name(name)
+            path.parent.mkdir(mode=0o700)
+            path.write_bytes(await chosen.read())
+            path.chmod(0o600)
         checked = await run_in_threadpool(work.check, path)
         self.state.uploads[upload_id] = Upload(name, path, checked)
         return self.redirect(f"/roster/{upload_id}")
@@ -207,7 +212,7 @@ class Screens:
         if request.method == "GET":
             job = self.state.runner.job
             return self.page(request, "merge.html", job=job, result=job and job.result,
-                             files=job and _result_files(job), status=job and job.to_dict())
+                             files=job and _result_files(job), progress=job and job.to_dict())
         form = await request.form()
         w = WORDS[self.lang(request)]
         upload = self.state.uploads.get(str(form.get("upload", "")))
@@ -392,21 +397,20 @@ class Screens:
                          message=WORDS[self.lang(request)]["quit_done"], stopped=True)
 
 
-def settings_problems(values: dict[str, str], lang: str) -> list[str]:
-    """Return what stops the settings from being saved, and warnings about the centre's name."""
+def settings_problems(values: dict[str, str], lang: str) -> tuple[list[str], list[str]]:
+    """Return what stops the settings from being saved, and the warnings about the centre's name (as validate's)."""
     from fjvoucher.roster.checks import center_findings
 
     w = WORDS[lang]
-    notes = [] if values["center_name"] else [w["missing_field"].format(what=w["center_name"])]
-    notes += [f"{values['center_name']}：{f.message(lang)}" for f in center_findings(values["center_name"])
-              if values["center_name"]]
+    problems = [] if values["center_name"] else [w["missing_field"].format(what=w["center_name"])]
     if values["photos"] and not Path(values["photos"]).expanduser().is_dir():
-        notes.append(w["no_folder"].format(path=values["photos"]))
+        problems.append(w["no_folder"].format(path=values["photos"]))
     if values["center_code"] and not values["center_code"].isdigit():
-        notes.append(f"{w['center_code']}：3501")
+        problems.append(f"{w['center_code']}：3501")
     if values["verify_url"] and not values["verify_url"].startswith(("https://", "http://")):
-        notes.append(f"{w['verify_url']}：https://…")
-    return notes
+        problems.append(f"{w['verify_url']}：https://…")
+    warnings = [f.message(lang) for f in center_findings(values["center_name"])] if values["center_name"] else []
+    return problems, warnings
 
 
 def inside_output(relative: str) -> Path | None:

@@ -28,10 +28,6 @@ FILE_MARK = b"x-fjvoucher-file"  # set by the file route: its answer gets FILE_C
 HEADERS = [(k, DESK_CSP if k == b"content-security-policy" else v) for k, v in SECURITY_HEADERS]
 
 
-class TooLarge(Exception):
-    """A request body went past the limit while it was being read."""
-
-
 class Guard:
     """ASGI middleware: token, Host, Origin and body-size checks, security headers, activity for the watchdog."""
 
@@ -65,8 +61,10 @@ class Guard:
         async def counted_receive():
             message = await receive()
             received["bytes"] += len(message.get("body", b""))
-            if received["bytes"] > self.max_body:  # a chunked body with no length given
-                raise TooLarge
+            if received["bytes"] > self.max_body:  # a chunked body with no length given: the app answers 413
+                from starlette.exceptions import HTTPException
+
+                raise HTTPException(413, f"太大 too large (> {self.max_body // 2**20} MB)")
             return message
 
         async def guarded_send(message):
@@ -79,11 +77,7 @@ class Guard:
                                                  else (k, v)) for k, v in HEADERS)]
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, guarded_send)
-        except TooLarge:
-            if not status["code"]:
-                await _refuse(send, 413, f"太大 too large (> {self.max_body // 2**20} MB)")
+        await self.app(scope, counted_receive, guarded_send)
         # Paths only: the query and the forms hold names, ID numbers and NOs.
         log.info("%s %s %d %.1f ms", scope["method"], _loggable(scope["path"]), status["code"],
                  (time.perf_counter() - started) * 1000)

@@ -52,17 +52,18 @@ def open_folder(folder: Path) -> None:
 
 
 def launch(*, browser: bool = True, announce: Callable[[str], None] = lambda url: None,
-           quiet_s: float = QUIET_S) -> None:
+           quiet_s: float = QUIET_S, opener: Callable[[Path], None] = open_folder) -> None:
     """Serve the workbench on 127.0.0.1 at a free port until 退出 or the last tab closes."""
     import uvicorn
 
     _log_to_file()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((HOST, 0))  # loopback only: no other computer can reach it
+    sock.listen(128)  # from now on the browser can connect: it waits while uvicorn starts
     port, token = sock.getsockname()[1], secrets.token_urlsafe(32)
     uploads = Path(tempfile.mkdtemp(prefix="fjvoucher-desk-"))  # owner-only (0700) by mkdtemp
     watchdog = Watchdog(quiet_s)
-    state = DeskState(uploads, open_folder)
+    state = DeskState(uploads, opener)
     app = Guard(create_app(state), token=token, port=port, max_body=MAX_UPLOAD + 2**20, seen=watchdog.seen)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, server_header=False,
                                            lifespan="off", timeout_graceful_shutdown=5))
@@ -91,11 +92,15 @@ def _log_to_file() -> None:
 
     folder = Path(platformdirs.user_log_dir("fjvoucher", appauthor=False))
     folder.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(folder / "desk.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    logger = logging.getLogger("fjvoucher.desk")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
+    path = folder / "desk.log"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # owner-only: a bug's traceback may hold a name
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    for name in ("fjvoucher.desk", "uvicorn.error"):  # uvicorn's: a bug's traceback, never on a console
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def main() -> None:
