@@ -299,13 +299,15 @@ class Screens:
         from fjvoucher.messages import EVENT_WORDS
         from fjvoucher.roster.idcard import mask_id
 
+        reissued = voucher and self.state.reissued.get(voucher.voucher_no)
         if voucher is None:
             return self.page(request, "message.html", status=404, title=WORDS[self.lang(request)]["error"],
                              message=WORDS[self.lang(request)]["no_voucher"].format(no=number))
         return self.page(request, "voucher.html", status=status, v=voucher, state=voucher.state(_today()),
                          masked=mask_id(voucher.fields["id_number"]), events=events, event_words=EVENT_WORDS,
-                         status_words=_status_words(), reissued=self.state.reissued.get(voucher.voucher_no),
-                         status_code=status, **context)
+                         status_words=_status_words(), reissued=reissued, status_code=status,
+                         new_files=sorted(reissued.files, key=lambda f: (not f.endswith(".pdf"), f)) if reissued
+                         else [], **context)
 
     async def change(self, request):
         """Revoke, restore, reissue or supersede: a reason first, then (as the CLI asks) a confirmation."""

@@ -25,7 +25,10 @@ DESK_CSP = (b"default-src 'none'; script-src 'self'; connect-src 'self'; style-s
             b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 FILE_CSP = b"default-src 'none'; object-src 'self'; frame-ancestors 'none'"  # the browser's PDF viewer may run
 FILE_MARK = b"x-fjvoucher-file"  # set by the file route: its answer gets FILE_CSP (never sent on)
-HEADERS = [(k, DESK_CSP if k == b"content-security-policy" else v) for k, v in SECURITY_HEADERS]
+# same-origin, not serve's no-referrer: under no-referrer Chromium sends "Origin: null" with our own form
+# posts, and the Origin check would refuse them.  Other sites still get no referrer.
+OURS = {b"content-security-policy": DESK_CSP, b"referrer-policy": b"same-origin"}
+HEADERS = [(k, OURS.get(k, v)) for k, v in SECURITY_HEADERS]
 
 
 class Guard:

@@ -56,7 +56,7 @@ def launch(*, browser: bool = True, announce: Callable[[str], None] = lambda url
     """Serve the workbench on 127.0.0.1 at a free port until 退出 or the last tab closes."""
     import uvicorn
 
-    _log_to_file()
+    handler = _log_to_file()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((HOST, 0))  # loopback only: no other computer can reach it
     sock.listen(128)  # from now on the browser can connect: it waits while uvicorn starts
@@ -77,6 +77,7 @@ def launch(*, browser: bool = True, announce: Callable[[str], None] = lambda url
         server.run(sockets=[sock])
     finally:
         shutil.rmtree(uploads, ignore_errors=True)
+        _stop_logging(handler)
 
 
 def _watch(server, watchdog: Watchdog, state: DeskState) -> None:
@@ -86,7 +87,7 @@ def _watch(server, watchdog: Watchdog, state: DeskState) -> None:
             server.should_exit = True
 
 
-def _log_to_file() -> None:
+def _log_to_file() -> logging.Handler:
     """Log requests (paths only) to the per-user log folder: a GUI program has no console."""
     import platformdirs
 
@@ -98,9 +99,16 @@ def _log_to_file() -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     for name in ("fjvoucher.desk", "uvicorn.error"):  # uvicorn's: a bug's traceback, never on a console
         logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
+        logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+    return handler
+
+
+def _stop_logging(handler: logging.Handler) -> None:
+    for name in ("fjvoucher.desk", "uvicorn.error"):
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()
 
 
 def main() -> None:
