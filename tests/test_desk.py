@@ -18,13 +18,13 @@ import openpyxl
 import pytest
 from starlette.testclient import TestClient
 
+import fjvoucher
 from fjvoucher.config import set_value
 from fjvoucher.desk import work
 from fjvoucher.desk.app import MAX_UPLOAD, DeskState, create_app
 from fjvoucher.desk.guard import Guard
 from fjvoucher.desk.jobs import MergeJob, MergeRunner
 from fjvoucher.desk.launch import Watchdog, launch
-from fjvoucher.merge import MergeOptions, merge_roster
 from support import SAMPLES, run
 from support.synthetic import make_candidates, write_roster_xlsx
 
@@ -70,8 +70,7 @@ def ledger_with_vouchers(tmp_path):
         row["issue_date"] = issue
         row["certificate_no"] = f"{issue.year % 100:02d}" + row["certificate_no"][2:]
     roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
-    merge_roster(roster, tmp_path / "first", MergeOptions(format="docx", ledger=work.ledger_path(),
-                                                          center="福州市职业技能鉴定指导中心"))
+    fjvoucher.merge(roster, tmp_path / "first", fjvoucher.merge_options(format="docx"))
     return rows, [f"3501-{issue.year}-{n:06d}" for n in range(1, 6)]
 
 
@@ -374,18 +373,19 @@ def test_ledger_search_revoke_with_confirmation_restore_and_supersede(desk, ledg
 
 
 def test_verify_answers_as_the_public_page_does(desk, ledger_with_vouchers):
+    from fjvoucher.messages import status_text
     from fjvoucher.web.app import WORDS
 
     rows, numbers = ledger_with_vouchers
     signed_in(desk)
     good = post(desk, "/verify", data={"no": numbers[2], "by": "name", "value": rows[2]["name"]}).text
-    assert f'<h2 id="status">{WORDS["zh"]["genuine"]}</h2>' in good
+    assert f'<h2 id="status">{status_text("genuine")}</h2>' in good
     wrong = post(desk, "/verify", data={"no": numbers[2], "by": "name", "value": "某某"}).text
     unknown = post(desk, "/verify", data={"no": "3501-1999-999999", "by": "name", "value": "某某"}).text
-    assert f'<h2 id="status">{WORDS["zh"]["unknown"]}</h2>' in wrong
+    assert f'<h2 id="status">{status_text("unknown")}{WORDS["zh"]["unknown_why"]}</h2>' in wrong
     assert wrong.split('id="answer"')[1] == unknown.split('id="answer"')[1]  # a wrong name tells nothing more
     by_id = post(desk, "/verify", data={"no": numbers[2], "by": "id_number", "value": rows[2]["id_number"]}).text
-    assert WORDS["zh"]["genuine"] in by_id
+    assert status_text("genuine") in by_id
 
 
 def test_the_monthly_report_is_the_clis(desk, ledger_with_vouchers, tmp_path):

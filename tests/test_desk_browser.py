@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+import fjvoucher
 from fjvoucher.desk.launch import launch
-from fjvoucher.ledger.store import Ledger
 from fjvoucher.pdf.libreoffice import find_soffice
+from fjvoucher.messages import status_text
 from fjvoucher.web.app import WORDS as PUBLIC_WORDS
 from support import SAMPLES, run
 
@@ -221,7 +222,7 @@ def test_a_month_at_the_desk(desk, browser, tmp_path):
                            link)
     assert got == [200, "application/pdf", "%PDF-"]
 
-    with Ledger(_ledger_path(), create=False) as book:
+    with fjvoucher.open_ledger() as book:
         vouchers = book.select()
     first, second, third = vouchers[0], vouchers[1], vouchers[2]
 
@@ -272,10 +273,10 @@ def test_a_month_at_the_desk(desk, browser, tmp_path):
     submit(b, "ask", "status")
     shots.shoot("10-verify")
     assert_every_control_is_labelled(b)
-    assert by_id(b, "status").text == PUBLIC_WORDS["zh"][third.state(dt.date.today())]
+    assert by_id(b, "status").text == status_text(third.state(dt.date.today()))
     fill(b, "no", third.voucher_no)
     fill(b, "value", "某某")
-    assert submit(b, "ask", "status").text == PUBLIC_WORDS["zh"]["unknown"]
+    assert submit(b, "ask", "status").text == status_text("unknown") + PUBLIC_WORDS["zh"]["unknown_why"]
 
     # 9. English, then 退出 stops the program.
     by_id(b, "switch").click()
@@ -287,12 +288,6 @@ def test_a_month_at_the_desk(desk, browser, tmp_path):
     submit(b, "quit", "message")
     desk["thread"].join(timeout=30)
     assert not desk["thread"].is_alive()
-
-
-def _ledger_path() -> Path:
-    from fjvoucher.config import choose_ledger
-
-    return choose_ledger(None).path
 
 
 def test_the_keyboard_alone_reaches_every_control_in_order(desk, browser, tmp_path):

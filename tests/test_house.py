@@ -26,7 +26,7 @@ def test_the_package_keeps_the_import_rules():
     ("fjvoucher.contract", "from fjvoucher.roster import cells", "imports fjvoucher.roster.cells"),
     ("fjvoucher.roster.cells", "def f():\n    from fjvoucher.roster import checks", "import cycle"),
     ("fjvoucher.web.app", "from fjvoucher.desk import work", "imports fjvoucher.desk.work"),
-    ("fjvoucher.merge", "def f():\n    import fjvoucher.desk.launch", "imports fjvoucher.desk.launch"),
+    ("fjvoucher.api", "def f():\n    import fjvoucher.desk.launch", "imports fjvoucher.desk.launch"),
     ("fjvoucher.desk.app", "import click", "fjvoucher.desk.app imports click"),
 ])
 def test_a_forbidden_import_added_anywhere_is_caught(module, source, broken):

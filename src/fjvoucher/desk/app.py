@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from fjvoucher.desk import work
 from fjvoucher.desk.jobs import MergeJob, MergeRunner, bug_line
@@ -21,7 +22,9 @@ from fjvoucher.desk.words import WORDS
 from fjvoucher.errors import FjvoucherError
 from fjvoucher.failures import explain
 from fjvoucher.layout import CENTERS
+from fjvoucher.merging import ReissueResult
 from fjvoucher.messages import SEVERITY_WORDS
+from fjvoucher.roster.report import Report
 from fjvoucher.web.app import WORDS as VERIFY_WORDS
 
 MAX_UPLOAD = 64 * 2**20  # bytes: a 150,000-row roster is about 15 MB as .xlsx, 30 MB as .csv
@@ -37,7 +40,7 @@ class Upload:
 
     name: str
     path: Path
-    checked: object  # CheckedRoster
+    report: Report
 
 
 @dataclass
@@ -49,7 +52,7 @@ class DeskState:
     stop: Callable[[], None] = lambda: None
     uploads: dict[str, Upload] = field(default_factory=dict)
     runner: MergeRunner = field(default_factory=MergeRunner)
-    reissued: dict[str, object] = field(default_factory=dict)  # new NO → ReissueResult, for its page
+    reissued: dict[str, ReissueResult] = field(default_factory=dict)  # new NO → what reissue wrote, for its page
 
 
 def create_app(state: DeskState):
@@ -110,9 +113,10 @@ class Screens:
     async def failed(self, request, exc: Exception):
         """Show any failure as one line on a page, as the CLI prints it; a bug's details go to a log file."""
         explained = explain(exc)
-        line = explained[0] if explained else bug_line(exc, ["fjvoucher-desk", request.url.path])
-        return self.page(request, "message.html", status=400 if explained else 500, title=WORDS[self.lang(request)]
-                         ["error"], message=line)
+        line = explained.message if explained else bug_line(exc, ["fjvoucher-desk", request.url.path])
+        return self.page(request, "message.html", status=400 if explained else 500,
+                         title=WORDS[self.lang(request)]["error"], message=line,
+                         code=explained.code if explained else "bug")
 
     # --- settings --------------------------------------------------------------------------------
 
@@ -131,7 +135,9 @@ class Screens:
     async def settings(self, request):
         from fjvoucher.config import read_config, set_value
 
-        problems, warnings, saved = [], [], "saved" in request.query_params
+        problems: list[str] = []
+        warnings: list[str] = []
+        saved = "saved" in request.query_params
         if request.method == "POST":
             form = await request.form()
             values = {key: str(form.get(key, "")).strip() for key in SETTINGS}
@@ -168,8 +174,8 @@ class Screens:
             path.parent.mkdir(mode=0o700)
             path.write_bytes(await chosen.read())
             path.chmod(0o600)
-        checked = await run_in_threadpool(work.check, path)
-        self.state.uploads[upload_id] = Upload(name, path, checked)
+        report = await run_in_threadpool(work.check, path)
+        self.state.uploads[upload_id] = Upload(name, path, report)
         return self.redirect(f"/roster/{upload_id}")
 
     def upload(self, request) -> Upload:
@@ -182,7 +188,7 @@ class Screens:
 
     async def findings(self, request):
         upload = self.upload(request)
-        report = upload.checked.report
+        report = upload.report
         severity, code = request.query_params.get("severity", ""), request.query_params.get("code", "")
         lang = self.lang(request)
         shown = [f for f in sorted(report.findings, key=_finding_order)
@@ -198,7 +204,7 @@ class Screens:
 
         upload = self.upload(request)
         path = upload.path.parent / "rejected.xlsx"
-        await run_in_threadpool(work.rejected_rows, upload.checked, path)
+        await run_in_threadpool(work.rejected_rows, upload.report, upload.path, path)
         return _download(path, f"{_upload_stem(upload.name)}-rejected.xlsx")
 
     async def blank(self, request):
@@ -282,7 +288,7 @@ class Screens:
                 with work.open_ledger(readonly=True) as book:
                     return work.find(book, query)
             found = [(v, v.state(_today())) for v in await run_in_threadpool(search)]
-        return self.page(request, "ledger.html", query=query, found=found, status_words=_status_words())
+        return self.page(request, "ledger.html", query=query, found=found, status_words=_status_words(self.lang(request)))
 
     async def voucher(self, request):
         from starlette.concurrency import run_in_threadpool
@@ -305,7 +311,7 @@ class Screens:
                              message=WORDS[self.lang(request)]["no_voucher"].format(no=number))
         return self.page(request, "voucher.html", status=status, v=voucher, state=voucher.state(_today()),
                          masked=mask_id(voucher.fields["id_number"]), events=events, event_words=EVENT_WORDS,
-                         status_words=_status_words(), reissued=reissued, status_code=status,
+                         status_words=_status_words(self.lang(request)), reissued=reissued, status_code=status,
                          new_files=sorted(reissued.files, key=lambda f: (not f.endswith(".pdf"), f)) if reissued
                          else [], **context)
 
@@ -374,8 +380,8 @@ class Screens:
         from fjvoucher.config import setting
 
         lang = self.lang(request)
-        context = {"vw": VERIFY_WORDS[lang], "answer": None, "number": "", "by": "name",
-                   "phone": setting("phone") or ""}
+        context: dict[str, Any] = {"vw": VERIFY_WORDS[lang], "answer": None, "number": "", "by": "name",
+                                      "phone": setting("phone") or ""}
         if request.method == "POST":
             form = await request.form()
             number, by, value = (str(form.get(k, "")).strip() for k in ("no", "by", "value"))
@@ -383,7 +389,7 @@ class Screens:
             if not number or not value:
                 return self.page(request, "verify.html", message=VERIFY_WORDS[lang]["missing"], **context)
             answer = await run_in_threadpool(lambda: work.ask(number, **{by: value}))
-            context.update(answer=answer.to_dict(), number=number, by=by)
+            context.update(answer=answer.to_dict(lang), number=number, by=by)
         return self.page(request, "verify.html", **context)
 
     # --- the tab and the program ---------------------------------------------------------------------
@@ -449,10 +455,10 @@ def _finding_order(finding) -> tuple:
     return (finding.severity != "error", finding.row is not None, finding.row or 0)
 
 
-def _status_words() -> dict[str, str]:
-    from fjvoucher.messages import STATUS_WORDS
+def _status_words(lang: str) -> dict[str, str]:
+    from fjvoucher.messages import STATUS_TEXT, status_text
 
-    return STATUS_WORDS
+    return {status: status_text(status, lang) for status in STATUS_TEXT}
 
 
 def _today():

@@ -24,6 +24,7 @@ SAFE_METHODS = {"GET", "HEAD"}
 DESK_CSP = (b"default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
             b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 FILE_CSP = b"default-src 'none'; object-src 'self'; frame-ancestors 'none'"  # the browser's PDF viewer may run
+REFUSED = "请从桌面上的 fjvoucher-desk 图标打开工作台 (open the workbench from its icon)"
 FILE_MARK = b"x-fjvoucher-file"  # set by the file route: its answer gets FILE_CSP (never sent on)
 # same-origin, not serve's no-referrer: under no-referrer Chromium sends "Origin: null" with our own form
 # posts, and the Origin check would refuse them.  Other sites still get no referrer.
@@ -49,7 +50,7 @@ class Guard:
         if scope["path"] == "/" and self._token_in_query(scope):
             return await self._let_in(send, host)
         if not self._has_token(headers.get("cookie", "")):
-            return await _refuse(send, 403, "请从桌面上的 fjvoucher-desk 图标打开工作台 (open the workbench from its icon)")
+            return await _refuse(send, 403, REFUSED)
         if scope["method"] not in SAFE_METHODS and headers.get("origin") != f"http://{host}":
             return await _refuse(send, 403, "Origin not allowed")
         length = headers.get("content-length")

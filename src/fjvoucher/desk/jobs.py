@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fjvoucher.failures import explain
-from fjvoucher.merge import MergeResult
+from fjvoucher.merging import MergeResult
 
 
 @dataclass
@@ -80,7 +80,7 @@ def _one_line(exc: Exception) -> str:
     """Return the clerk's line for a failure, writing a bug's traceback to the log folder as the CLI does."""
     explained = explain(exc)
     if explained is not None:
-        return explained[0]
+        return explained.message
     return bug_line(exc, ["fjvoucher-desk"])
 
 

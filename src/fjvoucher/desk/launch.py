@@ -94,7 +94,8 @@ def _log_to_file() -> logging.Handler:
     folder = Path(platformdirs.user_log_dir("fjvoucher", appauthor=False))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "desk.log"
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # owner-only: a bug's traceback may hold a name
+    # owner-only: a bug's traceback may hold a name
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     for name in ("fjvoucher.desk", "uvicorn.error"):  # uvicorn's: a bug's traceback, never on a console

@@ -11,22 +11,21 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from fjvoucher.config import choose_ledger, default_output_path, setting
+import fjvoucher
+from fjvoucher.config import default_output_path, setting
 from fjvoucher.errors import InputError
 from fjvoucher.ledger.monthly import MonthCounts, write_monthly_report
 from fjvoucher.ledger.store import Ledger, Voucher
-from fjvoucher.ledger.verify import Verification, normalise_no, verify
-from fjvoucher.merge import MergeOptions, MergeResult, ReissueResult, merge_roster, reissue_voucher
-from fjvoucher.roster.checks import CheckedRoster, check_roster
-from fjvoucher.sheets.blank_roster import write_blank_roster
-from fjvoucher.sheets.register import write_rejected
+from fjvoucher.ledger.verify import Verification, normalise_no
+from fjvoucher.merging import MergeOptions, MergeResult, ReissueResult
+from fjvoucher.roster.report import Report
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def ledger_path() -> Path:
     """Return the ledger the CLI would use ($FJVOUCHER_LEDGER, the config, the default)."""
-    return choose_ledger(None).path
+    return fjvoucher.ledger_choice().path
 
 
 def output_root() -> Path:
@@ -41,51 +40,52 @@ def photo_folder() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def check(roster: Path) -> CheckedRoster:
-    """Check an uploaded roster as `fjvoucher validate` does, keeping its rejected rows for download."""
-    from fjvoucher.pdf.fonts import has_glyph
-    from fjvoucher.pdf.masters import docx_master
-    from fjvoucher.word.master import prepare_template
-
-    return check_roster(roster, None, keep=True, glyphs=has_glyph, boxes=prepare_template(docx_master(None)).boxes,
-                        center=setting("center_name"))
+def check(roster: Path) -> Report:
+    """Check an uploaded roster exactly as `fjvoucher validate` does (the ledger's refusals included)."""
+    return fjvoucher.validate(roster)
 
 
-def rejected_rows(checked: CheckedRoster, path: Path) -> Path:
-    """Write the rows that cannot be printed, with their row numbers and reasons, to `path`."""
-    return write_rejected(path, checked.columns, checked.rejected)
+def rejected_rows(report: Report, roster: Path, path: Path) -> Path:
+    """Write the rows the report finds errors in, their cells as read, row numbers and reasons, to `path`."""
+    from fjvoucher.roster.reading import open_roster
+    from fjvoucher.roster.records import Rejected
+    from fjvoucher.sheets.register import write_rejected
+
+    by_row: dict[int, list] = {}
+    for finding in report.findings:
+        if finding.row is not None and finding.severity == "error":
+            by_row.setdefault(finding.row, []).append(finding)
+    opened = open_roster(roster, report.sheet if report.sheet else None)
+    rejected = [Rejected(number, list(raw), by_row[number]) for number, raw in opened.rows if number in by_row]
+    return write_rejected(path, opened.columns, rejected)
 
 
 def blank_roster(path: Path) -> Path:
     """Write the blank official roster to `path`."""
+    from fjvoucher.sheets.blank_roster import write_blank_roster
+
     return write_blank_roster(path, force=True, protected=(ledger_path(),)).path
 
 
 def merge_options(*, photos: Path | None, sort_by: tuple[str, ...], fmt: str | None,
                   skip_invalid: bool) -> MergeOptions:
     """Return the options `fjvoucher merge` would build from these choices and the settings."""
-    from fjvoucher.pdf.fonts import has_glyph
-
-    return MergeOptions(photos=photos, center=setting("center_name"), skip_invalid=skip_invalid, sort_by=sort_by,
-                        format=fmt, ledger=ledger_path(), center_code=setting("center_code"), glyphs=has_glyph,
-                        verify_url=setting("verify_url"))
+    return fjvoucher.merge_options(photos=photos, sort_by=sort_by, format=fmt, skip_invalid=skip_invalid)
 
 
 def merge(roster: Path, outdir: Path, options: MergeOptions, progress) -> MergeResult:
     """Check `roster` and print its vouchers into `outdir`, reporting progress(stage, done, total)."""
-    return merge_roster(roster, outdir, options, progress=progress)
+    return fjvoucher.merge(roster, outdir, options, progress=progress)
 
 
 def reissue(voucher_no: str, reason: str, outdir: Path) -> ReissueResult:
     """Reissue a lost voucher under a new NO, its files written into `outdir` (as `fjvoucher reissue`)."""
-    options = MergeOptions(photos=photo_folder(), ledger=ledger_path(), center=setting("center_name"),
-                           center_code=setting("center_code"), verify_url=setting("verify_url"))
-    return reissue_voucher(normalise_no(voucher_no), reason, outdir, options)
+    return fjvoucher.reissue(voucher_no, reason, outdir)
 
 
 def open_ledger(*, readonly: bool = False) -> Ledger:
     """Open the existing ledger; a missing one is an error, never created."""
-    return Ledger(ledger_path(), create=False, readonly=readonly)
+    return fjvoucher.open_ledger(readonly=readonly)
 
 
 def find(ledger: Ledger, text: str, limit: int = 200) -> list[Voucher]:
@@ -102,8 +102,7 @@ def find(ledger: Ledger, text: str, limit: int = 200) -> list[Voucher]:
 def ask(number: str, *, name: str | None = None, id_number: str | None = None,
         code: str | None = None) -> Verification:
     """Answer "is this voucher genuine?" exactly as `fjvoucher verify` and the public page do."""
-    with open_ledger(readonly=True) as ledger:
-        return verify(ledger, number, name=name, id_number=id_number, code=code)
+    return fjvoucher.verify(number, name=name, id_number=id_number, code=code)
 
 
 def monthly_report(month: str, folder: Path) -> tuple[Path, MonthCounts]:
@@ -139,7 +138,7 @@ def ledger_state() -> LedgerState:
     path = ledger_path()
     if not path.is_file():
         return LedgerState(path, source, False)
-    with Ledger(path, create=False, readonly=True) as ledger:
+    with fjvoucher.open_ledger(path, readonly=True) as ledger:
         vouchers = ledger.select()
         events = ledger.events_between(dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1))
     last = max((e.at for e in events), default=None)
