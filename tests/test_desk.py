@@ -410,3 +410,35 @@ def test_english_switch(desk):
     assert answer.headers["location"] == "/verify"
     assert "Verify a voucher" in desk.get("/verify").text
     assert desk.get("/lang/en?next=//evil.example").headers["location"] == "/"
+
+
+def test_the_desktop_icon_starts_the_installed_workbench(tmp_path):
+    from fjvoucher.desk.shortcut import NAME, desk_program, make_shortcut
+
+    program = desk_program()
+    assert program.name == "fjvoucher-desk" and program.is_file()  # the [project.gui-scripts] entry, installed
+    link = make_shortcut(tmp_path / "桌面", program, windows=False)
+    text = link.read_text(encoding="utf-8")
+    assert f"Name={NAME}\n" in text and f'Exec="{program}"\n' in text and "Terminal=false" in text
+    assert os.access(link, os.X_OK)
+
+
+def test_on_windows_the_paths_reach_powershell_only_through_the_environment(tmp_path):
+    from fjvoucher.desk.shortcut import make_shortcut
+
+    calls = []
+    odd = tmp_path / "桌面 '; Remove-Item C:\\ $(x)"
+    link = make_shortcut(odd, Path("C:/Users/王芳/AppData/Roaming/Python/Scripts/fjvoucher-desk.exe"), windows=True,
+                         run=lambda command, **kw: calls.append((command, kw)))
+    (command, kw), = calls
+    assert link == odd / "凭证工作台.lnk"
+    assert kw["env"]["FJV_LINK"] == str(link) and kw["env"]["FJV_TARGET"].endswith("fjvoucher-desk.exe")
+    assert not any("Remove-Item" in part or "王芳" in part for part in command)
+
+
+def test_the_desk_command_makes_the_icon(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DESKTOP_DIR", str(tmp_path / "Desktop"))
+    result = run("desk", "--shortcut")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "Desktop" / "fjvoucher-desk.desktop").is_file()

@@ -16,8 +16,8 @@ import pytest
 
 import fjvoucher
 from fjvoucher.desk.launch import launch
-from fjvoucher.pdf.libreoffice import find_soffice
 from fjvoucher.messages import status_text
+from fjvoucher.pdf.libreoffice import find_soffice
 from fjvoucher.web.app import WORDS as PUBLIC_WORDS
 from support import SAMPLES, run
 

@@ -726,17 +726,26 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
 
 @cli.command(short_help="凭证工作台 · the clerk's workbench in a browser window")
 @click.option("--no-browser", is_flag=True, help="Print the address instead of opening the browser.")
-def desk(no_browser: bool) -> None:
+@click.option("--shortcut", is_flag=True, help="Put a 凭证工作台 icon on the desktop that starts the workbench, "
+              "then exit.")
+def desk(no_browser: bool, shortcut: bool) -> None:
     """凭证工作台 · Open the clerk's workbench: every step of the month in a browser window.
 
     Runs on this computer only (127.0.0.1) until you press 退出 or close its last tab.  The
-    `fjvoucher-desk` program does the same without a console window (for a desktop shortcut).
+    `fjvoucher-desk` program does the same without a console window; --shortcut puts its icon on
+    the desktop.
 
     例 Example:
 
     \b
       fjvoucher desk
+      fjvoucher desk --shortcut
     """
+    if shortcut:
+        from fjvoucher.desk.shortcut import desk_program, desktop_folder, make_shortcut
+
+        click.echo(f"已放到桌面 (desktop icon): {make_shortcut(desktop_folder(), desk_program())}")
+        return
     from fjvoucher.desk.launch import launch
 
     launch(browser=not no_browser, announce=lambda url: click.echo(f"凭证工作台 workbench: {url}"))

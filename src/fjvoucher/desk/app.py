@@ -23,7 +23,7 @@ from fjvoucher.errors import FjvoucherError
 from fjvoucher.failures import explain
 from fjvoucher.layout import CENTERS
 from fjvoucher.merging import ReissueResult
-from fjvoucher.messages import SEVERITY_WORDS
+from fjvoucher.messages import SEVERITY_WORDS, status_text
 from fjvoucher.roster.report import Report
 from fjvoucher.web.app import WORDS as VERIFY_WORDS
 
@@ -279,7 +279,8 @@ class Screens:
             form = await request.form()
             numbers = [n.strip() for n in str(form.get("certificates", "")).split() if n.strip()]
             done, unknown = await run_in_threadpool(_supersede, numbers)
-            message = WORDS[self.lang(request)]["done_supersede"].format(n=len(done))
+            message = WORDS[self.lang(request)]["done_supersede"].format(
+                n=len(done), status=status_text("superseded", self.lang(request)))
             return self.page(request, "ledger.html", query="", found=None, message=message, unknown=unknown)
         query = request.query_params.get("q", "")
         found = None
@@ -288,7 +289,8 @@ class Screens:
                 with work.open_ledger(readonly=True) as book:
                     return work.find(book, query)
             found = [(v, v.state(_today())) for v in await run_in_threadpool(search)]
-        return self.page(request, "ledger.html", query=query, found=found, status_words=_status_words(self.lang(request)))
+        return self.page(request, "ledger.html", query=query, found=found,
+                         status_words=_status_words(self.lang(request)))
 
     async def voucher(self, request):
         from starlette.concurrency import run_in_threadpool
@@ -332,11 +334,12 @@ class Screens:
                 what=w["reason_label"]))
         if action in ("revoke", "reissue", "supersede") and form.get("confirmed") != "yes":
             return await self.voucher_again(request, number, confirm=action, reason=reason)
-        message, shown = await run_in_threadpool(self.apply, action, number, reason, w)
+        message, shown = await run_in_threadpool(self.apply, action, number, reason, self.lang(request))
         return await self.voucher_again(request, shown, message=message)
 
-    def apply(self, action: str, number: str, reason: str, w: dict) -> tuple[str, str]:
+    def apply(self, action: str, number: str, reason: str, lang: str) -> tuple[str, str]:
         """Make the change in the ledger; return the message and the voucher to show (a reissue's new one)."""
+        w = WORDS[lang]
         if action == "reissue":
             result = work.reissue(number, reason, work.output_root() / "补发")
             self.state.reissued[result.new_no] = result
@@ -349,8 +352,8 @@ class Screens:
             else:
                 voucher = book.get(number)
                 done, _ = book.supersede([voucher.fields["certificate_no"]] if voucher else [])
-                return w["done_supersede"].format(n=len(done)), number
-        return w[f"done_{action}"].format(no=number, reason=reason), number
+                return w["done_supersede"].format(n=len(done), status=status_text("superseded", lang)), number
+        return w[f"done_{action}"].format(no=number, reason=reason, status=status_text("revoked", lang)), number
 
     async def voucher_again(self, request, number: str, status: int = 200, **context):
         from starlette.concurrency import run_in_threadpool
