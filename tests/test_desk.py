@@ -442,3 +442,17 @@ def test_the_desk_command_makes_the_icon(tmp_path, monkeypatch):
     result = run("desk", "--shortcut")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "Desktop" / "fjvoucher-desk.desktop").is_file()
+
+
+def test_a_roster_with_more_findings_than_a_page_lists_the_first_and_says_how_many_more(desk, tmp_path, monkeypatch):
+    from fjvoucher.desk import app
+
+    monkeypatch.setattr(app, "LISTED_FINDINGS", 7)
+    rows = make_candidates(20, seed=4)
+    for row in rows:
+        row["theory_score"] = 150
+    signed_in(desk)
+    page = desk.get(upload(desk, write_roster_xlsx(tmp_path / "r.xlsx", rows)).headers["location"]).text
+    summary = page.split('id="summary"')[1]
+    errors, warnings = (int(summary.split(word)[1].split("处")[0].strip()) for word in ("错误", "警告"))
+    assert page.count('<tr class="error"') == 7 and f"另有 {errors + warnings - 7} 条未列出" in page

@@ -32,6 +32,7 @@ ROSTER_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt"}
 SERVED_SUFFIXES = {".pdf": "application/pdf", ".docx": None, ".xlsx": None}
 SETTINGS = ("center_name", "center_code", "phone", "photos", "verify_url", "output")  # the desk's settings screen
 LISTED_FILES = 50  # per-candidate files named on the result page; the rest are in the folder
+LISTED_FINDINGS = 2000  # a page a browser shows at once; filter by kind, or download the rejected rows, for the rest
 
 
 @dataclass
@@ -195,7 +196,8 @@ class Screens:
                  if (not severity or f.severity == severity) and (not code or f.code == code)]
         codes = sorted({f.code for f in report.findings})
         return self.page(request, "roster.html", upload=upload, id=request.path_params["id"], report=report,
-                         findings=[(f, f.message(lang)) for f in shown], codes=codes, severity=severity, code=code,
+                         findings=[(f, f.message(lang)) for f in shown[:LISTED_FINDINGS]],
+                         hidden=max(0, len(shown) - LISTED_FINDINGS), codes=codes, severity=severity, code=code,
                          labels=report.row_labels, photos=str(work.photo_folder() or ""),
                          folder=_upload_stem(upload.name))
 
