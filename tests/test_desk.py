@@ -25,6 +25,7 @@ from fjvoucher.desk.app import MAX_UPLOAD, DeskState, create_app
 from fjvoucher.desk.guard import Guard
 from fjvoucher.desk.jobs import MergeJob, MergeRunner
 from fjvoucher.desk.launch import Watchdog, launch
+from fjvoucher.messages import status_text
 from support import SAMPLES, run
 from support.synthetic import make_candidates, write_roster_xlsx
 
@@ -357,13 +358,14 @@ def test_ledger_search_revoke_with_confirmation_restore_and_supersede(desk, ledg
     assert numbers[1] in desk.get(f"/ledger?q={rows[1]['certificate_no']}").text
     assert desk.get(f"/ledger?q=NO：{numbers[2]}").text.count("/voucher/") == 1
     asked = post(desk, f"/voucher/{numbers[0]}/revoke", data={"reason": "实为不合格"})
-    assert 'id="confirm-question"' in asked.text and "已作废" not in asked.text.split('id="state"')[1][:40]
+    revoked = status_text("revoked")
+    assert 'id="confirm-question"' in asked.text and revoked not in asked.text.split('id="state"')[1][:40]
     done = post(desk, f"/voucher/{numbers[0]}/revoke", data={"reason": "实为不合格", "confirmed": "yes"})
-    assert "已作废" in done.text.split('id="state"')[1][:60]
+    assert revoked in done.text.split('id="state"')[1][:60]
     assert cli_json("verify", numbers[0], "--name", rows[0]["name"], "--format", "json")["status"] == "revoked"
     assert post(desk, f"/voucher/{numbers[0]}/restore", data={"reason": ""}).status_code == 400
     restored = post(desk, f"/voucher/{numbers[0]}/restore", data={"reason": "误操作"})
-    assert "有效" in restored.text.split('id="state"')[1][:60]
+    assert status_text("genuine") in restored.text.split('id="state"')[1][:60]
     post(desk, f"/voucher/{numbers[1]}/supersede", data={"confirmed": "yes"})
     assert cli_json("verify", numbers[1], "--name", rows[1]["name"], "--format", "json")["status"] == "superseded"
     page = desk.get(f"/voucher/{numbers[0]}").text

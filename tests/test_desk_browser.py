@@ -238,9 +238,10 @@ def test_a_month_at_the_desk(desk, browser, tmp_path):
     submit(b, "do-revoke", "confirm-question")
     shots.shoot("7-confirm-revoke")
     assert first.fields["name"] in by_id(b, "holder").text and "********" in by_id(b, "holder").text
-    assert "已作废" in submit(b, "confirm", "state").text
+    assert status_text("revoked") in submit(b, "confirm", "state").text
     fill(b, "reason-restore", "误操作")
-    assert submit(b, "do-restore", "state").text.startswith(("有效", "已过期"))  # the sample's 2009 vouchers expired
+    restored = submit(b, "do-restore", "state").text  # the sample's 2009 vouchers have expired
+    assert restored.startswith(status_text(first.state(dt.date.today()))) and status_text("revoked") not in restored
     fill(b, "reason-reissue", "遗失")
     submit(b, "do-reissue", "confirm-question")
     submit(b, "confirm", "new-files")
@@ -254,7 +255,7 @@ def test_a_month_at_the_desk(desk, browser, tmp_path):
         assert "补发" in text and first.voucher_no in text
     b.get(f"{desk['home']}/voucher/{second.voucher_no}")
     submit(b, "do-supersede", "confirm-question")
-    assert "已换发国家证书" in submit(b, "confirm", "state").text
+    assert status_text("superseded") in submit(b, "confirm", "state").text
 
     # 7. The monthly report of this month (the month the events happened in).
     by_id(b, "nav-report").click()
