@@ -458,3 +458,17 @@ def test_a_roster_with_more_findings_than_a_page_lists_the_first_and_says_how_ma
     summary = page.split('id="summary"')[1]
     errors, warnings = (int(summary.split(word)[1].split("处")[0].strip()) for word in ("错误", "警告"))
     assert page.count('<tr class="error"') == 7 and f"另有 {errors + warnings - 7} 条未列出" in page
+
+
+def test_national_certificates_retire_vouchers_from_typed_numbers_or_a_roster(desk, ledger_with_vouchers, tmp_path):
+    rows, numbers = ledger_with_vouchers
+    signed_in(desk)
+    typed = post(desk, "/ledger", data={"certificates": f"{rows[0]['certificate_no']}\n9999999999999999"},
+                 files={"roster": ("", b"", "application/octet-stream")})
+    assert "1 张凭证" in typed.text and "9999999999999999" in typed.text  # the unknown one is named
+    national = write_roster_xlsx(tmp_path / "国家证书.xlsx", rows[1:3])
+    with national.open("rb") as f:
+        post(desk, "/ledger", data={"certificates": ""}, files={"roster": (national.name, f, "application/vnd")})
+    states = [cli_json("verify", n, "--name", r["name"], "--format", "json")["status"]
+              for n, r in zip(numbers, rows, strict=True)]
+    assert states == ["superseded"] * 3 + ["genuine"] * 2

@@ -277,9 +277,8 @@ class Screens:
     async def ledger(self, request):
         from starlette.concurrency import run_in_threadpool
 
-        if request.method == "POST":  # national certificates arrived: many numbers at once
-            form = await request.form()
-            numbers = [n.strip() for n in str(form.get("certificates", "")).split() if n.strip()]
+        if request.method == "POST":  # national certificates arrived: numbers typed, or the province's roster
+            numbers = await self.certificates(request)
             done, unknown = await run_in_threadpool(_supersede, numbers)
             message = WORDS[self.lang(request)]["done_supersede"].format(
                 n=len(done), status=status_text("superseded", self.lang(request)))
@@ -293,6 +292,23 @@ class Screens:
             found = [(v, v.state(_today())) for v in await run_in_threadpool(search)]
         return self.page(request, "ledger.html", query=query, found=found,
                          status_words=_status_words(self.lang(request)))
+
+    async def certificates(self, request) -> list[str]:
+        """Return the certificate numbers typed in, and those of a roster chosen (as `fjvoucher supersede`)."""
+        from starlette.concurrency import run_in_threadpool
+
+        from fjvoucher.roster.checks import certificate_numbers
+
+        async with request.form(max_part_size=MAX_UPLOAD) as form:
+            numbers = str(form.get("certificates", "")).split()
+            chosen = form.get("roster")
+            name = Path(getattr(chosen, "filename", "") or "").name
+            if name and hasattr(chosen, "read"):
+                path = self.state.uploads_dir / secrets.token_urlsafe(8) / _upload_name(name)
+                path.parent.mkdir(mode=0o700)
+                path.write_bytes(await chosen.read())
+                numbers += await run_in_threadpool(certificate_numbers, path)
+        return numbers
 
     async def voucher(self, request):
         from starlette.concurrency import run_in_threadpool
