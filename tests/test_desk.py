@@ -356,6 +356,7 @@ def test_ledger_search_revoke_with_confirmation_restore_and_supersede(desk, ledg
     signed_in(desk)
     assert numbers[0] in desk.get(f"/ledger?q={rows[0]['name']}").text
     assert numbers[1] in desk.get(f"/ledger?q={rows[1]['certificate_no']}").text
+    assert numbers[1] in desk.get(f"/ledger?q={rows[1]['certificate_no'][-7:]}").text  # part of it
     assert desk.get(f"/ledger?q=NO：{numbers[2]}").text.count("/voucher/") == 1
     asked = post(desk, f"/voucher/{numbers[0]}/revoke", data={"reason": "实为不合格"})
     revoked = status_text("revoked")

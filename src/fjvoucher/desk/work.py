@@ -89,14 +89,21 @@ def open_ledger(*, readonly: bool = False) -> Ledger:
 
 
 def find(ledger: Ledger, text: str, limit: int = 200) -> list[Voucher]:
-    """Return the vouchers whose NO is `text`, or whose name or certificate number contains it."""
+    """Return the vouchers numbered `text`, of certificate `text`, or whose holder's name contains `text`.
+
+    A NO and a whole certificate number are looked up by their index; a name or part of a certificate
+    number is looked for in every voucher.
+    """
     text = text.strip()
     if not text:
         return []
     exact = ledger.get(normalise_no(text))
     if exact is not None:
         return [exact]
-    return [v for v in ledger.select() if text in v.fields["name"] or text in v.fields["certificate_no"]][:limit]
+    if text.isdigit() and (whole := ledger.for_certificate(text)):
+        return whole[:limit]
+    key = "certificate_no" if text.isdigit() else "name"
+    return [v for v in ledger.select() if text in v.fields[key]][:limit]
 
 
 def ask(number: str, *, name: str | None = None, id_number: str | None = None,
@@ -138,10 +145,10 @@ def ledger_state() -> LedgerState:
     path = ledger_path()
     if not path.is_file():
         return LedgerState(path, source, False)
-    with fjvoucher.open_ledger(path, readonly=True) as ledger:
-        vouchers = ledger.select()
+    with fjvoucher.open_ledger(path, readonly=True) as ledger:  # events are lighter to read than vouchers
         events = ledger.events_between(dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1))
+    vouchers = sum(e.kind in ("issued", "reissued") for e in events)  # every voucher begins with one of these
     last = max((e.at for e in events), default=None)
     private = os.name == "nt" or (path.stat().st_mode & 0o077) == 0
-    return LedgerState(path, source, True, len(vouchers), len(events),
+    return LedgerState(path, source, True, vouchers, len(events),
                        f"{last:%Y-%m-%d %H:%M}" if last else "", private)
