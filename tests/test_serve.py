@@ -192,3 +192,55 @@ def test_vouchers_issued_before_codes_existed_get_one_when_served(tmp_path):
         assert all(v.verify_code for v in ledger.select())
         assert ledger.history("3501-2009-000001")[-1].kind == "coded"
     assert give_codes([copy]) == []  # once only
+
+
+def _typed_forms(code: str) -> list[str]:
+    """Return the ways a person types the code printed on a voucher (SQ7A-FFX4-GNB9)."""
+    from fjvoucher.querycode import printed_code
+
+    shown = printed_code(code)
+    folded_back = shown.replace("0", "O").replace("1", "l")  # Crockford folds O→0, I/L→1
+    return [shown, shown.lower(), shown.replace("-", " "), f" {shown} ", shown.replace("-", "－"),
+            "查询码：" + shown, folded_back, code]
+
+
+def test_every_printed_form_of_a_code_verifies_in_the_cli_the_api_and_the_qr_link(client, issued):
+    from fjvoucher.querycode import normalise_code
+    from support import run
+
+    ledger, rows, vouchers, year = issued
+    number = f"3501-{year}-000002"
+    code = vouchers[number].verify_code
+    for typed in _typed_forms(code):
+        assert normalise_code(typed) == code
+        assert run("verify", number, "--code", typed, "--ledger", ledger).exit_code == 0, typed
+        assert client.get("/api/verify", params={"no": number, "code": typed}).json()["status"] == "genuine", typed
+        page = client.get(f"/v/{number}", params={"c": typed})
+        assert rows[1]["name"] in page.text and "真实有效" in page.text, typed
+        client.time.now += 61  # past the rate limit of the fixture (5 a minute)
+    wrong = code[:-1] + ("X" if code[-1] != "X" else "Y")
+    assert run("verify", number, "--code", wrong, "--ledger", ledger).exit_code == 1
+
+
+def test_the_form_has_a_code_field_and_answers_by_it(client, issued):
+    from fjvoucher.querycode import printed_code
+
+    _, rows, vouchers, year = issued
+    number = f"3501-{year}-000001"
+    assert 'name="code"' in client.get("/").text
+    by_code = client.post("/", data={"no": number, "name": "", "code": printed_code(vouchers[number].verify_code)})
+    assert "真实有效" in by_code.text and rows[0]["name"] in by_code.text
+    both_wrong_name = client.post("/", data={"no": number, "name": "某某", "code": vouchers[number].verify_code})
+    assert "查无此凭证" in both_wrong_name.text and rows[0]["name"] not in both_wrong_name.text
+    assert "查询码" in client.post("/", data={"no": number, "name": "", "code": ""}).text
+
+
+def test_list_codes_shows_them_as_the_voucher_prints_them(issued):
+    from fjvoucher.querycode import printed_code
+    from support import run
+
+    ledger, _, vouchers, year = issued
+    number = f"3501-{year}-000001"
+    listed = run("list", "--codes", "--ledger", ledger)
+    assert printed_code(vouchers[number].verify_code) in listed.output
+    assert vouchers[number].verify_code not in listed.output

@@ -440,7 +440,8 @@ def _confirm(question: str, yes: bool) -> None:
 @click.argument("voucher_no")
 @click.option("--name", default=None, help="The holder's name as printed on the voucher.")
 @click.option("--id", "id_number", default=None, help="The holder's ID number.")
-@click.option("--code", default=None, help="The verification code printed on the voucher (查询码).")
+@click.option("--code", default=None, help="The verification code printed on the voucher (查询码), typed as "
+              "read: dashes, spaces, lower case, O for 0 and I/L for 1 are all accepted.")
 @REPORT_FORMAT
 @LEDGER
 def verify(voucher_no: str, name: str | None, id_number: str | None, code: str | None, fmt: str,
@@ -456,7 +457,7 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, code: str |
 
     \b
       fjvoucher verify 3501-2009-000001 --name 陈建国
-      fjvoucher verify "NO：3501-2009-000001" --code 7K3M9Q2X4B1N --format json
+      fjvoucher verify "NO：3501-2009-000001" --code 7K3M-9Q2X-4B1N --format json
     """
     if sum(x is not None for x in (name, id_number, code)) != 1:
         raise click.UsageError("请给出 --name、--id 或 --code 之一 (give exactly one of --name, --id, --code)")
@@ -664,6 +665,7 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -
       fjvoucher list --month 2009-06
       fjvoucher list --expiring-within 30 --format json
     """
+    from fjvoucher.querycode import printed_code
     from fjvoucher.roster.idcard import mask_id
 
     choice, book = open_ledger(ledger)
@@ -677,7 +679,7 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -
              "issued_on": v.issued_on.isoformat(), "expires_on": v.expires_on.isoformat(),
              "state": v.state(today), "reason": v.reason, "status": v.status, "occupation": v.fields["occupation"],
              "level": v.fields["level"], "replaces": v.replaces, "replaced_by": v.replaced_by,
-             **({"verify_code": v.verify_code} if codes else {})} for v in vouchers]
+             **({"verify_code": printed_code(v.verify_code)} if codes else {})} for v in vouchers]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import secrets
 import string
 from dataclasses import dataclass
 
@@ -17,12 +16,11 @@ from fjvoucher.layout import valid_until
 from fjvoucher.ledger.policy import decide, describe, require_status
 from fjvoucher.ledger.storage import FIELD_KEYS, Event, Storage, Voucher, stamp
 from fjvoucher.messages import STATUS_WORDS
+from fjvoucher.querycode import new_code
 
 DEFAULT_PATTERN = "{center_code}-{year}-{serial:06d}"
 PATTERN_KEYS = {"center_code", "year", "serial"}
 MAX_NO_LENGTH = 40
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-CODE_LENGTH = 12  # 60 bits
 REISSUE_REASON = "补发"
 
 
@@ -51,12 +49,6 @@ def check_pattern(pattern: str) -> None:
     if len(sample) > MAX_NO_LENGTH:
         raise InputError(f"--no-pattern「{pattern}」生成的编号超过 {MAX_NO_LENGTH} 个字符 (NOs too long)",
                          code="no-pattern")
-
-
-def new_code() -> str:
-    """Return an unguessable verification code: 12 Crockford base32 characters, 60 random bits."""
-    bits = secrets.randbits(5 * CODE_LENGTH)  # one call to the system's randomness, not twelve
-    return "".join(CODE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(CODE_LENGTH))
 
 
 def actor() -> str:

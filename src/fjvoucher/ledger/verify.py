@@ -15,6 +15,7 @@ from fjvoucher.layout import half_width
 from fjvoucher.ledger.storage import Voucher
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS, status_text
+from fjvoucher.querycode import normalise_code
 from fjvoucher.roster.cells import chinese_date
 from fjvoucher.roster.idcard import mask_id
 
@@ -58,16 +59,16 @@ def normalise_no(text: str) -> str:
 
 def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_number: str | None = None,
            code: str | None = None, today: dt.date | None = None) -> Verification:
-    """Check a voucher against the ledger; a wrong name, ID or code answers exactly like an unknown NO."""
+    """Check a voucher against the ledger; a wrong name, ID or code answers exactly like an unknown NO.
+
+    Every credential given must match (the web form may send a name and a code); none given matches nothing.
+    """
     number = normalise_no(voucher_no)
-    if code is not None:
-        voucher = ledger.by_code(number, half_width(code).upper())
-        matches = voucher is not None
-    else:
-        voucher = ledger.get(number)
-        matches = voucher is not None and (
-            (name is not None and half_width(name) == half_width(voucher.fields["name"]))
-            or (id_number is not None and half_width(id_number).upper() == voucher.fields["id_number"]))
-    if not matches or voucher is None:
+    voucher = ledger.by_code(number, normalise_code(code)) if code is not None else ledger.get(number)
+    given = any(x is not None for x in (name, id_number, code))
+    wrong_name = name is not None and voucher is not None and half_width(name) != half_width(voucher.fields["name"])
+    wrong_id = id_number is not None and voucher is not None and half_width(id_number).upper() != voucher.fields[
+        "id_number"]
+    if voucher is None or not given or wrong_name or wrong_id:
         return Verification("unknown", None)
     return Verification(voucher.state(today or ledger.clock().date()), voucher)

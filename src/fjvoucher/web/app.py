@@ -30,15 +30,15 @@ SECURITY_HEADERS = [
 ]
 WORDS = {
     "zh": {"title": "福建省职业技能鉴定成绩合格凭证 真伪查询", "no": "凭证编号（NO）", "name": "持证人姓名",
-           "ask": "查询", "switch": "English", "other": "en", "limited": "查询太频繁，请 {seconds} 秒后再试。",
-           "missing": "请填写凭证编号和持证人姓名。", "issued_on": "发证日期", "expires_on": "有效期至",
+           "code": "或 真伪查询码（凭证最下方，如 SQ7A-FFX4-GNB9）", "ask": "查询", "switch": "English", "other": "en", "limited": "查询太频繁，请 {seconds} 秒后再试。",
+           "missing": "请填写凭证编号，以及持证人姓名或查询码。", "issued_on": "发证日期", "expires_on": "有效期至",
            "occupation": "职业", "level": "等级", "id_number": "身份证号", "status": "状态",
            "replaced_by": "已由新凭证替换：",
            "note": "本页只显示凭证上印有的内容。如有疑问，请联系发证的职业技能鉴定指导中心。",
            "unknown_why": "（编号与姓名不符，或编号不存在）"},
     "en": {"title": "Fujian skill-appraisal voucher: verification", "no": "Voucher NO", "name": "Holder's name",
-           "ask": "Verify", "switch": "中文", "other": "zh", "limited": "Too many queries: try again in {seconds} s.",
-           "missing": "Give the voucher NO and the holder's name.", "issued_on": "Issued on",
+           "code": "or the verification code (at the foot of the voucher, e.g. SQ7A-FFX4-GNB9)", "ask": "Verify", "switch": "中文", "other": "zh", "limited": "Too many queries: try again in {seconds} s.",
+           "missing": "Give the voucher NO and the holder's name or the verification code.", "issued_on": "Issued on",
            "expires_on": "Valid until", "occupation": "Occupation", "level": "Level", "id_number": "ID number",
            "status": "Status", "replaced_by": "Replaced by the new voucher ",
            "note": "This page shows only what the voucher itself prints. Ask the issuing centre if in doubt.",
@@ -53,7 +53,10 @@ class Ledgers:
         self.ledgers = [Ledger(p, create=False, readonly=True, clock=clock) for p in paths]
 
     def verify(self, number: str, *, name: str | None = None, code: str | None = None) -> Verification:
-        """Ask every ledger (the same work whatever the answer): the one holding the NO answers."""
+        """Ask every ledger (the same work whatever the answer): the one holding the NO answers.
+
+        Each credential given must match: a name, a code as printed or typed, or both.
+        """
         answers = [verify(ledger, number, name=name, code=code) for ledger in self.ledgers]
         return next((a for a in answers if a.voucher is not None), answers[0])
 
@@ -104,11 +107,11 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
         if (stop := limited(request, json=False)) is not None:
             return stop
         form = await request.form()
-        number, name = str(form.get("no", "")).strip(), str(form.get("name", "")).strip()
-        if not number or not name:
+        number, name, code = (str(form.get(key, "")).strip() for key in ("no", "name", "code"))
+        if not number or not (name or code):
             return page(request, message=WORDS[lang_of(request)]["missing"])
         request.scope["fjv_no"] = number
-        return page(request, ledgers.verify(number, name=name))
+        return page(request, ledgers.verify(number, name=name or None, code=code or None))
 
     async def by_code(request: Request) -> Response:
         if (stop := limited(request, json=False)) is not None:

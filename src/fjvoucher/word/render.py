@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from fjvoucher.errors import TemplateError
+from fjvoucher.querycode import printed_code
 from fjvoucher.roster.cells import CONTROL_CHARACTERS
 from fjvoucher.roster.records import Candidate
 from fjvoucher.word.master import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
@@ -63,7 +64,7 @@ def voucher_context(candidate: Candidate, *, center: str = "", voucher_no: str =
         context[f"{prefix}_month"] = str(day.month) if day else ""
         context[f"{prefix}_day"] = str(day.day) if day else ""
     context.update(photo="", reissue=reissue, replaces=replaces, qr="",
-                   verify_code="-".join(verify_code[i:i + 4] for i in range(0, len(verify_code), 4)))
+                   verify_code=printed_code(verify_code))
     return context
 
 
