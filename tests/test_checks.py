@@ -216,3 +216,18 @@ def test_the_glyph_probe_is_handed_in_so_the_same_roster_gives_the_same_findings
     assert asked == ["𪚥"]
     assert [f.code for f in validate(path, today=TODAY, glyphs=lambda c: True).findings] == ["name-rare-characters"]
     assert [f.code for f in validate(path, today=TODAY).findings] == ["name-rare-characters"]  # no probe: no program
+
+
+def test_an_id_stored_as_a_number_is_shown_as_excel_shows_it_and_what_is_lost(write_xlsx, rows):
+    rows[0]["id_number"] = 350105196710305983  # Excel keeps 350105196710306000 (15 digits)
+    finding = validate(write_xlsx(rows), today=TODAY).findings[0]
+    text = finding.message("zh")
+    assert finding.code == "stored-as-number"
+    assert "3.50105E+17" in text and "350105196710306000" in text and "末尾 3 位" in text
+    assert "350105196710305984" not in text  # the float's own digits: never shown in Excel
+
+
+def test_a_number_typed_as_excel_shows_it_counts_its_lost_digits(write_xlsx, rows):
+    rows[0]["id_number"] = "3.50102E+17"
+    text = validate(write_xlsx(rows), today=TODAY).findings[0].message("zh")
+    assert "3.50102E+17" in text and "末尾 12 位" in text

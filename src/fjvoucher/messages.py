@@ -31,10 +31,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{value!r} contained invisible control characters (pasted line breaks and the like); they were removed. "
         "Check the cell"),
     "stored-as-number": (
-        "「{value}」被 Excel 存成了数字，末尾几位已丢失，无法还原。请把此列设置为「文本」格式，"
-        "重新从考务软件导出或重新录入",
-        "{value} was stored by Excel as a number and has lost its last digits. Format the column as Text and "
-        "export or type it again"),
+        "此格被 Excel 存成了数字，显示为 {shown}（即 {value}）：Excel 的数字只保留 15 位，末尾 {lost} 位已丢失，"
+        "无法还原。请把此列设置为「文本」格式，重新从考务软件导出或重新录入",
+        "Excel stored this cell as a number, shown as {shown} ({value}): Excel keeps 15 digits, so the last "
+        "{lost} are lost for good. Format the column as Text and export or type it again"),
     "cell-too-long": (
         "此格有 {length} 个字符，超过 Excel 单格上限 {limit}，不可能是名册内容。请核对此格",
         "The cell holds {length} characters, more than Excel's limit of {limit}. Check the cell"),

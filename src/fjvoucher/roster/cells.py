@@ -29,6 +29,40 @@ def cell_text(cell) -> tuple[str, bool]:
     return cleaned.strip(_EDGE_SPACES), cleaned != text
 
 
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number; the rest become zeros
+
+
+def as_excel_shows(cell: float) -> tuple[str, str, int]:
+    """Return a long number as Excel shows it: its digits (350105196710306000), in a General column
+    (3.50105E+17), and how many trailing digits are lost.
+
+    Python's own text of the float (350105196710305984) holds digits Excel never showed anyone.
+    """
+    from decimal import Decimal
+
+    kept = Decimal(format(float(cell), f".{EXCEL_DIGITS}g"))
+    digits = f"{kept:f}"
+    mantissa, exponent = f"{float(cell):.5E}".split("E")
+    general = f"{mantissa.rstrip('0').rstrip('.')}E{int(exponent):+03d}"
+    return digits, general, max(0, len(digits.lstrip("-")) - EXCEL_DIGITS)
+
+
+def scientific_digits(text: str) -> str:
+    """Return the digits a number typed as Excel's General shows it stands for (3.50102E+17 → 350102000000000000)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return f"{Decimal(text.upper()):f}"
+    except InvalidOperation:
+        return text
+
+
+def scientific_lost(text: str) -> int:
+    """Return how many digits a number typed as Excel's General shows it (3.50102E+17) has lost."""
+    mantissa, exponent = text.upper().split("E+")
+    return max(0, int(exponent) + 1 - len(mantissa.replace(".", "").rstrip("0") or "0"))
+
+
 def is_number(cell) -> bool:
     """Return True for a cell Excel stored as a number (not text, not a date)."""
     return isinstance(cell, (int, float)) and not isinstance(cell, bool)

@@ -145,8 +145,13 @@ def _education(cell, text: str, fld: Field, row: _Row) -> str:
 def _damaged_number(cell, text: str, fld: Field, row: _Row) -> bool:
     """Record and return True when Excel stored a long code as a number and lost digits."""
     looks_scientific = "E+" in text.upper() and text.replace(".", "").upper().split("E+")[0].isdigit()
-    if looks_scientific or (cells.is_number(cell) and len(text) >= _NUMBER_DAMAGE_DIGITS):
-        row.add(fld.key, "error", "stored-as-number", value=text)
+    if looks_scientific and text.upper().split("E+")[1].isdigit():
+        row.add(fld.key, "error", "stored-as-number", value=cells.scientific_digits(text), shown=text,
+                lost=cells.scientific_lost(text))
+        return True
+    if cells.is_number(cell) and len(text) >= _NUMBER_DAMAGE_DIGITS:
+        digits, general, lost = cells.as_excel_shows(cell)
+        row.add(fld.key, "error", "stored-as-number", value=digits, shown=general, lost=lost)
         return True
     return False
 
