@@ -346,3 +346,25 @@ def test_two_subsets_of_one_face_on_a_page_become_one_font_program(tmp_path):
     # anew and dictionaries packed.
     assert max(single.stat().st_size for single in singles) < 40 * 1024
     assert all(single.read_bytes().startswith(b"%PDF-1.5") for single in singles)  # packed, not left as written
+
+
+def test_a_rerun_writes_byte_identical_batch_pdfs_dated_by_the_ledger(tmp_path):
+    from fjvoucher.ledger.store import Ledger
+    from support import Clock
+
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", make_candidates(3, seed=22))
+    clock = Clock(dt.datetime(2009, 6, 12, 9, 30))
+    options = MergeOptions(batch_size=2, today=TODAY, ledger=tmp_path / "ledger.db", clock=clock)
+    outputs = []
+    for run_number in range(2):
+        out = tmp_path / f"out{run_number}"
+        merge_roster(roster, out, options)
+        outputs.append({p.name: p.read_bytes() for p in sorted((out / "batches").glob("*.pdf"))})
+        clock.set(2009, 7, 1)  # a month later: the documents still carry the vouchers' issue time
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 2
+    info = poppler("pdfinfo", tmp_path / "out1" / "batches" / "batch-001.pdf")
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        assert ledger.issue_time(["3501-2009-000001"]) == dt.datetime(2009, 6, 12, 9, 30)
+    assert "2009" in next(line for line in info.splitlines() if line.startswith("CreationDate"))
+    subprocess.run(["qpdf", "--check", tmp_path / "out1" / "batches" / "batch-001.pdf"], check=True,
+                   capture_output=True)

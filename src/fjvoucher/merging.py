@@ -314,6 +314,7 @@ class _BatchWriter:
         try:
             with self._transaction() as transaction:
                 issued = self.record(transaction, chunk, f"{name}.pdf" if self.make_pdf else f"{name}.docx")
+                created = self._document_date(chunk, issued)
                 vouchers = [self._voucher(p, i) for p, i in zip(chunk, issued, strict=True)]
                 bodies = [self.renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
                 if self.options.per_candidate and self.make_docx:
@@ -323,12 +324,17 @@ class _BatchWriter:
         except BaseException:
             staging.discard()
             raise
-        self._written(start, chunk, batch)
+        self._written(start, chunk, batch, created)
+
+    def _document_date(self, chunk: list[_Planned], issued: list[Issued]) -> dt.datetime:
+        """Return the batch's document date: its vouchers' issue time in the ledger, else its latest 发证日期."""
+        recorded = self.ledger.issue_time([i.voucher_no for i in issued]) if self.ledger else None
+        return recorded or dt.datetime.combine(max(p.candidate.issue or dt.date.min for p in chunk), dt.time())
 
     def _transaction(self):
         return self.ledger.batch() if self.ledger else nullcontext(None)
 
-    def _written(self, start: int, chunk: list[_Planned], batch: Path) -> None:
+    def _written(self, start: int, chunk: list[_Planned], batch: Path, created: dt.datetime) -> None:
         """Note the files of a batch now in place, and hand the batch to the PDF engine."""
         if self.options.per_candidate and self.make_docx:
             self.written += [f"vouchers/{p.stem}.docx" for p in chunk]
@@ -337,7 +343,8 @@ class _BatchWriter:
             self.written.append(f"batches/{batch.name}")
         if self.converter:
             singles = [self.outdir / f"vouchers/{p.stem}.pdf" for p in chunk] if self.options.per_candidate else []
-            self.jobs.append(PdfJob(batch, self.outdir / "batches" / f"{batch.stem}.pdf", len(chunk), singles))
+            self.jobs.append(PdfJob(batch, self.outdir / "batches" / f"{batch.stem}.pdf", len(chunk), singles,
+                                    created))
             self.converter.submit(self.jobs[-1])
         if self.progress:
             self.progress("docx", start + len(chunk), self.total)

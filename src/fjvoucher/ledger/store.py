@@ -78,6 +78,10 @@ class Ledger:
         """Return the status `voucher_no` had just before `moment`."""
         return self.storage.status_at(voucher_no, moment)
 
+    def issue_time(self, voucher_nos: list[str]) -> dt.datetime | None:
+        """Return when the latest of `voucher_nos` was first recorded (a batch's document date), or None."""
+        return self.storage.issue_time(voucher_nos)
+
     # --- writing: each change reads the voucher again under the write lock ------------------------
 
     @contextmanager

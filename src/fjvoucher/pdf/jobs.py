@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ class PdfJob:
     pdf: Path
     pages: int
     singles: list[Path] = field(default_factory=list)  # one per page, in page order; empty for none
+    created: dt.datetime | None = None  # the PDF's document date (the vouchers' issue time): re-runs match
 
 
 @dataclass

@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 from fjvoucher.atomic import make_private, write_bytes_atomic
+from fjvoucher.pdf.docdates import fix_document_dates
 from fjvoucher.pdf.fontsubset import (
     TrueType,
     codes_by_font,
@@ -29,6 +30,8 @@ def finish_job(produced: Path, job: PdfJob) -> str | None:
     pages = count_pages(produced)
     if pages != job.pages:
         return f"PDF 有 {pages} 页，应为 {job.pages} 页 (page count differs)"
+    if job.created is not None:
+        fix_document_dates(produced, job.created)
     if job.singles:
         cut_pages(produced, job.singles)
     job.pdf.parent.mkdir(parents=True, exist_ok=True)
