@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from fjvoucher.errors import LedgerError
+from fjvoucher.ledger.monthly import CLOSING
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.merging import MergeOptions, merge_roster
 from support import DATA, Clock, run
@@ -242,8 +243,8 @@ def test_a_past_months_report_reads_the_same_after_later_changes(tmp_path, roste
     june = tmp_path / "june.xlsx"
     ledger = ("--ledger", tmp_path / "ledger.db")
     assert run("report", "--month", "2009-06", "-o", june, *ledger).exit_code == 0
-    before = {name: _sheet(june, name) for name in ("本月发放", "本月变更", "汇总")}
-    assert len(before["本月发放"]) == 2 + 5 and len(before["本月变更"]) == 2
+    before = {name: _sheet(june, name) for name in ("本月发放", "本月变更", "汇总", "明细数据")}
+    assert len(before["明细数据"]) == 2 + 5 and len(before["本月变更"]) == 2 + len(CLOSING) + 1
     with Ledger(tmp_path / "ledger.db", clock=clock) as book:
         clock.set(2009, 8, 3, 15)
         book.revoke("3501-2009-000004", "实为不合格")
@@ -256,9 +257,9 @@ def test_a_past_months_report_reads_the_same_after_later_changes(tmp_path, roste
     assert {name: _sheet(june_again, name) for name in before} == before
     august = tmp_path / "august.xlsx"
     assert "发放 1 张，变更 4 项" in run("report", "--month", "2009-08", "-o", august, *ledger).output
-    issued = _sheet(august, "本月发放")
+    issued = _sheet(august, "明细数据")
     assert [r[0] for r in issued[2:]] == ["3501-2009-000006"] and issued[2][-2] == "3501-2009-000001"
-    kinds = [r[1] for r in _sheet(august, "本月变更")[2:]]
+    kinds = [r[1] for r in _sheet(august, "本月变更")[2:-len(CLOSING) - 1]]
     assert kinds == ["作废", "换发国家证书", "被补发替换", "补发"]
 
 
@@ -268,7 +269,7 @@ def test_the_report_is_typed_and_printable(tmp_path, roster, clock):
     out = tmp_path / "2009-06.xlsx"
     run("report", "--month", "2009-06", "-o", out, "--ledger", tmp_path / "ledger.db")
     book = load_workbook(out)
-    sheet = book["本月发放"]
+    sheet = book["明细数据"]
     header = [c.value for c in sheet[2]]
     row = dict(zip(header, [c.value for c in sheet[3]], strict=True))
     assert row["中心代码"] == "3501" and isinstance(row["理论知识考核成绩"], (int, float))
@@ -277,6 +278,58 @@ def test_the_report_is_typed_and_printable(tmp_path, roster, clock):
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
     assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.print_title_rows == "$1:$2" and "&P" in sheet.oddFooter.center.text
+
+
+def test_the_printed_report_is_sized_for_a4_landscape_at_a_readable_size(tmp_path, roster, clock):
+    from fjvoucher.ledger.monthly import FONT_PT, PRINT_COLUMNS
+    from fjvoucher.sheets.workbook import Table, header_height
+
+    path, _ = roster
+    merged(tmp_path, path, clock)
+    out = tmp_path / "2009-06.xlsx"
+    run("report", "--month", "2009-06", "-o", out, "--ledger", tmp_path / "ledger.db")
+    book = load_workbook(out)
+    sheet = book["本月发放"]
+    assert [c.value for c in sheet[2]] == [c[0] for c in PRINT_COLUMNS]
+    printed = Table("", [c[0] for c in PRINT_COLUMNS], [], widths={i: c[1] for i, c in enumerate(PRINT_COLUMNS)},
+                    font_size=FONT_PT)
+    # 理论知识考核成绩 wraps to three lines in its narrow column: the row is raised to hold them.
+    assert sheet.row_dimensions[2].height == header_height(printed) >= 3 * FONT_PT
+    body = [c for row in sheet.iter_rows(min_row=3, max_row=7) for c in row]
+    assert {c.font.sz for c in body} == {FONT_PT} and all(c.font.sz >= 9 for c in sheet[2])
+    # Widths in digits of 宋体 10 pt: at most what A4 landscape holds within its margins at 100 %.
+    assert book._fonts[0].name == "宋体" and book._fonts[0].sz == FONT_PT
+    assert sum(c[1] for c in PRINT_COLUMNS) <= 150
+    lines = [row[0] for row in sheet.iter_rows(values_only=True) if row[0] and str(row[0]).startswith(("制表人", "（单位盖章"))]
+    assert len(lines) == 2 and "审核人" in lines[0] and "盖章" in lines[1]
+    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$2"
+
+
+def test_the_summary_orders_levels_five_to_one_occupations_by_pinyin_and_counts_a_reissue_once(tmp_path, clock):
+    from fjvoucher.merge import reissue_voucher
+
+    rows = make_candidates(7, seed=33)
+    plan = [("中式烹调师", "五级/初级"), ("车工", "二级/技师"), ("车工", "五级/初级"), ("养老护理员", "四级/中级"),
+            ("电工", "三级/高级"), ("车工", "初级"), ("钳工", "一级/高级技师")]
+    for row, (occupation, level) in zip(rows, plan):
+        digit = {"五": 5, "初": 5, "四": 4, "三": 3, "二": 2, "一": 1}[level[0]]
+        row.update(occupation=occupation, level=level,
+                   certificate_no=row["certificate_no"][:10] + str(digit) + row["certificate_no"][11:])
+    merged(tmp_path, write_roster_xlsx(tmp_path / "r.xlsx", rows), clock)
+    clock.set(2009, 6, 20, 9)
+    reissue_voucher("3501-2009-000002", "遗失", tmp_path / "补发",
+                    MergeOptions(format="docx", ledger=tmp_path / "ledger.db", clock=clock))
+    out = tmp_path / "2009-06.xlsx"
+    assert run("report", "--month", "2009-06", "-o", out, "--ledger", tmp_path / "ledger.db").exit_code == 0
+    summary = [r for r in _sheet(out, "汇总")[2:] if r[0]]
+    by_kind = [(r[1], r[2], r[3]) for r in summary if r[0] == "按职业和等级"]
+    assert by_kind == [("车工", "五级（初级）", 2), ("车工", "二级（技师）", 1), ("电工", "三级（高级）", 1),
+                       ("钳工", "一级（高级技师）", 1), ("养老护理员", "四级（中级）", 1),
+                       ("中式烹调师", "五级（初级）", 1)]
+    assert [r[2] for r in summary if r[0] == "按等级"] == ["五级（初级）", "四级（中级）", "三级（高级）", "二级（技师）",
+                                                        "一级（高级技师）"]
+    totals = {r[0]: r[3] for r in summary}
+    assert totals["发放人数合计（补发不重复计）"] == 7 and totals["印发凭证张数（含补发）"] == 8
 
 
 # --- the register --------------------------------------------------------------------------------

@@ -593,8 +593,10 @@ def history(voucher_no: str, ledger: Path | None) -> None:
 def report(month: str, output: Path | None, ledger: Path | None) -> None:
     """写出月报 · Write the monthly report to the province for MONTH.
 
-    Sheets 本月发放 (vouchers issued in the month), 本月变更 (reissues, revocations, restorations,
-    supersessions) and 汇总 (counts).  A past month's report reads the same when run again.
+    Printed sheets 本月发放 (vouchers issued in the month), 本月变更 (reissues, revocations,
+    restorations, supersessions) and 汇总 (people by occupation and level), sized for A4 landscape
+    at 10 pt with 制表人/审核人/盖章 lines; 明细数据 holds every field.  A past month's report reads
+    the same when run again.
 
     例 Example:
 

@@ -12,22 +12,38 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from fjvoucher.collation import pinyin_key
 from fjvoucher.errors import InputError
 from fjvoucher.layout import FIELDS
 from fjvoucher.ledger.storage import Event, Voucher
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import EVENT_WORDS, STATUS_WORDS
-from fjvoucher.roster.cells import parse_date
+from fjvoucher.roster.cells import level_digit, parse_date
 from fjvoucher.sheets.workbook import Table, write_workbook
 
 ISSUING = ("issued", "reissued")
 CHANGES = ("reissued", "replaced", "revoked", "restored", "superseded")
 PRINTED = [f for f in FIELDS if f.key != "voucher_no"]
+FONT_NAME = "宋体"  # what the voucher prints in; Excel and WPS on a Chinese Windows have it
+FONT_PT = 10  # the printed sheets: 10 pt at 100 % on A4 landscape (the province reads them on paper)
+# The printed 本月发放: what the province checks, sized to fit A4 landscape at 100 % (widths in Excel's units).
+# 性别, 出生日期, 文化程度 are in the ID or the data sheet; 补发原凭证 is in 本月变更 (and the data sheet).
+PRINT_COLUMNS = [("序号", 4.5, "n"), ("凭证编号", 17, "no"), ("姓名", 9, "name"), ("身份证号", 19.5, "id_number"),
+                 ("职业", 12, "occupation"), ("等级", 10, "level"), ("理论知识考核成绩", 7, "theory_score"),
+                 ("操作技能考核成绩", 7, "skill_score"), ("评定成绩", 6, "result"),
+                 ("证书编号", 17.5, "certificate_no"), ("发证日期", 11, "issued_on"), ("有效期至", 11, "expires_on"),
+                 ("月末状态", 14, "state")]
+PRINT_DATE = "yyyy-mm-dd"  # narrower than 2009年6月10日: the columns fit the page at 100 %
+PRINT_TIME = "yyyy-mm-dd hh:mm"
 KIND_WIDTHS = {"name": 9, "sex": 5, "date": 15, "education": 9, "id": 20, "text": 14, "level": 11, "score": 7,
                "result": 7, "certificate": 18, "code": 12}
 ISSUED_HEADERS = ["凭证编号", "中心代码", *(f.header for f in PRINTED),
                   "有效期至", "发放时间", "补发原凭证", "月末状态"]
 CHANGE_HEADERS = ["时间", "变更", "凭证编号", "姓名", "证书编号", "相关凭证", "原因", "操作人"]
+SUMMARY_HEADERS = ["项目", "职业", "等级", "人数"]
+CLOSING = ["制表人：＿＿＿＿＿＿＿＿　　　　审核人：＿＿＿＿＿＿＿＿",
+           "（单位盖章）　　　　　　　　　　　　　年　　月　　日"]
+LEVEL_NAMES = {5: "五级（初级）", 4: "四级（中级）", 3: "三级（高级）", 2: "二级（技师）", 1: "一级（高级技师）"}
 
 
 @dataclass(frozen=True)
@@ -57,16 +73,21 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
     at_end = {no: _state_at(ledger, v, end) for no, v in vouchers.items()}
     title = f"{center} {start.year}年{start.month}月 凭证发放月报".strip()
     code_columns = [0, 1] + [i + 2 for i, f in enumerate(PRINTED) if f.is_code]
+    printed = [_printed_row(n, vouchers[e.voucher_no], at_end) for n, e in enumerate(issued, start=1)]
     tables = [
-        Table("本月发放", ISSUED_HEADERS, (_issued_row(e, vouchers[e.voucher_no], at_end) for e in issued),
-              title=f"{title}：本月发放", text_columns=code_columns, widths=_issued_widths()),
+        Table("本月发放", [c[0] for c in PRINT_COLUMNS], printed, title=f"{title}：本月发放",
+              text_columns=(1, 3, 9), widths={i: c[1] for i, c in enumerate(PRINT_COLUMNS)}, font_size=FONT_PT,
+              number_formats={10: PRINT_DATE, 11: PRINT_DATE}, closing=CLOSING),
         Table("本月变更", CHANGE_HEADERS, (_change_row(e, vouchers.get(e.voucher_no)) for e in changes),
-              title=f"{title}：本月变更", text_columns=(2, 4, 5),
-              widths={0: 18, 1: 12, 2: 20, 3: 10, 4: 20, 5: 20, 6: 24, 7: 12}),
-        Table("汇总", ["项目", "职业", "等级", "张数"], _summary(issued, vouchers, at_end), title=f"{title}：汇总",
-              widths={0: 14, 1: 20, 2: 16, 3: 10}),
+              title=f"{title}：本月变更", text_columns=(2, 4, 5), font_size=FONT_PT, closing=CLOSING,
+              widths={0: 18, 1: 14, 2: 18, 3: 10, 4: 19, 5: 18, 6: 26, 7: 12}, number_formats={0: PRINT_TIME}),
+        Table("汇总", SUMMARY_HEADERS, _summary(issued, vouchers, at_end), title=f"{title}：汇总", font_size=FONT_PT,
+              widths={0: 30, 1: 24, 2: 18, 3: 10}, closing=CLOSING),
+        Table("明细数据", ISSUED_HEADERS, (_issued_row(e, vouchers[e.voucher_no], at_end) for e in issued),
+              title=f"{title}：明细数据（全部字段，供核对和汇总，不必打印）", text_columns=code_columns,
+              widths=_issued_widths()),
     ]
-    write_workbook(path, tables)
+    write_workbook(path, tables, base_font=(FONT_NAME, FONT_PT))
     return MonthCounts(len(issued), len(changes))
 
 
@@ -111,11 +132,32 @@ def _change_row(event: Event, voucher: Voucher | None) -> list:
             fields.get("certificate_no", ""), event.other_no, event.reason, event.actor]
 
 
+def _printed_row(number: int, voucher: Voucher, at_end: dict[str, str]) -> list:
+    values = {"n": number, "no": voucher.voucher_no, "issued_on": voucher.issued_on, "expires_on": voucher.expires_on,
+              "state": STATUS_WORDS[at_end[voucher.voucher_no]]}
+    kinds = {f.key: f.kind for f in PRINTED}
+    return [values[key] if key in values else _typed(kinds[key], voucher.fields[key]) for _, _, key in PRINT_COLUMNS]
+
+
 def _summary(issued: list[Event], vouchers: dict[str, Voucher], at_end: dict[str, str]) -> list[list]:
-    by_kind = Counter((vouchers[e.voucher_no].fields["occupation"], vouchers[e.voucher_no].fields["level"])
-                      for e in issued)
-    rows = [["按职业和等级", occupation, level, count] for (occupation, level), count in sorted(by_kind.items())]
-    states = Counter(at_end[e.voucher_no] for e in issued)
-    rows += [["按月末状态", STATUS_WORDS[state], "", count] for state, count in sorted(states.items())]
-    rows.append(["本月发放合计", "", "", len(issued)])
+    """Return the counts: people by occupation (pinyin order) and level (五级 to 一级), by level, by state.
+
+    A certificate whose voucher was issued and reissued within the month is one person, counted once
+    under its latest voucher; the vouchers printed (reissues included) are counted apart.
+    """
+    latest = {vouchers[e.voucher_no].fields["certificate_no"]: vouchers[e.voucher_no] for e in issued}
+    people = list(latest.values())
+    # 初级 and 五级/初级 are one level written two ways: counted together under one name.
+    by_kind = Counter((v.fields["occupation"], level_digit(v.fields["level"]) or 0) for v in people)
+    rows = [["按职业和等级", occupation, LEVEL_NAMES.get(digit, "其他"), count]
+            for (occupation, digit), count in sorted(by_kind.items(), key=lambda i: (pinyin_key(i[0][0]), -i[0][1]))]
+    by_level = Counter(level_digit(v.fields["level"]) or 0 for v in people)
+    rows += [["按等级", "", LEVEL_NAMES.get(digit, "其他"), by_level[digit]] for digit in sorted(by_level, reverse=True)]
+    states = Counter(at_end[v.voucher_no] for v in people)
+    rows += [["按月末状态", STATUS_WORDS[state], "", states[state]] for state in STATE_ORDER if state in states]
+    rows.append(["发放人数合计（补发不重复计）", "", "", len(people)])
+    rows.append(["印发凭证张数（含补发）", "", "", len(issued)])
     return rows
+
+
+STATE_ORDER = ("genuine", "expired", "replaced", "revoked", "superseded")

@@ -36,6 +36,10 @@ class Table:
     text_columns: Iterable[int] = ()  # codes: stored as text with the "@" format
     row_height: float | None = None  # points; None: Excel's default
     printable: bool = True  # A4 landscape, one page wide, borders, repeated header, page numbers
+    font_size: float | None = None  # points, for the header and the rows; None: Excel's default (11)
+    font_name: str | None = None  # None: the workbook's normal font
+    closing: list[str] = field(default_factory=list)  # lines printed under the table (制表人、审核人 …)
+    number_formats: dict[int, str] = field(default_factory=dict)  # column → Excel number format
 
 
 def cell_value(value):
@@ -53,14 +57,31 @@ def write_table(path: Path, title: str, headers: list[str], rows: Iterable[list]
                                        printable=landscape)])
 
 
-def write_workbook(path: Path, tables: list[Table]) -> Path:
-    """Write `tables`, one sheet each, to `path` (atomically, owner-only)."""
+def write_workbook(path: Path, tables: list[Table], base_font: tuple[str, float] | None = None) -> Path:
+    """Write `tables`, one sheet each, to `path` (atomically, owner-only).
+
+    `base_font` (name, points) replaces Excel's default Calibri 11 as the workbook's normal font.
+    Column widths are counted in digits of that font, so a sheet sized for print says which font
+    it is sized in; otherwise each program measures in its own substitute for Calibri (LibreOffice on
+    Linux takes DejaVu Sans, a quarter wider) and shrinks the page to fit.
+    """
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
+    if base_font:
+        _set_normal_font(book, *base_font)
     for table in tables:
         _write_sheet(book.create_sheet(table.name[:31]), table)
     return save_workbook(book, Path(path))
+
+
+def _set_normal_font(book, name: str, size: float) -> None:
+    """Make (name, size) the workbook's normal font: the font of unstyled cells and of column widths."""
+    from openpyxl.styles import Font
+    from openpyxl.utils.indexed_list import IndexedList
+
+    # openpyxl has no public setter: its first font is the one the "Normal" style and style 0 point at.
+    book._fonts = IndexedList([Font(name=name, size=size, family=3, charset=134)])  # 134: GB2312 charset
 
 
 def _write_sheet(sheet, table: Table) -> None:
@@ -86,16 +107,59 @@ def _write_sheet(sheet, table: Table) -> None:
     header_cells = []
     for header in table.headers:
         cell = WriteOnlyCell(sheet, value=header)
-        cell.font, cell.alignment = Font(bold=True), Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.font = Font(name=table.font_name, bold=True, size=table.font_size or 11)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         header_cells.append(cell)
+    # A wrapped header needs its row raised by hand: Excel and Calc keep a row's height as written.
+    sheet.row_dimensions[first_row].height = header_height(table)
     sheet.append(header_cells)
     text_columns = set(table.text_columns)
+    body = Font(name=table.font_name, size=table.font_size) if table.font_size else None
     count = 0
     for row in table.rows:
-        sheet.append([_cell(sheet, value, i in text_columns) for i, value in enumerate(row)])
+        sheet.append([_styled(_cell(sheet, value, i in text_columns), sheet, body, table.number_formats.get(i))
+                      for i, value in enumerate(row)])
         count += 1
+    if table.closing:
+        sheet.append([])  # a blank row between the table and what is signed under it
+    for number, line in enumerate(table.closing, start=first_row + count + 2):
+        closing = WriteOnlyCell(sheet, value=line)
+        closing.font = Font(name=table.font_name, size=(table.font_size or 11) + 1)
+        sheet.merged_cells.add(f"A{number}:{last}{number}")
+        sheet.row_dimensions[number].height = CLOSING_ROW_PT
+        sheet.append([closing])
     if table.printable:
         _print_setup(sheet, first_row, f"A{first_row}:{last}{first_row + count}")
+
+
+CLOSING_ROW_PT = 30  # room to sign 制表人 and 审核人 by hand
+CJK_WIDTH = 2.0  # a Chinese character is about two of Excel's width units (digits of the default font)
+
+
+def header_height(table: Table) -> float:
+    """Return the header row's height in points: enough lines for the longest header wrapped in its column."""
+    size = table.font_size or 11
+    lines = 1
+    for col, header in enumerate(table.headers):
+        width = table.widths.get(col, 8.43) - 1  # Excel's default width; a unit of padding
+        per_line = max(1, int(width * 11 / size // CJK_WIDTH))
+        lines = max(lines, -(-len(header) // per_line))
+    return round(lines * size * 1.35 + 4, 1)
+
+
+def _styled(value, sheet, font, number_format: str | None):
+    """Return `value` as a cell with the table's font and `number_format` (a plain value when neither is set)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import Cell
+
+    if font is None and number_format is None:
+        return value
+    cell = value if isinstance(value, Cell) or type(value).__name__ == "WriteOnlyCell" else WriteOnlyCell(sheet, value)
+    if font is not None:
+        cell.font = font
+    if number_format is not None:
+        cell.number_format = number_format
+    return cell
 
 
 def _print_setup(sheet, header_row: int, table_range: str) -> None:
