@@ -100,7 +100,7 @@ def test_version_and_module_entry_point():
 
 def test_clicks_own_messages_are_in_chinese_too():
     result = run("merge")
-    assert result.exit_code == 2 and "缺少参数 Missing argument" in result.output and "用法 Usage:" in result.output
+    assert result.exit_code == 2 and "缺少参数 'ROSTER'" in result.output and "用法 Usage:" in result.output
     assert "显示本帮助" in run("--help").output
 
 
@@ -143,3 +143,12 @@ def test_a_photo_folder_that_does_not_exist_is_exit_2(tmp_path):
     result = run("merge", SAMPLES / "roster.xlsx", "--photos", tmp_path / "照片", "-o", tmp_path / "o",
                  "--ledger", tmp_path / "l.db")
     assert result.exit_code == 2 and "照片文件夹不存在" in result.output and not (tmp_path / "o").exists()
+
+
+def test_clicks_own_words_are_chinese_too():
+    from support import run
+
+    typo = run("merg")
+    assert "您是不是要输入 'merge'" in typo.output and "Did you mean" not in typo.output
+    missing = run("report")
+    assert "缺少选项 '--month'" in missing.output and "Missing option" not in missing.output

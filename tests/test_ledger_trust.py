@@ -306,7 +306,7 @@ def test_the_printed_report_is_sized_for_a4_landscape_at_a_readable_size(tmp_pat
 
 
 def test_the_summary_orders_levels_five_to_one_occupations_by_pinyin_and_counts_a_reissue_once(tmp_path, clock):
-    from fjvoucher.merge import reissue_voucher
+    from fjvoucher.merging import reissue_voucher
 
     rows = make_candidates(7, seed=33)
     plan = [("中式烹调师", "五级/初级"), ("车工", "二级/技师"), ("车工", "五级/初级"), ("养老护理员", "四级/中级"),
@@ -395,3 +395,19 @@ def test_a_0_1_0_ledger_upgrades_keeping_every_voucher_status_and_reason(tmp_pat
         assert [e.kind for e in ledger.history("3501-2009-000006")] == ["reissued"]
         assert vouchers["3501-2009-000001"].fields["name"] == "江秀兰"
     assert run("verify", "3501-2009-000003", "--name", "周宏", "--ledger", copy).output.count("已作废") == 1
+
+
+def test_list_lines_its_columns_up_where_chinese_characters_are_two_columns_wide(tmp_path, clock):
+    import unicodedata
+
+    rows = make_candidates(3, seed=34)
+    rows[0]["name"], rows[1]["name"], rows[2]["name"] = "王芳", "欧阳建国", "Ayxan·Memet"
+    merged(tmp_path, write_roster_xlsx(tmp_path / "r.xlsx", rows), clock)
+    lines = run("list", "--codes", "--ledger", tmp_path / "ledger.db").output.splitlines()[:4]
+
+    def column_of(line: str, text: str) -> int:
+        before = line[:line.index(text)]
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in before)
+
+    certificates = [column_of(line, "0935") for line in lines[1:]] + [column_of(lines[0], "证书编号")]
+    assert len(set(certificates)) == 1, lines

@@ -244,3 +244,34 @@ def test_list_codes_shows_them_as_the_voucher_prints_them(issued):
     listed = run("list", "--codes", "--ledger", ledger)
     assert printed_code(vouchers[number].verify_code) in listed.output
     assert vouchers[number].verify_code not in listed.output
+
+
+def test_the_page_prints_dates_as_the_voucher_does_and_names_the_centre_and_its_phone(issued):
+    from starlette.testclient import TestClient
+
+    from fjvoucher.roster.cells import chinese_date
+
+    ledger, rows, vouchers, year = issued
+    number = f"3501-{year}-000001"
+    ledgers = Ledgers([ledger])
+    with TestClient(create_app(ledgers, per_minute=0, center="福州市职业技能鉴定指导中心",
+                               phone="0591-87654321")) as site:
+        answer = site.post("/", data={"no": number, "name": rows[0]["name"]}).text
+        home = site.get("/").text
+        api = site.get("/api/verify", params={"no": number, "name": rows[0]["name"]}).json()
+    ledgers.close()
+    issued_on = vouchers[number].issued_on
+    assert chinese_date(issued_on) in answer and issued_on.isoformat() not in answer  # 2026年12月4日, not 2026-12-04
+    assert api["issued_on"] == issued_on.isoformat()  # programs keep ISO dates
+    printed_center = vouchers[number].fields["center"] or "福州市职业技能鉴定指导中心"
+    assert f"请联系发证的{printed_center}" in answer
+    assert "福州市职业技能鉴定指导中心（电话 0591-87654321）" in home
+
+
+def test_config_set_center_phone_is_the_phone_setting(tmp_path):
+    from fjvoucher.config import setting
+    from support import run
+
+    assert run("config", "set", "center_phone", "0591-87654321").exit_code == 0  # the name the issue asked for
+    assert setting("phone") == "0591-87654321"  # one setting: the desk's phone, also on serve's page
+    assert "0591-87654321" in run("config").output

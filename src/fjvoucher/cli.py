@@ -685,12 +685,22 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        for r in rows:
-            click.echo(f"{r['voucher_no']}  {r['name']}  {r['certificate_no']}  {r['id_number']}  "
-                       f"{r['issued_on']} → {r['expires_on']}  {STATUS_WORDS[r['state']]}"
-                       + (f"  {r['verify_code']}" if codes else ""))
+        headers = ["凭证编号", "姓名", "证书编号", "身份证号", "发证日期", "有效期至", "状态"] + (["查询码"] if codes else [])
+        table = [[r["voucher_no"], r["name"], r["certificate_no"], r["id_number"], r["issued_on"], r["expires_on"],
+                  STATUS_WORDS[r["state"]]] + ([r["verify_code"]] if codes else []) for r in rows]
+        for line in aligned([headers, *table]):
+            click.echo(line)
         click.echo(f"共 {len(rows)} 张 (vouchers)")
     _ledger_line(choice, err=fmt == "json")
+
+
+def aligned(rows: list[list[str]]) -> list[str]:
+    """Return `rows` as lines of columns lined up on a terminal, where a Chinese character takes two columns."""
+    from fjvoucher.roster.cells import display_width
+
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell + " " * (width - display_width(cell)) for cell, width in zip(row, widths)).rstrip()
+            for row in rows]
 
 
 @cli.command(short_help="真伪查询网站 · the verification web page and API")
@@ -715,6 +725,7 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
       fjvoucher serve
       fjvoucher serve --host 0.0.0.0 --port 8009 --ledger 福州.db --ledger 厦门.db
     """
+    from fjvoucher.config import setting
     from fjvoucher.web.server import give_codes
     from fjvoucher.web.server import serve as run_server
 
@@ -725,7 +736,8 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
     for note in give_codes(paths):
         click.echo(note, err=True)
     click.echo(f"真伪查询 serving http://{host}:{port}{root_path}/  台账 ledger: {', '.join(map(str, paths))}")
-    run_server(paths, host=host, port=port, root_path=root_path, per_minute=rate_limit)
+    run_server(paths, host=host, port=port, root_path=root_path, per_minute=rate_limit,
+               center=setting("center_name") or "", phone=setting("phone") or "")
 
 
 @cli.command(short_help="凭证工作台 · the clerk's workbench in a browser window")

@@ -12,9 +12,10 @@ WORDS = {
     "Show the version and exit.": "显示版本 · Show the version and exit.",
     "Error: {message}": "错误 Error: {message}",
     "Aborted!": "已取消 Aborted!",
-    "Missing argument": "缺少参数 Missing argument",
-    "Missing option": "缺少选项 Missing option",
-    "Missing parameter": "缺少参数 Missing parameter",
+    # click writes "{missing} '--month'.": the English would sit between the words and the option's name.
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
     "Missing command.": "缺少命令 Missing command.",
     "No such command {name!r}.": "没有这个命令 {name!r} (no such command).",
     "No such option {name!r}.": "没有这个选项 {name!r} (no such option).",
@@ -38,6 +39,8 @@ PLURAL_WORDS = {  # (singular, plural): Chinese has one form
         "选项 {name!r} 需要给出值 (requires a value).",
     ("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})"):
         "多出了参数 ({args}) (unexpected extra arguments)",
+    ("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)"):
+        "您是不是要输入 {possibilities}？",
     ("{value!r} is not {choice}.", "{value!r} is not one of {choices}."):
         "{value!r} 不是可选值之一：{choices} (not one of the choices).",
 }

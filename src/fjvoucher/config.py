@@ -24,7 +24,7 @@ KEYS = {  # key → what it is, for `fjvoucher config`
     "ledger": "凭证台账文件 · the ledger file",
     "photos": "照片文件夹 · the photo folder",
     "verify_url": "真伪查询网址 · verification address printed as a QR code",
-    "phone": "中心联系电话 · the centre's phone, shown with the desk's 真伪查询 answers",
+    "phone": "中心联系电话 · the centre's phone, shown with 真伪查询 answers (desk and serve's page)",
     "output": "输出文件夹 · where `fjvoucher desk` writes vouchers, reissues and monthly reports",
 }
 
@@ -62,8 +62,12 @@ def read_config(path: Path | None = None) -> dict[str, str]:
     return {k: str(v) for k, v in data.items() if k in KEYS}
 
 
+ALIASES = {"center_phone": "phone"}  # the name the clerk may reach for, beside center_name
+
+
 def set_value(key: str, value: str, path: Path | None = None) -> Path:
     """Set one setting in the config file (created when missing); return the file's path."""
+    key = ALIASES.get(key, key)
     if key not in KEYS:
         raise InputError(f"没有「{key}」这一设置；可设置的有：{'、'.join(KEYS)} (unknown setting)")
     path = path or config_path()

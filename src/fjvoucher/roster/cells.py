@@ -143,6 +143,12 @@ def text_width_em(text: str) -> float:
     return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in text)
 
 
+def display_width(text: str) -> int:
+    """Return the columns `text` takes on a terminal: two for a wide (Chinese) character, one otherwise."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+               for ch in text)
+
+
 def has_one_decimal_at_most(score: float) -> bool:
     """Return True when `score` has no more than one decimal place (85, 85.5; not 85.25)."""
     return abs(score * 10 - round(score * 10)) < 1e-6

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.ledger.verify import Verification, verify
+from fjvoucher.roster.cells import chinese_date
 from fjvoucher.web.limits import RateLimiter
 
 log = logging.getLogger("fjvoucher.serve")
@@ -34,14 +35,16 @@ WORDS = {
            "missing": "请填写凭证编号，以及持证人姓名或查询码。", "issued_on": "发证日期", "expires_on": "有效期至",
            "occupation": "职业", "level": "等级", "id_number": "身份证号", "status": "状态",
            "replaced_by": "已由新凭证替换：",
-           "note": "本页只显示凭证上印有的内容。如有疑问，请联系发证的职业技能鉴定指导中心。",
+           "note": "本页只显示凭证上印有的内容。如有疑问，请联系发证的{center}。",
+           "center": "职业技能鉴定指导中心", "phone": "电话 {phone}",
            "unknown_why": "（编号与姓名不符，或编号不存在）"},
     "en": {"title": "Fujian skill-appraisal voucher: verification", "no": "Voucher NO", "name": "Holder's name",
            "code": "or the verification code (at the foot of the voucher, e.g. SQ7A-FFX4-GNB9)", "ask": "Verify", "switch": "中文", "other": "zh", "limited": "Too many queries: try again in {seconds} s.",
            "missing": "Give the voucher NO and the holder's name or the verification code.", "issued_on": "Issued on",
            "expires_on": "Valid until", "occupation": "Occupation", "level": "Level", "id_number": "ID number",
            "status": "Status", "replaced_by": "Replaced by the new voucher ",
-           "note": "This page shows only what the voucher itself prints. Ask the issuing centre if in doubt.",
+           "note": "This page shows only what the voucher itself prints. Ask the issuing centre if in doubt: {center}.",
+           "center": "the appraisal centre that issued it", "phone": "phone {phone}",
            "unknown_why": " (the NO and the name do not match, or the NO does not exist)"},
 }
 
@@ -66,8 +69,13 @@ class Ledgers:
             ledger.close()
 
 
-def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], float] = time.monotonic):
-    """Return the Starlette app answering from `ledgers`, each client limited to `per_minute` queries."""
+def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], float] = time.monotonic,
+               center: str = "", phone: str = ""):
+    """Return the Starlette app answering from `ledgers`, each client limited to `per_minute` queries.
+
+    `center` and `phone` (the settings center_name and phone) name whom to ask when in doubt;
+    an answer names the centre printed on the voucher itself.
+    """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -84,10 +92,24 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
 
     def page(request: Request, answer: Verification | None = None, message: str = "", status: int = 200):
         lang = lang_of(request)
+        shown = answer and answer.to_dict(lang)
+        if shown and answer.voucher is not None and lang == "zh":  # as the voucher prints them: 2009年6月10日
+            shown.update(issued_on=chinese_date(answer.voucher.issued_on),
+                         expires_on=chinese_date(answer.voucher.expires_on))
         html = pages.get_template("page.html").render(
-            w=WORDS[lang], lang=lang, answer=answer and answer.to_dict(lang), root=request.scope.get("root_path", ""),
-            message=message, number=request.scope.get("fjv_no", ""))
+            w=WORDS[lang], lang=lang, answer=shown, root=request.scope.get("root_path", ""),
+            message=message, number=request.scope.get("fjv_no", ""), note=note(lang, answer))
         return HTMLResponse(html, status_code=status)
+
+    def note(lang: str, answer: Verification | None) -> str:
+        """Return the page's closing note naming the issuing centre and its phone."""
+        words = WORDS[lang]
+        printed = answer.voucher.fields.get("center", "") if answer and answer.voucher else ""
+        who = printed or center or words["center"]
+        if phone and (not printed or printed == center):  # the phone is this centre's, not another city's
+            call = words["phone"].format(phone=phone)
+            who += f"（{call}）" if lang == "zh" else f" ({call})"
+        return words["note"].format(center=who)
 
     def limited(request: Request, json: bool) -> Response | None:
         wait = limiter.check(request.client.host if request.client else "?")

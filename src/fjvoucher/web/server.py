@@ -25,14 +25,14 @@ def give_codes(paths: list[Path]) -> list[str]:
 
 
 def serve(paths: list[Path], *, host: str = "127.0.0.1", port: int = 8009, root_path: str = "",
-          per_minute: int = 30) -> None:
-    """Answer verification queries for the ledgers at `paths` until interrupted."""
+          per_minute: int = 30, center: str = "", phone: str = "") -> None:
+    """Answer verification queries for the ledgers at `paths` until interrupted; the page names `center` and `phone`."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     ledgers = Ledgers(paths)
     try:
-        uvicorn.run(create_app(ledgers, per_minute=per_minute), host=host, port=port, root_path=root_path,
+        uvicorn.run(create_app(ledgers, per_minute=per_minute, center=center, phone=phone), host=host, port=port, root_path=root_path,
                     access_log=False, log_level="warning", proxy_headers=True, server_header=False)
     finally:
         ledgers.close()
