@@ -1,6 +1,7 @@
 """fjvoucher serve: the verification page and API, their rules, and the page in a real browser."""
 
 import datetime as dt
+import time
 import json
 
 import pytest
@@ -275,3 +276,33 @@ def test_config_set_center_phone_is_the_phone_setting(tmp_path):
     assert run("config", "set", "center_phone", "0591-87654321").exit_code == 0  # the name the issue asked for
     assert setting("phone") == "0591-87654321"  # one setting: the desk's phone, also on serve's page
     assert "0591-87654321" in run("config").output
+
+
+def test_serve_under_a_root_path_says_the_page_works_only_behind_the_proxy(issued):
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    ledger, *_ = issued
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "fjvoucher", "serve", "--port", str(port), "--ledger", ledger,
+                               "--root-path", "/verify"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        said = [server.stdout.readline() for _ in range(2)]
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        with pytest.raises(urllib.error.HTTPError):  # the prefixed address, opened directly, is not found
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/verify/", timeout=5)
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}/verify/" not in said[0]  # never offered as an address that works
+    assert "反向代理" in said[1] and "只有经反向代理访问才完整" in said[1]

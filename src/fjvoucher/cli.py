@@ -708,7 +708,8 @@ def aligned(rows: list[list[str]]) -> list[str]:
 @click.option("--port", type=click.IntRange(1, 65535), default=8009, show_default=True, help="Port to listen on.")
 @click.option("--ledger", "ledgers", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="A ledger to answer for; repeat it for several centres (default: this centre's ledger).")
-@click.option("--root-path", default="", help="The path prefix when served behind a reverse proxy, e.g. /verify.")
+@click.option("--root-path", default="", help="The path prefix when served behind a reverse proxy, e.g. /verify "
+              "(the page then works only through the proxy, which strips the prefix).")
 @click.option("--rate-limit", type=click.IntRange(min=0), default=30, show_default=True,
               help="Queries a minute each client may make (0: no limit).")
 def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_limit: int) -> None:
@@ -726,7 +727,7 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
       fjvoucher serve --host 0.0.0.0 --port 8009 --ledger 福州.db --ledger 厦门.db
     """
     from fjvoucher.config import setting
-    from fjvoucher.web.server import give_codes
+    from fjvoucher.web.server import give_codes, where_served
     from fjvoucher.web.server import serve as run_server
 
     paths = list(ledgers) or [_ledger(None).path]
@@ -735,7 +736,9 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
             raise Failure(f"找不到凭证台账 {path} (ledger not found)", ExitCode.UNUSABLE, "ledger-not-found")
     for note in give_codes(paths):
         click.echo(note, err=True)
-    click.echo(f"真伪查询 serving http://{host}:{port}{root_path}/  台账 ledger: {', '.join(map(str, paths))}")
+    for line in where_served(host, port, root_path):
+        click.echo(line)
+    click.echo(f"台账 ledger: {', '.join(map(str, paths))}")
     run_server(paths, host=host, port=port, root_path=root_path, per_minute=rate_limit,
                center=setting("center_name") or "", phone=setting("phone") or "")
 
