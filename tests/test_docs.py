@@ -53,3 +53,23 @@ def test_every_command_help_has_an_example():
     for name, command in cli.commands.items():
         helps = [command.help] + [sub.help for sub in getattr(command, "commands", {}).values()]
         assert any("例 Example" in h for h in helps), f"{name} has no example in its help"
+
+
+def test_the_readmes_first_command_never_writes_sample_vouchers_into_the_real_ledger(tmp_path, monkeypatch):
+    import shlex
+    import shutil
+    import sqlite3
+
+    from fjvoucher.config import default_ledger_path
+    from support import ROOT, run
+
+    first = re.search(r"```bash\n(.*)\n", README).group(1).split("&&")[1].split()
+    assert first[0] == ".venv/bin/fjvoucher"
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    monkeypatch.chdir(tmp_path)
+    result = run(*shlex.split(" ".join(first[1:])), "--format", "docx")  # docx: the ledger is the point here
+    assert result.exit_code == 0, result.output
+    assert not default_ledger_path().exists()  # the centre's own ledger is never created or touched
+    with sqlite3.connect(tmp_path / "out" / "试用台账.db") as db:
+        assert db.execute("SELECT count(*) FROM vouchers").fetchone()[0] == 50
+    assert "试用" in result.output

@@ -322,11 +322,13 @@ class ProgressLine:
               "鉴定站 (repeat for more); default: roster order.")
 @LEDGER
 @REISSUE
+@click.option("--demo", is_flag=True, help="A trial run (the bundled samples): record the vouchers in "
+              "OUTPUT/试用台账.db, never in the centre's ledger.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @ALL_WARNINGS
 @LANG
 def merge(roster: Path, outdir: Path, quiet: bool, all_warnings: bool, lang: str, ledger: Path | None,
-          sort_by: tuple[str, ...], fmt: str | None, **given) -> None:
+          sort_by: tuple[str, ...], fmt: str | None, demo: bool, **given) -> None:
     """检查名册并生成凭证 · Check ROSTER, then write vouchers, print batches and the register.
 
     One voucher per candidate (DOCX and PDF), batches of one voucher a page to print and stamp,
@@ -338,7 +340,9 @@ def merge(roster: Path, outdir: Path, quiet: bool, all_warnings: bool, lang: str
       fjvoucher merge 名册.xlsx --photos 照片 -o out
       fjvoucher merge 名册.xlsx --skip-invalid --sort-by 鉴定站 -o out
     """
-    book = _ledger(ledger)
+    if demo and ledger:
+        raise click.UsageError("--demo 用输出文件夹中的试用台账，不能再给 --ledger (--demo and --ledger exclude each other)")
+    book = _demo_ledger(outdir) if demo else _ledger(ledger)
     options = fjvoucher.merge_options(**given, ledger=book.path, sort_by=tuple(sort_by), format=fmt)
     result = fjvoucher.merge(roster, outdir, options, progress=ProgressLine(quiet))
     report = result.checked.report
@@ -394,6 +398,14 @@ def _ledger(option: Path | None):
     choice = choose_ledger(option)
     if choice.note:
         click.echo(choice.note, err=True)
+    return choice
+
+
+def _demo_ledger(outdir: Path):
+    from fjvoucher.config import demo_ledger
+
+    choice = demo_ledger(outdir)
+    click.echo(choice.note, err=True)
     return choice
 
 

@@ -139,6 +139,17 @@ def choose_ledger(option: Path | None = None) -> LedgerChoice:
     return LedgerChoice(path)
 
 
+DEMO_LEDGER_NAME = "试用台账.db"
+
+
+def demo_ledger(outdir: Path) -> LedgerChoice:
+    """Return the ledger of a trial run (merge --demo): inside its output folder, never the centre's own."""
+    path = Path(outdir) / DEMO_LEDGER_NAME
+    return LedgerChoice(path, f"试用 (demo)：凭证只记入输出文件夹中的试用台账 {path}，本中心的台账 "
+                              f"{choose_ledger(None).path} 没有被改动；删除 {outdir} 即可清除 "
+                              "(a trial: the centre's ledger is untouched)")
+
+
 def setting(key: str) -> str | None:
     """Return one setting from the config file, or None."""
     return read_config().get(key)
