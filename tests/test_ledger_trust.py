@@ -330,6 +330,9 @@ def test_the_summary_orders_levels_five_to_one_occupations_by_pinyin_and_counts_
                                                         "一级（高级技师）"]
     totals = {r[0]: r[3] for r in summary}
     assert totals["发放人数合计（补发不重复计）"] == 7 and totals["印发凭证张数（含补发）"] == 8
+    printed = load_workbook(out)["本月发放"]
+    replaced = next(row[0].row for row in printed.iter_rows(min_row=3) if row[1].value == "3501-2009-000002")
+    assert printed.row_dimensions[replaced].height >= 2 * 10  # 已补发替换（原凭证作废） wraps: its row is raised
 
 
 # --- the register --------------------------------------------------------------------------------

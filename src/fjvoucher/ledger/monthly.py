@@ -77,10 +77,11 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
     tables = [
         Table("本月发放", [c[0] for c in PRINT_COLUMNS], printed, title=f"{title}：本月发放",
               text_columns=(1, 3, 9), widths={i: c[1] for i, c in enumerate(PRINT_COLUMNS)}, font_size=FONT_PT,
-              number_formats={10: PRINT_DATE, 11: PRINT_DATE}, closing=CLOSING),
+              number_formats={10: PRINT_DATE, 11: PRINT_DATE}, closing=CLOSING, wrapped=(4, 12)),
         Table("本月变更", CHANGE_HEADERS, (_change_row(e, vouchers.get(e.voucher_no)) for e in changes),
               title=f"{title}：本月变更", text_columns=(2, 4, 5), font_size=FONT_PT, closing=CLOSING,
-              widths={0: 18, 1: 14, 2: 18, 3: 10, 4: 19, 5: 18, 6: 26, 7: 12}, number_formats={0: PRINT_TIME}),
+              widths={0: 18, 1: 14, 2: 18, 3: 10, 4: 19, 5: 18, 6: 26, 7: 12}, number_formats={0: PRINT_TIME},
+              wrapped=(6,)),
         Table("汇总", SUMMARY_HEADERS, _summary(issued, vouchers, at_end), title=f"{title}：汇总", font_size=FONT_PT,
               widths={0: 30, 1: 24, 2: 18, 3: 10}, closing=CLOSING),
         Table("明细数据", ISSUED_HEADERS, (_issued_row(e, vouchers[e.voucher_no], at_end) for e in issued),

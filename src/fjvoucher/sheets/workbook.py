@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fjvoucher.atomic import write_bytes_atomic
+from fjvoucher.roster.cells import display_width
 from fjvoucher.roster.reading import column_letter
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -40,6 +41,7 @@ class Table:
     font_name: str | None = None  # None: the workbook's normal font
     closing: list[str] = field(default_factory=list)  # lines printed under the table (制表人、审核人 …)
     number_formats: dict[int, str] = field(default_factory=dict)  # column → Excel number format
+    wrapped: Iterable[int] = ()  # columns whose long values wrap within the column (the row grows)
 
 
 def cell_value(value):
@@ -115,10 +117,15 @@ def _write_sheet(sheet, table: Table) -> None:
     sheet.append(header_cells)
     text_columns = set(table.text_columns)
     body = Font(name=table.font_name, size=table.font_size) if table.font_size else None
+    wrapped = set(table.wrapped)
     count = 0
     for row in table.rows:
-        sheet.append([_styled(_cell(sheet, value, i in text_columns), sheet, body, table.number_formats.get(i))
-                      for i, value in enumerate(row)])
+        if wrapped:  # Excel and Calc keep a written row's height: a wrapped value's row is raised here
+            lines = max(_lines(row[i], table.widths.get(i, 8.43)) for i in wrapped)
+            if lines > 1:
+                sheet.row_dimensions[first_row + count + 1].height = round(lines * (table.font_size or 11) * 1.3 + 2, 1)
+        sheet.append([_styled(_cell(sheet, value, i in text_columns), sheet, body, table.number_formats.get(i),
+                              i in wrapped) for i, value in enumerate(row)])
         count += 1
     if table.closing:
         sheet.append([])  # a blank row between the table and what is signed under it
@@ -136,6 +143,14 @@ CLOSING_ROW_PT = 30  # room to sign 制表人 and 审核人 by hand
 CJK_WIDTH = 2.0  # a Chinese character is about two of Excel's width units (digits of the default font)
 
 
+def _lines(value, width: float) -> int:
+    """Return how many lines `value` takes wrapped in a column `width` units wide (in the normal font's size)."""
+    if not isinstance(value, str):
+        return 1
+    per_line = max(1, int(width - 1))  # a unit is a digit of the normal font; a Chinese character is two
+    return -(-display_width(value) // per_line)
+
+
 def header_height(table: Table) -> float:
     """Return the header row's height in points: enough lines for the longest header wrapped in its column."""
     size = table.font_size or 11
@@ -147,18 +162,21 @@ def header_height(table: Table) -> float:
     return round(lines * size * 1.35 + 4, 1)
 
 
-def _styled(value, sheet, font, number_format: str | None):
-    """Return `value` as a cell with the table's font and `number_format` (a plain value when neither is set)."""
+def _styled(value, sheet, font, number_format: str | None, wrap: bool = False):
+    """Return `value` as a cell with the table's font, `number_format` and wrapping (plain when none is set)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import Cell
+    from openpyxl.styles import Alignment
 
-    if font is None and number_format is None:
+    if font is None and number_format is None and not wrap:
         return value
     cell = value if isinstance(value, Cell) or type(value).__name__ == "WriteOnlyCell" else WriteOnlyCell(sheet, value)
     if font is not None:
         cell.font = font
     if number_format is not None:
         cell.number_format = number_format
+    if wrap:
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
     return cell
 
 
