@@ -6,6 +6,7 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
+from fjvoucher.cli import merge_summary
 from fjvoucher.merging import MergeOptions, merge_roster
 from support import SAMPLES, TODAY, digest, run
 from support.synthetic import make_candidates, make_photo, write_roster_xlsx
@@ -238,3 +239,18 @@ def test_sort_by_a_column_outside_the_layout_such_as_the_station(tmp_path):
     result = run("merge", str(roster), "-o", str(tmp_path / "p"), "--format", "docx",
                                       "--sort-by", "考点", "--ledger", str(tmp_path / "l.db"))
     assert result.exit_code == 1 and "名册中没有「考点」列" in result.output
+
+
+def test_photo_counts_are_of_the_vouchers_printed_when_rows_are_rejected(tmp_path):
+    rows = make_candidates(5, seed=4)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, row in enumerate(rows):
+        make_photo(photos / f"{row['id_number']}.jpg", seed=i)
+    options = MergeOptions(format="docx", photos=photos, skip_invalid=True, today=TODAY, ledger=tmp_path / "l.db")
+    merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "o", options)
+    rows[1]["name"] += "华"  # the ledger refuses a changed record: rejected, though its photo is there
+    rows[3]["skill_score"] = 30  # a layout error: rejected before photos are looked for
+    result = merge_roster(write_roster_xlsx(tmp_path / "r2.xlsx", rows), tmp_path / "o2", options)
+    assert (result.merged, result.rejected, result.photos_found) == (3, 2, 3)
+    assert "照片：找到 3 / 3 张" in merge_summary(result, tmp_path / "o2", "zh")

@@ -122,10 +122,11 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
     template, result = _preflight(roster, outdir, options)
     photos = PhotoFolder(options.photos) if options.photos else None
     checked, photo_names = _read_and_check(roster, options, photos, template.boxes)
-    result.checked, result.photos_found = checked, len(photo_names)
+    result.checked = checked
     if not checked.report.valid and not (options.skip_invalid and only_row_errors(checked.report)):
         return result
     planned = _plan(checked, options, photo_names)
+    result.photos_found = sum(1 for p in planned if p.photo)  # of the vouchers printed, not of rejected rows
     written = _issue_render_convert(template, planned, outdir, photos, options, result, progress)
     written += _write_workbooks(outdir, planned, checked, result, options)
     replace_manifest(outdir, written)
