@@ -7,6 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from fjvoucher.cli import merge_summary
+from fjvoucher.collation import pinyin_key
 from fjvoucher.merging import MergeOptions, merge_roster
 from support import SAMPLES, TODAY, digest, run
 from support.synthetic import make_candidates, make_photo, write_roster_xlsx
@@ -143,7 +144,7 @@ def test_sort_by_occupation_orders_the_batch(tmp_path):
                           MergeOptions(format="docx", sort_by=("职业",), today=TODAY))
     register = list(load_workbook(result.register).active.iter_rows(values_only=True))[2:]
     occupations = [r[7] for r in register]
-    assert occupations == sorted(occupations)
+    assert occupations == sorted(occupations, key=pinyin_key)  # 车工, 电工 … 中式烹调师: pinyin order
 
 
 def test_running_again_gives_the_same_files(tmp_path):
@@ -235,7 +236,7 @@ def test_sort_by_a_column_outside_the_layout_such_as_the_station(tmp_path):
     register = list(load_workbook(result.register).active.iter_rows(values_only=True))[2:]
     by_name = {r["name"]: r["station"] for r in rows}
     order = [(by_name[r[2]], r[2]) for r in register]
-    assert order == sorted(order)
+    assert order == sorted(order, key=lambda o: (pinyin_key(o[0]), pinyin_key(o[1])))
     result = run("merge", str(roster), "-o", str(tmp_path / "p"), "--format", "docx",
                                       "--sort-by", "考点", "--ledger", str(tmp_path / "l.db"))
     assert result.exit_code == 1 and "名册中没有「考点」列" in result.output
@@ -254,3 +255,25 @@ def test_photo_counts_are_of_the_vouchers_printed_when_rows_are_rejected(tmp_pat
     result = merge_roster(write_roster_xlsx(tmp_path / "r2.xlsx", rows), tmp_path / "o2", options)
     assert (result.merged, result.rejected, result.photos_found) == (3, 2, 3)
     assert "照片：找到 3 / 3 张" in merge_summary(result, tmp_path / "o2", "zh")
+
+
+def test_sort_by_sorts_dates_as_dates_and_scores_and_numbers_as_numbers(tmp_path):
+    import datetime as dt
+
+    rows = make_candidates(4, seed=6)
+    days = [dt.date(2009, 11, 20), dt.date(2009, 11, 6), "2009/11/7", dt.date(2009, 11, 10)]
+    for row, day, score, session in zip(rows, days, [100, 61, 85.5, 9.5], ["10", "9", "2", "11"], strict=True):
+        row["issue_date"], row["theory_score"], row["session"] = day, max(score, 60), session
+        year = (day.year if isinstance(day, dt.date) else 2009) % 100
+        row["certificate_no"] = f"{year:02d}" + row["certificate_no"][2:]
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows, extra_headers={"考试批次": "session"})
+
+    def order(*columns):
+        result = merge_roster(roster, tmp_path / "_".join(columns), MergeOptions(format="docx", sort_by=columns,
+                                                                                 today=dt.date(2009, 12, 1)))
+        names = [r[2] for r in list(load_workbook(result.register).active.iter_rows(values_only=True))[2:]]
+        return [next(i for i, row in enumerate(rows) if row["name"] == name) for name in names]
+
+    assert order("发证日期") == [1, 2, 3, 0]  # 11-06, 11/7, 11-10, 11-20: not 11-06, 11-10, 11-20, 11/7
+    assert order("理论知识考核成绩") == [3, 1, 2, 0]  # 60, 61, 85.5, 100: not "100" < "60" < "61" < "85.5"
+    assert order("考试批次") == [2, 1, 0, 3]  # 2, 9, 10, 11: not "10" < "11" < "2" < "9"

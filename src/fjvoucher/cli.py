@@ -319,7 +319,8 @@ class ProgressLine:
 @click.option("--per-candidate/--no-per-candidate", default=True, show_default=True,
               help="Also write one document per candidate into vouchers/.")
 @click.option("--sort-by", multiple=True, help="Order of the batches by a column of the roster, e.g. 职业 or "
-              "鉴定站 (repeat for more); default: roster order.")
+              "鉴定站 (repeat for more): dates as dates, numbers as numbers, text in pinyin order; default: "
+              "roster order.")
 @LEDGER
 @REISSUE
 @click.option("--demo", is_flag=True, help="A trial run (the bundled samples): record the vouchers in "

@@ -8,6 +8,7 @@ renamed when complete; the output folder's manifest lets a re-run remove what it
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fjvoucher.atomic import Staging
+from fjvoucher.collation import pinyin_key
 from fjvoucher.errors import InputError, PhotoError
 from fjvoucher.layout import FIELD_BY_KEY, FIELDS, field_for_header
 from fjvoucher.ledger.issuing import DEFAULT_PATTERN, Batch, Issued, check_pattern
@@ -252,15 +254,41 @@ def _plan(checked: CheckedRoster, options: MergeOptions,
 
 
 def _sort_order(names: tuple[str, ...]):
-    """Return the sort key for --sort-by: layout fields by printed text, other columns by their text."""
+    """Return the sort key for --sort-by: values as what they are (dates as dates, scores and other numbers
+    as numbers, text in pinyin order), blanks last; the roster's order breaks ties."""
     others = _columns_outside_layout(names)
     where = [(_layout_key(name), others.index(name) if _layout_key(name) is None else -1) for name in names]
+    parsed = {"birth_date": "birth", "issue_date": "issue"}  # dates the checks parsed already
 
-    def order(planned: _Planned) -> tuple[str, ...]:
+    def order(planned: _Planned) -> tuple:
         candidate = planned.candidate
-        return tuple(candidate[key] if key else candidate.extra[i] for key, i in where)
+        return tuple(_date_key(getattr(candidate, parsed[key])) if key in parsed
+                     else sort_value(candidate[key] if key else candidate.extra[i]) for key, i in where)
 
     return order
+
+
+def _date_key(day: dt.date | None) -> tuple:
+    return (1, day.toordinal()) if day else (3, 0)
+
+
+def sort_value(text: str) -> tuple:
+    """Return how `text` sorts: a number by its value, a date by its day, other text by pinyin, blanks last.
+
+    Each kind carries its rank first, so a column mixing them never compares a number with a word.
+    """
+    text = text.strip()
+    if not text:
+        return (3, 0)
+    if _NUMBER.fullmatch(text):
+        return (0, float(text)) if "." in text else (0, int(text))
+    day = parse_date(text, text)
+    if day is not None:
+        return _date_key(day)
+    return (2, pinyin_key(text))
+
+
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 # --- render, convert, record ---------------------------------------------------------------------
