@@ -414,3 +414,23 @@ def test_list_lines_its_columns_up_where_chinese_characters_are_two_columns_wide
 
     certificates = [column_of(line, "0935") for line in lines[1:]] + [column_of(lines[0], "证书编号")]
     assert len(set(certificates)) == 1, lines
+
+
+def test_a_register_nobody_touched_is_replaced_and_only_a_signed_one_is_kept_beside_saying_so(tmp_path, clock):
+    from openpyxl import load_workbook as load
+
+    rows = make_candidates(4, seed=35)
+    first = merged(tmp_path, write_roster_xlsx(tmp_path / "r1.xlsx", rows[:2]), clock)
+    second = merged(tmp_path, write_roster_xlsx(tmp_path / "r2.xlsx", rows[:3]), clock)  # a row added
+    assert second.register == first.register and not (tmp_path / "out" / "发放登记表（2）.xlsx").exists()
+    assert len(list(load(second.register).active.iter_rows(min_row=3))) == 3 and not second.notes
+    signed = load(second.register)
+    signed.active["D3"] = rows[0]["name"]
+    signed.save(second.register)
+    third = merged(tmp_path, write_roster_xlsx(tmp_path / "r3.xlsx", rows), clock)
+    assert third.register.name == "发放登记表（2）.xlsx"
+    assert load(tmp_path / "out" / "发放登记表.xlsx").active["D3"].value == rows[0]["name"]  # kept as signed
+    assert [n for n in third.notes if "已有改动" in n and "发放登记表（2）.xlsx" in n]
+    fourth = merged(tmp_path, write_roster_xlsx(tmp_path / "r4.xlsx", rows[:3]), clock)
+    assert fourth.register.name == "发放登记表（2）.xlsx"  # the unsigned copy is replaced, no （3）
+    assert not (tmp_path / "out" / "发放登记表（3）.xlsx").exists()

@@ -27,9 +27,11 @@ from fjvoucher.messages import STATUS_WORDS
 from fjvoucher.outfolder import (
     check_output_folder,
     file_stem,
+    remember_written,
     remove_temporary_files,
     replace_manifest,
     safe_name,
+    untouched_since_written,
 )
 from fjvoucher.pdf.engine import choose_format, open_engine, sweep
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob
@@ -465,22 +467,30 @@ def _write_workbooks(outdir: Path, planned: list[_Planned], checked: CheckedRost
                               result.batches[i // options.batch_size].name, i % options.batch_size + 1]
                              for i, p in enumerate(planned))
 
-    result.register = _register_path(outdir, rows)
-    if not result.register.exists():
+    result.register = _register_path(outdir, rows, result.notes)
+    if not result.register.exists() or not holds_rows(result.register, rows()):
         write_register(result.register, _register_title(checked, planned, options), rows())
+        remember_written(outdir, result.register)
     if not checked.rejected:
         return []
     result.rejected_file = write_rejected(outdir / REJECTED_NAME, checked.columns, checked.rejected)
     return [REJECTED_NAME]
 
 
-def _register_path(outdir: Path, rows) -> Path:
-    """Return where the register goes: the usual name, unless a register there holds something else."""
+def _register_path(outdir: Path, rows, notes: list[str]) -> Path:
+    """Return where the register goes: the usual name, unless the register there was edited (signed).
+
+    A register holding these rows stays as it is; one that fjvoucher wrote and nobody touched is
+    replaced; one that was edited is kept, and the new one goes beside it, saying so in `notes`.
+    """
     path = outdir / REGISTER_NAME
     number = 1
-    while path.exists() and not holds_rows(path, rows()):
+    while path.exists() and not holds_rows(path, rows()) and not untouched_since_written(outdir, path):
         number += 1
         path = outdir / f"{Path(REGISTER_NAME).stem}（{number}）.xlsx"
+    if number > 1:
+        notes.append(f"{REGISTER_NAME} 已有改动（如已签收），原样保留；这次的发放登记表写成 {path.name} "
+                     "(the register was edited: kept, the new one written beside it)")
     return path
 
 

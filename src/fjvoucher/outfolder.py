@@ -16,6 +16,7 @@ from fjvoucher.atomic import remove_leftovers, write_bytes_atomic
 from fjvoucher.errors import InputError
 
 MANIFEST_NAME = ".fjvoucher-manifest.json"
+WRITTEN_NAME = ".fjvoucher-written.json"  # digests of the workbooks people may edit, as fjvoucher wrote them
 SUBFOLDERS = ("vouchers", "batches")
 _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -105,3 +106,33 @@ def replace_manifest(outdir: Path, written: list[str]) -> None:
             path.unlink(missing_ok=True)
     write_bytes_atomic(outdir / MANIFEST_NAME, json.dumps(sorted(now), ensure_ascii=False, indent=0).encode("utf-8"))
 
+
+
+def untouched_since_written(outdir: Path, path: Path) -> bool:
+    """Return True when `path` is byte for byte what fjvoucher last wrote there (nobody edited or signed it)."""
+    recorded = _written_digests(outdir).get(path.name)
+    try:
+        return recorded is not None and recorded == _digest(path)
+    except OSError:
+        return False
+
+
+def remember_written(outdir: Path, path: Path) -> None:
+    """Record the digest of `path` as written now, so that a later run can tell whether it was edited."""
+    digests = _written_digests(outdir)
+    digests[path.name] = _digest(path)
+    write_bytes_atomic(outdir / WRITTEN_NAME, json.dumps(digests, ensure_ascii=False, indent=0).encode("utf-8"))
+
+
+def _written_digests(outdir: Path) -> dict[str, str]:
+    try:
+        data = json.loads((outdir / WRITTEN_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
