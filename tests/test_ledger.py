@@ -156,7 +156,7 @@ def test_verify_expired_replaced_and_revoked(tmp_path):
     assert run("revoke", f"3501-{year}-000002", "--reason", "误发", "--yes", *ledger).exit_code == 0
     assert "已作废" in run("verify", f"3501-{year}-000002", "--name", rows[1]["name"], *ledger).output
     assert run("revoke", f"3501-{year}-000002", "--reason", "again", "--yes", *ledger).exit_code == 1
-    assert run("supersede", rows[2]["certificate_no"], *ledger).exit_code == 0
+    assert run("supersede", rows[2]["certificate_no"], "--yes", *ledger).exit_code == 0
     superseded = run("verify", f"3501-{year}-000003", "--name", rows[2]["name"], *ledger)
     assert superseded.exit_code == 1 and "已换发国家职业资格证书" in superseded.output
     old = make_candidates(1, seed=5)
@@ -169,7 +169,7 @@ def test_supersede_from_a_roster_stops_further_vouchers(tmp_path):
     rows = make_candidates(4)
     merge(tmp_path, rows, today=TODAY)
     roster = write_roster_xlsx(tmp_path / "national.xlsx", rows[:2])
-    result = run("supersede", roster, "--ledger", tmp_path / "ledger.db")
+    result = run("supersede", roster, "--yes", "--ledger", tmp_path / "ledger.db")
     assert "已标记为「已换发国家职业资格证书」(superseded): 2 张凭证" in result.output
     again = merge(tmp_path, rows, name="again", today=TODAY)
     assert [f.code for f in again.checked.report.findings] == ["photos-none", "ledger-retired", "ledger-retired"]
@@ -260,3 +260,36 @@ def records(path):
     with sqlite3.connect(path) as db:
         return db.execute("SELECT voucher_no, name, id_number, certificate_no, batch_file, page, status "
                           "FROM vouchers ORDER BY voucher_no").fetchall()
+
+
+def test_supersede_checks_what_it_is_given_shows_whom_asks_records_why_and_can_be_undone(tmp_path, monkeypatch):
+    from openpyxl import Workbook
+
+    from fjvoucher import cli
+
+    rows = make_candidates(3, seed=8)
+    merge(tmp_path, rows, today=TODAY)
+    ledger = ("--ledger", tmp_path / "ledger.db")
+    for typo in ("123", "国家证书名册.xlsx", rows[0]["certificate_no"][:-1]):
+        refused = run("supersede", typo, "--yes", *ledger)
+        assert refused.exit_code == 2 and typo in refused.output  # never exit 0 for a number that is none
+    book = Workbook()
+    book.active.append(["国家职业资格证书发放名单"])
+    book.active.append(["姓名", "证书编号"])  # only these two columns: accepted
+    book.active.append([rows[0]["name"], rows[0]["certificate_no"]])
+    book.save(tmp_path / "national.xlsx")
+    assert run("supersede", tmp_path / "national.xlsx", *ledger).exit_code == 2  # no terminal, no --yes: refused
+    monkeypatch.setattr(cli, "_interactive", lambda: True)  # a clerk at the terminal answers the question
+    declined = run("supersede", tmp_path / "national.xlsx", *ledger, input="n\n")
+    assert rows[0]["name"] in declined.output and rows[0]["id_number"] not in declined.output  # masked
+    assert "********" in declined.output and declined.exit_code == 1
+    with Ledger(tmp_path / "ledger.db") as book_:
+        assert book_.get("3501-2009-000001").status == "issued"  # asked, declined: nothing changed
+    done = run("supersede", tmp_path / "national.xlsx", "--yes", "--reason", "国家证书2010年3月下发", *ledger)
+    assert done.exit_code == 0 and "1 张凭证" in done.output
+    undone = run("restore", "3501-2009-000001", "--reason", "名单有误", *ledger)
+    assert undone.exit_code == 0
+    with Ledger(tmp_path / "ledger.db") as book_:
+        events = [(e.kind, e.reason) for e in book_.history("3501-2009-000001")]
+        assert book_.get("3501-2009-000001").status == "issued"
+    assert events[-2:] == [("superseded", "国家证书2010年3月下发"), ("restored", "名单有误")]

@@ -18,7 +18,7 @@ import fjvoucher
 from fjvoucher import __version__
 from fjvoucher.errors import ExitCode
 from fjvoucher.ledger.issuing import DEFAULT_PATTERN
-from fjvoucher.messages import EVENT_WORDS, LIST_STATUSES, STATUS_WORDS
+from fjvoucher.messages import EVENT_WORDS, LIST_STATUSES, NATIONAL_CERTIFICATE, STATUS_WORDS
 from fjvoucher.pdf.engine import PDF_ENGINES
 
 
@@ -550,12 +550,12 @@ def revoke(voucher_no: str, reason: str, yes: bool, ledger: Path | None) -> None
     _ledger_line(choice)
 
 
-@cli.command(short_help="撤销作废 · undo a revocation")
+@cli.command(short_help="撤销作废或换发 · undo a revocation or supersession")
 @click.argument("voucher_no")
 @REASON
 @LEDGER
 def restore(voucher_no: str, reason: str, ledger: Path | None) -> None:
-    """撤销作废 · Undo the revocation of VOUCHER_NO: it is in force again.
+    """撤销作废或换发 · Undo the revocation or supersession of VOUCHER_NO: it is in force again.
 
     例 Example:
 
@@ -633,32 +633,48 @@ def report(month: str, output: Path | None, ledger: Path | None) -> None:
 
 @cli.command(short_help="国家证书已到 · national certificates arrived")
 @click.argument("sources", nargs=-1, required=True)
+@click.option("--reason", default=NATIONAL_CERTIFICATE, show_default=True,
+              help="Why (recorded in the ledger with the time and your user name).")
+@YES
 @SHEET
 @LEDGER
-def supersede(sources: tuple[str, ...], sheet: str | None, ledger: Path | None) -> None:
+def supersede(sources: tuple[str, ...], reason: str, yes: bool, sheet: str | None, ledger: Path | None) -> None:
     """国家证书已到，凭证停用 · National certificates arrived: retire the vouchers of SOURCES.
 
-    SOURCES are rosters (their 证书编号 column) or certificate numbers.
+    SOURCES are lists with a 证书编号 column (姓名 and 证书编号 are enough) or certificate numbers
+    (16 digits).  Shows whose vouchers they are and asks for confirmation (--yes for scripts);
+    `fjvoucher restore NO --reason …` undoes a supersession made by mistake.
 
     例 Example:
 
     \b
       fjvoucher supersede 国家证书名册.xlsx
-      fjvoucher supersede 0935011001500001
+      fjvoucher supersede 0935011001500001 --reason 国家证书2010年3月下发
     """
-    from fjvoucher.roster.checks import certificate_numbers
+    from fjvoucher.roster.checks import certificates_from
 
-    numbers: list[str] = []
-    for source in sources:
-        numbers += certificate_numbers(source, sheet) if Path(source).is_file() else [source.strip()]
+    numbers = certificates_from(sources, sheet)
     choice, book = open_ledger(ledger)
     with book:
-        done, unknown = book.supersede(numbers)
-    click.echo(f"已标记为「{STATUS_WORDS['superseded']}」(superseded): {len(done)} 张凭证")
+        vouchers, unknown = book.in_force(numbers)
+        for voucher in vouchers[:SHOWN]:
+            click.echo(f"换发 supersede {_holder(voucher)}")
+        if len(vouchers) > SHOWN:
+            click.echo(f"……共 {len(vouchers)} 张 (vouchers)")
+        if vouchers:
+            _confirm(f"确认这 {len(vouchers)} 张凭证已换发国家证书、停止使用？Retire them?", yes)
+            done, unknown = book.supersede(numbers, reason)
+        else:
+            done = []
+    click.echo(f"已标记为「{STATUS_WORDS['superseded']}」(superseded): {len(done)} 张凭证；原因 {reason.strip()}")
     if unknown:
         click.echo(f"台账中没有有效凭证的证书编号 (no voucher in force): {len(unknown)} 个：{'、'.join(unknown[:20])}"
                    + ("…" if len(unknown) > 20 else ""))
     _ledger_line(choice)
+    sys.exit(ExitCode.OK if done or not unknown else ExitCode.PROBLEMS)
+
+
+SHOWN = 20  # holders listed before a confirmation; the rest are counted
 
 
 @cli.command(name="list", short_help="列出台账中的凭证 · list the ledger's vouchers")

@@ -64,13 +64,15 @@ def own_no_clash(own_no: str, holder: Voucher | None, certificate_no: str, decis
     return None
 
 
-def require_status(voucher: Voucher | None, voucher_no: str, status: str, action: str) -> Voucher:
-    """Return `voucher` when it exists with `status`; raise LedgerError saying why not."""
+def require_status(voucher: Voucher | None, voucher_no: str, status: str | tuple[str, ...], action: str) -> Voucher:
+    """Return `voucher` when it exists with `status` (or one of them); raise LedgerError saying why not."""
+    allowed = (status,) if isinstance(status, str) else status
     if voucher is None:
         raise LedgerError(f"台账中没有凭证 {voucher_no} (no such voucher)", code="voucher-not-found")
-    if voucher.status != status:
+    if voucher.status not in allowed:
+        words = "」或「".join(STATUS_WORDS[s] for s in allowed)
         raise LedgerError(f"凭证 {voucher_no} 现为「{STATUS_WORDS[voucher.status]}」，不能{action}"
-                          f"（只有「{STATUS_WORDS[status]}」的凭证可以）", code="voucher-wrong-status")
+                          f"（只有「{words}」的凭证可以）", code="voucher-wrong-status")
     return voucher
 
 

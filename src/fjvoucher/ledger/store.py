@@ -103,10 +103,10 @@ class Ledger:
         return voucher
 
     def restore(self, voucher_no: str, reason: str) -> Voucher:
-        """Undo a revocation: the voucher is in force again; return it as it was."""
+        """Undo a revocation or a supersession made by mistake: the voucher is in force again; return it as it was."""
         reason = required_reason(reason)
         with self.storage.transaction():
-            voucher = require_status(self.storage.get(voucher_no), voucher_no, "revoked", "恢复")
+            voucher = require_status(self.storage.get(voucher_no), voucher_no, ("revoked", "superseded"), "恢复")
             cert = voucher.fields["certificate_no"]
             other = next((v for v in self.storage.for_certificate(cert) if v.status == "issued"), None)
             if other:
@@ -128,9 +128,20 @@ class Ledger:
                 if current is None:
                     unknown.append(cert)
                     continue
-                change_status(self.storage, current, "superseded", "superseded", reason)
+                change_status(self.storage, current, "superseded", "superseded", required_reason(reason))
                 done.append(current.voucher_no)
         return done, unknown
+
+    def in_force(self, certificate_numbers: list[str]) -> tuple[list[Voucher], list[str]]:
+        """Return the vouchers in force for `certificate_numbers` and the numbers that have none (read only)."""
+        found, unknown = [], []
+        for cert in dict.fromkeys(certificate_numbers):
+            current = next((v for v in self.storage.for_certificate(cert) if v.status == "issued"), None)
+            if current is None:
+                unknown.append(cert)
+            else:
+                found.append(current)
+        return found, unknown
 
     def ensure_codes(self) -> int:
         """Give every voucher without a verification code one (recorded as an event); return how many."""

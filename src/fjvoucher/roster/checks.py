@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from fjvoucher.errors import FjvoucherError, RosterUnreadable
+from fjvoucher.errors import FjvoucherError, InputError, RosterUnreadable
 from fjvoucher.layout import (
     CENTERS,
     EDUCATION_CODES,
@@ -558,8 +558,12 @@ def _row_label(row: _Row) -> str:
 
 
 def certificate_numbers(path: Path | str, sheet: str | None = None) -> list[str]:
-    """Return the certificate numbers of a roster's 证书编号 column, normalised as validate does."""
-    roster = open_roster(path, sheet)
+    """Return the certificate numbers of a roster's 证书编号 column, normalised as validate does.
+
+    Any list with a 证书编号 column will do: the province's list of national certificates may hold
+    nothing but 姓名 and 证书编号.
+    """
+    roster = open_roster(path, sheet, min_matches=1)
     column = next((c for c in roster.mapped() if c.field and c.field.key == "certificate_no"), None)
     if column is None or column.field is None:
         raise RosterUnreadable(f"{path}：找不到「证书编号」列 (no certificate number column)")
@@ -570,4 +574,29 @@ def certificate_numbers(path: Path | str, sheet: str | None = None) -> list[str]
         text, _ = cells.cell_text(cell)
         if text and (value := _certificate(cell, text, column.field, row)):
             numbers.append(value)
+    return numbers
+
+
+_LOOKS_LIKE_A_FILE = re.compile(r"[/\\]|\.(xlsx|xlsm|xls|ods|csv|txt)$", re.I)
+
+
+def certificates_from(sources: Iterable[str], sheet: str | None = None) -> list[str]:
+    """Return the certificate numbers SOURCES name: lists (their 证书编号 column) or numbers typed.
+
+    A typed number must have the certificate's form (16 digits, full-width folded); anything else,
+    a mistyped file name among them, is an InputError naming it, before the ledger is touched.
+    """
+    numbers: list[str] = []
+    for source in sources:
+        if Path(source).is_file():
+            numbers += certificate_numbers(source, sheet)
+            continue
+        if _LOOKS_LIKE_A_FILE.search(source.strip()):
+            raise InputError(f"找不到文件 {source}（请检查文件名和所在文件夹）(file not found)")
+        row = _Row(0, {})
+        number = _certificate(source, source.strip(), FIELD_BY_KEY["certificate_no"], row)
+        if number is None:
+            raise InputError(f"「{source}」不是证书编号（应为 16 位数字，如 0935011001500001），也不是存在的文件 "
+                             "(neither a certificate number nor a file)")
+        numbers.append(number)
     return numbers

@@ -71,8 +71,12 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def open_roster(path: Path | str, sheet: str | None = None) -> Roster:
-    """Open `path`, find its header row and return a `Roster` whose rows are read lazily."""
+def open_roster(path: Path | str, sheet: str | None = None, min_matches: int = MIN_HEADER_MATCHES) -> Roster:
+    """Open `path`, find its header row and return a `Roster` whose rows are read lazily.
+
+    The header is the first rows' row naming most layout fields, at least `min_matches` of them
+    (a list of national certificates may have only 姓名 and 证书编号).
+    """
     path = Path(path)
     if not path.is_file():
         raise RosterUnreadable(f"{path}：文件不存在 (file not found)")
@@ -83,7 +87,7 @@ def open_roster(path: Path | str, sheet: str | None = None) -> Roster:
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         encoding, rows = _csv_rows(path)
-        roster = _locate_header(path, None, rows, 0)
+        roster = _locate_header(path, None, rows, 0, min_matches)
         roster.encoding = encoding
         return roster
     if suffix not in SPREADSHEET_SUFFIXES:
@@ -91,7 +95,7 @@ def open_roster(path: Path | str, sheet: str | None = None) -> Roster:
             f"{path}：不是电子表格文件，请使用 .xlsx、.xls、.ods 或 .csv "
             "(not a spreadsheet: use .xlsx, .xls, .ods or .csv)")
     sheet_name, rows, first_col, others = _spreadsheet_rows(path, sheet)
-    roster = _locate_header(path, sheet_name, rows, first_col)
+    roster = _locate_header(path, sheet_name, rows, first_col, min_matches)
     roster.other_sheets = others
     return roster
 
@@ -190,7 +194,8 @@ def _dialect(text: str) -> type[csv.Dialect]:
     return type("RosterDialect", (_Dialect,), {"delimiter": delimiter})
 
 
-def _locate_header(path: Path, sheet: str | None, rows: Iterator[list], first_col: int) -> Roster:
+def _locate_header(path: Path, sheet: str | None, rows: Iterator[list], first_col: int,
+                   min_matches: int = MIN_HEADER_MATCHES) -> Roster:
     """Find the header among the first rows and return the roster positioned after it."""
     head: list[list] = []
     for row in rows:
@@ -205,7 +210,7 @@ def _locate_header(path: Path, sheet: str | None, rows: Iterator[list], first_co
         if score > best_score:
             best, best_score = i, score
     numbered = ((n, r) for n, r in enumerate(chain(head, rows), start=1))
-    if best is None or best_score < MIN_HEADER_MATCHES:
+    if best is None or best_score < min_matches:
         return Roster(path, sheet, None, [], _data_rows(numbered, 0))
     columns = [
         Column(i, column_letter(first_col + i), str(cell).strip(), _field_of(cell))
