@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from fjvoucher.layout import valid_until as expiry
+from fjvoucher.ledger.schema import LATEST
 from fjvoucher.ledger.store import Ledger, LedgerError
 from fjvoucher.merging import MergeOptions, merge_roster
 from support import TODAY, digest, run
@@ -71,7 +72,7 @@ def test_ledger_file_is_private_and_versioned(tmp_path):
     if os.name == "posix":
         assert os.stat(tmp_path / "ledger.db").st_mode & 0o777 == 0o600
     with sqlite3.connect(tmp_path / "ledger.db") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert db.execute("PRAGMA application_id").fetchone()[0] == 0x464A5643
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(LedgerError, match="更新版本"):

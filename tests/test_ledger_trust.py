@@ -188,12 +188,47 @@ def test_a_lost_voucher_is_reissued_under_a_new_no(tmp_path, roster, clock):
                  "--yes", *ledger)
     assert result.exit_code == 0, result.output
     assert "3501-2009-000003 → 3501-2009-000006" in result.output
-    page = docx.Document(tmp_path / "补发" / "vouchers" / f"{rows[2]['certificate_no']}_{rows[2]['name']}.docx")
+    page = docx.Document(tmp_path / "补发" / "vouchers" / f"3501-2009-000006_{rows[2]['name']}.docx")  # the new NO
     texts = [p.text for p in page.paragraphs]
     assert "NO：3501-2009-000006" in texts and "补发（原凭证 3501-2009-000003 作废）" in texts
     old = run("verify", "3501-2009-000003", "--name", rows[2]["name"], "--format", "json", *ledger)
     assert json.loads(old.stdout)["status"] == "replaced"
     assert json.loads(old.stdout)["replaced_by"] == "3501-2009-000006"
+
+
+def test_a_reissue_prints_the_photo_the_voucher_had_and_writes_its_own_register_row(tmp_path, clock):
+    from openpyxl import load_workbook as load
+
+    from support.synthetic import make_photo
+
+    rows = make_candidates(2, seed=36)
+    photos = tmp_path / "照片"
+    photos.mkdir()
+    for i, row in enumerate(rows):
+        make_photo(photos / f"{row['id_number']}.jpg", seed=i)
+    merged(tmp_path, write_roster_xlsx(tmp_path / "r.xlsx", rows), clock, photos=photos)
+    ledger = ("--ledger", tmp_path / "ledger.db")
+    # As the README does it: no --photos, none configured; the ledger remembers the photo of each voucher.
+    result = run("reissue", "3501-2009-000001", "--reason", "遗失", "-o", tmp_path / "补发", "--format", "docx",
+                 "--yes", *ledger)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "补发"
+    single = docx.Document(out / "vouchers" / f"3501-2009-000003_{rows[0]['name']}.docx")
+    assert len(single.inline_shapes) == 1  # the photo, not an empty box
+    assert sorted(p.name for p in (out / "batches").iterdir()) == ["补发-3501-2009-000003.docx"]
+    register = load(out / "发放登记表-补发-3501-2009-000003.xlsx").active
+    signed_row = [c.value for c in register[3]]
+    assert signed_row[:5] == [1, "3501-2009-000003", rows[0]["name"], None, None]  # a row to sign for the new NO
+    assert "原凭证 3501-2009-000001" in register["A1"].value
+    # The photo gone and none in a folder: refused in one line, unless an empty box is asked for.
+    (photos / f"{rows[1]['id_number']}.jpg").unlink()
+    refused = run("reissue", "3501-2009-000002", "--reason", "遗失", "-o", out, "--format", "docx", "--yes", *ledger)
+    assert refused.exit_code == 2 and "--no-photo" in refused.output and "照片" in refused.output
+    with Ledger(tmp_path / "ledger.db") as book:
+        assert book.get("3501-2009-000002").status == "issued"  # nothing recorded
+    empty = run("reissue", "3501-2009-000002", "--reason", "遗失", "-o", out, "--format", "docx", "--yes",
+                "--no-photo", *ledger)
+    assert empty.exit_code == 0 and "照片框为空" in empty.output
 
 
 def test_revoke_names_the_holder_and_asks(tmp_path, roster, clock, monkeypatch):

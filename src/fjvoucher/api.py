@@ -87,10 +87,15 @@ def merge(roster: Path | str, outdir: Path | str, options: MergeOptions | None =
     return merge_roster(roster, outdir, options or merge_options(), progress=progress)
 
 
-def reissue(voucher_no: str, reason: str, outdir: Path | str, options: MergeOptions | None = None) -> ReissueResult:
-    """Reissue voucher `voucher_no` (lost) under a new NO and write the new voucher's files into `outdir`."""
+def reissue(voucher_no: str, reason: str, outdir: Path | str, options: MergeOptions | None = None,
+            no_photo: bool = False) -> ReissueResult:
+    """Reissue voucher `voucher_no` (lost) under a new NO and write the new voucher's files into `outdir`.
+
+    The photo is the one it was printed with, else found in the photo folder; `no_photo` prints none.
+    """
     options = options or merge_options()
-    return reissue_voucher(normalise_no(voucher_no), reason, outdir, dataclasses.replace(options, batch_size=1))
+    return reissue_voucher(normalise_no(voucher_no), reason, outdir, dataclasses.replace(options, batch_size=1),
+                           no_photo=no_photo)
 
 
 def verify(voucher_no: str, *, name: str | None = None, id_number: str | None = None, code: str | None = None,

@@ -490,14 +490,18 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, code: str |
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="Folder for the new voucher's files (vouchers/, batches/).")
 @PRINTING
+@click.option("--no-photo", is_flag=True, help="Print the new voucher without a photo (when the holder's photo "
+              "cannot be found and an empty box is meant).")
 @YES
 @LEDGER
 def reissue(voucher_no: str, reason: str, outdir: Path, fmt: str | None, yes: bool, ledger: Path | None,
-            **given) -> None:
+            no_photo: bool, **given) -> None:
     """补发遗失的凭证 · Reissue voucher VOUCHER_NO (lost) under a new NO.
 
     The same record gets a new NO; the old voucher is marked replaced (verify says so) and the new
-    one prints 补发（原凭证 … 作废）.  Its DOCX/PDF are written to OUTPUT.
+    one prints 补发（原凭证 … 作废）with the photo the voucher was printed with (else the holder's
+    photo in --photos; --no-photo to print none).  Its DOCX/PDF and a 发放登记表 row to sign are
+    written to OUTPUT, named by the new NO.
 
     例 Example:
 
@@ -513,8 +517,11 @@ def reissue(voucher_no: str, reason: str, outdir: Path, fmt: str | None, yes: bo
         click.echo(f"补发 reissue {_holder(voucher)}")
         _confirm("确认补发新凭证、原凭证作废？Reissue and void the old voucher?", yes)
     options = fjvoucher.merge_options(**given, format=fmt, ledger=choice.path)
-    result = fjvoucher.reissue(voucher_no, reason, outdir, options)
-    click.echo(f"已补发 (reissued)：{voucher_no} → {result.new_no}；文件 files: {outdir / 'vouchers'}")
+    result = fjvoucher.reissue(voucher_no, reason, outdir, options, no_photo=no_photo)
+    for note in result.notes:
+        click.echo(note, err=True)
+    click.echo(f"已补发 (reissued)：{voucher_no} → {result.new_no}；文件 files: {outdir / 'vouchers'}；"
+               f"发放登记表 register: {result.register}")
     _pdf_failures(result.pdf_failures)
     _ledger_line(choice)
     sys.exit(ExitCode.PROBLEMS if result.pdf_failures else ExitCode.OK)

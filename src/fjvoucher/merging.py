@@ -296,12 +296,14 @@ _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 # --- render, convert, record ---------------------------------------------------------------------
 
 Recorder = Callable[["Batch | None", list[_Planned], str], list[Issued]]
+BatchName = str | Callable[[list[Issued]], str]  # a batch's name, or how to name it from what was issued
 
 
 def _render_convert_record(template: PreparedTemplate, planned: list[_Planned], outdir: Path,
                            photos: PhotoFolder | None, options: MergeOptions, result: MergeResult,
                            progress: Progress | None, ledger: Ledger | None,
-                           record: Recorder | None = None, batch_names: list[str] | None = None) -> list[str]:
+                           record: Recorder | None = None, batch_names: list[BatchName] | None = None
+                           ) -> list[str]:
     """Write the per-candidate documents and the batches, one batch in memory at a time.
 
     Each batch is rendered and staged, then its records are committed, then its files are moved
@@ -338,13 +340,16 @@ class _BatchWriter:
         self.written: list[str] = []
         self.jobs: list[PdfJob] = []
 
-    def write(self, start: int, chunk: list[_Planned], name: str) -> None:
-        """Write the batch `name` of `chunk`, whose first voucher is number `start` of the run."""
-        batch = self.folder / f"{name}.docx"
+    def write(self, start: int, chunk: list[_Planned], name: BatchName) -> None:
+        """Write the batch `name` of `chunk`, whose first voucher is number `start` of the run.
+
+        `name` may be a function of what the ledger issued (a reissue is named by its new NO).
+        """
         staging = Staging()
         try:
             with self._transaction() as transaction:
-                issued = self.record(transaction, chunk, f"{name}.pdf" if self.make_pdf else f"{name}.docx")
+                issued = self.record(transaction, chunk, self.file_name(name) if isinstance(name, str) else "")
+                batch = self.folder / f"{name if isinstance(name, str) else name(issued)}.docx"
                 created = self._document_date(chunk, issued)
                 vouchers = [self._voucher(p, i) for p, i in zip(chunk, issued, strict=True)]
                 bodies = [self.renderer.render_body(v, n) for n, v in enumerate(vouchers, start=1)]
@@ -356,6 +361,10 @@ class _BatchWriter:
             staging.discard()
             raise
         self._written(start, chunk, batch, created)
+
+    def file_name(self, name: str) -> str:
+        """Return the file the ledger records for batch `name`: its PDF, or its DOCX when no PDF is made."""
+        return f"{name}.pdf" if self.make_pdf else f"{name}.docx"
 
     def _document_date(self, chunk: list[_Planned], issued: list[Issued]) -> dt.datetime:
         """Return the batch's document date: its vouchers' issue time in the ledger, else its latest 发证日期."""
@@ -418,11 +427,18 @@ def _issuer(options: MergeOptions, roster_nos: frozenset[str], template_sha256: 
         if batch is None:
             return [Issued(p.candidate["voucher_no"]) for p in chunk]
         entries = [{**_entry_fields(p.candidate, options), "issued_on": p.candidate.issue, "batch_file": batch_file,
-                    "page": page} for page, p in enumerate(chunk, start=1)]
+                    "page": page, "photo": _photo_source(options, p)} for page, p in enumerate(chunk, start=1)]
         return batch.issue(entries, template_sha256=template_sha256, center_code=options.center_code,
                            pattern=options.no_pattern, reissue=options.reissue, reserved=roster_nos)
 
     return record
+
+
+def _photo_source(options: MergeOptions, planned: _Planned) -> str:
+    """Return where the voucher's photo comes from, as the ledger keeps it for a reissue ('' for none)."""
+    if not planned.photo or not options.photos:
+        return ""
+    return str((Path(options.photos) / planned.photo[0]).resolve())
 
 
 def _pdf_files(outdir: Path, jobs: list[PdfJob], failures: list[PdfFailure]) -> list[str]:
@@ -504,19 +520,25 @@ def _register_title(checked: CheckedRoster, planned: list[_Planned], options: Me
 
 @dataclass
 class ReissueResult:
-    """What reissuing a lost voucher did: the new NO, its files, and PDF failures."""
+    """What reissuing a lost voucher did: the new NO, its files, its register, PDF failures, what to know."""
 
     old_no: str
     new_no: str
     files: list[str]
     pdf_failures: list[PdfFailure]
+    register: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
 
-def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: MergeOptions) -> ReissueResult:
+def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: MergeOptions,
+                    no_photo: bool = False) -> ReissueResult:
     """Reissue voucher `voucher_no` under a new NO from its ledger record; write the new voucher's files.
 
-    The record is read first to render; the ledger reads the voucher again under the write lock
-    and refuses it if it is no longer in force (revoked or reissued meanwhile).
+    The photo is the one the voucher was printed with (the ledger remembers its file), else the
+    holder's photo in `options.photos`; a voucher printed with a photo whose file is gone is refused
+    unless `no_photo` says an empty photo box is meant, and an empty box is always said in `notes`.  The files and a one-row 发放登记表 to sign are named by the
+    new NO.  The ledger reads the voucher again under the write lock and refuses it if it is no
+    longer in force (revoked or reissued meanwhile).
     """
     if options.ledger is None:
         raise InputError("补发需要凭证台账：请给出 ledger（MergeOptions.ledger 或 --ledger）(reissue needs the ledger)",
@@ -524,26 +546,71 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
     check_pattern(options.no_pattern)
     output_format, _ = choose_format(options.format, options.pdf_engine, options.soffice)
     template = prepare_template(docx_master(options.template, options.soffice))
-    photos = PhotoFolder(options.photos) if options.photos else None
     outdir = Path(outdir)
     assert options.ledger is not None  # reissuing reads the ledger: merge_options() and the CLI name one
     with Ledger(options.ledger, create=False, clock=options.clock) as ledger:
         old = require_status(ledger.get(voucher_no), voucher_no, "issued", "补发")
         candidate = _candidate_from(old.fields)
-        name = photos.find(candidate["id_number"], candidate["exam_no"]) if photos else None
-        photo = (name, check_photo(photos.path(name))) if photos and name else None
-        planned = [_Planned(candidate, file_stem(candidate["certificate_no"], candidate["name"], 0), photo)]
+        photos, photo, notes = _reissue_photo(old, candidate, options, no_photo)
+        planned = [_Planned(candidate, "", photo)]
+        extension = "docx" if output_format == "docx" else "pdf"
 
         def record(batch: Batch | None, chunk: list[_Planned], batch_file: str) -> list[Issued]:
             assert batch is not None  # a reissue always has its ledger
             _, issued = batch.replace(voucher_no, reason, options.center_code, options.no_pattern)
-            batch.place(issued.voucher_no, batch_file, 1, template.sha256)
+            chunk[0].stem = safe_name(f"{issued.voucher_no}_{candidate['name']}") or "补发"
+            batch.place(issued.voucher_no, f"{_reissue_name(issued.voucher_no)}.{extension}", 1, template.sha256,
+                        str(photos.path(photo[0]).resolve()) if photos and photo else None)
             return [issued]
 
         result = MergeResult(CheckedRoster(Report("", None), []), format=output_format)
         files = _render_convert_record(template, planned, outdir, photos, replace(options, batch_size=1), result,
-                                       None, ledger, record=record, batch_names=[f"补发-{safe_name(voucher_no)}"])
-    return ReissueResult(voucher_no, planned[0].voucher_no, files, result.pdf_failures)
+                                       None, ledger, record=record,
+                                       batch_names=[lambda issued: _reissue_name(issued[0].voucher_no)])
+    new_no = planned[0].voucher_no
+    register = _reissue_register(outdir, old, new_no, f"{_reissue_name(new_no)}.{extension}", options)
+    return ReissueResult(voucher_no, new_no, files, result.pdf_failures, register, notes)
+
+
+def _reissue_name(new_no: str) -> str:
+    return f"补发-{safe_name(new_no)}"
+
+
+def _reissue_photo(old, candidate: Candidate, options: MergeOptions,
+                   no_photo: bool) -> tuple[PhotoFolder | None, tuple[str, PhotoInfo] | None, list[str]]:
+    """Return the folder and photo a reissue prints, and notes: the file the voucher was printed with, else
+    the holder's photo in the photo folder.  A voucher printed with a photo is never reissued without
+    one unless `no_photo` says so; one printed without a photo is reissued so, with a note."""
+    if no_photo:
+        return None, None, ["补发的凭证不印照片（--no-photo）：照片框为空，请贴照片后再盖钢章 (no photo, as asked)"]
+    remembered = Path(old.photo) if old.photo else None
+    if remembered and remembered.is_file():
+        folder = PhotoFolder(remembered.parent)
+        return folder, (remembered.name, check_photo(remembered)), []
+    folder = PhotoFolder(options.photos) if options.photos else None
+    name = folder.find(candidate["id_number"], candidate["exam_no"]) if folder else None
+    if folder and name:
+        return folder, (name, check_photo(folder.path(name))), []
+    looked = f"，照片文件夹 {options.photos} 中也没有以身份证号或准考证号命名的照片" if options.photos else ""
+    if remembered:  # it was printed with a photo: an empty box now would be a different voucher
+        raise InputError(f"补发 {old.voucher_no}：原凭证的照片 {remembered} 已不在{looked}。请用 --photos 指定照片"
+                         "文件夹，或加 --no-photo 明确打印无照片的凭证 (no photo for the reissue)",
+                         code="reissue-no-photo")
+    return None, None, [f"照片：原凭证 {old.voucher_no} 印制时没有照片{looked}，补发的凭证照片框为空；需要照片时请用 "
+                        "--photos 指定照片文件夹后重新补发 (no photo: the box is empty)"]
+
+
+def _reissue_register(outdir: Path, old, new_no: str, batch_file: str, options: MergeOptions) -> Path:
+    """Write the reissue's own 发放登记表 (one row, to sign for the new voucher), named by the new NO."""
+    f = old.fields
+    rows = register_rows([[new_no, f["name"], f["certificate_no"], mask_id(f["id_number"]), f["occupation"],
+                           f["level"], batch_file, 1]])
+    day = (options.clock or dt.datetime.now)().date()
+    title = (f"{options.center or f['center']} 补发凭证登记表　原凭证 {old.voucher_no} → {new_no}　"
+             f"{day.year}年{day.month}月{day.day}日")
+    path = outdir / f"发放登记表-{_reissue_name(new_no)}.xlsx"
+    write_register(path, title, rows)
+    return path
 
 
 def _candidate_from(fields: dict[str, str]) -> Candidate:

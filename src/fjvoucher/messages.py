@@ -276,6 +276,7 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "reason-required": (2, "需要写明原因", "a reason is required"),
     "confirmation-needed": (2, "需要确认", "confirmation needed"),
     "cancelled": (1, "已取消", "cancelled"),
+    "reissue-no-photo": (2, "补发找不到持证人照片", "no photo for the reissue (give --photos or --no-photo)"),
     "usage": (2, "命令写法有误", "usage error"),
     "os-error": (1, "无法读写文件", "a file could not be read or written"),
     "encoding": (2, "文字编码出错", "encoding error"),

@@ -103,7 +103,8 @@ class Batch:
         old = decision.voucher
         if decision.action == "keep" and old:
             code = old.verify_code or self._give_code(old.voucher_no)
-            self.storage.place(old.voucher_no, entry["batch_file"], entry["page"], template_sha256)
+            self.storage.place(old.voucher_no, entry["batch_file"], entry["page"], template_sha256,
+                               entry.get("photo") or None)
             return Issued(old.voucher_no, old.replaces, code)
         if decision.action == "refuse" and old:
             changed = f"，名册内容有变化：{describe(decision.changes)}" if decision.changes else ""
@@ -126,16 +127,17 @@ class Batch:
         reason = required_reason(reason)
         old = require_status(self.storage.get(voucher_no), voucher_no, "issued", "补发")
         center = center_code or old.center_code
-        entry = {**old.fields, "issued_on": old.issued_on, "batch_file": "", "page": None}
+        entry = {**old.fields, "issued_on": old.issued_on, "batch_file": "", "page": None, "photo": old.photo}
         number = self._next_number(center, old.issued_on.year, pattern, frozenset())
         change_status(self.storage, old, "replaced", "replaced", reason, number)
         issued = self._insert(number, entry, "", center, old.voucher_no)
         record_event(self.storage, number, "reissued", reason, old.voucher_no)
         return old, issued
 
-    def place(self, voucher_no: str, batch_file: str, page: int, template_sha256: str) -> None:
-        """Record where a voucher is printed (its batch file and page) and with which master."""
-        self.storage.place(voucher_no, batch_file, page, template_sha256)
+    def place(self, voucher_no: str, batch_file: str, page: int, template_sha256: str,
+              photo: str | None = None) -> None:
+        """Record where a voucher is printed (its batch file and page), with which master and photo."""
+        self.storage.place(voucher_no, batch_file, page, template_sha256, photo)
 
     def _give_code(self, voucher_no: str) -> str:
         code = new_code()
@@ -159,5 +161,5 @@ class Batch:
             "voucher_no": number, **{k: entry.get(k, "") for k in FIELD_KEYS}, "issued_on": issued_on.isoformat(),
             "expires_on": valid_until(issued_on).isoformat(), "template_sha256": template_sha256,
             "batch_file": entry["batch_file"], "page": entry["page"], "replaces": replaces, "verify_code": code,
-            "center_code": center_code, "created_at": stamp(self.storage.clock())})
+            "center_code": center_code, "created_at": stamp(self.storage.clock()), "photo": entry.get("photo", "")})
         return Issued(number, replaces, code)

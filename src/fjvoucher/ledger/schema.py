@@ -67,5 +67,10 @@ CREATE TRIGGER events_are_never_deleted BEFORE DELETE ON events
  BEGIN SELECT RAISE(ABORT, 'ledger events are never deleted'); END;
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2))
+# 3: where each voucher's photo came from at issue time, so a reissue prints the same photo.
+V3 = """
+ALTER TABLE vouchers ADD COLUMN photo TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3))
 LATEST = MIGRATIONS[-1][0]

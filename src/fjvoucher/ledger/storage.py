@@ -52,6 +52,7 @@ class Voucher:
     page: int | None
     verify_code: str
     center_code: str
+    photo: str = ""  # the photo file it was printed with ('' for none, or issued before this was kept)
 
     def state(self, today: dt.date) -> str:
         """Return genuine, expired, replaced, revoked or superseded as of `today`."""
@@ -95,7 +96,8 @@ class Storage(Protocol):
     def insert_voucher(self, row: dict) -> None: ...
     def set_status(self, voucher_no: str, status: str) -> None: ...
     def set_code(self, voucher_no: str, code: str) -> None: ...
-    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str) -> None: ...
+    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str,
+              photo: str | None = None) -> None: ...
     def append_event(self, event: Event) -> None: ...
 
 
@@ -330,10 +332,11 @@ class SqliteStorage:
         """Give a voucher its verification code."""
         self.db.execute("UPDATE vouchers SET verify_code = ? WHERE voucher_no = ?", (code, voucher_no))
 
-    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str) -> None:
-        """Record where a voucher is printed (its batch file and page) and with which master."""
-        self.db.execute("UPDATE vouchers SET batch_file = ?, page = ?, template_sha256 = ? WHERE voucher_no = ?",
-                        (batch_file, page, template_sha256, voucher_no))
+    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str,
+              photo: str | None = None) -> None:
+        """Record where a voucher is printed (its batch file and page), with which master and photo (None: as was)."""
+        self.db.execute("UPDATE vouchers SET batch_file = ?, page = ?, template_sha256 = ?, photo = coalesce(?, photo) "
+                        "WHERE voucher_no = ?", (batch_file, page, template_sha256, photo, voucher_no))
 
     def append_event(self, event: Event) -> None:
         """Append one event."""
@@ -366,7 +369,7 @@ def _voucher(row: sqlite3.Row) -> Voucher:
             status=row["status"], reason=row["last_reason"], replaces=row["replaces"],
             replaced_by=row["last_other"] if row["last_kind"] == "replaced" else "",
             batch_file=row["batch_file"], page=row["page"], verify_code=row["verify_code"],
-            center_code=row["center_code"])
+            center_code=row["center_code"], photo=row["photo"])
     except (TypeError, ValueError) as exc:  # a row edited by hand outside fjvoucher
         raise LedgerError(f"台账中凭证 {row['voucher_no']} 的记录已损坏（{exc}），请用备份恢复或联系技术支持 "
                           "(a damaged ledger row)", code="ledger-damaged") from exc
