@@ -277,3 +277,32 @@ def test_sort_by_sorts_dates_as_dates_and_scores_and_numbers_as_numbers(tmp_path
     assert order("发证日期") == [1, 2, 3, 0]  # 11-06, 11/7, 11-10, 11-20: not 11-06, 11-10, 11-20, 11/7
     assert order("理论知识考核成绩") == [3, 1, 2, 0]  # 60, 61, 85.5, 100: not "100" < "60" < "61" < "85.5"
     assert order("考试批次") == [2, 1, 0, 3]  # 2, 9, 10, 11: not "10" < "11" < "2" < "9"
+
+
+def test_group_by_writes_one_folder_batch_and_register_per_station(tmp_path):
+    rows = make_candidates(7, seed=9)
+    stations = ["鼓楼站", "仓山站", "鼓楼站", "晋安站", "仓山站", "鼓楼站", "晋安站"]
+    for row, station in zip(rows, stations, strict=True):
+        row["station"] = station
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows, extra_headers={"鉴定站": "station"})
+    result = run("merge", roster, "-o", tmp_path / "o", "--format", "docx", "--group-by", "鉴定站",
+                 "--sort-by", "姓名", "--ledger", tmp_path / "l.db")
+    assert result.exit_code == 0, result.output
+    by_station = {}
+    for station in ("仓山站", "鼓楼站", "晋安站"):
+        folder = tmp_path / "o" / station
+        assert sorted(p.name for p in (folder / "batches").iterdir()) == ["batch-001.docx"]  # one batch a group
+        sheet = load_workbook(folder / "发放登记表.xlsx").active
+        assert station in sheet["A1"].value
+        names = [r[2] for r in list(sheet.iter_rows(values_only=True))[2:]]
+        assert names == sorted(names, key=pinyin_key)  # each group in the sort order
+        by_station[station] = names
+        assert len(docx.Document(folder / "batches" / "batch-001.docx").sections) >= 1
+        assert station in result.output
+    assert {s: sorted(n) for s, n in by_station.items()} == {
+        s: sorted(r["name"] for r in rows if r["station"] == s) for s in by_station}
+    assert list(by_station) == ["仓山站", "鼓楼站", "晋安站"]  # cang, gu, jin: the groups in pinyin order
+    assert not (tmp_path / "o" / "batches").exists() and not (tmp_path / "o" / "发放登记表.xlsx").exists()
+    nos = [r[1] for s in by_station for r in list(load_workbook(tmp_path / "o" / s / "发放登记表.xlsx").active
+                                                 .iter_rows(values_only=True))[2:]]
+    assert len(set(nos)) == 7  # one ledger, NOs never repeated across groups

@@ -321,6 +321,8 @@ class ProgressLine:
 @click.option("--sort-by", multiple=True, help="Order of the batches by a column of the roster, e.g. 职业 or "
               "鉴定站 (repeat for more): dates as dates, numbers as numbers, text in pinyin order; default: "
               "roster order.")
+@click.option("--group-by", default=None, help="A column such as 鉴定站 or 考试批次: one folder per value, each "
+              "with its own batches (one unless longer than --batch-size) and 发放登记表, to print, stamp and sign apart.")
 @LEDGER
 @REISSUE
 @click.option("--demo", is_flag=True, help="A trial run (the bundled samples): record the vouchers in "
@@ -374,11 +376,15 @@ def _pdf_failures(failures) -> None:
 def merge_summary(result, outdir: Path, lang: str) -> str:
     """Return the closing lines of a merge: counts that reconcile, where the files are, the photos found."""
     if lang == "en":
-        lines = [f"{result.rows} rows read = {result.merged} vouchers + {result.rejected} rejected.",
-                 f"Batches: {len(result.batches)} in {outdir / 'batches'}; register: {result.register}"]
+        lines = [f"{result.rows} rows read = {result.merged} vouchers + {result.rejected} rejected."]
+        lines += [f"  {g.value or '(blank)'}: {g.vouchers} vouchers in {g.folder}; register: {g.register}"
+                  for g in result.groups] or [
+                  f"Batches: {len(result.batches)} in {outdir / 'batches'}; register: {result.register}"]
     else:
-        lines = [f"共读取 {result.rows} 行 = 生成凭证 {result.merged} 张 + 退回 {result.rejected} 行。",
-                 f"批量打印文件 {len(result.batches)} 个：{outdir / 'batches'}；发放登记表：{result.register}"]
+        lines = [f"共读取 {result.rows} 行 = 生成凭证 {result.merged} 张 + 退回 {result.rejected} 行。"]
+        lines += [f"  {g.value or '（空白）'}：{g.vouchers} 张，文件夹 {g.folder}；发放登记表：{g.register}"
+                  for g in result.groups] or [
+                  f"批量打印文件 {len(result.batches)} 个：{outdir / 'batches'}；发放登记表：{result.register}"]
     if result.photo_folder is not None:
         missing = result.merged - result.photos_found
         lines.append(f"照片：找到 {result.photos_found} / {result.merged} 张" + (

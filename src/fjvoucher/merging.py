@@ -66,6 +66,7 @@ class MergeOptions:
     batch_size: int = 500
     per_candidate: bool = True
     sort_by: tuple[str, ...] = ()
+    group_by: str | None = None  # a column (鉴定站, 考试批次 …): one folder, batch and register per value
     today: dt.date | None = None
     format: str | None = None  # "docx", "pdf", "both"; None: both where a PDF engine is found, else docx
     pdf_engine: str = "libreoffice"  # or "word" (docx2pdf, where Microsoft Word is installed)
@@ -95,11 +96,22 @@ class MergeResult:
     notes: list[str] = field(default_factory=list)  # what the clerk should know (e.g. how to get PDF)
     photos_found: int = 0
     photo_folder: Path | None = None
+    groups: list[Group] = field(default_factory=list)  # with --group-by: each group's folder and register
 
     @property
     def rows(self) -> int:
         """Return how many roster rows were read."""
         return self.checked.report.rows
+
+
+@dataclass
+class Group:
+    """One group of a --group-by merge: the column's value, its folder, its register, how many vouchers."""
+
+    value: str
+    folder: Path
+    register: Path | None
+    vouchers: int
 
 
 @dataclass(slots=True)
@@ -131,8 +143,12 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
         return result
     planned = _plan(checked, options, photo_names)
     result.photos_found = sum(1 for p in planned if p.photo)  # of the vouchers printed, not of rejected rows
-    written = _issue_render_convert(template, planned, outdir, photos, options, result, progress)
-    written += _write_workbooks(outdir, planned, checked, result, options)
+    if options.group_by:
+        written = _merge_groups(template, planned, outdir, photos, options, result, progress)
+    else:
+        written = _issue_render_convert(template, planned, outdir, photos, options, result, progress)
+        written += _write_register(outdir, planned, checked, result, options)
+    written += _write_rejected(outdir, checked, result)
     replace_manifest(outdir, written)
     result.written, result.merged, result.rejected = True, len(planned), len(checked.rejected)
     return result
@@ -155,12 +171,37 @@ def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple
 
 def _issue_render_convert(template: PreparedTemplate, planned: list[_Planned], outdir: Path,
                           photos: PhotoFolder | None, options: MergeOptions, result: MergeResult,
-                          progress: Progress | None) -> list[str]:
+                          progress: Progress | None, record: Recorder | None = None) -> list[str]:
     """Clear what a killed run left, then issue, render and convert batch by batch; return the files written."""
     remove_temporary_files(outdir)
     sweep(outdir)
     with (Ledger(options.ledger, clock=options.clock) if options.ledger else nullcontext()) as ledger:
-        return _render_convert_record(template, planned, outdir, photos, options, result, progress, ledger)
+        return _render_convert_record(template, planned, outdir, photos, options, result, progress, ledger, record)
+
+
+def _merge_groups(template: PreparedTemplate, planned: list[_Planned], outdir: Path, photos: PhotoFolder | None,
+                  options: MergeOptions, result: MergeResult, progress: Progress | None) -> list[str]:
+    """Write each group (a value of --group-by) into its own folder: its batches, vouchers and register.
+
+    Groups come in the order of their values (as --sort-by orders them), each in stamping order; a
+    group's folder has its own manifest, so a re-run cleans it as it cleans the output folder.
+    """
+    record = _issuer(options, frozenset(p.candidate["voucher_no"] for p in planned) - {""}, template.sha256)
+    column = _value_of(options.group_by, options)
+    groups: dict[str, list[_Planned]] = {}
+    for p in planned:
+        groups.setdefault(column(p.candidate).strip(), []).append(p)
+    for value in sorted(groups, key=sort_value):
+        folder = outdir / (safe_name(value) or "（空白）")
+        part = MergeResult(result.checked, format=result.format)
+        files = _issue_render_convert(template, groups[value], folder, photos, options, part, progress, record)
+        files += _write_register(folder, groups[value], result.checked, part, options, heading=value)
+        replace_manifest(folder, files)
+        result.batches += part.batches
+        result.pdf_failures += part.pdf_failures
+        result.groups.append(Group(value, folder, part.register, len(groups[value])))
+        result.notes += part.notes
+    return []
 
 
 def _existing_ledger(options: MergeOptions):
@@ -185,7 +226,7 @@ def _read_and_check(roster, options: MergeOptions, photos: PhotoFolder | None,
                 _check_photo(photos, candidate, options.require_photos, add, photo_names)
 
         checked = check_roster(roster, options.sheet, today=options.today, keep=True, extra=merge_checks,
-                               extra_columns=_columns_outside_layout(options.sort_by), glyphs=options.glyphs,
+                               extra_columns=_extra_columns(options), glyphs=options.glyphs,
                                boxes=boxes, center=options.center)
     if photos is None:
         checked.report.findings.insert(0, Finding(None, None, "照片", "photo", "warning", "photos-none", {}))
@@ -253,6 +294,21 @@ def _plan(checked: CheckedRoster, options: MergeOptions,
                for c in checked.candidates]
     planned.sort(key=_sort_order(options.sort_by))
     return planned
+
+
+def _extra_columns(options: MergeOptions) -> tuple[str, ...]:
+    """Return the columns outside the layout that candidates keep: --sort-by's, then --group-by's."""
+    named = options.sort_by + ((options.group_by,) if options.group_by else ())
+    return tuple(dict.fromkeys(_columns_outside_layout(named)))
+
+
+def _value_of(name: str, options: MergeOptions):
+    """Return how to read column `name` (a layout field or a column outside it) from a candidate."""
+    key = _layout_key(name)
+    if key:
+        return lambda candidate: candidate[key]
+    index = _extra_columns(options).index(name)
+    return lambda candidate: candidate.extra[index]
 
 
 def _sort_order(names: tuple[str, ...]):
@@ -464,12 +520,12 @@ class _Counter:
 
 # --- the workbooks -------------------------------------------------------------------------------
 
-def _write_workbooks(outdir: Path, planned: list[_Planned], checked: CheckedRoster, result: MergeResult,
-                     options: MergeOptions) -> list[str]:
-    """Write the register and, when rows were rejected, rejected.xlsx; return the names the manifest keeps.
+def _write_register(outdir: Path, planned: list[_Planned], checked: CheckedRoster, result: MergeResult,
+                    options: MergeOptions, heading: str = "") -> list[str]:
+    """Write the register of `planned` into `outdir`; return the names the manifest keeps (none).
 
-    The register is never overwritten once it differs from what this run would write (signatures
-    typed into it): the new one goes beside it.  It is not in the manifest, so never cleaned up.
+    The register is never overwritten once someone edited it (signatures typed into it): the new
+    one goes beside it.  It is not in the manifest, so never cleaned up.
     """
     if result.format != "docx":
         failed = {f.job.pdf.name for f in result.pdf_failures}
@@ -485,8 +541,13 @@ def _write_workbooks(outdir: Path, planned: list[_Planned], checked: CheckedRost
 
     result.register = _register_path(outdir, rows, result.notes)
     if not result.register.exists() or not holds_rows(result.register, rows()):
-        write_register(result.register, _register_title(checked, planned, options), rows())
+        write_register(result.register, _register_title(checked, planned, options, heading), rows())
         remember_written(outdir, result.register)
+    return []
+
+
+def _write_rejected(outdir: Path, checked: CheckedRoster, result: MergeResult) -> list[str]:
+    """Write rejected.xlsx when rows were rejected; return the names the manifest keeps."""
     if not checked.rejected:
         return []
     result.rejected_file = write_rejected(outdir / REJECTED_NAME, checked.columns, checked.rejected)
@@ -510,10 +571,12 @@ def _register_path(outdir: Path, rows, notes: list[str]) -> Path:
     return path
 
 
-def _register_title(checked: CheckedRoster, planned: list[_Planned], options: MergeOptions) -> str:
+def _register_title(checked: CheckedRoster, planned: list[_Planned], options: MergeOptions, heading: str = "") -> str:
     center = options.center or next((p.candidate["center"] for p in planned if p.candidate["center"]), "")
     day = (options.clock or dt.datetime.now)().date()
-    return f"{center} 凭证发放登记表　名册：{Path(checked.report.file).name}　{day.year}年{day.month}月{day.day}日"
+    group = f"　{options.group_by}：{heading}" if options.group_by else ""
+    return (f"{center} 凭证发放登记表　名册：{Path(checked.report.file).name}{group}　"
+            f"{day.year}年{day.month}月{day.day}日")
 
 
 # --- a lost voucher ------------------------------------------------------------------------------
