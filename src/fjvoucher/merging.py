@@ -21,6 +21,7 @@ from fjvoucher.errors import InputError, PhotoError
 from fjvoucher.layout import FIELD_BY_KEY, FIELDS, field_for_header
 from fjvoucher.ledger.issuing import DEFAULT_PATTERN, Batch, Issued, check_pattern
 from fjvoucher.ledger.policy import decide, describe, own_no_clash, require_status
+from fjvoucher.ledger import storage
 from fjvoucher.ledger.storage import Clock
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS
@@ -573,7 +574,7 @@ def _register_path(outdir: Path, rows, notes: list[str]) -> Path:
 
 def _register_title(checked: CheckedRoster, planned: list[_Planned], options: MergeOptions, heading: str = "") -> str:
     center = options.center or next((p.candidate["center"] for p in planned if p.candidate["center"]), "")
-    day = (options.clock or dt.datetime.now)().date()
+    day = (options.clock or storage.now)().date()
     group = f"　{options.group_by}：{heading}" if options.group_by else ""
     return (f"{center} 凭证发放登记表　名册：{Path(checked.report.file).name}{group}　"
             f"{day.year}年{day.month}月{day.day}日")
@@ -668,7 +669,7 @@ def _reissue_register(outdir: Path, old, new_no: str, batch_file: str, options: 
     f = old.fields
     rows = register_rows([[new_no, f["name"], f["certificate_no"], mask_id(f["id_number"]), f["occupation"],
                            f["level"], batch_file, 1]])
-    day = (options.clock or dt.datetime.now)().date()
+    day = (options.clock or storage.now)().date()
     title = (f"{options.center or f['center']} 补发凭证登记表　原凭证 {old.voucher_no} → {new_no}　"
              f"{day.year}年{day.month}月{day.day}日")
     path = outdir / f"发放登记表-{_reissue_name(new_no)}.xlsx"

@@ -36,6 +36,11 @@ FIELD_KEYS = tuple(f.key for f in FIELDS if f.key != "voucher_no")
 Clock = Callable[[], dt.datetime]
 
 
+def now() -> dt.datetime:
+    """Return the local time: the one clock the ledger and the merge read (a test moves it by replacing this)."""
+    return dt.datetime.now()
+
+
 @dataclass(frozen=True)
 class Voucher:
     """One voucher as the ledger knows it, with the reason and counterpart of its last status change."""
@@ -157,7 +162,7 @@ class SqliteStorage:
     def __init__(self, path: Path | str, *, create: bool = True, readonly: bool = False,
                  clock: Clock | None = None):
         self.path = Path(path)
-        self.clock: Clock = clock or dt.datetime.now
+        self.clock: Clock = clock or now
         if not self.path.is_file() and not create:
             raise InputError(f"找不到凭证台账 {self.path}。请检查 --ledger 或 fjvoucher config 中的 ledger 设置 "
                              "(ledger not found)", code="ledger-not-found")
