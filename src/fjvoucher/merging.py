@@ -478,24 +478,20 @@ class _BatchWriter:
 
 
 def _issuer(options: MergeOptions, roster_nos: frozenset[str], template_sha256: str) -> Recorder:
-    """Return how a merge records a batch: issue each candidate (new NOs skip the roster's own NOs)."""
+    """Return how a merge records a batch: issue each candidate (new NOs skip the roster's own NOs), with
+    the photo file it is printed with, which the ledger keeps for a reissue."""
+    folder = Path(options.photos).resolve() if options.photos else None  # resolved once, not per voucher
 
     def record(batch: Batch | None, chunk: list[_Planned], batch_file: str) -> list[Issued]:
         if batch is None:
             return [Issued(p.candidate["voucher_no"]) for p in chunk]
         entries = [{**_entry_fields(p.candidate, options), "issued_on": p.candidate.issue, "batch_file": batch_file,
-                    "page": page, "photo": _photo_source(options, p)} for page, p in enumerate(chunk, start=1)]
+                    "page": page, "photo": str(folder / p.photo[0]) if folder and p.photo else ""}
+                   for page, p in enumerate(chunk, start=1)]
         return batch.issue(entries, template_sha256=template_sha256, center_code=options.center_code,
                            pattern=options.no_pattern, reissue=options.reissue, reserved=roster_nos)
 
     return record
-
-
-def _photo_source(options: MergeOptions, planned: _Planned) -> str:
-    """Return where the voucher's photo comes from, as the ledger keeps it for a reissue ('' for none)."""
-    if not planned.photo or not options.photos:
-        return ""
-    return str((Path(options.photos) / planned.photo[0]).resolve())
 
 
 def _pdf_files(outdir: Path, jobs: list[PdfJob], failures: list[PdfFailure]) -> list[str]:
