@@ -13,7 +13,7 @@ def libreoffice_like(stamp: bytes, file_id: bytes) -> bytes:
 
 
 def test_two_conversions_of_one_batch_become_the_same_bytes_at_the_same_length():
-    moment = dt.datetime(2009, 6, 12, 9, 30, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2009, 6, 12, 9, 30, tzinfo=dt.UTC)
     first = libreoffice_like(b"20261130233241", b"D5ABC7A5D06622798C72025446775B18")
     second = libreoffice_like(b"20261130233244", b"11F1B740A84E90B16E7AB573887B383E")
     assert first != second

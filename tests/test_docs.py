@@ -121,7 +121,8 @@ def test_the_readmes_month_walk_through_is_true_as_written(tmp_path, monkeypatch
     assert len(reissued.inline_shapes) == 1  # the same photo, though the command names no folder
     assert "补发（原凭证 3501-2009-000012 作废）" in [p.text for p in reissued.paragraphs]
     assert (tmp_path / "补发" / "发放登记表-补发-3501-2009-000041.xlsx").is_file()
-    assert (tmp_path / "6月" / "发放登记表.xlsx").is_file() and (tmp_path / "6月" / "batches" / "batch-001.pdf").is_file()
+    assert (tmp_path / "6月" / "发放登记表.xlsx").is_file()
+    assert (tmp_path / "6月" / "batches" / "batch-001.pdf").is_file()
     assert all(word in said[6] for word in ("作废", "恢复", "实为不合格", "误操作"))
     report = load_workbook(tmp_path / "2009-06.xlsx")
     summary = {r[0]: r[3] for r in report["汇总"].iter_rows(values_only=True) if r[0]}

@@ -335,7 +335,8 @@ def test_the_printed_report_is_sized_for_a4_landscape_at_a_readable_size(tmp_pat
     # Widths in digits of 宋体 10 pt: at most what A4 landscape holds within its margins at 100 %.
     assert book._fonts[0].name == "宋体" and book._fonts[0].sz == FONT_PT
     assert sum(c[1] for c in PRINT_COLUMNS) <= 150
-    lines = [row[0] for row in sheet.iter_rows(values_only=True) if row[0] and str(row[0]).startswith(("制表人", "（单位盖章"))]
+    lines = [row[0] for row in sheet.iter_rows(values_only=True)
+             if row[0] and str(row[0]).startswith(("制表人", "（单位盖章"))]
     assert len(lines) == 2 and "审核人" in lines[0] and "盖章" in lines[1]
     assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$2"
 
@@ -346,7 +347,7 @@ def test_the_summary_orders_levels_five_to_one_occupations_by_pinyin_and_counts_
     rows = make_candidates(7, seed=33)
     plan = [("中式烹调师", "五级/初级"), ("车工", "二级/技师"), ("车工", "五级/初级"), ("养老护理员", "四级/中级"),
             ("电工", "三级/高级"), ("车工", "初级"), ("钳工", "一级/高级技师")]
-    for row, (occupation, level) in zip(rows, plan):
+    for row, (occupation, level) in zip(rows, plan, strict=True):
         digit = {"五": 5, "初": 5, "四": 4, "三": 3, "二": 2, "一": 1}[level[0]]
         row.update(occupation=occupation, level=level,
                    certificate_no=row["certificate_no"][:10] + str(digit) + row["certificate_no"][11:])
@@ -361,8 +362,8 @@ def test_the_summary_orders_levels_five_to_one_occupations_by_pinyin_and_counts_
     assert by_kind == [("车工", "五级（初级）", 2), ("车工", "二级（技师）", 1), ("电工", "三级（高级）", 1),
                        ("钳工", "一级（高级技师）", 1), ("养老护理员", "四级（中级）", 1),
                        ("中式烹调师", "五级（初级）", 1)]
-    assert [r[2] for r in summary if r[0] == "按等级"] == ["五级（初级）", "四级（中级）", "三级（高级）", "二级（技师）",
-                                                        "一级（高级技师）"]
+    assert [r[2] for r in summary if r[0] == "按等级"] == [
+        "五级（初级）", "四级（中级）", "三级（高级）", "二级（技师）", "一级（高级技师）"]
     totals = {r[0]: r[3] for r in summary}
     assert totals["发放人数合计（补发不重复计）"] == 7 and totals["印发凭证张数（含补发）"] == 8
     printed = load_workbook(out)["本月发放"]

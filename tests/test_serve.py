@@ -1,8 +1,8 @@
 """fjvoucher serve: the verification page and API, their rules, and the page in a real browser."""
 
 import datetime as dt
-import time
 import json
+import time
 
 import pytest
 

@@ -322,7 +322,8 @@ class ProgressLine:
               "鉴定站 (repeat for more): dates as dates, numbers as numbers, text in pinyin order; default: "
               "roster order.")
 @click.option("--group-by", default=None, help="A column such as 鉴定站 or 考试批次: one folder per value, each "
-              "with its own batches (one unless longer than --batch-size) and 发放登记表, to print, stamp and sign apart.")
+              "with its own batches (one unless longer than --batch-size) and 发放登记表, to print, stamp and sign "
+              "apart.")
 @LEDGER
 @REISSUE
 @click.option("--demo", is_flag=True, help="A trial run (the bundled samples): record the vouchers in "
@@ -344,7 +345,8 @@ def merge(roster: Path, outdir: Path, quiet: bool, all_warnings: bool, lang: str
       fjvoucher merge 名册.xlsx --skip-invalid --sort-by 鉴定站 -o out
     """
     if demo and ledger:
-        raise click.UsageError("--demo 用输出文件夹中的试用台账，不能再给 --ledger (--demo and --ledger exclude each other)")
+        raise click.UsageError("--demo 用输出文件夹中的试用台账，不能再给 --ledger "
+                               "(--demo and --ledger exclude each other)")
     book = _demo_ledger(outdir) if demo else _ledger(ledger)
     options = fjvoucher.merge_options(**given, ledger=book.path, sort_by=tuple(sort_by), format=fmt)
     result = fjvoucher.merge(roster, outdir, options, progress=ProgressLine(quiet))
@@ -727,7 +729,8 @@ def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        headers = ["凭证编号", "姓名", "证书编号", "身份证号", "发证日期", "有效期至", "状态"] + (["查询码"] if codes else [])
+        headers = ["凭证编号", "姓名", "证书编号", "身份证号", "发证日期", "有效期至", "状态"]
+        headers += ["查询码"] if codes else []
         table = [[r["voucher_no"], r["name"], r["certificate_no"], r["id_number"], r["issued_on"], r["expires_on"],
                   STATUS_WORDS[r["state"]]] + ([r["verify_code"]] if codes else []) for r in rows]
         for line in aligned([headers, *table]):
@@ -741,8 +744,8 @@ def aligned(rows: list[list[str]]) -> list[str]:
     from fjvoucher.roster.cells import display_width
 
     widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell + " " * (width - display_width(cell)) for cell, width in zip(row, widths)).rstrip()
-            for row in rows]
+    return ["  ".join(cell + " " * (width - display_width(cell))
+                      for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 @cli.command(short_help="真伪查询网站 · the verification web page and API")

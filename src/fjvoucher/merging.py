@@ -19,9 +19,9 @@ from fjvoucher.atomic import Staging
 from fjvoucher.collation import pinyin_key
 from fjvoucher.errors import InputError, PhotoError
 from fjvoucher.layout import FIELD_BY_KEY, FIELDS, field_for_header
+from fjvoucher.ledger import storage
 from fjvoucher.ledger.issuing import DEFAULT_PATTERN, Batch, Issued, check_pattern
 from fjvoucher.ledger.policy import decide, describe, own_no_clash, require_status
-from fjvoucher.ledger import storage
 from fjvoucher.ledger.storage import Clock
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS
@@ -188,7 +188,7 @@ def _merge_groups(template: PreparedTemplate, planned: list[_Planned], outdir: P
     group's folder has its own manifest, so a re-run cleans it as it cleans the output folder.
     """
     record = _issuer(options, frozenset(p.candidate["voucher_no"] for p in planned) - {""}, template.sha256)
-    column = _value_of(options.group_by, options)
+    column = _value_of(options.group_by or "", options)
     groups: dict[str, list[_Planned]] = {}
     for p in planned:
         groups.setdefault(column(p.candidate).strip(), []).append(p)
@@ -596,9 +596,9 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
 
     The photo is the one the voucher was printed with (the ledger remembers its file), else the
     holder's photo in `options.photos`; a voucher printed with a photo whose file is gone is refused
-    unless `no_photo` says an empty photo box is meant, and an empty box is always said in `notes`.  The files and a one-row 发放登记表 to sign are named by the
-    new NO.  The ledger reads the voucher again under the write lock and refuses it if it is no
-    longer in force (revoked or reissued meanwhile).
+    unless `no_photo` says an empty photo box is meant, and an empty box is always said in `notes`.
+    The files and a one-row 发放登记表 to sign are named by the new NO.  The ledger reads the voucher
+    again under the write lock and refuses it if it is no longer in force (revoked or reissued meanwhile).
     """
     if options.ledger is None:
         raise InputError("补发需要凭证台账：请给出 ledger（MergeOptions.ledger 或 --ledger）(reissue needs the ledger)",
@@ -645,8 +645,7 @@ def _reissue_photo(old, candidate: Candidate, options: MergeOptions,
         return None, None, ["补发的凭证不印照片（--no-photo）：照片框为空，请贴照片后再盖钢章 (no photo, as asked)"]
     remembered = Path(old.photo) if old.photo else None
     if remembered and remembered.is_file():
-        folder = PhotoFolder(remembered.parent)
-        return folder, (remembered.name, check_photo(remembered)), []
+        return PhotoFolder(remembered.parent), (remembered.name, check_photo(remembered)), []
     folder = PhotoFolder(options.photos) if options.photos else None
     name = folder.find(candidate["id_number"], candidate["exam_no"]) if folder else None
     if folder and name:

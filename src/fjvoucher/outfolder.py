@@ -129,7 +129,9 @@ def _written_digests(outdir: Path) -> dict[str, str]:
         data = json.loads((outdir / WRITTEN_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _digest(path: Path) -> str:

@@ -153,7 +153,8 @@ def _summary(issued: list[Event], vouchers: dict[str, Voucher], at_end: dict[str
     rows = [["按职业和等级", occupation, LEVEL_NAMES.get(digit, "其他"), count]
             for (occupation, digit), count in sorted(by_kind.items(), key=lambda i: (pinyin_key(i[0][0]), -i[0][1]))]
     by_level = Counter(level_digit(v.fields["level"]) or 0 for v in people)
-    rows += [["按等级", "", LEVEL_NAMES.get(digit, "其他"), by_level[digit]] for digit in sorted(by_level, reverse=True)]
+    rows += [["按等级", "", LEVEL_NAMES.get(digit, "其他"), by_level[digit]]
+             for digit in sorted(by_level, reverse=True)]
     states = Counter(at_end[v.voucher_no] for v in people)
     rows += [["按月末状态", STATUS_WORDS[state], "", states[state]] for state in STATE_ORDER if state in states]
     rows.append(["发放人数合计（补发不重复计）", "", "", len(people)])

@@ -32,7 +32,7 @@ def fix_document_dates(pdf: Path, moment: dt.datetime) -> None:
 def fixed_bytes(data: bytes, moment: dt.datetime) -> bytes:
     """Return `data` with its dates set to `moment` and its ID and checksum made from its content."""
     local = moment.replace(microsecond=0)
-    utc = local.astimezone(dt.timezone.utc) if local.tzinfo is None else local.astimezone(dt.timezone.utc)
+    utc = local.astimezone(dt.UTC) if local.tzinfo is None else local.astimezone(dt.UTC)
 
     def pdf_date(match: re.Match) -> bytes:
         zone = match.group(3)

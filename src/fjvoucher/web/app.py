@@ -31,7 +31,8 @@ SECURITY_HEADERS = [
 ]
 WORDS = {
     "zh": {"title": "福建省职业技能鉴定成绩合格凭证 真伪查询", "no": "凭证编号（NO）", "name": "持证人姓名",
-           "code": "或 真伪查询码（凭证最下方，如 SQ7A-FFX4-GNB9）", "ask": "查询", "switch": "English", "other": "en", "limited": "查询太频繁，请 {seconds} 秒后再试。",
+           "code": "或 真伪查询码（凭证最下方，如 SQ7A-FFX4-GNB9）", "ask": "查询", "switch": "English", "other": "en",
+           "limited": "查询太频繁，请 {seconds} 秒后再试。",
            "missing": "请填写凭证编号，以及持证人姓名或查询码。", "issued_on": "发证日期", "expires_on": "有效期至",
            "occupation": "职业", "level": "等级", "id_number": "身份证号", "status": "状态",
            "replaced_by": "已由新凭证替换：",
@@ -39,7 +40,8 @@ WORDS = {
            "center": "职业技能鉴定指导中心", "phone": "电话 {phone}",
            "unknown_why": "（编号与姓名不符，或编号不存在）"},
     "en": {"title": "Fujian skill-appraisal voucher: verification", "no": "Voucher NO", "name": "Holder's name",
-           "code": "or the verification code (at the foot of the voucher, e.g. SQ7A-FFX4-GNB9)", "ask": "Verify", "switch": "中文", "other": "zh", "limited": "Too many queries: try again in {seconds} s.",
+           "code": "or the verification code (at the foot of the voucher, e.g. SQ7A-FFX4-GNB9)", "ask": "Verify",
+           "switch": "中文", "other": "zh", "limited": "Too many queries: try again in {seconds} s.",
            "missing": "Give the voucher NO and the holder's name or the verification code.", "issued_on": "Issued on",
            "expires_on": "Valid until", "occupation": "Occupation", "level": "Level", "id_number": "ID number",
            "status": "Status", "replaced_by": "Replaced by the new voucher ",
@@ -92,8 +94,8 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
 
     def page(request: Request, answer: Verification | None = None, message: str = "", status: int = 200):
         lang = lang_of(request)
-        shown = answer and answer.to_dict(lang)
-        if shown and answer.voucher is not None and lang == "zh":  # as the voucher prints them: 2009年6月10日
+        shown = answer.to_dict(lang) if answer else None
+        if shown and answer and answer.voucher is not None and lang == "zh":  # as the voucher prints: 2009年6月10日
             shown.update(issued_on=chinese_date(answer.voucher.issued_on),
                          expires_on=chinese_date(answer.voucher.expires_on))
         html = pages.get_template("page.html").render(

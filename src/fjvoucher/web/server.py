@@ -48,7 +48,7 @@ def serve(paths: list[Path], *, host: str = "127.0.0.1", port: int = 8009, root_
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     ledgers = Ledgers(paths)
     try:
-        uvicorn.run(create_app(ledgers, per_minute=per_minute, center=center, phone=phone), host=host, port=port, root_path=root_path,
-                    access_log=False, log_level="warning", proxy_headers=True, server_header=False)
+        uvicorn.run(create_app(ledgers, per_minute=per_minute, center=center, phone=phone), host=host, port=port,
+                    root_path=root_path, access_log=False, log_level="warning", proxy_headers=True, server_header=False)
     finally:
         ledgers.close()
