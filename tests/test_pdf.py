@@ -412,3 +412,14 @@ def test_the_monthly_report_printed_by_calc_is_readable_on_a4_landscape(tmp_path
     assert "理论" not in title_line and "序号" not in title_line  # the header does not run into the title
     last = poppler("pdftotext", "-layout", "-f", 2, "-l", 2, pdf, "-")
     assert "制表人" in first + last and "审核人" in first + last and "盖章" in first + last
+
+
+def test_group_by_prints_one_batch_pdf_per_group(tmp_path):
+    rows = make_candidates(5, seed=23)
+    for row, session in zip(rows, ["第2批", "第1批", "第2批", "第1批", "第2批"], strict=True):
+        row["session"] = session
+    roster = write_roster_xlsx(tmp_path / "r.xlsx", rows, extra_headers={"考试批次": "session"})
+    result = merge_roster(roster, tmp_path / "out", MergeOptions(group_by="考试批次", per_candidate=False, today=TODAY,
+                                                                 ledger=tmp_path / "l.db"))
+    assert not result.pdf_failures and [g.value for g in result.groups] == ["第1批", "第2批"]
+    assert [count_pages(tmp_path / "out" / g / "batches" / "batch-001.pdf") for g in ("第1批", "第2批")] == [2, 3]
