@@ -833,8 +833,9 @@ def config(ctx: click.Context) -> None:
 
     if ctx.invoked_subcommand:
         return
+    shown = settings()  # a wrong setting is refused before anything is printed
     click.echo(f"配置文件 config file: {config_path()}")
-    for item in settings():
+    for item in shown:
         click.echo(f"  {item.key} = {item.value if item.value is not None else '（未设置）'}    [{item.source}]")
         click.echo(f"      {KEYS[item.key]}")
 
@@ -854,7 +855,10 @@ def config_set(key: str, value: str) -> None:
     """
     from fjvoucher.config import set_value
 
-    click.echo(f"已设置 (set) {key} = {value}：{set_value(key, value)}")
+    saved = set_value(key, value)
+    click.echo(f"已设置 (set) {key} = {saved.value}：{saved.path}")
+    for warning in saved.warnings:
+        click.echo(f"警告 (warning): {warning}", err=True)
 
 
 @cli.group(short_help="凭证母版 · voucher masters")

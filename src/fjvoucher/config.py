@@ -8,9 +8,13 @@ folder, so that every command finds the same ledger whatever folder it runs in.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import InputError
@@ -27,6 +31,17 @@ KEYS = {  # key → what it is, for `fjvoucher config`
     "phone": "中心联系电话 · the centre's phone, shown with 真伪查询 answers (desk and serve's page)",
     "output": "输出文件夹 · where `fjvoucher desk` writes vouchers, reissues and monthly reports",
 }
+
+
+MAX_CENTER_NAME = 50  # the longest Fujian centre's name has 13 characters
+MAX_URL = 100  # the QR code must stay readable in its 16 mm box with the NO and code appended
+MAX_PATH = 1000
+_UNEXPANDED = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%[A-Za-z_][A-Za-z0-9_()]*%")
+_TOML_TYPES = {bool: "true/false", int: "数字 number", float: "数字 number", list: "列表 list", dict: "表 table"}
+
+
+class BadValue(ValueError):
+    """A setting's value outside its type or range; the text says what is expected (Chinese · English)."""
 
 
 def config_path() -> Path:
@@ -50,32 +65,152 @@ def default_output_path() -> Path:
     return Path(platformdirs.user_documents_dir()) / APP
 
 
-def read_config(path: Path | None = None) -> dict[str, str]:
-    """Return the settings in the config file (none when it does not exist)."""
-    path = path or config_path()
+# --- each setting's type and range ----------------------------------------------------------------
+
+def _plain_text(value: str, limit: int, what: str) -> str:
+    """Return `value` stripped; raise BadValue when empty, too long or holding invisible characters."""
+    value = value.strip()
+    if not value or len(value) > limit:
+        raise BadValue(f"{what}，不超过 {limit} 个字符 (at most {limit} characters)")
+    hidden = [c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+    if hidden:
+        raise BadValue(f"{what}，不能含换行或看不见的字符 U+{ord(hidden[0]):04X} (no invisible characters)")
+    return value
+
+
+def _center_name(value: str) -> str:
+    return _plain_text(value, MAX_CENTER_NAME, "鉴定指导中心的全称，如 福州市职业技能鉴定指导中心")
+
+
+def _center_code(value: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"[0-9]{4,6}", value, re.ASCII):
+        raise BadValue("4 到 6 位数字，如 3501 (4 to 6 digits, e.g. 3501)")
+    return value
+
+
+def _verify_url(value: str) -> str:
+    what = "以 https:// 或 http:// 开头的网址，如 https://jd.example.gov.cn/verify，不带 ? 和 #"
+    value = _plain_text(value, MAX_URL, what)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise BadValue(f"{what} (an http(s) address)") from exc
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+            or "@" in parts.netloc or any(c.isspace() for c in value)):
+        raise BadValue(f"{what} (an http(s) address without query or fragment)")
+    return value
+
+
+def _phone(value: str) -> str:
+    value = _plain_text(value, 40, "电话号码，如 0591-87654321")
+    if not re.fullmatch(r"[0-9+()\- ,，、/转]+", value) or not any(c.isdigit() for c in value):
+        raise BadValue("电话号码，如 0591-87654321，只用数字、空格和 + - ( ) (a phone number)")
+    return value
+
+
+def _path(value: str) -> str:
+    """Return a path with ~ and environment variables expanded; refuse what stays unexpanded or relative."""
+    what = "一个完整路径，如 D:/凭证/台账.db 或 ~/凭证/台账.db"
+    expanded = os.path.expandvars(os.path.expanduser(_plain_text(value, MAX_PATH, what)))
+    left = _UNEXPANDED.search(expanded)
+    if left:
+        raise BadValue(f"{what}；其中的 {left.group()} 不是已设置的环境变量 (an unset environment variable)")
+    if not Path(expanded).is_absolute():
+        raise BadValue(f"{what}，不能是相对路径：它会随当前文件夹而变 (an absolute path)")
+    return expanded
+
+
+CHECKS: dict[str, Callable[[str], str]] = {
+    "center_name": _center_name, "center_code": _center_code, "ledger": _path, "photos": _path,
+    "verify_url": _verify_url, "phone": _phone, "output": _path,
+}
+
+
+def _shown(value: object) -> str:
+    """Return a value as one short printable line (a wrong value may be 3,000 characters or hold a line break)."""
+    text = repr(value) if not isinstance(value, str) else value
+    text = text if len(text) <= 40 else text[:40] + "…"
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
+def _refuse(path: Path, key: str, value: object, expected: str) -> InputError:
+    return InputError(f"配置文件 {path} 中 {key} = 「{_shown(value)}」无法使用：应为{expected}。"
+                      f"请用 fjvoucher config set {key} 改正，或删除这一行 (bad setting {key})", code="config-invalid")
+
+
+def checked_value(path: Path, key: str, value: object) -> str:
+    """Return a setting's value in the form fjvoucher uses; raise InputError naming the file, key and what is expected."""
+    if key not in KEYS:
+        raise InputError(f"配置文件 {path} 中的「{_shown(key)}」不是 fjvoucher 的设置；可设置的有：{'、'.join(KEYS)}。"
+                         "请改正或删除这一行 (unknown setting)", code="config-invalid")
+    if not isinstance(value, str):
+        kind = _TOML_TYPES.get(type(value), type(value).__name__)
+        raise _refuse(path, key, value, f"带引号的文字，现在是{kind} (a quoted string)")
+    try:
+        return CHECKS[key](value)
+    except BadValue as exc:
+        raise _refuse(path, key, value, str(exc)) from None
+
+
+def _read_raw(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"配置文件 {path} 格式有误：{exc}。请改正或删除它 (config file is not valid TOML)") from exc
-    return {k: str(v) for k, v in data.items() if k in KEYS}
+        raise InputError(f"配置文件 {path} 格式有误：{exc}。请改正或删除它 (config file is not valid TOML)",
+                         code="config-invalid") from exc
+
+
+def read_config(path: Path | None = None) -> dict[str, str]:
+    """Return the settings in the config file (none when it does not exist), each checked against its type
+    and range: a wrong value or an unknown key is an InputError naming the file and the key."""
+    path = path or config_path()
+    return {key: checked_value(path, key, value) for key, value in _read_raw(path).items()}
 
 
 ALIASES = {"center_phone": "phone"}  # the name the clerk may reach for, beside center_name
 
 
-def set_value(key: str, value: str, path: Path | None = None) -> Path:
-    """Set one setting in the config file (created when missing); return the file's path."""
+@dataclass(frozen=True)
+class Saved:
+    """A setting written: the file, the value as stored, and warnings for the clerk (a centre's name)."""
+
+    path: Path
+    value: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def set_value(key: str, value: str, path: Path | None = None) -> Saved:
+    """Set one setting in the config file (created when missing) after checking it.
+
+    An empty value removes the setting.  A relative path is made absolute here, where the clerk
+    typed it.  The other settings must be valid already (only a hand edit makes them otherwise):
+    nothing is written next to a wrong one.
+    """
+    path = path or config_path()
     key = ALIASES.get(key, key)
     if key not in KEYS:
-        raise InputError(f"没有「{key}」这一设置；可设置的有：{'、'.join(KEYS)} (unknown setting)")
-    path = path or config_path()
-    values = read_config(path)
-    values[key] = value
+        raise InputError(f"「{_shown(key)}」不是 fjvoucher 的设置（配置文件 {path}）；可设置的有：{'、'.join(KEYS)} "
+                         "(unknown setting)", code="config-invalid")
+    if key in ("ledger", "photos", "output") and isinstance(value, str) and value.strip() and not _UNEXPANDED.search(value):
+        value = str(Path(os.path.expanduser(value.strip())).absolute())
+    new = checked_value(path, key, value) if value.strip() else ""  # empty: the setting is removed
+    values = {k: checked_value(path, k, v) for k, v in _read_raw(path).items() if k != key}
+    if new:
+        values[key] = new
     text = "".join(f"{k} = {_toml_string(v)}\n" for k, v in values.items())
     write_bytes_atomic(path, text.encode("utf-8"))
-    return path
+    return Saved(path, new, _center_warnings(new) if key == "center_name" else [])
+
+
+def _center_warnings(name: str) -> list[str]:
+    """Return what validate would warn of a centre's name (not one of Fujian's centres)."""
+    from fjvoucher.roster.checks import center_findings
+
+    return [finding.message() for finding in center_findings(name)]
 
 
 def _toml_string(value: str) -> str:

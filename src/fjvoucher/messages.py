@@ -265,6 +265,7 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "ledger-damaged": (1, "台账记录已损坏", "a damaged ledger row"),
     "ledger-sqlite": (1, "台账数据库出错", "the ledger's database failed"),
     "disk-full": (1, "磁盘已满", "disk full"),
+    "config-invalid": (2, "设置有误", "a setting in the config file is wrong"),
     "no-pattern": (2, "编号格式有误", "bad NO pattern"),
     "no-serial-left": (1, "编号已用尽", "no serial left"),
     "voucher-no-taken": (1, "凭证编号已被使用", "the NO is taken"),

@@ -216,6 +216,51 @@ def png_claiming(path: Path, width: int, height: int) -> Path:
     return path
 
 
+# --- settings (config.toml) ----------------------------------------------------------------------
+
+# (config.toml text, the key the error must name, a word of what is expected): every one is refused
+# on `config set` (where a CLI value can say it) and when any command reads the file.
+BAD_SETTINGS = [
+    ('center_name = ["福州市职业技能鉴定指导中心"]\n', "center_name", "带引号的文字"),  # printed ['…'] on the seal
+    ('center_name = 3501\n', "center_name", "带引号的文字"),
+    ('center_name = "福州市职业技能鉴定\\n指导中心"\n', "center_name", "U+000A"),
+    ('center_name = "福州市\u200b职业技能鉴定指导中心"\n', "center_name", "U+200B"),
+    ('center_name = "' + "福" * 300 + '"\n', "center_name", "50"),
+    ('center_name = ""\n', "center_name", "全称"),
+    ('center_code = 3501\n', "center_code", "带引号的文字"),  # a TOML integer
+    ('center_code = "35-01"\n', "center_code", "数字"),
+    ('center_code = "３５０１"\n', "center_code", "数字"),  # full-width digits
+    ('center_code = "35011234567"\n', "center_code", "数字"),
+    ('verify_url = "https://' + "a" * 3000 + '.cn/verify"\n', "verify_url", "100"),  # ended in a bug report
+    ('verify_url = "ftp://jd.example.cn/verify"\n', "verify_url", "https://"),
+    ('verify_url = "javascript:alert(1)"\n', "verify_url", "https://"),
+    ('verify_url = "jd.example.cn/verify"\n', "verify_url", "https://"),
+    ('verify_url = "https://jd.example.cn/verify?x=1"\n', "verify_url", "?"),
+    ('verify_url = "https://jd.example.cn:port/verify"\n', "verify_url", "https://"),
+    ('verify_url = "https://user@evil.example/verify"\n', "verify_url", "https://"),
+    ('verify_url = "https://jd.example.cn/ver ify"\n', "verify_url", "https://"),
+    ('verify_url = ["https://jd.example.cn"]\n', "verify_url", "带引号的文字"),
+    ('ledger = "$FJV_HOSTILE_UNSET/x.db"\n', "ledger", "$FJV_HOSTILE_UNSET"),  # made a folder named $HOME
+    ('ledger = "${FJV_HOSTILE_UNSET}/x.db"\n', "ledger", "${FJV_HOSTILE_UNSET}"),
+    ('ledger = "%FJV_HOSTILE_UNSET%/x.db"\n', "ledger", "%FJV_HOSTILE_UNSET%"),
+    ('ledger = "relative/ledger.db"\n', "ledger", "相对路径"),
+    ('ledger = 1\n', "ledger", "带引号的文字"),
+    ('ledger = true\n', "ledger", "带引号的文字"),
+    ('photos = "$FJV_HOSTILE_UNSET/photos"\n', "photos", "$FJV_HOSTILE_UNSET"),
+    ('photos = {dir = "/tmp"}\n', "photos", "带引号的文字"),
+    ('colour = "red"\n', "colour", "不是 fjvoucher 的设置"),  # unknown keys were ignored silently
+    ('center = "福州市职业技能鉴定指导中心"\n', "center", "不是 fjvoucher 的设置"),  # a near miss of center_name
+    ('[center_name]\nfull = "x"\n', "center_name", "带引号的文字"),
+]
+
+
+def config_file(path: Path, text: str) -> Path:
+    """Write a hand-edited config.toml."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 # --- the whole corpus, for trying by hand --------------------------------------------------------
 
 def write_all(folder: Path) -> list[Path]:

@@ -1,0 +1,75 @@
+"""Settings, output folders and NOs under a careless administrator: nothing replaced, nothing lost, nothing wrong printed.
+
+Issue 19, classes 8 (settings), 9 (files fjvoucher did not write), 10 (owner-only folders),
+11 (NOs that verify finds again) and 20 (preflight order, supersede sources).
+"""
+
+import os
+import tomllib
+
+import pytest
+
+from fjvoucher.config import config_path
+from hostile import corpus
+from support import SAMPLES, run
+
+# --- 8: every setting has a type and a range ---------------------------------------------------------
+
+
+def _one_line_naming(result, *words) -> bool:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    return len(lines) == 1 and all(word in lines[0] for word in words) and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("text, key, expected", corpus.BAD_SETTINGS, ids=[c[1] + str(i) for i, c in
+                                                                          enumerate(corpus.BAD_SETTINGS)])
+def test_a_wrong_setting_in_the_file_is_one_line_naming_file_key_and_what_is_expected(tmp_path, text, key,
+                                                                                       expected):
+    path = corpus.config_file(config_path(), text)
+    for command in (["config"], ["merge", SAMPLES / "roster.xlsx", "-o", tmp_path / "out", "-q", "--format", "docx"],
+                    ["verify", "3501-2009-000001", "--name", "x"], ["validate", SAMPLES / "roster.xlsx"]):
+        result = run(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert _one_line_naming(result, str(path), key, expected), (command, result.output)
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no folder named $FJV_HOSTILE_UNSET, no ledger
+
+
+def _toml(text):
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}  # not TOML at all: nothing config set could be given
+
+
+@pytest.mark.parametrize("text, key, expected", [c for c in corpus.BAD_SETTINGS
+                                                 if isinstance(_toml(c[0]).get(c[1], ""), str)
+                                                 and c[2] != "相对路径"  # config set makes a path absolute
+                                                 and _toml(c[0]).get(c[1]) != ""])  # and "" unsets
+def test_config_set_refuses_the_same_values_and_leaves_the_file_as_it_was(text, key, expected):
+    value = tomllib.loads(text).get(key, "red")
+    before = corpus.config_file(config_path(), 'center_code = "3501"\n').read_bytes()
+    result = run("config", "set", key, value)
+    assert result.exit_code == 2 and _one_line_naming(result, str(config_path()), key, expected), result.output
+    assert config_path().read_bytes() == before
+
+
+def test_config_set_keeps_good_values_expands_home_and_makes_paths_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FJV_HOSTILE_BASE", str(tmp_path / "base"))
+    assert run("config", "set", "ledger", "rel/台账.db").exit_code == 0
+    assert run("config", "set", "photos", "$FJV_HOSTILE_BASE/照片").exit_code == 0
+    assert run("config", "set", "verify_url", "https://jd.example.gov.cn/verify").exit_code == 0
+    warned = run("config", "set", "center_name", "福州")
+    assert warned.exit_code == 0 and "不像完整名称" in warned.output  # warned as validate warns
+    stored = tomllib.loads(config_path().read_text(encoding="utf-8"))
+    assert stored == {"ledger": str(tmp_path / "rel" / "台账.db"), "photos": str(tmp_path / "base" / "照片"),
+                      "verify_url": "https://jd.example.gov.cn/verify", "center_name": "福州"}
+    assert oct(os.stat(config_path()).st_mode & 0o777) == "0o600"
+
+
+def test_a_wrong_setting_can_be_corrected_with_config_set(tmp_path):
+    corpus.config_file(config_path(), 'center_code = 3501\ncenter_name = "福州市职业技能鉴定指导中心"\n')
+    assert run("config").exit_code == 2
+    assert run("config", "set", "center_code", "3501").exit_code == 0
+    assert "center_code = 3501" in run("config").output
