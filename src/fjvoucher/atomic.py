@@ -1,7 +1,8 @@
 """Write files under a temporary name and rename them when complete, so no half-written file is ever left.
 
-Every file is created owner-only (0600 on POSIX, whatever the umask): vouchers, registers and
-reports hold names and ID numbers.
+Every file is created owner-only (0600 on POSIX, whatever the umask), and every folder fjvoucher
+creates too (0700): vouchers, registers and reports hold names and ID numbers, and their file
+names hold names and certificate numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[^.]+)?$")  # what temp_sibling makes, nothing else
 PRIVATE = 0o600
+PRIVATE_FOLDER = 0o700
 
 
 def temp_sibling(path: Path) -> Path:
@@ -33,9 +35,33 @@ def make_private(path: Path) -> None:
         os.chmod(path, PRIVATE)
 
 
+def make_folder(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents owner-only, whatever the umask; return the folders created.
+
+    Folders that exist already are left as they are: they are not ours to change.
+    """
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            break
+        missing.append(candidate)
+    created = []
+    for candidate in reversed(missing):
+        try:
+            candidate.mkdir(mode=PRIVATE_FOLDER)
+        except FileExistsError:
+            if candidate.is_dir():
+                continue  # another process made it a moment ago
+            raise
+        if os.name == "posix":
+            os.chmod(candidate, PRIVATE_FOLDER)  # the umask may have taken bits the owner needs
+        created.append(candidate)
+    return created
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through an owner-only temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     tmp = temp_sibling(path)
     try:
         write_private(tmp, data)
@@ -56,7 +82,7 @@ class Staging:
 
     def write(self, path: Path, data: bytes) -> None:
         """Write `data` under a temporary name beside `path`."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         tmp = temp_sibling(path)
         self.staged.append((tmp, path))
         write_private(tmp, data)

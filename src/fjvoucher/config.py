@@ -141,7 +141,7 @@ def _refuse(path: Path, key: str, value: object, expected: str) -> InputError:
 
 
 def checked_value(path: Path, key: str, value: object) -> str:
-    """Return a setting's value in the form fjvoucher uses; raise InputError naming the file, key and what is expected."""
+    """Return a setting's value in the form fjvoucher uses; raise InputError naming file, key and what is expected."""
     if key not in KEYS:
         raise InputError(f"配置文件 {path} 中的「{_shown(key)}」不是 fjvoucher 的设置；可设置的有：{'、'.join(KEYS)}。"
                          "请改正或删除这一行 (unknown setting)", code="config-invalid")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fjvoucher import __version__
+from fjvoucher.atomic import make_folder
 from fjvoucher.errors import ExitCode, FjvoucherError
 
 OS_HINTS = {
@@ -87,7 +88,7 @@ def explain_sqlite_error(exc: sqlite3.Error) -> str:
 
 def write_bug_report(exc: BaseException, argv: list[str], folder: Path) -> Path:
     """Write the traceback of an unexpected error to a new log file in `folder`; return its path."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     path = folder / f"fjvoucher-error-{stamp}.log"
     text = (f"fjvoucher {__version__}\ncommand: {argv}\n\n"

@@ -261,6 +261,16 @@ def config_file(path: Path, text: str) -> Path:
     return path
 
 
+# --- output folders -----------------------------------------------------------------------------
+
+PERMISSIVE_UMASKS = (0o022, 0o002, 0o000)  # a shared machine's usual umasks: folders listable by others
+
+
+def deep_new_folder(folder: Path, name: str) -> Path:
+    """Return a path three folders below `folder`, none of which exists yet."""
+    return folder / name / "月份" / "out"
+
+
 # --- the whole corpus, for trying by hand --------------------------------------------------------
 
 def write_all(folder: Path) -> list[Path]:

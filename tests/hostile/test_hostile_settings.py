@@ -1,4 +1,4 @@
-"""Settings, output folders and NOs under a careless administrator: nothing replaced, nothing lost, nothing wrong printed.
+"""Settings, output folders and NOs under a careless administrator: nothing replaced, lost or printed wrong.
 
 Issue 19, classes 8 (settings), 9 (files fjvoucher did not write), 10 (owner-only folders),
 11 (NOs that verify finds again) and 20 (preflight order, supersede sources).
@@ -73,3 +73,65 @@ def test_a_wrong_setting_can_be_corrected_with_config_set(tmp_path):
     assert run("config").exit_code == 2
     assert run("config", "set", "center_code", "3501").exit_code == 0
     assert "center_code = 3501" in run("config").output
+
+
+# --- 10: every folder fjvoucher creates is owner-only ------------------------------------------------
+
+@pytest.fixture(params=corpus.PERMISSIVE_UMASKS, ids=oct)
+def permissive_umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def _folders_below(top):
+    return {p: oct(p.stat().st_mode & 0o777) for p in top.rglob("*") if p.is_dir()}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_every_folder_a_command_creates_is_owner_only_whatever_the_umask(tmp_path, permissive_umask):
+    top_mode = tmp_path.stat().st_mode
+    ledger = ("--ledger", corpus.deep_new_folder(tmp_path, "台账") / "l.db")
+    merged = run("merge", SAMPLES / "roster.xlsx", "-o", corpus.deep_new_folder(tmp_path, "merge"), "-q",
+                 "--format", "docx", *ledger)
+    assert merged.exit_code == 0, merged.output
+    reissued = run("reissue", "3501-2009-000001", "--reason", "遗失", "-o", corpus.deep_new_folder(tmp_path, "补发"),
+                   "--format", "docx", "--yes", *ledger)
+    assert reissued.exit_code == 0, reissued.output
+    assert run("report", "--month", "2009-06", "-o", corpus.deep_new_folder(tmp_path, "月报") / "r.xlsx",
+               *ledger).exit_code == 0
+    assert run("layout", "-o", corpus.deep_new_folder(tmp_path, "模板") / "t.xlsx").exit_code == 0
+    folders = _folders_below(tmp_path)
+    assert len(folders) >= 5 * 3 + 2  # each command's three new folders, vouchers/ and batches/
+    assert set(folders.values()) == {"0o700"}, folders
+    assert tmp_path.stat().st_mode == top_mode  # a folder that existed is not ours to change
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_the_default_ledger_folder_and_the_log_folder_are_owner_only(tmp_path, permissive_umask,
+                                                                      private_user_folders):
+    from fjvoucher.failures import write_bug_report
+
+    assert run("merge", SAMPLES / "roster.xlsx", "-o", tmp_path / "out", "-q", "--format", "docx").exit_code == 0
+    log = write_bug_report(RuntimeError("x"), ["fjvoucher"], private_user_folders / "state" / "fjvoucher" / "log")
+    for folder in (private_user_folders / "data", private_user_folders / "data" / "fjvoucher", log.parent,
+                   log.parent.parent):
+        assert oct(folder.stat().st_mode & 0o777) == "0o700", folder
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_the_folders_the_pdf_engine_creates_are_owner_only(tmp_path):
+    from fjvoucher.pdf.libreoffice import find_soffice
+
+    if find_soffice() is None:
+        pytest.skip("needs LibreOffice")
+    old = os.umask(0o022)
+    try:
+        out = corpus.deep_new_folder(tmp_path, "pdf")
+        result = run("merge", SAMPLES / "roster.xlsx", "-o", out, "-q", "--format", "pdf", "--ledger", tmp_path / "l.db")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert list((out / "vouchers").glob("*.pdf")) and list((out / "batches").glob("*.pdf"))
+    assert set(_folders_below(tmp_path).values()) == {"0o700"}

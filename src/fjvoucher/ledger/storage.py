@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from fjvoucher.atomic import make_folder
 from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.failures import explain_sqlite_error
 from fjvoucher.layout import FIELDS
@@ -389,7 +390,7 @@ def _create_private(path: Path) -> None:
     """Create the database file readable by its owner only: it holds ID numbers."""
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:  # another merge created it a moment ago

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from fjvoucher.atomic import make_folder
 from fjvoucher.errors import InputError, PdfEngineError
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice, soffice_version_text
@@ -73,7 +74,7 @@ def open_engine(engine: str, outdir: Path, soffice: Path | None = None,
                 progress: Progress | None = None) -> Converter:
     """Return a converter for `engine` working in a private folder inside `outdir`."""
     soffice_path = require_engine(engine, soffice)
-    outdir.mkdir(parents=True, exist_ok=True)
+    make_folder(outdir)
     workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=outdir))
     if engine == "word":
         return WordConverter(workdir, progress)

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from fjvoucher.atomic import make_folder
 from fjvoucher.pdf.fonts import font_environment
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.pages import finish_job
@@ -221,7 +222,7 @@ def _disk_full(folder: Path) -> bool:
 
 def _fresh(folder: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    make_folder(folder)
     return folder
 
 

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import overload
 
+from fjvoucher.atomic import make_folder
 from fjvoucher.errors import TemplateError
 from fjvoucher.pdf.engine import require_engine
 from fjvoucher.pdf.libreoffice import soffice_command
@@ -49,7 +50,7 @@ def docx_master(path: Path | None, soffice: Path | None = None, cache: Path | No
             raise TemplateError(f"凭证母版 {path} 无法转换为 .docx（LibreOffice 没有生成文件）；请在 Word 中另存为 "
                                 ".docx 后再用 (conversion failed)")
         _check_photo_field_kept(path, source.read_bytes(), produced)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(target.parent)
         shutil.copyfile(produced, work / "ready.docx")
         os.replace(work / "ready.docx", target)
     return target

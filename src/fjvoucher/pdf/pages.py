@@ -8,7 +8,7 @@ import re
 import zlib
 from pathlib import Path
 
-from fjvoucher.atomic import make_private, write_bytes_atomic
+from fjvoucher.atomic import make_folder, make_private, write_bytes_atomic
 from fjvoucher.pdf.docdates import fix_document_dates
 from fjvoucher.pdf.fontsubset import (
     TrueType,
@@ -34,7 +34,7 @@ def finish_job(produced: Path, job: PdfJob) -> str | None:
         fix_document_dates(produced, job.created)
     if job.singles:
         cut_pages(produced, job.singles)
-    job.pdf.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(job.pdf.parent)
     make_private(produced)
     os.replace(produced, job.pdf)  # same file system: the PDF appears complete or not at all
     return None

@@ -6,6 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from fjvoucher.atomic import make_folder
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.pages import finish_job
 
@@ -33,7 +34,7 @@ class WordConverter:
         from docx2pdf import convert
 
         produced = self.workdir / "word" / f"{job.docx.stem}.pdf"
-        produced.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(produced.parent)
         try:
             convert(str(job.docx), str(produced))
         except Exception as exc:  # Word's automation raises whatever COM or AppleScript raises
