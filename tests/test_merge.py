@@ -222,8 +222,9 @@ def test_a_file_system_error_is_one_clear_line(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     result = run("merge", str(SAMPLES / "roster.xlsx"), "-o", str(tmp_path / "a-file" / "out"),
                                       "--format", "docx", "--ledger", str(tmp_path / "l.db"))
-    assert result.exit_code == 1
-    assert result.output.startswith("错误 Error: 无法读写文件") and len(result.output.strip().splitlines()) == 1
+    assert result.exit_code == 2  # refused before the roster is read (issue 19, class 20)
+    assert result.output.startswith("错误 Error: 输出文件夹") and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "l.db").exists()
 
 
 def test_sort_by_a_column_outside_the_layout_such_as_the_station(tmp_path):

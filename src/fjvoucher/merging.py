@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fjvoucher.atomic import Staging
+from fjvoucher.atomic import Staging, make_folder
 from fjvoucher.collation import pinyin_key
 from fjvoucher.errors import InputError, PhotoError
 from fjvoucher.layout import FIELD_BY_KEY, FIELDS, field_for_header
@@ -173,7 +173,11 @@ def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple
 def _issue_render_convert(template: PreparedTemplate, planned: list[_Planned], outdir: Path,
                           photos: PhotoFolder | None, options: MergeOptions, result: MergeResult,
                           progress: Progress | None, record: Recorder | None = None) -> list[str]:
-    """Clear what a killed run left, then issue, render and convert batch by batch; return the files written."""
+    """Clear what a killed run left, then issue, render and convert batch by batch; return the files written.
+
+    The output folder is made before the ledger is opened: a folder that cannot be made leaves no ledger.
+    """
+    make_folder(outdir)
     remove_temporary_files(outdir)
     sweep(outdir)
     with (Ledger(options.ledger, clock=options.clock) if options.ledger else nullcontext()) as ledger:
@@ -604,9 +608,11 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
         raise InputError("补发需要凭证台账：请给出 ledger（MergeOptions.ledger 或 --ledger）(reissue needs the ledger)",
                          code="ledger-not-found")
     check_pattern(options.no_pattern)
+    outdir = Path(outdir)
+    check_output_folder(outdir, {"母版 master": options.template, "照片文件夹 photos": options.photos,
+                                 "台账 ledger": options.ledger})
     output_format, _ = choose_format(options.format, options.pdf_engine, options.soffice)
     template = prepare_template(docx_master(options.template, options.soffice))
-    outdir = Path(outdir)
     assert options.ledger is not None  # reissuing reads the ledger: merge_options() and the CLI name one
     with Ledger(options.ledger, create=False, clock=options.clock) as ledger:
         old = require_status(ledger.get(voucher_no), voucher_no, "issued", "补发")

@@ -266,6 +266,8 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "ledger-sqlite": (1, "台账数据库出错", "the ledger's database failed"),
     "disk-full": (1, "磁盘已满", "disk full"),
     "config-invalid": (2, "设置有误", "a setting in the config file is wrong"),
+    "supersede-source": (2, "既不是名册也不是证书编号", "neither a roster file nor a certificate number"),
+    "output-unusable": (2, "输出文件夹无法使用", "the output folder cannot be made or written"),
     "no-pattern": (2, "编号格式有误", "bad NO pattern"),
     "no-serial-left": (1, "编号已用尽", "no serial left"),
     "voucher-no-taken": (1, "凭证编号已被使用", "the NO is taken"),

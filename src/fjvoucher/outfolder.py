@@ -9,6 +9,7 @@ removed outside the real output folder (a symlinked subfolder is refused, not fo
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def file_stem(certificate_no: str, name: str, row: int) -> str:
 
 def check_output_folder(outdir: Path, inputs: dict[str, Path | None]) -> None:
     """Raise InputError before anything is written when the run would write or clean an input,
-    or write through a symbolic link out of `outdir`."""
+    write through a symbolic link out of `outdir`, or could not make or write in `outdir` at all."""
+    check_writable(outdir)
     for name in SUBFOLDERS:
         sub = outdir / name
         if sub.is_symlink() or (sub.exists() and not sub.is_dir()):
@@ -59,6 +61,27 @@ def check_output_folder(outdir: Path, inputs: dict[str, Path | None]) -> None:
         if real in owned or real in folders or any(folder in real.parents for folder in folders):
             raise InputError(f"{what} {path} 在输出文件夹中，会被这次运行覆盖或清理。请把它移出 {outdir}，"
                              "或换一个输出文件夹 (an input lies where the output is written)")
+
+
+def check_writable(outdir: Path) -> None:
+    """Raise InputError unless `outdir` is, or can be made, a folder this user may write in.
+
+    Checked before the roster is read and before a ledger is created: a run that cannot write its
+    output leaves nothing behind, not even an empty ledger.
+    """
+    folder = outdir.absolute()
+    while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
+        if len(folder.name.encode("utf-8")) > 255 or len(folder.name.encode("utf-16-le")) > 2 * 255:
+            raise InputError(f"输出文件夹 {outdir} 无法建立：文件夹名「{folder.name[:20]}…」超过 255 个字节。"
+                             "请换一个短一些的名字 (folder name too long)", code="output-unusable")
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"输出文件夹 {outdir} 无法建立：{folder} 不是文件夹（是文件或失效的链接）。"
+                         "请换一个输出文件夹 (not a folder)", code="output-unusable")
+    for place in (folder, *(folder / name for name in SUBFOLDERS if folder == outdir.absolute())):
+        if place.is_dir() and not os.access(place, os.W_OK | os.X_OK):
+            raise InputError(f"输出文件夹 {outdir} 无法写入：没有在 {place} 中写文件的权限。"
+                             "请换一个输出文件夹 (permission denied)", code="output-unusable")
 
 
 def _owned_folders(outdir: Path) -> list[Path]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import shutil
 import struct
 import sys
@@ -269,6 +270,27 @@ PERMISSIVE_UMASKS = (0o022, 0o002, 0o000)  # a shared machine's usual umasks: fo
 def deep_new_folder(folder: Path, name: str) -> Path:
     """Return a path three folders below `folder`, none of which exists yet."""
     return folder / name / "月份" / "out"
+
+
+def unusable_output_folders(folder: Path) -> list[tuple[str, Path]]:
+    """Return output folders a merge cannot make or write in, each set up below `folder`."""
+    (folder / "a-file").write_text("not a folder", encoding="utf-8")
+    (folder / "a-link").symlink_to(folder / "nowhere")
+    cases = [("a file", folder / "a-file"), ("a file as parent", folder / "a-file" / "out"),
+             ("a broken link", folder / "a-link"), ("below a broken link", folder / "a-link" / "out"),
+             ("a name too long", folder / ("名" * 90) / "out")]
+    if sys.platform.startswith("linux"):
+        cases.append(("inside /proc", Path("/proc/fjvoucher-hostile/out")))  # mkdir fails even for root
+    if hasattr(os, "geteuid") and os.geteuid() != 0:  # root writes anywhere
+        (folder / "read-only").mkdir(mode=0o500)
+        cases.append(("a read-only parent", folder / "read-only" / "out"))
+    return cases
+
+
+# Sources given to `supersede` that are neither a roster that exists nor a certificate number.
+MISTYPED_SOURCES = ["国家证书名册.xlsx", "国家证书名册.xls", "名册/2009-06.csv", "0935011001500001.xlsx",
+                    "093501100150000", "09350110015000012", "0935-0110-0150-0001", "国家证书名册",
+                    "NO.0935011001500001", "0935011001500001 0935011001500002", ""]
 
 
 # --- the whole corpus, for trying by hand --------------------------------------------------------

@@ -135,3 +135,69 @@ def test_the_folders_the_pdf_engine_creates_are_owner_only(tmp_path):
     assert result.exit_code == 0, result.output
     assert list((out / "vouchers").glob("*.pdf")) and list((out / "batches").glob("*.pdf"))
     assert set(_folders_below(tmp_path).values()) == {"0o700"}
+
+
+# --- 20: a failing output folder leaves no ledger; supersede takes no file name for a number ---------
+
+@pytest.mark.parametrize("label", ["a file", "a file as parent", "a broken link", "below a broken link",
+                                   "a name too long", "inside /proc", "a read-only parent"])
+def test_an_output_folder_that_cannot_be_made_leaves_no_ledger(tmp_path, label):
+    cases = dict(corpus.unusable_output_folders(tmp_path))
+    if label not in cases:
+        pytest.skip(f"{label}: not on this system or as this user")
+    ledger = tmp_path / "new" / "l.db"
+    result = run("merge", SAMPLES / "roster.xlsx", "-o", cases[label], "-q", "--format", "docx",
+                 "--ledger", ledger)
+    assert result.exit_code in (1, 2) and "Traceback" not in result.output, result.output
+    assert any(word in result.output for word in ("输出文件夹", "无法读写文件", "--output")), result.output
+    assert not ledger.exists() and not ledger.parent.exists()
+
+
+def test_an_output_folder_that_cannot_be_made_is_refused_before_the_roster_is_read(tmp_path):
+    target = dict(corpus.unusable_output_folders(tmp_path))["a file as parent"]
+    result = run("merge", tmp_path / "missing-roster.xlsx", "-o", target, "--ledger", tmp_path / "l.db")
+    assert result.exit_code == 2 and "输出文件夹" in result.output and "a-file" in result.output
+
+
+@pytest.fixture(scope="module")
+def issued_ledger(tmp_path_factory):
+    from fjvoucher.merging import MergeOptions, merge_roster
+
+    folder = tmp_path_factory.mktemp("issued")
+    merge_roster(SAMPLES / "roster.xlsx", folder / "out", MergeOptions(format="docx", ledger=folder / "l.db"))
+    return folder / "l.db"
+
+
+def _statuses(ledger):
+    from fjvoucher.ledger.store import Ledger
+
+    with Ledger(ledger, create=False, readonly=True) as book:
+        return sorted((v.voucher_no, v.status) for v in book.select())
+
+
+@pytest.mark.parametrize("source", corpus.MISTYPED_SOURCES)
+def test_supersede_refuses_a_source_that_is_neither_a_roster_nor_a_certificate_number(tmp_path, issued_ledger,
+                                                                                      source):
+    import shutil
+
+    ledger = shutil.copy(issued_ledger, tmp_path / "l.db")
+    before = _statuses(ledger)
+    result = run("supersede", "0935011001500001", source, "--reason", "国家证书已到", "--yes", "--ledger", ledger)
+    assert result.exit_code == 2, result.output
+    assert source in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    assert _statuses(ledger) == before  # refused before anything changed, the good number too
+
+
+def test_supersede_refuses_a_folder_and_still_takes_rosters_and_full_width_numbers(tmp_path, issued_ledger):
+    import shutil
+
+    from fjvoucher.roster.checks import certificate_numbers
+
+    ledger = shutil.copy(issued_ledger, tmp_path / "l.db")
+    (tmp_path / "名册").mkdir()
+    refused = run("supersede", tmp_path / "名册", "--reason", "国家证书已到", "--yes", "--ledger", ledger)
+    assert refused.exit_code == 2 and str(tmp_path / "名册") in refused.output
+    first = certificate_numbers(SAMPLES / "roster.xlsx")[0]
+    wide = first.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
+    done = run("supersede", wide, SAMPLES / "roster.xlsx", "--reason", "国家证书已到", "--yes", "--ledger", ledger)
+    assert done.exit_code == 0 and "50 张" in done.output, done.output
