@@ -62,6 +62,7 @@ def error_rows() -> list[dict]:
         variant("含看不见的控制字符", occupation="车工_x000B_"),
         variant("凭证编号已填写", voucher_no="3501-2009-900001"),
         variant("凭证编号重复", voucher_no="3501-2009-900001"),
+        variant("凭证编号带小写前缀，查询时查不到", voucher_no="no.3501-2009-900002"),
         variant("姓名中有换行（Alt+Enter）", name="王\n芳"),
         variant("准考证号含阿拉伯-印度数字", exam_no="09\u0660\u0661000099"),
         variant("发证日期早于出生日期", issue_date=dt.date(1950, 6, 10), certificate_no="REPLACE-YEAR"),

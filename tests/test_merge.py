@@ -56,7 +56,7 @@ def test_errors_write_nothing_and_exit_1(tmp_path):
 def test_skip_invalid_reconciles_and_keeps_rejected_rows_as_they_were(tmp_path):
     result = merge_roster(SAMPLES / "roster_with_errors.xlsx", tmp_path,
                           MergeOptions(format="docx", skip_invalid=True, today=TODAY))
-    assert result.merged + result.rejected == result.rows == 43  # the two footer lines are not rows
+    assert result.merged + result.rejected == result.rows == 44  # the two footer lines are not rows
     rejected = list(load_workbook(tmp_path / "rejected.xlsx").active.iter_rows(values_only=True))
     assert rejected[0][:3] == ("原行号", "不能发凭证的原因", "凭证编号")
     assert len(rejected) - 1 == result.rejected

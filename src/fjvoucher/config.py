@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import InputError
+from fjvoucher.layout import CENTER_CODE
 
 APP = "fjvoucher"
 ENV_LEDGER = "FJVOUCHER_LEDGER"
@@ -84,7 +85,7 @@ def _center_name(value: str) -> str:
 
 def _center_code(value: str) -> str:
     value = value.strip()
-    if not re.fullmatch(r"[0-9]{4,6}", value, re.ASCII):
+    if not CENTER_CODE.fullmatch(value):
         raise BadValue("4 到 6 位数字，如 3501 (4 to 6 digits, e.g. 3501)")
     return value
 

@@ -126,6 +126,33 @@ def half_width(text: str) -> str:
     return unicodedata.normalize("NFKC", _SPACES.sub("", folded))
 
 
+_NO_PREFIX = re.compile(r"^NO\.?[:：]?", re.I)
+MAX_NO_LENGTH = 40
+CENTER_CODE = re.compile(r"[0-9]{4,6}", re.ASCII)  # 3501: province and city, as in the certificate number
+
+
+def normalise_no(text: str) -> str:
+    """Return a voucher NO as typed ("NO：3502-2009-000002", full-width, spaces) in the form the ledger keeps.
+
+    The one normalisation of a NO: applied to every NO looked up, and every NO stored must be
+    unchanged by it (`no_problem`), so that what is printed is what verify finds.
+    """
+    folded = unicodedata.normalize("NFKC", half_width(text or "").upper())
+    visible = "".join(c for c in folded if unicodedata.category(c) not in ("Cc", "Cf"))  # pasted ZWSP, tabs
+    return _NO_PREFIX.sub("", visible)
+
+
+def no_problem(number: str) -> str | None:
+    """Return what verify would read instead of `number` when the normalisation changes it, else None."""
+    read = normalise_no(number)
+    return None if read == number else read
+
+
+def printable(text: str) -> str:
+    """Return `text` with invisible characters written as \\uXXXX, for a message that must stay one line."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
 def fold_key(text: str) -> str:
     """Return `text` folded for matching headers, field names and file stems: half-width, no spaces, upper case."""
     return unicodedata.normalize("NFKC", half_width(text).upper())  # "ß´" upper-cases to S S + accent: compose again

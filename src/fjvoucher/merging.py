@@ -159,7 +159,7 @@ def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple
     """Refuse what cannot work before reading a row: options, the output folder, the PDF engine, the master."""
     if options.batch_size < 1:
         raise InputError("--batch-size 必须是正整数 (must be at least 1)")
-    check_pattern(options.no_pattern)
+    check_pattern(options.no_pattern, options.center_code)
     check_output_folder(outdir, {"名册 roster": Path(roster), "母版 master": options.template,
                                  "照片文件夹 photos": options.photos, "台账 ledger": options.ledger})
     output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
@@ -607,7 +607,7 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
     if options.ledger is None:
         raise InputError("补发需要凭证台账：请给出 ledger（MergeOptions.ledger 或 --ledger）(reissue needs the ledger)",
                          code="ledger-not-found")
-    check_pattern(options.no_pattern)
+    check_pattern(options.no_pattern, options.center_code)
     outdir = Path(outdir)
     check_output_folder(outdir, {"母版 master": options.template, "照片文件夹 photos": options.photos,
                                  "台账 ledger": options.ledger})

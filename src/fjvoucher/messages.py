@@ -197,6 +197,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "确需补发时加 --reissue，误作废的可用 fjvoucher restore 恢复",
         "Voucher {voucher_no} of certificate {value} is {status} (reason: {reason}): no new voucher. Remove the row; "
         "to reissue anyway use --reissue, to undo a mistaken revocation use fjvoucher restore"),
+    "voucher-no-form": (
+        "凭证编号「{value}」查询时会被读作「{read}」，与印在凭证上的不同，真伪查询将查不到这张凭证。"
+        "请写成「{read}」（不带 NO 前缀，字母大写，不含空格和看不见的字符）",
+        "Voucher NO {value!r} would be looked up as {read!r}, not as printed: verify would never find it. "
+        "Write {read!r} (no NO prefix, capital letters, no spaces)"),
     "voucher-no-clash": (
         "凭证编号「{value}」在台账中属于证书 {other}，与本行证书编号不符。请核对凭证编号",
         "Voucher NO {value} belongs to certificate {other} in the ledger. Check the NO"),

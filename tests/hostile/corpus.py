@@ -293,6 +293,36 @@ MISTYPED_SOURCES = ["国家证书名册.xlsx", "国家证书名册.xls", "名册
                     "NO.0935011001500001", "0935011001500001 0935011001500002", ""]
 
 
+# --- voucher NOs -------------------------------------------------------------------------------------
+
+# --no-pattern values whose NOs verify would read as something else: refused before anything is issued.
+BAD_NO_PATTERNS = ["NO{year}{serial:05d}", "NO.{center_code}-{serial}", "no{serial:06d}", "No：{serial}",
+                   "{center_code} {year} {serial}", "{center_code}-{year}-{serial}\u3000", "{center_code}\t{serial}",
+                   "３５{year}{serial}", "{center_code}-{year}-{serial:x}", "{center_code}-{year:x}-{serial}",
+                   "fj-{serial:06d}", "{center_code}\u200b{serial}", "{center_code}-{serial}\n",
+                   "ＦＪ{serial}"]
+# Patterns whose every NO verifies as printed.
+GOOD_NO_PATTERNS = ["{center_code}-{year}-{serial:06d}", "{center_code}{year}{serial:06d}", "FJ-{year}-{serial:X}",
+                    "{year}/{center_code}/{serial}", "N{serial:08d}", "{center_code}.{year}.{serial:04d}",
+                    "{center_code}-{serial:_>8}"]
+# --center-code values: 4 to 6 ASCII digits only.
+BAD_CENTER_CODES = ["35 01", "３５０１", "35-01", "350", "3501234", "FZ01", "3501\n"]
+# A roster's own NOs that verify would read differently: each an error naming the cell.
+BAD_ROSTER_NOS = ["no.3501-2009-000101", "NO3501-2009-000102", "NO：3501-2009-000103", "No.3501-2009-000104",
+                  "3501-abc-000105", "ｎｏ.3501-2009-000106"]
+# A roster's own NOs in a form the roster reader folds (full-width, spaces): kept folded, and found so.
+FOLDED_ROSTER_NOS = [("３５０１-２００９-０００２０１", "3501-2009-000201"), ("3501 2009 000202", "35012009000202"),
+                     ("3501-2009-000203\u3000", "3501-2009-000203")]
+
+
+def roster_with_nos(folder: Path, nos: list[str], name: str = "nos.xlsx") -> tuple[Path, list[dict]]:
+    """A valid roster whose rows carry `nos` as their own 凭证编号."""
+    data = rows(len(nos), seed=67)
+    for row, number in zip(data, nos, strict=True):
+        row["voucher_no"] = number
+    return roster(folder, data, name), data
+
+
 # --- the whole corpus, for trying by hand --------------------------------------------------------
 
 def write_all(folder: Path) -> list[Path]:

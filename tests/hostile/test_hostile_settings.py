@@ -129,7 +129,8 @@ def test_the_folders_the_pdf_engine_creates_are_owner_only(tmp_path):
     old = os.umask(0o022)
     try:
         out = corpus.deep_new_folder(tmp_path, "pdf")
-        result = run("merge", SAMPLES / "roster.xlsx", "-o", out, "-q", "--format", "pdf", "--ledger", tmp_path / "l.db")
+        result = run("merge", SAMPLES / "roster.xlsx", "-o", out, "-q", "--format", "pdf",
+                     "--ledger", tmp_path / "l.db")
     finally:
         os.umask(old)
     assert result.exit_code == 0, result.output
@@ -201,3 +202,83 @@ def test_supersede_refuses_a_folder_and_still_takes_rosters_and_full_width_numbe
     wide = first.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
     done = run("supersede", wide, SAMPLES / "roster.xlsx", "--reason", "国家证书已到", "--yes", "--ledger", ledger)
     assert done.exit_code == 0 and "50 张" in done.output, done.output
+
+
+# --- 11: every NO stored is one verify finds as printed -----------------------------------------------
+
+def _printable(text):
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
+@pytest.mark.parametrize("pattern", corpus.BAD_NO_PATTERNS)
+def test_a_no_pattern_whose_nos_verify_would_not_find_is_refused_up_front(tmp_path, pattern):
+    result = run("merge", SAMPLES / "roster.xlsx", "-o", tmp_path / "out", "-q", "--format", "docx",
+                 "--ledger", tmp_path / "l.db", "--no-pattern", pattern)
+    assert result.exit_code == 2 and _one_line_naming(result, _printable(pattern), "查询时会被读作"), result.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "l.db").exists()
+
+
+@pytest.mark.parametrize("pattern", corpus.BAD_NO_PATTERNS[:4])
+def test_reissue_refuses_the_same_patterns_before_the_ledger_changes(tmp_path, issued_ledger, pattern):
+    import shutil
+
+    ledger = shutil.copy(issued_ledger, tmp_path / "l.db")
+    before = _statuses(ledger)
+    result = run("reissue", "3501-2009-000001", "--reason", "遗失", "-o", tmp_path / "补发", "--format", "docx",
+                 "--yes", "--ledger", ledger, "--no-pattern", pattern)
+    assert result.exit_code == 2 and "查询时会被读作" in result.output, result.output
+    assert _statuses(ledger) == before
+
+
+@pytest.mark.parametrize("code", corpus.BAD_CENTER_CODES)
+def test_a_center_code_option_that_is_not_4_to_6_digits_is_refused(tmp_path, code):
+    result = run("merge", SAMPLES / "roster.xlsx", "-o", tmp_path / "out", "-q", "--format", "docx",
+                 "--ledger", tmp_path / "l.db", "--center-code", code)
+    assert result.exit_code == 2 and _one_line_naming(result, "--center-code", "4 到 6 位数字"), result.output
+    assert not (tmp_path / "l.db").exists()
+
+
+@pytest.mark.parametrize("pattern", corpus.GOOD_NO_PATTERNS)
+def test_every_no_a_pattern_makes_verifies_as_printed_merge_and_reissue(tmp_path, pattern):
+    import docx
+
+    from fjvoucher import api
+    from fjvoucher.merging import MergeOptions
+
+    path, data = corpus.roster_with_nos(tmp_path, [""] * 4)
+    options = MergeOptions(format="docx", ledger=tmp_path / "l.db", no_pattern=pattern)
+    result = api.merge(path, tmp_path / "out", options)
+    assert result.written and result.merged == 4
+    printed = {}
+    for file in (tmp_path / "out" / "vouchers").glob("*.docx"):
+        line = next(p.text for p in docx.Document(file).paragraphs if p.text.startswith("NO："))
+        printed[file.stem.split("_", 1)[1]] = line
+    assert len(printed) == 4
+    for row in data:
+        assert api.verify(printed[row["name"]], name=row["name"], ledger=tmp_path / "l.db").voucher is not None
+    first = api.verify(printed[data[0]["name"]], name=data[0]["name"], ledger=tmp_path / "l.db").voucher
+    again = api.reissue(first.voucher_no, "遗失", tmp_path / "补发", options)
+    assert api.verify(f"NO：{again.new_no}", name=data[0]["name"], ledger=tmp_path / "l.db").state != "unknown"
+
+
+@pytest.mark.parametrize("number", corpus.BAD_ROSTER_NOS)
+def test_a_roster_no_verify_would_read_differently_is_an_error_naming_the_cell(tmp_path, number):
+    path, _ = corpus.roster_with_nos(tmp_path, [number, ""])
+    checked = run("validate", path)
+    assert checked.exit_code == 1 and "voucher-no-form" not in checked.output
+    assert f"A 列「凭证编号」：凭证编号「{number}」查询时会被读作" in checked.output, checked.output
+    merged = run("merge", path, "-o", tmp_path / "out", "-q", "--format", "docx", "--ledger", tmp_path / "l.db")
+    assert merged.exit_code == 1 and not (tmp_path / "l.db").exists()
+
+
+def test_a_roster_no_the_reader_folds_is_stored_folded_and_found_as_typed(tmp_path):
+    from fjvoucher import api
+    from fjvoucher.merging import MergeOptions
+
+    path, data = corpus.roster_with_nos(tmp_path, [typed for typed, _ in corpus.FOLDED_ROSTER_NOS])
+    result = api.merge(path, tmp_path / "out", MergeOptions(format="docx", ledger=tmp_path / "l.db"))
+    assert result.written, [f.message() for f in result.checked.report.findings]
+    for row, (typed, stored) in zip(data, corpus.FOLDED_ROSTER_NOS, strict=True):
+        for asked in (typed, stored, f"NO：{stored}", f"no.{stored}"):
+            answer = api.verify(asked, name=row["name"], ledger=tmp_path / "l.db")
+            assert answer.voucher is not None and answer.voucher.voucher_no == stored, asked

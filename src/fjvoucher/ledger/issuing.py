@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass
 
 from fjvoucher.errors import InputError, LedgerError
-from fjvoucher.layout import valid_until
+from fjvoucher.layout import CENTER_CODE, MAX_NO_LENGTH, no_problem, printable, valid_until
 from fjvoucher.ledger.policy import decide, describe, require_status
 from fjvoucher.ledger.storage import FIELD_KEYS, Event, Storage, Voucher, stamp
 from fjvoucher.messages import STATUS_WORDS
@@ -20,7 +20,8 @@ from fjvoucher.querycode import new_code
 
 DEFAULT_PATTERN = "{center_code}-{year}-{serial:06d}"
 PATTERN_KEYS = {"center_code", "year", "serial"}
-MAX_NO_LENGTH = 40
+# What a pattern is tried with before any NO is issued: every NO it makes must be one verify finds.
+SAMPLE_YEARS, SAMPLE_SERIALS = (1999, 2009, 2099), (1, 7, 10, 123, 99_999, 999_999)
 REISSUE_REASON = "补发"
 
 
@@ -33,22 +34,39 @@ class Issued:
     verify_code: str = ""
 
 
-def check_pattern(pattern: str) -> None:
-    """Raise InputError unless `pattern` makes bounded NOs from {center_code}, {year} and {serial}."""
+def check_pattern(pattern: str, center_code: str | None = None) -> None:
+    """Raise InputError unless `pattern` makes bounded NOs from {center_code}, {year} and {serial}
+    that verify finds again as printed (the NO normalisation leaves every one unchanged)."""
+    shown = f"--no-pattern「{printable(pattern)}」"
+    if center_code is not None and not CENTER_CODE.fullmatch(center_code):
+        raise InputError(f"--center-code「{printable(center_code)}」应为 4 到 6 位数字，如 3501 (4 to 6 digits)",
+                         code="no-pattern")
     try:
         keys = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
-        sample = pattern.format(center_code="3501", year=2009, serial=999999)
+        sample = pattern.format(center_code=center_code or "3501", year=2009, serial=999999)
     except (ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise InputError(f"--no-pattern「{pattern}」写法有误：{exc} (bad NO pattern)", code="no-pattern") from exc
+        raise InputError(f"{shown}写法有误：{exc} (bad NO pattern)", code="no-pattern") from exc
     if "serial" not in keys:
-        raise InputError(f"--no-pattern「{pattern}」必须含有 {{serial}}（流水号），否则编号会重复 (needs {{serial}})",
-                         code="no-pattern")
+        raise InputError(f"{shown}必须含有 {{serial}}（流水号），否则编号会重复 (needs {{serial}})", code="no-pattern")
     if keys - PATTERN_KEYS:
-        raise InputError(f"--no-pattern「{pattern}」中的 {'、'.join(sorted(keys - PATTERN_KEYS))} 不认识；"
+        raise InputError(f"{shown}中的 {'、'.join(sorted(keys - PATTERN_KEYS))} 不认识；"
                          "只能用 {center_code}、{year}、{serial} (unknown keys)", code="no-pattern")
     if len(sample) > MAX_NO_LENGTH:
-        raise InputError(f"--no-pattern「{pattern}」生成的编号超过 {MAX_NO_LENGTH} 个字符 (NOs too long)",
-                         code="no-pattern")
+        raise InputError(f"{shown}生成的编号超过 {MAX_NO_LENGTH} 个字符 (NOs too long)", code="no-pattern")
+    for year in SAMPLE_YEARS:
+        for serial in SAMPLE_SERIALS:
+            number = pattern.format(center_code=center_code or "3501", year=year, serial=serial)
+            if (read := no_problem(number)) is not None:
+                raise InputError(f"{shown}生成的编号「{printable(number)}」查询时会被读作「{read}」，真伪查询查不到它。"
+                                 "编号不能以 NO 开头，不能有空格、全角字符、小写字母或控制字符 "
+                                 "(the pattern's NOs would not verify)", code="no-pattern")
+
+
+def check_no(number: str) -> None:
+    """Raise InputError unless `number` is stored as verify will look it up (the last guard before storing)."""
+    if (read := no_problem(number)) is not None:
+        raise InputError(f"凭证编号「{printable(number)}」查询时会被读作「{read}」，不能记入台账 "
+                         "(a NO verify would not find)", code="no-pattern")
 
 
 def actor() -> str:
@@ -155,6 +173,7 @@ class Batch:
         raise LedgerError(f"中心 {center_code} 的 {year} 年编号已用尽 (no serial left)", code="no-serial-left")
 
     def _insert(self, number: str, entry: dict, template_sha256: str, center_code: str, replaces: str) -> Issued:
+        check_no(number)
         code = new_code()
         issued_on: dt.date = entry["issued_on"]
         self.storage.insert_voucher({

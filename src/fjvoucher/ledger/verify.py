@@ -7,19 +7,15 @@ voucher; any mismatch answers exactly like an unknown NO, so the answer never co
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from dataclasses import dataclass
 
-from fjvoucher.layout import half_width
+from fjvoucher.layout import half_width, normalise_no
 from fjvoucher.ledger.storage import Voucher
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS, status_text
 from fjvoucher.querycode import normalise_code
 from fjvoucher.roster.cells import chinese_date
 from fjvoucher.roster.idcard import mask_id
-
-_NO_PREFIX = re.compile(r"^NO\.?[:：]?", re.I)
 
 
 @dataclass(frozen=True)
@@ -49,12 +45,6 @@ class Verification:
                 f"  姓名 {v.fields['name']}  身份证号 {mask_id(v.fields['id_number'])}",
                 f"  职业 {v.fields['occupation']}  等级 {v.fields['level']}",
                 f"  发证日期 {chinese_date(v.issued_on)}  有效期至 {chinese_date(v.expires_on)}"]
-
-
-def normalise_no(text: str) -> str:
-    """Return a NO as typed ("NO：3502-2009-000002", full-width, spaces) in the form the ledger keeps."""
-    folded = half_width(unicodedata.normalize("NFKC", text or "")).upper()
-    return _NO_PREFIX.sub("", folded)
 
 
 def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_number: str | None = None,

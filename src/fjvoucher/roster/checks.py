@@ -30,6 +30,7 @@ from fjvoucher.layout import (
     Field,
     fold_key,
     half_width,
+    no_problem,
     valid_until,
 )
 from fjvoucher.roster import cells
@@ -233,11 +234,23 @@ def _code(cell, text: str, fld: Field, row: _Row) -> str | None:
     return _ascii_code(text, fld, row)
 
 
+def _voucher_no(cell, text: str, fld: Field, row: _Row) -> str | None:
+    """Return a roster's own NO, or None (with an error) when verify would look it up as something else."""
+    number = _code(cell, text, fld, row)
+    if number is None:
+        return None
+    read = no_problem(number)
+    if read is not None:
+        row.add(fld.key, "error", "voucher-no-form", value=text, read=read)
+        return None
+    return number
+
+
 NORMALISERS: dict[str, Callable[..., str | None]] = {
     "text": _text, "name": _name, "sex": _sex, "date": _date, "education": _education, "id": _id,
     "level": _level, "score": _score, "result": _result, "certificate": _certificate, "code": _code,
 }
-SPECIAL_NORMALISERS = {"center": _center}
+SPECIAL_NORMALISERS = {"center": _center, "voucher_no": _voucher_no}
 
 
 # Whether any installed font draws a character (None: cannot tell).  Handed in, so that checks run
