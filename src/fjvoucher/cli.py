@@ -617,8 +617,9 @@ def history(voucher_no: str, ledger: Path | None) -> None:
 @click.option("--month", required=True, help="The month to report, as 2009-06.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Workbook to write (default: MONTH.xlsx).")
+@click.option("--force", is_flag=True, help="Overwrite the file even if fjvoucher did not write it.")
 @LEDGER
-def report(month: str, output: Path | None, ledger: Path | None) -> None:
+def report(month: str, output: Path | None, force: bool, ledger: Path | None) -> None:
     """写出月报 · Write the monthly report to the province for MONTH.
 
     Printed sheets 本月发放 (vouchers issued in the month), 本月变更 (reissues, revocations,
@@ -641,7 +642,7 @@ def report(month: str, output: Path | None, ledger: Path | None) -> None:
     path = output or Path(f"{month}.xlsx")
     choice, book = open_ledger(ledger)
     with book:
-        counts = write_monthly_report(book, month, path, center=setting("center_name") or "")
+        counts = write_monthly_report(book, month, path, center=setting("center_name") or "", force=force)
     click.echo(f"{month}：发放 {counts.issued} 张，变更 {counts.changes} 项，已写出 (written): {path}")
     _ledger_line(choice)
 

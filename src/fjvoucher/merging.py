@@ -27,6 +27,7 @@ from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS
 from fjvoucher.outfolder import (
     check_output_folder,
+    claim,
     file_stem,
     remember_written,
     remove_temporary_files,
@@ -144,8 +145,14 @@ def merge_roster(roster: Path | str, outdir: Path | str, options: MergeOptions |
         return result
     planned = _plan(checked, options, photo_names)
     result.photos_found = sum(1 for p in planned if p.photo)  # of the vouchers printed, not of rejected rows
+    groups = _groups(planned, outdir, options) if options.group_by else {outdir: ("", planned)}
+    claims = {folder: _names_written(members, options.batch_size, result.format, options.per_candidate)
+              for folder, (_, members) in groups.items()}
+    if checked.rejected:
+        claims[outdir] = claims.get(outdir, []) + [REJECTED_NAME]
+    claim(claims)  # nothing of the clerk's in the way: only now is anything written
     if options.group_by:
-        written = _merge_groups(template, planned, outdir, photos, options, result, progress)
+        written = _merge_groups(template, groups, photos, options, result, progress)
     else:
         written = _issue_render_convert(template, planned, outdir, photos, options, result, progress)
         written += _write_register(outdir, planned, checked, result, options)
@@ -170,6 +177,22 @@ def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple
     return template, result
 
 
+def _batch_name(number: int) -> str:
+    return f"batch-{number:03d}"
+
+
+def _names_written(planned: list[_Planned], batch_size: int, output_format: str, per_candidate: bool,
+                   batches: list[str] | None = None) -> list[str]:
+    """Return the files (relative to their folder) a run writes for `planned`: batches and per-candidate files."""
+    suffixes = [suffix for suffix, wanted in ((".docx", output_format in ("docx", "both")),
+                                              (".pdf", output_format in ("pdf", "both"))) if wanted]
+    batches = batches or [_batch_name(n) for n in range(1, -(-len(planned) // batch_size) + 1)]
+    names = [f"batches/{batch}{suffix}" for batch in batches for suffix in suffixes]
+    if per_candidate:
+        names += [f"vouchers/{p.stem}{suffix}" for p in planned for suffix in suffixes]
+    return names
+
+
 def _issue_render_convert(template: PreparedTemplate, planned: list[_Planned], outdir: Path,
                           photos: PhotoFolder | None, options: MergeOptions, result: MergeResult,
                           progress: Progress | None, record: Recorder | None = None) -> list[str]:
@@ -184,27 +207,34 @@ def _issue_render_convert(template: PreparedTemplate, planned: list[_Planned], o
         return _render_convert_record(template, planned, outdir, photos, options, result, progress, ledger, record)
 
 
-def _merge_groups(template: PreparedTemplate, planned: list[_Planned], outdir: Path, photos: PhotoFolder | None,
-                  options: MergeOptions, result: MergeResult, progress: Progress | None) -> list[str]:
+def _groups(planned: list[_Planned], outdir: Path, options: MergeOptions) -> dict[Path, tuple[str, list[_Planned]]]:
+    """Return each group's folder, its value of --group-by and its vouchers, in the order of the values."""
+    column = _value_of(options.group_by or "", options)
+    groups: dict[str, list[_Planned]] = {}
+    for p in planned:
+        groups.setdefault(column(p.candidate).strip(), []).append(p)
+    return {outdir / (safe_name(value) or "（空白）"): (value, groups[value])
+            for value in sorted(groups, key=sort_value)}
+
+
+def _merge_groups(template: PreparedTemplate, groups: dict[Path, tuple[str, list[_Planned]]],
+                  photos: PhotoFolder | None, options: MergeOptions, result: MergeResult,
+                  progress: Progress | None) -> list[str]:
     """Write each group (a value of --group-by) into its own folder: its batches, vouchers and register.
 
     Groups come in the order of their values (as --sort-by orders them), each in stamping order; a
     group's folder has its own manifest, so a re-run cleans it as it cleans the output folder.
     """
+    planned = [p for _, members in groups.values() for p in members]
     record = _issuer(options, frozenset(p.candidate["voucher_no"] for p in planned) - {""}, template.sha256)
-    column = _value_of(options.group_by or "", options)
-    groups: dict[str, list[_Planned]] = {}
-    for p in planned:
-        groups.setdefault(column(p.candidate).strip(), []).append(p)
-    for value in sorted(groups, key=sort_value):
-        folder = outdir / (safe_name(value) or "（空白）")
+    for folder, (value, members) in groups.items():
         part = MergeResult(result.checked, format=result.format)
-        files = _issue_render_convert(template, groups[value], folder, photos, options, part, progress, record)
-        files += _write_register(folder, groups[value], result.checked, part, options, heading=value)
+        files = _issue_render_convert(template, members, folder, photos, options, part, progress, record)
+        files += _write_register(folder, members, result.checked, part, options, heading=value)
         replace_manifest(folder, files)
         result.batches += part.batches
         result.pdf_failures += part.pdf_failures
-        result.groups.append(Group(value, folder, part.register, len(groups[value])))
+        result.groups.append(Group(value, folder, part.register, len(members)))
         result.notes += part.notes
     return []
 
@@ -377,7 +407,7 @@ def _render_convert_record(template: PreparedTemplate, planned: list[_Planned], 
     writer = _BatchWriter(template, outdir, photos, options, result, progress, ledger, record, len(planned))
     try:
         for number, start in enumerate(range(0, len(planned), options.batch_size), start=1):
-            name = batch_names[number - 1] if batch_names else f"batch-{number:03d}"
+            name = batch_names[number - 1] if batch_names else _batch_name(number)
             writer.write(start, planned[start:start + options.batch_size], name)
         return writer.finish()
     except BaseException:
@@ -625,6 +655,9 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
             assert batch is not None  # a reissue always has its ledger
             _, issued = batch.replace(voucher_no, reason, options.center_code, options.no_pattern)
             chunk[0].stem = safe_name(f"{issued.voucher_no}_{candidate['name']}") or "补发"
+            name = _reissue_name(issued.voucher_no)  # the files are named by the new NO: known only now
+            claim({outdir: _names_written(chunk, 1, output_format, options.per_candidate, [name])
+                   + [f"发放登记表-{name}.xlsx"]}, keep=True)  # refused: the transaction records nothing
             batch.place(issued.voucher_no, f"{_reissue_name(issued.voucher_no)}.{extension}", 1, template.sha256,
                         str(photos.path(photo[0]).resolve()) if photos and photo else None)
             return [issued]

@@ -273,6 +273,7 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "config-invalid": (2, "设置有误", "a setting in the config file is wrong"),
     "supersede-source": (2, "既不是名册也不是证书编号", "neither a roster file nor a certificate number"),
     "output-unusable": (2, "输出文件夹无法使用", "the output folder cannot be made or written"),
+    "output-exists": (2, "会覆盖不是 fjvoucher 写的文件", "it would replace a file fjvoucher did not write"),
     "no-pattern": (2, "编号格式有误", "bad NO pattern"),
     "no-serial-left": (1, "编号已用尽", "no serial left"),
     "voucher-no-taken": (1, "凭证编号已被使用", "the NO is taken"),

@@ -95,14 +95,74 @@ def _owned(outdir: Path) -> set[Path]:
 
 
 def _manifest(outdir: Path) -> set[str]:
-    """Return the relative paths an earlier run recorded, ignoring a manifest that is not ours."""
+    """Return every relative path an earlier run recorded as written (merges and reissues)."""
+    written, kept = _read_manifest(outdir)
+    return written | kept
+
+
+def _read_manifest(outdir: Path) -> tuple[set[str], set[str]]:
+    """Return the files merges wrote (a re-run may remove them) and those reissues wrote (kept).
+
+    The manifest is a list (fjvoucher 0.3: merges only) or {"written": [...], "kept": [...]}; one
+    that is neither, or names a file outside the run's folders, is forgotten rather than obeyed.
+    """
     try:
         data = json.loads((outdir / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return set()
-    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
-        return set()  # hand-edited or damaged: forget it rather than act on it
-    return {item for item in data if _inside(outdir, item)}
+        return set(), set()
+    if isinstance(data, list):
+        data = {"written": data, "kept": []}
+    if not (isinstance(data, dict) and set(data) == {"written", "kept"}
+            and all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in data.values())):
+        return set(), set()  # hand-edited or damaged: forget it rather than act on it
+    return ({item for item in data["written"] if _inside(outdir, item)},
+            {item for item in data["kept"] if _inside(outdir, item)})
+
+
+def _write_manifest(outdir: Path, written: set[str], kept: set[str]) -> None:
+    data = {"written": sorted(written), "kept": sorted(kept)}
+    write_bytes_atomic(outdir / MANIFEST_NAME, json.dumps(data, ensure_ascii=False, indent=0).encode("utf-8"))
+
+
+def claim(claims: dict[Path, list[str]], *, keep: bool = False) -> None:
+    """Refuse to write over a file fjvoucher did not write; then record the names as ours before any is written.
+
+    `claims` maps each folder a run writes in (the output folder, or each --group-by folder) to the
+    files it will write there.  Every folder is checked before any manifest is touched.  Recording
+    first means a run killed half-way leaves files the manifest knows, so running it again replaces
+    them.  `keep`: a reissue's files, which a later merge never removes.
+    """
+    manifests = {folder: _read_manifest(folder) for folder in claims}
+    for folder, names in claims.items():
+        written, kept = manifests[folder]
+        ours = {name.casefold() for name in written | kept}
+        foreign = [name for name in _existing(folder, names) if name.casefold() not in ours]
+        if foreign:
+            shown = "、".join(foreign[:3]) + (f" 等 {len(foreign)} 个" if len(foreign) > 3 else "")
+            raise InputError(f"输出文件夹 {folder} 中已有不是 fjvoucher 写的文件 {shown}，这次运行会覆盖它们。"
+                             "请把它们移走，或换一个输出文件夹 (files fjvoucher did not write)", code="output-exists")
+    for folder, names in claims.items():
+        written, kept = manifests[folder]
+        if keep:
+            kept = kept | set(names)
+        else:
+            written = written | set(names)
+        _write_manifest(folder, written, kept)
+
+
+def _existing(outdir: Path, names: list[str]) -> list[str]:
+    """Return the files already there under `names`, as the folder spells them: each folder is listed once,
+    not asked 150,000 times, and compared case-insensitively, as Windows and macOS compare names."""
+    present: dict[str, dict[str, str]] = {}
+    found = []
+    for name in names:
+        folder, _, leaf = name.rpartition("/")
+        if folder not in present:
+            place = outdir / folder if folder else outdir
+            present[folder] = {n.casefold(): n for n in os.listdir(place)} if place.is_dir() else {}
+        if (there := present[folder].get(leaf.casefold())) is not None:
+            found.append(f"{folder}/{there}" if folder else there)
+    return found
 
 
 def _inside(outdir: Path, relative: str) -> bool:
@@ -121,13 +181,14 @@ def remove_temporary_files(outdir: Path) -> None:
 
 
 def replace_manifest(outdir: Path, written: list[str]) -> None:
-    """Remove files an earlier run wrote that this run did not, then record this run's files."""
+    """Remove files an earlier merge wrote that this one did not (never a reissue's), then record this run's."""
     now = set(written)
-    for stale in _manifest(outdir) - now:
+    before, kept = _read_manifest(outdir)
+    for stale in before - now - kept:
         path = outdir / stale
         if path.is_file() and not path.is_symlink() and not path.parent.is_symlink():
             path.unlink(missing_ok=True)
-    write_bytes_atomic(outdir / MANIFEST_NAME, json.dumps(sorted(now), ensure_ascii=False, indent=0).encode("utf-8"))
+    _write_manifest(outdir, now, kept)
 
 
 

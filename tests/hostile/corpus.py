@@ -293,6 +293,35 @@ MISTYPED_SOURCES = ["国家证书名册.xlsx", "国家证书名册.xls", "名册
                     "NO.0935011001500001", "0935011001500001 0935011001500002", ""]
 
 
+def foreign_files_for_report(folder: Path) -> dict[str, Path]:
+    """Files `report -o` must not replace: the clerk's roster, a text file, a document, another fjvoucher
+    workbook (a register is not a monthly report), a link to a roster."""
+    from fjvoucher.sheets.register import write_register
+
+    made = {"roster": roster(folder, rows(2), "名册.xlsx"), "text": folder / "notes.txt",
+            "docx": folder / "letter.docx", "register": write_register(folder / "发放登记表.xlsx", "t", []),
+            "link": folder / "link.xlsx"}
+    made["text"].write_text("请勿覆盖\n", encoding="utf-8")
+    shutil.copy(default_master(), made["docx"])
+    made["link"].symlink_to(made["roster"])
+    return made
+
+
+# The clerk's own files where a merge of samples/roster.xlsx writes (relative to the output folder),
+# with the --format that writes there.
+FOREIGN_OUTPUTS = [("batches/batch-001.docx", "docx"), ("batches/batch-001.pdf", "pdf"),
+                   ("batches/BATCH-001.DOCX", "docx"),  # Windows and macOS take it for the same file
+                   ("vouchers/{stem}.docx", "docx"), ("vouchers/{stem}.pdf", "pdf")]
+
+
+def place_foreign_file(outdir: Path, relative: str) -> Path:
+    """Put a file the clerk wrote at `relative` in `outdir`."""
+    path = outdir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"the clerk's own file\n")
+    return path
+
+
 # --- voucher NOs -------------------------------------------------------------------------------------
 
 # --no-pattern values whose NOs verify would read as something else: refused before anything is issued.

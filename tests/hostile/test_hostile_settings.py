@@ -282,3 +282,95 @@ def test_a_roster_no_the_reader_folds_is_stored_folded_and_found_as_typed(tmp_pa
         for asked in (typed, stored, f"NO：{stored}", f"no.{stored}"):
             answer = api.verify(asked, name=row["name"], ledger=tmp_path / "l.db")
             assert answer.voucher is not None and answer.voucher.voucher_no == stored, asked
+
+
+# --- 9: never replace a file fjvoucher did not write ----------------------------------------------------
+
+@pytest.mark.parametrize("which", ["roster", "text", "docx", "register", "link"])
+def test_report_o_refuses_a_file_fjvoucher_did_not_write_unless_forced(tmp_path, issued_ledger, which):
+    target = corpus.foreign_files_for_report(tmp_path)[which]
+    before = target.read_bytes()
+    result = run("report", "--month", "2009-06", "-o", target, "--ledger", issued_ledger)
+    assert result.exit_code == 2 and _one_line_naming(result, str(target), "--force"), result.output
+    assert target.read_bytes() == before
+    assert run("report", "--month", "2009-06", "-o", target, "--ledger", issued_ledger, "--force").exit_code == 0
+    assert target.read_bytes() != before
+
+
+def test_report_o_replaces_its_own_report_and_refuses_a_folder(tmp_path, issued_ledger):
+    target = tmp_path / "2009-06.xlsx"
+    for _ in range(2):
+        assert run("report", "--month", "2009-06", "-o", target, "--ledger", issued_ledger).exit_code == 0
+    (tmp_path / "月报").mkdir()
+    folder = run("report", "--month", "2009-06", "-o", tmp_path / "月报", "--ledger", issued_ledger)
+    assert folder.exit_code == 2 and "是文件夹" in folder.output
+
+
+@pytest.mark.parametrize("relative, fmt", corpus.FOREIGN_OUTPUTS)
+def test_merge_refuses_to_replace_the_clerks_file_where_it_would_write(tmp_path, relative, fmt):
+    from fjvoucher.outfolder import file_stem
+    from fjvoucher.roster.checks import check_roster
+
+    first = check_roster(SAMPLES / "roster.xlsx", keep=True).candidates[0]
+    out = tmp_path / "out"
+    mine = corpus.place_foreign_file(out, relative.format(stem=file_stem(first["certificate_no"], first["name"], 0)))
+    result = run("merge", SAMPLES / "roster.xlsx", "-o", out, "-q", "--format", fmt,
+                 "--ledger", tmp_path / "l.db")
+    assert result.exit_code == 2 and mine.name in result.output and "不是 fjvoucher 写的" in result.output
+    assert mine.read_bytes() == b"the clerk's own file\n"
+    assert not (tmp_path / "l.db").exists()  # refused before anything was issued
+
+
+def test_merge_refuses_to_replace_the_clerks_rejected_xlsx(tmp_path):
+    out = tmp_path / "out"
+    mine = corpus.place_foreign_file(out, "rejected.xlsx")
+    result = run("merge", SAMPLES / "roster_with_errors.xlsx", "-o", out, "-q", "--format", "docx",
+                 "--skip-invalid", "--ledger", tmp_path / "l.db")
+    assert result.exit_code == 2 and "rejected.xlsx" in result.output
+    assert mine.read_bytes() == b"the clerk's own file\n"
+
+
+def test_a_merge_killed_after_its_files_appeared_runs_again(tmp_path, monkeypatch):
+    from fjvoucher import merging
+    from fjvoucher.merging import MergeOptions, merge_roster
+
+    options = MergeOptions(format="docx", ledger=tmp_path / "l.db", batch_size=20)
+
+    def killed(outdir, written):
+        raise KeyboardInterrupt  # after every file is in place, before the manifest is replaced
+
+    monkeypatch.setattr(merging, "replace_manifest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        merge_roster(SAMPLES / "roster.xlsx", tmp_path / "out", options)
+    monkeypatch.undo()
+    again = merge_roster(SAMPLES / "roster.xlsx", tmp_path / "out", options)
+    assert again.written and again.merged == 50
+
+
+def test_reissues_into_one_folder_are_ours_and_a_merge_there_keeps_them(tmp_path, issued_ledger):
+    import shutil
+
+    ledger = ("--ledger", shutil.copy(issued_ledger, tmp_path / "l.db"))
+    out = tmp_path / "补发"
+    args = ("--reason", "遗失", "-o", out, "--format", "docx", "--yes", *ledger)
+    assert run("reissue", "3501-2009-000001", *args).exit_code == 0
+    second = run("reissue", "3501-2009-000051", *args)  # the replacement lost too: same holder, same file name
+    assert second.exit_code == 0, second.output
+    kept = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.docx"))
+    assert len(kept) == 3  # two batches, one per-candidate file (the newest voucher)
+    assert run("merge", SAMPLES / "roster.xlsx", "-o", out, "-q", "--format", "docx", *ledger).exit_code == 0
+    assert all((out / name).exists() for name in kept)
+
+    from fjvoucher import api
+    from fjvoucher.outfolder import file_stem
+
+    holder = api.open_ledger(tmp_path / "l.db", readonly=True)
+    with holder:
+        fields = holder.get("3501-2009-000002").fields
+    stem = file_stem(fields["certificate_no"], fields["name"], 0)
+    mine = corpus.place_foreign_file(tmp_path / "其他", f"vouchers/{stem}.docx")
+    refused = run("reissue", "3501-2009-000002", "--reason", "遗失", "-o", tmp_path / "其他", "--format", "docx",
+                  "--yes", *ledger)
+    assert refused.exit_code == 2 and mine.name in refused.output
+    assert mine.read_bytes() == b"the clerk's own file\n"
+    assert api.verify("3501-2009-000002", name=fields["name"], ledger=tmp_path / "l.db").state != "replaced"

@@ -19,8 +19,9 @@ from fjvoucher.ledger.storage import Event, Voucher
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import EVENT_WORDS, STATUS_WORDS
 from fjvoucher.roster.cells import level_digit, parse_date
-from fjvoucher.sheets.workbook import Table, write_workbook
+from fjvoucher.sheets.workbook import Table, write_workbook, written_by_us
 
+REPORT_KIND = "monthly-report"
 ISSUING = ("issued", "reissued")
 CHANGES = ("reissued", "replaced", "revoked", "restored", "superseded")
 PRINTED = [f for f in FIELDS if f.key != "voucher_no"]
@@ -61,10 +62,20 @@ def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
     return start, dt.datetime(year + number // 12, number % 12 + 1, 1)
 
 
-def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "") -> MonthCounts:
-    """Write the report of `month` (sheets 本月发放, 本月变更, 汇总) to `path`; return its counts."""
+def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "", *,
+                         force: bool = False) -> MonthCounts:
+    """Write the report of `month` (sheets 本月发放, 本月变更, 汇总) to `path`; return its counts.
+
+    An existing file is replaced only when it is a monthly report fjvoucher wrote, or with `force`.
+    """
     if Path(path).resolve() == ledger.path.resolve():
         raise InputError(f"-o {path} 就是凭证台账本身，不能覆盖；请写到另一个文件 (the output is the ledger)")
+    if Path(path).is_dir():
+        raise InputError(f"-o {path} 是文件夹；请写一个文件名，如 {Path(path) / (month + '.xlsx')} (a folder)",
+                         code="output-exists")
+    if (Path(path).exists() or Path(path).is_symlink()) and not force and not written_by_us(path, REPORT_KIND):
+        raise InputError(f"{path} 已存在，不是 fjvoucher 写的月报，没有覆盖。要覆盖请加 --force，或换一个文件名 "
+                         "(exists and fjvoucher did not write it: use --force)", code="output-exists")
     start, end = month_bounds(month)
     events = ledger.events_between(start, end)
     issued = [e for e in events if e.kind in ISSUING]
@@ -88,7 +99,7 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
               title=f"{title}：明细数据（全部字段，供核对和汇总，不必打印）", text_columns=code_columns,
               widths=_issued_widths()),
     ]
-    write_workbook(path, tables, base_font=(FONT_NAME, FONT_PT))
+    write_workbook(path, tables, base_font=(FONT_NAME, FONT_PT), kind=REPORT_KIND)
     return MonthCounts(len(issued), len(changes))
 
 

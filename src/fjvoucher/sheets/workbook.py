@@ -23,6 +23,7 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 A4 = "9"  # OOXML paper size code
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'
 DATETIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
+MARK = "fjvoucher:"  # the workbook's dc:identifier starts with it: which fjvoucher output it is
 
 
 @dataclass
@@ -59,17 +60,22 @@ def write_table(path: Path, title: str, headers: list[str], rows: Iterable[list]
                                        printable=landscape)])
 
 
-def write_workbook(path: Path, tables: list[Table], base_font: tuple[str, float] | None = None) -> Path:
+def write_workbook(path: Path, tables: list[Table], base_font: tuple[str, float] | None = None,
+                   kind: str = "") -> Path:
     """Write `tables`, one sheet each, to `path` (atomically, owner-only).
 
     `base_font` (name, points) replaces Excel's default Calibri 11 as the workbook's normal font.
     Column widths are counted in digits of that font, so a sheet sized for print says which font
     it is sized in; otherwise each program measures in its own substitute for Calibri (LibreOffice on
-    Linux takes DejaVu Sans, a quarter wider) and shrinks the page to fit.
+    Linux takes DejaVu Sans, a quarter wider) and shrinks the page to fit.  `kind` marks what the
+    workbook is in its properties, so that fjvoucher knows it wrote it (`written_by_us`).
     """
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
+    book.properties.creator = "fjvoucher"
+    if kind:
+        book.properties.identifier = f"{MARK}{kind}"
     if base_font:
         _set_normal_font(book, *base_font)
     for table in tables:
@@ -84,6 +90,27 @@ def _set_normal_font(book, name: str, size: float) -> None:
 
     # openpyxl has no public setter: its first font is the one the "Normal" style and style 0 point at.
     book._fonts = IndexedList([Font(name=name, size=size, family=3, charset=134)])  # 134: GB2312 charset
+
+
+def written_by_us(path: Path, kind: str) -> bool:
+    """Return True when `path` is a workbook fjvoucher wrote as `kind` (its properties say so).
+
+    Only the small properties part is read, and parsed without resolving entities; anything that
+    is not such a workbook (a roster, a text file, a damaged file) is not ours.
+    """
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as package:
+            info = package.getinfo("docProps/core.xml")
+            if info.file_size > 64 * 1024:
+                return False
+            root = ElementTree.fromstring(package.read(info))
+    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError, ValueError, RuntimeError):
+        return False
+    identifier = root.find("{http://purl.org/dc/elements/1.1/}identifier")
+    return identifier is not None and identifier.text == f"{MARK}{kind}"
 
 
 def _write_sheet(sheet, table: Table) -> None:
