@@ -156,13 +156,17 @@ def checked_value(path: Path, key: str, value: object) -> str:
 
 
 def _read_raw(path: Path) -> dict:
+    """Return the config file as TOML data; utf-8-sig: Windows Notepad may begin the file with a BOM."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"配置文件 {path} 格式有误：{exc}。请改正或删除它 (config file is not valid TOML)",
                          code="config-invalid") from exc
+    except OSError as exc:  # a folder or a device where the file should be
+        raise InputError(f"配置文件 {path} 无法读取：{exc.strerror or exc}。请把它换成一个文本文件或删除它 "
+                         "(config file unreadable)", code="config-invalid") from exc
 
 
 def read_config(path: Path | None = None) -> dict[str, str]:

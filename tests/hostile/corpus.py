@@ -252,6 +252,9 @@ BAD_SETTINGS = [
     ('colour = "red"\n', "colour", "不是 fjvoucher 的设置"),  # unknown keys were ignored silently
     ('center = "福州市职业技能鉴定指导中心"\n', "center", "不是 fjvoucher 的设置"),  # a near miss of center_name
     ('[center_name]\nfull = "x"\n', "center_name", "带引号的文字"),
+    # Not TOML at all: the line is named instead of the key.
+    ('center_code = "3501"\ncenter_code = "3502"\n', "line 2", "格式有误"),  # a repeated key
+    ('center_name = "\\uD800"\n', "line 1", "格式有误"),  # a lone surrogate TOML cannot hold
 ]
 
 
