@@ -145,6 +145,8 @@ def _options(*decorators):
 LEDGER = click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
                       help="The ledger (default: $FJVOUCHER_LEDGER, else `fjvoucher config`'s ledger, else the "
                            "per-user data folder).")
+FORCE = click.option("--force", is_flag=True, help="Overwrite the file even if it exists and fjvoucher did not "
+                     "write it.")
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                     help="Language of the report: zh (中文) or en.")
 ALL_WARNINGS = click.option("--all-warnings", is_flag=True,
@@ -201,7 +203,7 @@ def cli() -> None:
 @cli.command(short_help="写出空白标准名册 · write an empty official roster")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("名册模板.xlsx"),
               show_default=True, help="Where to write the empty roster.")
-@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@FORCE
 def layout(output: Path, force: bool) -> None:
     """写出空白标准名册 · Write an empty roster in the official layout.
 
@@ -617,7 +619,7 @@ def history(voucher_no: str, ledger: Path | None) -> None:
 @click.option("--month", required=True, help="The month to report, as 2009-06.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Workbook to write (default: MONTH.xlsx).")
-@click.option("--force", is_flag=True, help="Overwrite the file even if fjvoucher did not write it.")
+@FORCE
 @LEDGER
 def report(month: str, output: Path | None, force: bool, ledger: Path | None) -> None:
     """写出月报 · Write the monthly report to the province for MONTH.
