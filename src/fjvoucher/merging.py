@@ -27,6 +27,7 @@ from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS
 from fjvoucher.outfolder import (
     check_output_folder,
+    check_writable,
     claim,
     file_stem,
     remember_written,
@@ -169,6 +170,8 @@ def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple
     check_pattern(options.no_pattern, options.center_code)
     check_output_folder(outdir, {"名册 roster": Path(roster), "母版 master": options.template,
                                  "照片文件夹 photos": options.photos, "台账 ledger": options.ledger})
+    if options.ledger and not Path(options.ledger).exists():  # a ledger to create: its folder must be possible too
+        check_writable(Path(options.ledger).parent, "台账所在的文件夹", subfolders=())
     output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
     # Read, not written: its boxes are part of the checks.  A .doc master is converted once (cached).
     template = prepare_template(docx_master(options.template, options.soffice))

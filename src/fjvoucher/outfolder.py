@@ -63,8 +63,8 @@ def check_output_folder(outdir: Path, inputs: dict[str, Path | None]) -> None:
                              "或换一个输出文件夹 (an input lies where the output is written)")
 
 
-def check_writable(outdir: Path) -> None:
-    """Raise InputError unless `outdir` is, or can be made, a folder this user may write in.
+def check_writable(outdir: Path, what: str = "输出文件夹", subfolders: tuple[str, ...] = SUBFOLDERS) -> None:
+    """Raise InputError unless `outdir` (`what` it is) is, or can be made, a folder this user may write in.
 
     Checked before the roster is read and before a ledger is created: a run that cannot write its
     output leaves nothing behind, not even an empty ledger.
@@ -72,16 +72,16 @@ def check_writable(outdir: Path) -> None:
     folder = outdir.absolute()
     while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
         if len(folder.name.encode("utf-8")) > 255 or len(folder.name.encode("utf-16-le")) > 2 * 255:
-            raise InputError(f"输出文件夹 {outdir} 无法建立：文件夹名「{folder.name[:20]}…」超过 255 个字节。"
+            raise InputError(f"{what} {outdir} 无法建立：文件夹名「{folder.name[:20]}…」超过 255 个字节。"
                              "请换一个短一些的名字 (folder name too long)", code="output-unusable")
         folder = folder.parent
     if not folder.is_dir():
-        raise InputError(f"输出文件夹 {outdir} 无法建立：{folder} 不是文件夹（是文件或失效的链接）。"
-                         "请换一个输出文件夹 (not a folder)", code="output-unusable")
-    for place in (folder, *(folder / name for name in SUBFOLDERS if folder == outdir.absolute())):
+        raise InputError(f"{what} {outdir} 无法建立：{folder} 不是文件夹（是文件或失效的链接）。"
+                         "请换一个位置 (not a folder)", code="output-unusable")
+    for place in (folder, *(folder / name for name in subfolders if folder == outdir.absolute())):
         if place.is_dir() and not os.access(place, os.W_OK | os.X_OK):
-            raise InputError(f"输出文件夹 {outdir} 无法写入：没有在 {place} 中写文件的权限。"
-                             "请换一个输出文件夹 (permission denied)", code="output-unusable")
+            raise InputError(f"{what} {outdir} 无法写入：没有在 {place} 中写文件的权限。"
+                             "请换一个位置 (permission denied)", code="output-unusable")
 
 
 def _owned_folders(outdir: Path) -> list[Path]:

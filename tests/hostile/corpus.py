@@ -301,6 +301,7 @@ def foreign_files_for_report(folder: Path) -> dict[str, Path]:
     workbook (a register is not a monthly report), a link to a roster."""
     from fjvoucher.sheets.register import write_register
 
+    folder.mkdir(parents=True, exist_ok=True)
     made = {"roster": roster(folder, rows(2), "名册.xlsx"), "text": folder / "notes.txt",
             "docx": folder / "letter.docx", "register": write_register(folder / "发放登记表.xlsx", "t", []),
             "link": folder / "link.xlsx"}

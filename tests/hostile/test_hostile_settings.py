@@ -387,3 +387,14 @@ def test_a_folder_where_the_config_file_should_be_is_one_line(tmp_path):
     config_path().mkdir(parents=True)
     result = run("config")
     assert result.exit_code == 2 and _one_line_naming(result, str(config_path())), result.output
+
+
+@pytest.mark.parametrize("label", ["a file as parent", "below a broken link", "a name too long"])
+def test_a_ledger_that_cannot_be_created_leaves_no_output_folder(tmp_path, label):
+    cases = dict(corpus.unusable_output_folders(tmp_path))
+    out = tmp_path / "out"
+    result = run("merge", SAMPLES / "roster.xlsx", "-o", out, "-q", "--format", "docx",
+                 "--ledger", cases[label] / "l.db")
+    assert result.exit_code in (1, 2) and len(result.output.strip().splitlines()) == 1, result.output
+    assert "台账所在的文件夹" in result.output or "文件名太长" in result.output
+    assert not out.exists()
