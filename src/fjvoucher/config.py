@@ -37,6 +37,7 @@ KEYS = {  # key → what it is, for `fjvoucher config`
 MAX_CENTER_NAME = 50  # the longest Fujian centre's name has 13 characters
 MAX_URL = 100  # the QR code must stay readable in its 16 mm box with the NO and code appended
 MAX_PATH = 1000
+PATH_KEYS = ("ledger", "photos", "output")
 _UNEXPANDED = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%[A-Za-z_][A-Za-z0-9_()]*%")
 _TOML_TYPES = {bool: "true/false", int: "数字 number", float: "数字 number", list: "列表 list", dict: "表 table"}
 
@@ -200,8 +201,7 @@ def set_value(key: str, value: str, path: Path | None = None) -> Saved:
     if key not in KEYS:
         raise InputError(f"「{_shown(key)}」不是 fjvoucher 的设置（配置文件 {path}）；可设置的有：{'、'.join(KEYS)} "
                          "(unknown setting)", code="config-invalid")
-    if key in ("ledger", "photos", "output") and isinstance(value, str) and value.strip() and not _UNEXPANDED.search(value):
-        value = str(Path(os.path.expanduser(value.strip())).absolute())
+    value = _as_typed(key, value)
     new = checked_value(path, key, value) if value.strip() else ""  # empty: the setting is removed
     values = {k: checked_value(path, k, v) for k, v in _read_raw(path).items() if k != key}
     if new:
@@ -209,6 +209,22 @@ def set_value(key: str, value: str, path: Path | None = None) -> Saved:
     text = "".join(f"{k} = {_toml_string(v)}\n" for k, v in values.items())
     write_bytes_atomic(path, text.encode("utf-8"))
     return Saved(path, new, _center_warnings(new) if key == "center_name" else [])
+
+
+def _as_typed(key: str, value: str) -> str:
+    """Return a path the clerk typed made absolute (relative to where it was typed); other values as they are."""
+    if key in PATH_KEYS and value.strip() and not _UNEXPANDED.search(value):
+        return str(Path(os.path.expanduser(value.strip())).absolute())
+    return value
+
+
+def value_problem(key: str, value: str) -> str | None:
+    """Return what `key`'s value should be when `value` (as typed) is not one, else None."""
+    try:
+        CHECKS[key](_as_typed(key, value))
+    except BadValue as exc:
+        return str(exc)
+    return None
 
 
 def _center_warnings(name: str) -> list[str]:

@@ -249,6 +249,10 @@ BAD_SETTINGS = [
     ('ledger = true\n', "ledger", "带引号的文字"),
     ('photos = "$FJV_HOSTILE_UNSET/photos"\n', "photos", "$FJV_HOSTILE_UNSET"),
     ('photos = {dir = "/tmp"}\n', "photos", "带引号的文字"),
+    ('phone = "call 0591"\n', "phone", "电话号码"),
+    ('phone = "0591-87654321\\n<script>"\n', "phone", "U+000A"),
+    ('output = "$FJV_HOSTILE_UNSET/凭证"\n', "output", "$FJV_HOSTILE_UNSET"),
+    ('output = "凭证"\n', "output", "相对路径"),
     ('colour = "red"\n', "colour", "不是 fjvoucher 的设置"),  # unknown keys were ignored silently
     ('center = "福州市职业技能鉴定指导中心"\n', "center", "不是 fjvoucher 的设置"),  # a near miss of center_name
     ('[center_name]\nfull = "x"\n', "center_name", "带引号的文字"),

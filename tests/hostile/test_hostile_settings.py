@@ -398,3 +398,9 @@ def test_a_ledger_that_cannot_be_created_leaves_no_output_folder(tmp_path, label
     assert result.exit_code in (1, 2) and len(result.output.strip().splitlines()) == 1, result.output
     assert "台账所在的文件夹" in result.output or "文件名太长" in result.output
     assert not out.exists()
+
+
+def test_config_set_with_an_empty_value_removes_the_setting():
+    corpus.config_file(config_path(), 'center_code = "3501"\nphone = "0591-87654321"\n')
+    assert run("config", "set", "phone", "").exit_code == 0
+    assert tomllib.loads(config_path().read_text(encoding="utf-8")) == {"center_code": "3501"}

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from fjvoucher.atomic import make_folder
 from fjvoucher.desk import work
 from fjvoucher.desk.jobs import MergeJob, MergeRunner, bug_line
 from fjvoucher.desk.words import WORDS
@@ -147,7 +148,7 @@ class Screens:
                 for key, value in values.items():
                     if value or key in read_config():
                         set_value(key, value)
-                work.output_root().mkdir(parents=True, exist_ok=True)
+                make_folder(work.output_root())  # owner-only: vouchers' file names hold names
                 if not warnings:
                     return self.redirect("/settings?saved=1")
                 saved = True
@@ -428,16 +429,16 @@ class Screens:
 
 def settings_problems(values: dict[str, str], lang: str) -> tuple[list[str], list[str]]:
     """Return what stops the settings from being saved, and the warnings about the centre's name (as validate's)."""
+    from fjvoucher.config import value_problem
     from fjvoucher.roster.checks import center_findings
 
     w = WORDS[lang]
     problems = [] if values["center_name"] else [w["missing_field"].format(what=w["center_name"])]
     if values["photos"] and not Path(values["photos"]).expanduser().is_dir():
         problems.append(w["no_folder"].format(path=values["photos"]))
-    if values["center_code"] and not values["center_code"].isdigit():
-        problems.append(f"{w['center_code']}：3501")
-    if values["verify_url"] and not values["verify_url"].startswith(("https://", "http://")):
-        problems.append(f"{w['verify_url']}：https://…")
+    for key, value in values.items():  # each setting's type and range, as config set checks it
+        if value and (expected := value_problem(key, value)):
+            problems.append(f"{w.get(key, key)}：{expected}")
     warnings = [f.message(lang) for f in center_findings(values["center_name"])] if values["center_name"] else []
     return problems, warnings
 

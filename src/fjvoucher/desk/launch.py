@@ -20,6 +20,7 @@ import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
+from fjvoucher.atomic import make_folder
 from fjvoucher.desk.app import MAX_UPLOAD, DeskState, create_app
 from fjvoucher.desk.guard import Guard
 
@@ -92,7 +93,7 @@ def _log_to_file() -> logging.Handler:
     import platformdirs
 
     folder = Path(platformdirs.user_log_dir("fjvoucher", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     path = folder / "desk.log"
     # owner-only: a bug's traceback may hold a name
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
