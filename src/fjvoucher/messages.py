@@ -271,7 +271,6 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "ledger-sqlite": (1, "台账数据库出错", "the ledger's database failed"),
     "disk-full": (1, "磁盘已满", "disk full"),
     "config-invalid": (2, "设置有误", "a setting in the config file is wrong"),
-    "supersede-source": (2, "既不是名册也不是证书编号", "neither a roster file nor a certificate number"),
     "output-unusable": (2, "输出文件夹无法使用", "the output folder cannot be made or written"),
     "output-exists": (2, "会覆盖不是 fjvoucher 写的文件", "it would replace a file fjvoucher did not write"),
     "no-pattern": (2, "编号格式有误", "bad NO pattern"),

@@ -322,6 +322,14 @@ FOREIGN_OUTPUTS = [("batches/batch-001.docx", "docx"), ("batches/batch-001.pdf",
                    ("vouchers/{stem}.docx", "docx"), ("vouchers/{stem}.pdf", "pdf")]
 
 
+def roster_with_stations(folder: Path) -> Path:
+    """A valid roster with a 鉴定站 column for --group-by: two stations, 鼓楼站 and 仓山站."""
+    data = rows(4, seed=71)
+    for row, station in zip(data, ["鼓楼站", "仓山站", "鼓楼站", "仓山站"], strict=True):
+        row["station"] = station
+    return roster(folder, data, "stations.xlsx", extra_headers={"鉴定站": "station"})
+
+
 def place_foreign_file(outdir: Path, relative: str) -> Path:
     """Put a file the clerk wrote at `relative` in `outdir`."""
     path = outdir / relative

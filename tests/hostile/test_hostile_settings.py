@@ -350,30 +350,26 @@ def test_a_merge_killed_after_its_files_appeared_runs_again(tmp_path, monkeypatc
 def test_reissues_into_one_folder_are_ours_and_a_merge_there_keeps_them(tmp_path, issued_ledger):
     import shutil
 
+    from fjvoucher import api
+
     ledger = ("--ledger", shutil.copy(issued_ledger, tmp_path / "l.db"))
     out = tmp_path / "补发"
     args = ("--reason", "遗失", "-o", out, "--format", "docx", "--yes", *ledger)
     assert run("reissue", "3501-2009-000001", *args).exit_code == 0
-    second = run("reissue", "3501-2009-000051", *args)  # the replacement lost too: same holder, same file name
+    second = run("reissue", "3501-2009-000051", *args)  # the replacement lost too
     assert second.exit_code == 0, second.output
-    kept = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.docx"))
-    assert len(kept) == 3  # two batches, one per-candidate file (the newest voucher)
+    kept = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name[0] != ".")
+    assert len(kept) == 6  # per reissue: its batch, its voucher, its one-row register
     assert run("merge", SAMPLES / "roster.xlsx", "-o", out, "-q", "--format", "docx", *ledger).exit_code == 0
-    assert all((out / name).exists() for name in kept)
-
-    from fjvoucher import api
-    from fjvoucher.outfolder import file_stem
-
-    holder = api.open_ledger(tmp_path / "l.db", readonly=True)
-    with holder:
-        fields = holder.get("3501-2009-000002").fields
-    stem = file_stem(fields["certificate_no"], fields["name"], 0)
-    mine = corpus.place_foreign_file(tmp_path / "其他", f"vouchers/{stem}.docx")
+    assert all((out / name).exists() for name in kept)  # a merge there never removes a reissue's files
+    # The clerk's own file where the next reissue writes (named by the new NO, the next serial).
+    mine = corpus.place_foreign_file(tmp_path / "其他", "batches/补发-3501-2009-000053.docx")
     refused = run("reissue", "3501-2009-000002", "--reason", "遗失", "-o", tmp_path / "其他", "--format", "docx",
                   "--yes", *ledger)
-    assert refused.exit_code == 2 and mine.name in refused.output
+    assert refused.exit_code == 2 and mine.name in refused.output, refused.output
     assert mine.read_bytes() == b"the clerk's own file\n"
-    assert api.verify("3501-2009-000002", name=fields["name"], ledger=tmp_path / "l.db").state != "replaced"
+    with api.open_ledger(tmp_path / "l.db", readonly=True) as book:
+        assert book.get("3501-2009-000002").status == "issued" and book.get("3501-2009-000053") is None
 
 
 def test_a_config_file_saved_by_notepad_with_a_bom_is_read(tmp_path):
@@ -404,3 +400,14 @@ def test_config_set_with_an_empty_value_removes_the_setting():
     corpus.config_file(config_path(), 'center_code = "3501"\nphone = "0591-87654321"\n')
     assert run("config", "set", "phone", "").exit_code == 0
     assert tomllib.loads(config_path().read_text(encoding="utf-8")) == {"center_code": "3501"}
+
+
+def test_merge_group_by_refuses_the_clerks_file_in_a_group_folder_before_any_group_is_written(tmp_path):
+    path = corpus.roster_with_stations(tmp_path)
+    out = tmp_path / "out"
+    mine = corpus.place_foreign_file(out / "鼓楼站", "batches/batch-001.docx")  # the second group, by pinyin
+    result = run("merge", path, "-o", out, "-q", "--format", "docx", "--group-by", "鉴定站",
+                 "--ledger", tmp_path / "l.db")
+    assert result.exit_code == 2 and "鼓楼站" in result.output and "batch-001.docx" in result.output, result.output
+    assert mine.read_bytes() == b"the clerk's own file\n"
+    assert not (out / "仓山站").exists() and not (tmp_path / "l.db").exists()  # no group written, nothing issued
