@@ -211,6 +211,47 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "photo-unreadable": (
         "照片 {file} 无法使用：{reason}。请换一张 JPG 或 PNG 照片",
         "Photo {file} cannot be used: {reason}. Replace it with a JPG or PNG"),
+    # masters (the voucher template): why one cannot be used
+    "master-malformed": (
+        "凭证母版 {master} 的 {part} 不是完整的 XML（{error}），文件可能已损坏；请在 Word 中打开后重新保存 (malformed XML)",
+        "Master {master}: part {part} is not well-formed XML ({error}); open it in Word and save it again"),
+    "master-declarations": (
+        "凭证母版 {master} 的 {part} 含有 DOCTYPE/ENTITY 声明或样式表指令，不能使用 (XML declarations)",
+        "Master {master}: part {part} holds a DOCTYPE/ENTITY declaration or a stylesheet instruction"),
+    "master-encoding": (
+        "凭证母版 {master} 的 {part} 声明的编码是 {encoding}，不是 UTF-8；请在 Word 中另存为 .docx (not UTF-8)",
+        "Master {master}: part {part} declares encoding {encoding}, not UTF-8; save it again as .docx in Word"),
+    "master-external": (
+        "凭证母版 {master} 的 {part} 链接了外部内容（{target}），打印时会被读取，不能使用；"
+        "请在 Word 中把链接的图片改为嵌入，删除超链接和附加模板 (external relationship)",
+        "Master {master}: part {part} links to outside content ({target}), which would be read when printing; "
+        "embed linked pictures, remove hyperlinks and attached templates"),
+    "master-object": (
+        "凭证母版 {master} 的 {part} 含有嵌入对象（OLE/控件），不能使用；请删除它 (embedded object)",
+        "Master {master}: part {part} holds an embedded object (OLE or control); remove it"),
+    "master-nested": (
+        "凭证母版 {master} 的 {part} 嵌入了另一份文档（{what}：如“插入 > 对象 > 文件中的文字”、子文档、框架），"
+        "其中的内容不经检查就会打印，不能使用；请把内容直接粘贴到母版中 (nested document)",
+        "Master {master}: part {part} nests another document ({what}: inserted file, subdocument, frame) that "
+        "would print unchecked; paste its content into the master instead"),
+    "master-fields": (
+        "凭证母版 {master} 的 {part} 含有引用外部内容的域 {fields}，不能使用；请在 Word 中删除这些域 "
+        "(fields that include other content)",
+        "Master {master}: part {part} has fields that include outside content ({fields}); remove them in Word"),
+    "master-field-built": (
+        "凭证母版 {master} 的 {part} 中有域代码由另一个域生成（如 {{ {{ QUOTE … }} … }}），打印前无法知道它做什么，"
+        "不能使用；请在 Word 中改写这个域 (field code built from a nested field)",
+        "Master {master}: part {part} has a field whose code is made by a nested field; what it does cannot be "
+        "known before Word updates it. Rewrite the field"),
+    "master-duplicate-part": (
+        "凭证母版 {master} 中的部件 {part} 出现了不止一次（名称只差大小写也算），Word 和 LibreOffice 读到的可能不是"
+        "同一个，不能使用 (duplicate part)",
+        "Master {master}: part {part} appears more than once (names differing only in case count), so Word "
+        "and LibreOffice may read different ones"),
+    "master-part-too-large": (
+        "凭证母版 {master} 中的部件 {part} 解压后有 {megabytes} MB，远超一份凭证母版，可能已损坏或是恶意文件 "
+        "(part far too large)",
+        "Master {master}: part {part} unpacks to {megabytes} MB, far more than a voucher master holds"),
 }
 
 SEVERITY_WORDS = {"zh": {"error": "错误", "warning": "警告"}, "en": {"error": "error", "warning": "warning"}}

