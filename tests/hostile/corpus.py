@@ -248,6 +248,33 @@ def master_embedded_package(folder: Path) -> Path:
                       {"word/embeddings/inner.docx": _inner_docx_with_link()})
 
 
+# Class 3: parts a voucher does not need travel with every voucher.
+VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+MACRO_MAIN = "application/vnd.ms-word.document.macroEnabled.main+xml"
+LEFTOVERS = {"word/vbaProject.bin": b"VBA macro project: Sub AutoOpen()", "notes/secret.txt": "考生名单 王芳".encode(),
+             "word/unused.xml": b"<unused>old draft</unused>", "docProps/thumbnail.jpeg": b"\xff\xd8 thumbnail"}
+
+
+def master_with_leftovers(folder: Path) -> Path:
+    """A macro-enabled master with its macro project, a thumbnail, and files no relationship names."""
+    def change(name, data):
+        if name == "word/_rels/document.xml.rels":
+            return data.replace(b"</Relationships>", f'<Relationship Id="rIdVba" Type="{VBA_REL}" '
+                                'Target="vbaProject.bin"/></Relationships>'.encode())
+        if name == "_rels/.rels":
+            return data.replace(b"</Relationships>", b'<Relationship Id="rIdThumb" Type="http://schemas.'
+                                b'openxmlformats.org/package/2006/relationships/metadata/thumbnail" '
+                                b'Target="docProps/thumbnail.jpeg"/></Relationships>')
+        if name == "[Content_Types].xml":
+            data = re.sub(rb"application/vnd\.openxmlformats-officedocument\.wordprocessingml\.document\.main\+xml",
+                          MACRO_MAIN.encode(), data)
+            return data.replace(b"</Types>", b'<Override PartName="/word/vbaProject.bin" ContentType="application/'
+                                b'vnd.ms-office.vbaProject"/><Default Extension="jpeg" ContentType="image/jpeg"/>'
+                                b"</Types>")
+        return data
+    return rewrite_master(folder / "leftovers.docx", change, LEFTOVERS)
+
+
 # --- rosters -------------------------------------------------------------------------------------
 
 def roster_far_cell(folder: Path) -> Path:

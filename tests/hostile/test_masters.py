@@ -1,5 +1,8 @@
 """Issue 19, classes 1-5: what a master may reach, what it may carry, where its fields are, what it may produce."""
 
+import zipfile
+
+import docx
 import pytest
 
 from hostile import corpus
@@ -48,3 +51,22 @@ def test_what_the_bytes_hide_the_parsed_xml_shows(tmp_path, make, said):
 ])
 def test_a_document_nested_in_the_master_is_refused(tmp_path, make, said):
     refused(tmp_path, make(tmp_path), said)
+
+
+# --- 3: only the parts a voucher needs --------------------------------------------------------------
+
+def test_macros_thumbnails_and_stray_files_stay_out_of_every_voucher(tmp_path):
+    master = corpus.master_with_leftovers(tmp_path)
+    result = merge_cli(tmp_path, SAMPLES / "roster.xlsx", "--template", master)
+    assert result.exit_code == 0, result.output
+    written = sorted((tmp_path / "out").rglob("*.docx"))
+    assert written
+    for path in written:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+            types = package.read("[Content_Types].xml").decode("utf-8")
+            rels = package.read("word/_rels/document.xml.rels").decode("utf-8") + package.read("_rels/.rels").decode()
+        assert not names & set(corpus.LEFTOVERS), path
+        assert "vbaProject" not in types + rels and "thumbnail" not in rels
+        assert corpus.MACRO_MAIN not in types and "wordprocessingml.document.main+xml" in types
+        assert docx.Document(path).tables  # Word's reader opens what is left

@@ -21,6 +21,7 @@ from fjvoucher.errors import TemplateError
 from fjvoucher.word.mailmerge import SETTINGS, SETTINGS_RELS, DataSource, strip_mail_merge
 from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has_fields
 from fjvoucher.word.package import CONTENT_TYPES
+from fjvoucher.word.pruning import needed_parts
 from fjvoucher.messages import message
 from fjvoucher.word.safety import MAX_PART_BYTES, check_fields, check_parts, xml_part_names
 
@@ -151,6 +152,7 @@ def _read_parts(path: Path) -> dict[str, bytes]:
             parts = {info.filename: package.read(info) for info in members}
     except (OSError, zipfile.BadZipFile) as exc:
         raise TemplateError(f"凭证母版无法打开：{path}（不是 Word .docx 文件？）({exc})") from exc
+    parts = needed_parts(parts)  # what the relationships reach, less macros and leftovers
     for needed in (DOCUMENT, DOCUMENT_RELS, CONTENT_TYPES):
         if needed not in parts:
             raise TemplateError(f"凭证母版 {path} 不是完整的 Word 文档：缺少 {needed}")
