@@ -243,6 +243,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "不能使用；请在 Word 中改写这个域 (field code built from a nested field)",
         "Master {master}: part {part} has a field whose code is made by a nested field; what it does cannot be "
         "known before Word updates it. Rewrite the field"),
+    "master-fields-not-merged": (
+        "凭证母版 {master} 的 {part}（{what}）中有占位符或合并域（{example}）。fjvoucher 只填写正文、页眉和页脚"
+        "（word/headerN.xml、word/footerN.xml），这里的会按原样印在每张凭证上，不能使用；请把它移到正文中 "
+        "(placeholders outside the body, headers and footers)",
+        "Master {master}: part {part} ({what}) holds a placeholder or merge field ({example}). Only the body, "
+        "headers and footers are filled in; this one would print as written on every voucher. Move it to the body"),
     "master-duplicate-part": (
         "凭证母版 {master} 中的部件 {part} 出现了不止一次（名称只差大小写也算），Word 和 LibreOffice 读到的可能不是"
         "同一个，不能使用 (duplicate part)",

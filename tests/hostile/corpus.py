@@ -275,6 +275,61 @@ def master_with_leftovers(folder: Path) -> Path:
     return rewrite_master(folder / "leftovers.docx", change, LEFTOVERS)
 
 
+# Class 4: fields where fjvoucher does not merge (footnotes, endnotes, comments, a header under another name).
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+WML = "application/vnd.openxmlformats-officedocument.wordprocessingml"
+
+
+def _note(kind: str, inner: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{kind}s xmlns:w="{W_NS}">'
+            f'<w:{kind} w:id="1"><w:p>{inner}</w:p></w:{kind}></w:{kind}s>').encode("utf-8")
+
+
+def master_with_part(folder: Path, file_name: str, part: str, rel_type: str, content_type: str, data: bytes,
+                     body: str = "") -> Path:
+    """The bundled master with one more part, linked from document.xml and typed in [Content_Types].xml."""
+    def change(name, old):
+        if name == "word/_rels/document.xml.rels":
+            return old.replace(b"</Relationships>", f'<Relationship Id="rIdExtra" Type="{REL}/{rel_type}" '
+                               f'Target="{part.removeprefix("word/")}"/></Relationships>'.encode())
+        if name == "[Content_Types].xml":
+            return old.replace(b"</Types>", f'<Override PartName="/{part}" ContentType="{WML}.{content_type}"/>'
+                               "</Types>".encode())
+        if name == "word/document.xml" and body:
+            return old.replace(b"<w:body>", b"<w:body>" + body.encode("utf-8"), 1)
+        return old
+    return rewrite_master(folder / file_name, change, {part: data})
+
+
+def master_footnote_placeholder(folder: Path) -> Path:
+    """{{ name }} in a footnote: printed as written on every voucher."""
+    return master_with_part(folder, "footnote.docx", "word/footnotes.xml", "footnotes", "footnotes+xml",
+                            _note("footnote", "<w:r><w:t>持证人 {{ name }}</w:t></w:r>"),
+                            '<w:p><w:r><w:footnoteReference w:id="1"/></w:r></w:p>')
+
+
+def master_endnote_mergefield(folder: Path) -> Path:
+    """A Word MERGEFIELD «姓名» in an endnote."""
+    return master_with_part(folder, "endnote.docx", "word/endnotes.xml", "endnotes", "endnotes+xml",
+                            _note("endnote", '<w:fldSimple w:instr=" MERGEFIELD 姓名 "><w:r><w:t>«姓名»</w:t></w:r>'
+                                  "</w:fldSimple>"),
+                            '<w:p><w:r><w:endnoteReference w:id="1"/></w:r></w:p>')
+
+
+def master_comment_placeholder(folder: Path) -> Path:
+    """A placeholder split over two runs in a comment."""
+    return master_with_part(folder, "comment.docx", "word/comments.xml", "comments", "comments+xml",
+                            _note("comment", "<w:r><w:t>{</w:t></w:r><w:r><w:t>{ id_number }}</w:t></w:r>"))
+
+
+def master_header_other_name(folder: Path) -> Path:
+    """A header part named word/top.xml (Word finds headers by relationship, not by name) holding {{ name }}."""
+    header = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:hdr xmlns:w="{W_NS}"><w:p><w:r>'
+              "<w:t>{{ name }}</w:t></w:r></w:p></w:hdr>").encode("utf-8")
+    return master_with_part(folder, "header.docx", "word/top.xml", "header", "header+xml", header)
+
+
 # --- rosters -------------------------------------------------------------------------------------
 
 def roster_far_cell(folder: Path) -> Path:

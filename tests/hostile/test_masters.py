@@ -70,3 +70,15 @@ def test_macros_thumbnails_and_stray_files_stay_out_of_every_voucher(tmp_path):
         assert "vbaProject" not in types + rels and "thumbnail" not in rels
         assert corpus.MACRO_MAIN not in types and "wordprocessingml.document.main+xml" in types
         assert docx.Document(path).tables  # Word's reader opens what is left
+
+
+# --- 4: fields only where they are merged -----------------------------------------------------------
+
+@pytest.mark.parametrize("make, said", [
+    (corpus.master_footnote_placeholder, "word/footnotes.xml（脚注 footnotes）"),
+    (corpus.master_endnote_mergefield, "word/endnotes.xml（尾注 endnotes）中有占位符或合并域（MERGEFIELD）"),
+    (corpus.master_comment_placeholder, "word/comments.xml（批注 comments）"),
+    (corpus.master_header_other_name, "word/top.xml"),
+])
+def test_a_placeholder_where_nothing_is_merged_is_refused_naming_the_part(tmp_path, make, said):
+    refused(tmp_path, make(tmp_path), said)

@@ -23,7 +23,9 @@ from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has
 from fjvoucher.word.package import CONTENT_TYPES
 from fjvoucher.word.pruning import needed_parts
 from fjvoucher.messages import message
-from fjvoucher.word.safety import MAX_PART_BYTES, check_fields, check_parts, xml_part_names
+from fjvoucher.word.safety import (
+    MAX_PART_BYTES, check_fields, check_parts, field_instructions, parse_xml, xml_part_names,
+)
 
 # What a master may write inside {{ }} and {% %}: see README "凭证母版".
 ALLOWED_FILTERS = ("upper", "lower", "trim", "default", "replace", "truncate", "e", "escape")
@@ -77,6 +79,7 @@ def prepare_template(path: Path | str | None = None) -> PreparedTemplate:
     parts = _read_parts(path)
     conversion = _convert_mergefields(path, parts)
     check_fields(path, parts)
+    _check_unmerged_parts(path, parts)
     if conversion and conversion.unknown:
         raise TemplateError(
             f"凭证母版 {path} 中的合并域 {'、'.join(f'«{n}»' for n in conversion.unknown)} 对应不到名册的任何一列。"
@@ -216,6 +219,36 @@ def _environment(conversion: Conversion | None = None):
     filters["mergefield"] = lambda value, index: apply_spec(value, specs[index])
     env.filters = filters
     return env
+
+
+PART_KINDS = {"footnotes": "脚注 footnotes", "endnotes": "尾注 endnotes", "comments": "批注 comments",
+              "commentsExtended": "批注 comments", "header": "页眉 header", "footer": "页脚 footer"}
+_TAG = re.compile(r"\{[{%#]")
+MERGE_FIELDS = frozenset({"MERGEFIELD", "INCLUDEPICTURE", "MERGEREC", "MERGESEQ"})
+
+
+def _check_unmerged_parts(path: Path, parts: dict[str, bytes]) -> None:
+    """Refuse placeholders or merge fields in a part that is not merged: they would print as written.
+
+    Only the body and the headers and footers (word/headerN.xml, word/footerN.xml) are filled in;
+    Word's mail merge fills footnotes and endnotes too.  A footnote, an endnote, a comment, or a
+    header under another part name would print «姓名» or {{ name }} on every voucher.
+    """
+    for name in xml_part_names(parts):
+        if not name.startswith("word/") or name == DOCUMENT or _is_header_or_footer(name) or name.endswith(".rels"):
+            continue
+        root = parse_xml(parts[name], strict=False)
+        if root is None:
+            continue
+        text = "".join(root.itertext())
+        fields = {words[0].upper() for instruction, _ in field_instructions(root) if (words := instruction.split())}
+        found = _TAG.search(text)
+        merged = sorted(fields & MERGE_FIELDS)
+        if found or merged:
+            stem = re.sub(r"\d+$", "", name.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+            raise TemplateError(message("master-fields-not-merged", {
+                "master": path, "part": name, "what": PART_KINDS.get(stem, "部件 part"),
+                "example": merged[0] if merged else text[max(0, found.start() - 10):found.end() + 20].strip()}))
 
 
 def _convert_mergefields(path: Path, parts: dict[str, bytes]) -> Conversion | None:
