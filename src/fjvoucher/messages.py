@@ -249,6 +249,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "(placeholders outside the body, headers and footers)",
         "Master {master}: part {part} ({what}) holds a placeholder or merge field ({example}). Only the body, "
         "headers and footers are filled in; this one would print as written on every voucher. Move it to the body"),
+    "master-output-unbounded": (
+        "凭证母版 {master} 中的占位符「{{{{ {expression} }}}}」在名册内容最长（每格 {cell} 字）时会产生约 {chars} 个字符，"
+        "超过一个占位符的上限 {limit}，一行名册就可能生成几百 MB 的文档；请简化这个占位符的过滤器 (unbounded expression)",
+        "Master {master}: placeholder {{{{ {expression} }}}} can produce about {chars} characters when a cell holds "
+        "{cell}, more than the {limit} one placeholder may; simplify its filters"),
+    "master-output-too-large": (
+        "凭证母版 {master} 套用时超出了一张凭证的上限：{what}。请简化母版中的过滤器 (voucher too large)",
+        "Master {master}: a voucher grew past its bound: {what}. Simplify the master's filters"),
     "master-duplicate-part": (
         "凭证母版 {master} 中的部件 {part} 出现了不止一次（名称只差大小写也算），Word 和 LibreOffice 读到的可能不是"
         "同一个，不能使用 (duplicate part)",

@@ -330,6 +330,25 @@ def master_header_other_name(folder: Path) -> Path:
     return master_with_part(folder, "header.docx", "word/top.xml", "header", "header+xml", header)
 
 
+# Class 5: a filter chain that multiplies a value; many placeholders that each grow one.
+AMPLIFIER = '{{ id_number|replace("", id_number)|replace("", id_number)|replace("", id_number) }}'
+
+
+def master_amplifying_filter(folder: Path) -> Path:
+    """The chain that made one row a 894 MB document.xml."""
+    return master_with_tags(folder, AMPLIFIER, "amplifier.docx")
+
+
+def master_amplifying_condition(folder: Path) -> Path:
+    """The same chain where nothing is printed: inside an {% if %} test."""
+    return master_with_tags(folder, '{% if name|replace("", name)|replace("", name) %}x{% endif %}', "ampif.docx")
+
+
+def master_many_growing_placeholders(folder: Path, count: int = 80) -> Path:
+    """`count` placeholders each within its own bound, together past a voucher's budget on a long name."""
+    return master_with_tags(folder, '{{ name|replace("", " ") }}' * count, "many.docx")
+
+
 # --- rosters -------------------------------------------------------------------------------------
 
 def roster_far_cell(folder: Path) -> Path:

@@ -1,12 +1,13 @@
 """Issue 19, classes 1-5: what a master may reach, what it may carry, where its fields are, what it may produce."""
 
+import time
 import zipfile
 
 import docx
 import pytest
 
 from hostile import corpus
-from support import SAMPLES, run
+from support import SAMPLES, TODAY, run
 
 
 def merge_cli(tmp_path, roster, *extra):
@@ -82,3 +83,32 @@ def test_macros_thumbnails_and_stray_files_stay_out_of_every_voucher(tmp_path):
 ])
 def test_a_placeholder_where_nothing_is_merged_is_refused_naming_the_part(tmp_path, make, said):
     refused(tmp_path, make(tmp_path), said)
+
+
+# --- 5: what one voucher may produce ------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, expression", [
+    (corpus.master_amplifying_filter, 'id_number|replace("", id_number)|replace("", id_number)|replace("", id_number)'),
+    (corpus.master_amplifying_condition, 'name|replace("", name)|replace("", name)'),
+])
+def test_a_multiplying_filter_chain_is_refused_by_check_naming_the_placeholder(tmp_path, make, expression):
+    started = time.monotonic()
+    refused(tmp_path, make(tmp_path), f"「{{{{ {expression} }}}}」")
+    assert time.monotonic() - started < 10
+
+
+def test_a_voucher_that_would_grow_past_its_budget_stops_before_it_is_built(tmp_path):
+    from fjvoucher.errors import TemplateError
+    from fjvoucher.word.master import prepare_template
+    from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
+    from support.synthetic import make_candidates, write_roster_xlsx
+    from fjvoucher.roster.checks import check_roster
+
+    rows = make_candidates(1, seed=90)
+    rows[0]["name"] = "龘" * 30_000  # a cell Excel holds; each placeholder stays under its own bound
+    checked = check_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), keep=True, today=TODAY)
+    renderer = VoucherRenderer(prepare_template(corpus.master_many_growing_placeholders(tmp_path)))
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match="一张凭证的过滤器结果累计超过"):
+        renderer.render_body(Voucher(voucher_context(checked.candidates[0])))
+    assert time.monotonic() - started < 5

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from fjvoucher.contract import BATCH_SHARED, CONTRACT, known_field_names
 from fjvoucher.errors import TemplateError
+from fjvoucher.roster.cells import MAX_CELL_CHARS
+from fjvoucher.word.bounds import MAX_EXPRESSION_CHARS, bounded_filters, oversized_expression
 from fjvoucher.word.mailmerge import SETTINGS, SETTINGS_RELS, DataSource, strip_mail_merge
 from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has_fields
 from fjvoucher.word.package import CONTENT_TYPES
@@ -217,7 +219,7 @@ def _environment(conversion: Conversion | None = None):
     specs = conversion.specs if conversion else []
     filters = {name: env.filters[name] for name in ALLOWED_FILTERS}
     filters["mergefield"] = lambda value, index: apply_spec(value, specs[index])
-    env.filters = filters
+    env.filters = bounded_filters(filters)  # replace measures before it builds; each voucher has a budget
     return env
 
 
@@ -299,6 +301,10 @@ def _check_contract(path: Path, env, sources: list[str]) -> frozenset[str]:
         if any(tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
             raise TemplateError(f"凭证母版 {path} 不能引用其他文件（include/import/extends）")
         _check_constructs(path, tree)
+        if oversized := oversized_expression(tree):
+            raise TemplateError(message("master-output-unbounded", {
+                "master": path, "expression": oversized[0], "chars": f"{oversized[1]:,}",
+                "cell": f"{MAX_CELL_CHARS:,}", "limit": f"{MAX_EXPRESSION_CHARS:,}"}))
         used |= meta.find_undeclared_variables(tree)
     unknown = sorted(used - set(CONTRACT))
     if unknown:

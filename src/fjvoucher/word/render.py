@@ -17,6 +17,8 @@ from fjvoucher.errors import TemplateError
 from fjvoucher.querycode import printed_code
 from fjvoucher.roster.cells import CONTROL_CHARACTERS
 from fjvoucher.roster.records import Candidate
+from fjvoucher.messages import message
+from fjvoucher.word.bounds import OutputTooLarge, check_rendered, start_voucher
 from fjvoucher.word.master import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
 from fjvoucher.word.package import PackageWriter
 from fjvoucher.word.photos import Photo
@@ -108,8 +110,12 @@ class VoucherRenderer:
 
     def _render(self, compiled, context: dict) -> str:
         """Render like docxtpl's render_xml_part: literal-brace markers and \\n/\\t in values resolved."""
+        start_voucher()
         try:
             xml = compiled.render(context)
+            check_rendered(xml)
+        except OutputTooLarge as exc:
+            raise TemplateError(message("master-output-too-large", {"master": self.template.path, "what": exc})) from exc
         except Exception as exc:  # sandbox violations, and whatever a filter or test raises on the data
             raise TemplateError(f"凭证母版 {self.template.path} 无法套用：{type(exc).__name__}: {exc}。"
                                 "请检查母版中的占位符") from exc
