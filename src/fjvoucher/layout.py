@@ -151,6 +151,20 @@ def no_problem(number: str) -> str | None:
 def printable(text: str) -> str:
     """Return `text` with invisible characters written as \\uXXXX, for a message that must stay one line."""
     return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+# Characters that print as nothing yet make two names differ: format controls (zero-width space and
+# joiners, bidi controls, soft hyphen, word joiner, BOM, tag characters), line and paragraph separators,
+# the combining grapheme joiner and the Hangul fillers.
+_INVISIBLE_EXTRA = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+
+
+def is_invisible(ch: str) -> bool:
+    """Return True for a character that prints as nothing (U+200B, U+202E, U+00AD …)."""
+    return unicodedata.category(ch) in ("Cf", "Zl", "Zp") or ch in _INVISIBLE_EXTRA
+
+
+def without_invisible(text: str) -> str:
+    """Return `text` without the characters that print as nothing: what a reader of the paper can type."""
+    return "".join(ch for ch in text if not is_invisible(ch)) if not text.isascii() else text
 
 
 def fold_key(text: str) -> str:

@@ -54,6 +54,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "name-rare-characters": (
         "姓名「{value}」中的「{chars}」不在 GBK 字符集内，很多字体无法显示。请确认打印效果，必要时手写补正",
         "Name {value} has characters outside GBK ({chars}) that many fonts lack. Check the printout"),
+    "name-invisible": (
+        "姓名「{value}」中有看不见的字符 {chars}（多为复制粘贴带入），凭证上看不出来，按印出的姓名查询真伪会查不到。"
+        "请删除这些字符后重新输入姓名",
+        "Name {value} contains invisible characters {chars} (usually pasted in); the voucher does not show them, "
+        "so verifying with the printed name would fail. Remove them and type the name again"),
+    "name-no-letter": (
+        "姓名「{value}」（{chars}）没有可打印的文字，或以组合符号开头，不是一个姓名。请对照身份证重新输入",
+        "Name {value!r} ({chars}) has no letter to print, or starts with a combining mark. Type it again from the ID card"),
     "no-glyph": (
         "「{value}」中的「{chars}」在本机所有已安装字体中都没有字形，打印会出现方框。请安装含该字的字体"
         "（如花园明朝 HanaMin）后再打印",

@@ -351,6 +351,37 @@ def master_many_growing_placeholders(folder: Path, count: int = 80) -> Path:
 
 # --- rosters -------------------------------------------------------------------------------------
 
+# Class 12: names that print alike but are not the same characters.
+INVISIBLE_NAMES = ["王\u200b芳", "李\u202e明", "张\u00ad伟", "陈\ufeff静", "刘\u2060洋", "赵\u200d磊", "孙\u2028丽",
+                   "周\u3164强"]
+MARKS_ONLY_NAMES = ["\u0301\u0302\u0303", "\u0301王芳"]
+
+
+def roster_invisible_names(folder: Path) -> Path:
+    """Names with a zero-width space, a bidi override, a soft hyphen … inside; names of combining marks only."""
+    names = INVISIBLE_NAMES + MARKS_ONLY_NAMES
+    data = rows(len(names), seed=91)
+    for row, name in zip(data, names, strict=True):
+        row["name"] = name
+    return roster(folder, data, "invisible.xlsx")
+
+
+# Class 13: one person's 15-digit legacy ID and 18-digit ID.
+def legacy_id(id18: str) -> str:
+    """Return the 15-digit number an 18-digit ID of someone born in the 1900s was upgraded from."""
+    return id18[:6] + id18[8:17]
+
+
+def roster_legacy_duplicates(folder: Path) -> Path:
+    """The second row repeats the first's person and occupation under the 15-digit ID; the fourth gives the
+    third's ID another name."""
+    data = rows(4, seed=92)
+    data[1] = {**data[0], "certificate_no": data[1]["certificate_no"], "id_number": legacy_id(data[0]["id_number"])}
+    data[3] = {**data[3], "id_number": legacy_id(data[2]["id_number"]), "birth_date": data[2]["birth_date"],
+               "sex": data[2]["sex"]}
+    return roster(folder, data, "legacy.xlsx")
+
+
 def roster_far_cell(folder: Path) -> Path:
     """A small .xlsx with one cell at XFD1048576: the reader would allocate the whole sheet (512 GB)."""
     path = roster(folder, rows(2), "far.xlsx")

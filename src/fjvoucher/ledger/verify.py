@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from fjvoucher.layout import half_width, normalise_no
+from fjvoucher.layout import half_width, normalise_no, without_invisible
 from fjvoucher.ledger.storage import Voucher
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS, status_text
@@ -47,6 +47,15 @@ class Verification:
                 f"  发证日期 {chinese_date(v.issued_on)}  有效期至 {chinese_date(v.expires_on)}"]
 
 
+def same_name(typed: str, printed: str) -> bool:
+    """Return True when a typed name is the printed one: widths, spaces and invisible characters aside.
+
+    Vouchers issued before invisible characters were refused may hold them; the page's reader sees
+    the name without them and types it so.
+    """
+    return half_width(without_invisible(typed)) == half_width(without_invisible(printed))
+
+
 def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_number: str | None = None,
            code: str | None = None, today: dt.date | None = None) -> Verification:
     """Check a voucher against the ledger; a wrong name, ID or code answers exactly like an unknown NO.
@@ -56,7 +65,7 @@ def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_numbe
     number = normalise_no(voucher_no)
     voucher = ledger.by_code(number, normalise_code(code)) if code is not None else ledger.get(number)
     given = any(x is not None for x in (name, id_number, code))
-    wrong_name = name is not None and voucher is not None and half_width(name) != half_width(voucher.fields["name"])
+    wrong_name = name is not None and voucher is not None and not same_name(name, voucher.fields["name"])
     wrong_id = id_number is not None and voucher is not None and half_width(id_number).upper() != voucher.fields[
         "id_number"]
     if voucher is None or not given or wrong_name or wrong_id:

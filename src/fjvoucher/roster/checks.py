@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +31,12 @@ from fjvoucher.layout import (
     Field,
     fold_key,
     half_width,
+    is_invisible,
     no_problem,
     valid_until,
 )
 from fjvoucher.roster import cells
-from fjvoucher.roster.idcard import IdInfo, mask_id, parse_id
+from fjvoucher.roster.idcard import IdInfo, mask_id, parse_id, upgraded_id
 from fjvoucher.roster.reading import HEADER_SEARCH_ROWS, Column, RawRow, Roster, cell_at, open_roster
 from fjvoucher.roster.records import Candidate, Rejected
 from fjvoucher.roster.report import Finding, Report
@@ -105,7 +107,17 @@ _NAME_DOTS = str.maketrans({c: "\u00b7" for c in "•．・‧∙⋅"})  # the d
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\U00020000-\U0003134f])[\s\u3000]+(?=[\u3400-\u9fff\U00020000-\U0003134f])")
 
 
-def _name(cell, text: str, fld: Field, row: _Row) -> str:
+def _name(cell, text: str, fld: Field, row: _Row) -> str | None:
+    hidden = "".join(dict.fromkeys(ch for ch in text if is_invisible(ch)))
+    if hidden:  # "王\u200b芳" prints as 王芳 but is not the name anyone types to verify it
+        row.add(fld.key, "error", "name-invisible", value="".join(
+            f"⟨U+{ord(ch):04X}⟩" if is_invisible(ch) else ch for ch in text),
+            chars="、".join(f"U+{ord(ch):04X} {unicodedata.name(ch, '')}".strip() for ch in hidden))
+        return None
+    if not any(unicodedata.category(ch).startswith("L") for ch in text) or unicodedata.category(text[0]).startswith("M"):
+        row.add(fld.key, "error", "name-no-letter", value=text,
+                chars=" ".join(f"U+{ord(ch):04X}" for ch in text[:8]))
+        return None
     text = text.translate(_NAME_DOTS)
     cleaned = _CJK_GAP.sub("", text)
     if cleaned != text:  # "王  芳": spaces typed to line names up in a column, not part of the name
@@ -388,17 +400,17 @@ class RosterChecker:
         id_number, name = values.get("id_number"), values.get("name")
         if not id_number:
             return
+        shown, id_number = mask_id(id_number), upgraded_id(id_number)  # 15 digits and their 18: one person
         if name:
             first_name, first_row = self.first_id.setdefault(id_number, (name, number))
             if first_name != name:
-                row.add("id_number", "error", "duplicate-id-name", value=mask_id(id_number),
+                row.add("id_number", "error", "duplicate-id-name", value=shown,
                         first_row=first_row, first_name=first_name, name=name)
         occupation, digit = values.get("occupation"), row.parsed.get("level_digit")
         if occupation and digit is not None:
             first = self.first_entry.setdefault((id_number, occupation, digit), number)
             if first != number:
-                row.add("id_number", "error", "duplicate-id-occupation", value=mask_id(id_number),
-                        first_row=first)
+                row.add("id_number", "error", "duplicate-id-occupation", value=shown, first_row=first)
 
 
 def _age(birth: dt.date, on: dt.date) -> int:

@@ -56,6 +56,15 @@ def parse_id(number: str) -> IdInfo | IdProblem:
     return IdInfo(birth, "男" if int(sex_digit) % 2 else "女", len(number) == 15)
 
 
+def upgraded_id(number: str) -> str:
+    """Return a 15-digit legacy number as the 18-digit number it became (19 before the year, a check digit);
+    any other number as it is."""
+    if len(number) != 15 or not number.isdigit():
+        return number
+    first17 = number[:6] + "19" + number[6:]
+    return first17 + check_digit(first17)
+
+
 def mask_id(number: str) -> str:
     """Return `number` with the middle hidden (350102********123X); short strings are hidden whole."""
     if len(number) < 11:
