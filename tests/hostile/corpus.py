@@ -164,7 +164,8 @@ def master_field_split_over_runs(folder: Path) -> Path:
     """A LINK field whose name Word split over two runs ("LI" + "NK")."""
     return _with_body(folder / "fieldsplit.docx", '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
                       '<w:r><w:instrText xml:space="preserve"> LI</w:instrText></w:r>'
-                      '<w:r><w:instrText xml:space="preserve">NK Excel.Sheet.8 "/etc/passwd" "" \\a </w:instrText></w:r>'
+                      '<w:r><w:instrText xml:space="preserve">NK Excel.Sheet.8 "/etc/passwd" "" \\a '
+                      '</w:instrText></w:r>'
                       '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>x</w:t></w:r>'
                       '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
 
@@ -283,7 +284,7 @@ WML = "application/vnd.openxmlformats-officedocument.wordprocessingml"
 
 def _note(kind: str, inner: str) -> bytes:
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{kind}s xmlns:w="{W_NS}">'
-            f'<w:{kind} w:id="1"><w:p>{inner}</w:p></w:{kind}></w:{kind}s>').encode("utf-8")
+            f'<w:{kind} w:id="1"><w:p>{inner}</w:p></w:{kind}></w:{kind}s>').encode()
 
 
 def master_with_part(folder: Path, file_name: str, part: str, rel_type: str, content_type: str, data: bytes,
@@ -326,7 +327,7 @@ def master_comment_placeholder(folder: Path) -> Path:
 def master_header_other_name(folder: Path) -> Path:
     """A header part named word/top.xml (Word finds headers by relationship, not by name) holding {{ name }}."""
     header = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:hdr xmlns:w="{W_NS}"><w:p><w:r>'
-              "<w:t>{{ name }}</w:t></w:r></w:p></w:hdr>").encode("utf-8")
+              "<w:t>{{ name }}</w:t></w:r></w:p></w:hdr>").encode()
     return master_with_part(folder, "header.docx", "word/top.xml", "header", "header+xml", header)
 
 

@@ -99,10 +99,10 @@ def test_a_multiplying_filter_chain_is_refused_by_check_naming_the_placeholder(t
 
 def test_a_voucher_that_would_grow_past_its_budget_stops_before_it_is_built(tmp_path):
     from fjvoucher.errors import TemplateError
+    from fjvoucher.roster.checks import check_roster
     from fjvoucher.word.master import prepare_template
     from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
     from support.synthetic import make_candidates, write_roster_xlsx
-    from fjvoucher.roster.checks import check_roster
 
     rows = make_candidates(1, seed=90)
     rows[0]["name"] = "龘" * 30_000  # a cell Excel holds; each placeholder stays under its own bound

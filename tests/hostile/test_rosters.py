@@ -1,6 +1,6 @@
 """Issue 19, classes 12, 13 and 19: names that print alike, one person under two ID numbers, formula errors."""
 
-from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.merging import MergeOptions, merge_roster
 from fjvoucher.roster.checks import validate
 from hostile import corpus
 from support import TODAY

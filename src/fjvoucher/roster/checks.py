@@ -114,7 +114,8 @@ def _name(cell, text: str, fld: Field, row: _Row) -> str | None:
             f"⟨U+{ord(ch):04X}⟩" if is_invisible(ch) else ch for ch in text),
             chars="、".join(f"U+{ord(ch):04X} {unicodedata.name(ch, '')}".strip() for ch in hidden))
         return None
-    if not any(unicodedata.category(ch).startswith("L") for ch in text) or unicodedata.category(text[0]).startswith("M"):
+    starts_with_mark = unicodedata.category(text[0]).startswith("M")  # a mark on nothing: drawn on a dotted circle
+    if starts_with_mark or not any(unicodedata.category(ch).startswith("L") for ch in text):
         row.add(fld.key, "error", "name-no-letter", value=text,
                 chars=" ".join(f"U+{ord(ch):04X}" for ch in text[:8]))
         return None

@@ -24,9 +24,14 @@ from fjvoucher.word.mailmerge import SETTINGS, SETTINGS_RELS, DataSource, strip_
 from fjvoucher.word.mergefields import Conversion, apply_spec, convert_part, has_fields
 from fjvoucher.word.package import CONTENT_TYPES
 from fjvoucher.word.pruning import needed_parts
-from fjvoucher.messages import message
 from fjvoucher.word.safety import (
-    MAX_PART_BYTES, check_fields, check_parts, field_instructions, parse_xml, xml_part_names,
+    MAX_PART_BYTES,
+    check_fields,
+    check_parts,
+    field_instructions,
+    parse_xml,
+    refusal,
+    xml_part_names,
 )
 
 # What a master may write inside {{ }} and {% %}: see README "凭证母版".
@@ -178,11 +183,11 @@ def _check_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
     for info in members:
         folded = info.filename.replace("\\", "/").lstrip("/").lower()
         if folded in seen:
-            raise TemplateError(message("master-duplicate-part", {"master": path, "part": info.filename}))
+            raise refusal("master-duplicate-part", {"master": path, "part": info.filename})
         seen.add(folded)
         if info.file_size > MAX_PART_BYTES:
-            raise TemplateError(message("master-part-too-large", {"master": path, "part": info.filename,
-                                                                  "megabytes": info.file_size >> 20}))
+            raise refusal("master-part-too-large", {"master": path, "part": info.filename,
+                                                                  "megabytes": info.file_size >> 20})
 
 
 def _body_bounds(path: Path, xml: str) -> tuple[int, int]:
@@ -245,12 +250,12 @@ def _check_unmerged_parts(path: Path, parts: dict[str, bytes]) -> None:
         text = "".join(root.itertext())
         fields = {words[0].upper() for instruction, _ in field_instructions(root) if (words := instruction.split())}
         found = _TAG.search(text)
-        merged = sorted(fields & MERGE_FIELDS)
-        if found or merged:
+        examples = sorted(fields & MERGE_FIELDS) + ([text[max(0, found.start() - 10):found.end() + 20].strip()]
+                                                    if found else [])
+        if examples:
             stem = re.sub(r"\d+$", "", name.rsplit("/", 1)[-1].rsplit(".", 1)[0])
-            raise TemplateError(message("master-fields-not-merged", {
-                "master": path, "part": name, "what": PART_KINDS.get(stem, "部件 part"),
-                "example": merged[0] if merged else text[max(0, found.start() - 10):found.end() + 20].strip()}))
+            raise refusal("master-fields-not-merged", {"master": path, "part": name,
+                                                       "what": PART_KINDS.get(stem, "部件 part"), "example": examples[0]})
 
 
 def _convert_mergefields(path: Path, parts: dict[str, bytes]) -> Conversion | None:
@@ -302,9 +307,9 @@ def _check_contract(path: Path, env, sources: list[str]) -> frozenset[str]:
             raise TemplateError(f"凭证母版 {path} 不能引用其他文件（include/import/extends）")
         _check_constructs(path, tree)
         if oversized := oversized_expression(tree):
-            raise TemplateError(message("master-output-unbounded", {
+            raise refusal("master-output-unbounded", {
                 "master": path, "expression": oversized[0], "chars": f"{oversized[1]:,}",
-                "cell": f"{MAX_CELL_CHARS:,}", "limit": f"{MAX_EXPRESSION_CHARS:,}"}))
+                "cell": f"{MAX_CELL_CHARS:,}", "limit": f"{MAX_EXPRESSION_CHARS:,}"})
         used |= meta.find_undeclared_variables(tree)
     unknown = sorted(used - set(CONTRACT))
     if unknown:

@@ -17,12 +17,12 @@ from fjvoucher.errors import TemplateError
 from fjvoucher.querycode import printed_code
 from fjvoucher.roster.cells import CONTROL_CHARACTERS
 from fjvoucher.roster.records import Candidate
-from fjvoucher.messages import message
 from fjvoucher.word.bounds import OutputTooLarge, check_rendered, start_voucher
 from fjvoucher.word.master import DOCUMENT, DOCUMENT_RELS, PAGE_BREAK_SLOT, PreparedTemplate
 from fjvoucher.word.package import PackageWriter
 from fjvoucher.word.photos import Photo
 from fjvoucher.word.qr import QR_BOX_MM
+from fjvoucher.word.safety import refusal
 
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 SECTION_BREAK = ('<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
@@ -115,7 +115,7 @@ class VoucherRenderer:
             xml = compiled.render(context)
             check_rendered(xml)
         except OutputTooLarge as exc:
-            raise TemplateError(message("master-output-too-large", {"master": self.template.path, "what": exc})) from exc
+            raise refusal("master-output-too-large", {"master": self.template.path, "what": exc}) from exc
         except Exception as exc:  # sandbox violations, and whatever a filter or test raises on the data
             raise TemplateError(f"凭证母版 {self.template.path} 无法套用：{type(exc).__name__}: {exc}。"
                                 "请检查母版中的占位符") from exc

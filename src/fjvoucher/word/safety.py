@@ -33,6 +33,11 @@ MAX_PART_BYTES = 64 << 20  # one part of a master, unpacked: the bundled master'
 XML_TYPES = re.compile(r"[/+]xml$")
 
 
+def refusal(code: str, params: dict) -> TemplateError:
+    """Return the TemplateError for failure `code` (messages.MESSAGES gives its text, FAILURES its exit code)."""
+    return TemplateError(message(code, params), code=code)
+
+
 def xml_part_names(parts: dict[str, bytes]) -> list[str]:
     """Return the parts Word reads as XML: *.xml, *.rels, and any part whose content type is XML."""
     from fjvoucher.word.package import CONTENT_TYPES
@@ -92,7 +97,7 @@ def check_parts(path: Path, parts: dict[str, bytes]) -> None:
         try:
             root = parse_xml(parts[name])
         except etree.XMLSyntaxError as exc:
-            raise TemplateError(message("master-malformed", {"master": path, "part": name, "error": exc})) from exc
+            raise refusal("master-malformed", {"master": path, "part": name, "error": exc}) from exc
         _check_declarations(path, name, root)
         if name.endswith(".rels"):
             _check_relationships(path, name, root)
@@ -106,13 +111,13 @@ def _check_declarations(path: Path, name: str, root) -> None:
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None \
             or any(True for _ in root.iter(etree.Entity)):
-        raise TemplateError(message("master-declarations", {"master": path, "part": name}))
+        raise refusal("master-declarations", {"master": path, "part": name})
     if (info.encoding or "UTF-8").upper().replace("_", "-") not in ("UTF-8", "UTF8"):
-        raise TemplateError(message("master-encoding", {"master": path, "part": name, "encoding": info.encoding}))
+        raise refusal("master-encoding", {"master": path, "part": name, "encoding": info.encoding})
     siblings = [*root.itersiblings(preceding=True), *root.iter(etree.ProcessingInstruction)]
     for node in siblings:
         if isinstance(node, etree._ProcessingInstruction) and node.target.lower() == "xml-stylesheet":
-            raise TemplateError(message("master-declarations", {"master": path, "part": name}))
+            raise refusal("master-declarations", {"master": path, "part": name})
 
 
 def _check_relationships(path: Path, name: str, root) -> None:
@@ -123,10 +128,10 @@ def _check_relationships(path: Path, name: str, root) -> None:
         attrs = {_local_name(k): v for k, v in rel.attrib.items()}
         mode, target, kind = attrs.get("TargetMode"), attrs.get("Target", ""), attrs.get("Type", "")
         if (mode is not None and mode.strip() != "Internal") or _leaves_package(target):
-            raise TemplateError(message("master-external", {"master": path, "part": name, "target": target}))
+            raise refusal("master-external", {"master": path, "part": name, "target": target})
         if kind.endswith(NESTED_RELATIONSHIPS):
-            raise TemplateError(message("master-nested", {"master": path, "part": name,
-                                                          "what": kind.rsplit("/", 1)[-1]}))
+            raise refusal("master-nested", {"master": path, "part": name,
+                                                          "what": kind.rsplit("/", 1)[-1]})
 
 
 def _leaves_package(target: str) -> bool:
@@ -141,13 +146,13 @@ def _check_elements(path: Path, name: str, root) -> None:
             continue
         local = _local(element)
         if local in OBJECT_ELEMENTS:
-            raise TemplateError(message("master-object", {"master": path, "part": name}))
+            raise refusal("master-object", {"master": path, "part": name})
         if local in NESTED_ELEMENTS:
-            raise TemplateError(message("master-nested", {"master": path, "part": name, "what": local}))
+            raise refusal("master-nested", {"master": path, "part": name, "what": local})
         for key, value in element.attrib.items():
             if _local_name(key) in _URL_ATTRIBUTES and _SCHEME.match(value) \
                     and not value.strip().lower().startswith(("data:", "#")):
-                raise TemplateError(message("master-external", {"master": path, "part": name, "target": value}))
+                raise refusal("master-external", {"master": path, "part": name, "target": value})
 
 
 def field_instructions(root) -> list[tuple[str, bool]]:
@@ -196,12 +201,12 @@ def check_fields(path: Path, parts: dict[str, bytes]) -> None:
             words = instruction.split()
             kind = words[0].upper() if words else ""
             if built:
-                raise TemplateError(message("master-field-built", {"master": path, "part": name}))
+                raise refusal("master-field-built", {"master": path, "part": name})
             if kind in FORBIDDEN_FIELDS:
                 kinds.add(kind)
         if kinds:
-            raise TemplateError(message("master-fields", {"master": path, "part": name,
-                                                          "fields": "、".join(sorted(kinds))}))
+            raise refusal("master-fields", {"master": path, "part": name,
+                                                          "fields": "、".join(sorted(kinds))})
 
 
 def _attribute(element, local: str) -> str:
