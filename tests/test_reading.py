@@ -80,8 +80,8 @@ def test_formulas_give_their_cached_value_never_the_formula(tmp_path, rows):
     book = load_workbook(path)
     book.active["K3"] = '=IF(1>0,"合格","不合格")'  # no cached value: openpyxl does not compute
     book.save(path)
-    finding = validate(path, today=TODAY).findings[0]
-    assert (finding.row, finding.code) == (3, "required-missing")
+    finding = validate(path, today=TODAY).findings[0]  # named as what it is, not as an empty cell (issue 19)
+    assert (finding.row, finding.column, finding.code) == (3, "评定成绩", "formula-error")
 
 
 def test_blank_rows_are_skipped(tmp_path, rows):

@@ -30,6 +30,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "「{value}」中含有看不见的控制字符（如复制粘贴带入的换行符），已删除。请核对此格内容",
         "{value!r} contained invisible control characters (pasted line breaks and the like); they were removed. "
         "Check the cell"),
+    "formula-error": (
+        "此格是出错或未计算的公式，Excel 中显示为「{value}」，读出来会是空白或 0。请在 Excel 中修正公式，"
+        "或复制后用“选择性粘贴 > 数值”换成数值再保存",
+        "The cell holds a formula that failed or was never calculated (Excel shows {value}); it would read as "
+        "blank or 0. Fix the formula, or paste the column as values, and save again"),
     "stored-as-number": (
         "此格被 Excel 存成了数字，显示为 {shown}（即 {value}）：Excel 的数字只保留 15 位，末尾 {lost} 位已丢失，"
         "无法还原。请把此列设置为「文本」格式，重新从考务软件导出或重新录入",

@@ -383,6 +383,68 @@ def roster_legacy_duplicates(folder: Path) -> Path:
     return roster(folder, data, "legacy.xlsx")
 
 
+# Class 19: formula cells that failed (#REF!, #DIV/0!) or hold no result; calamine reads them as blank or 0.
+def _formula_rows() -> list[dict]:
+    data = rows(4, seed=94)
+    data[0]["name"] = "#REF!"  # openpyxl stores an error literal as an error cell (t="e")
+    data[1]["theory_score"] = "#DIV/0!"
+    data[2]["name"] = "=VLOOKUP(A4,考生!A:B,2,FALSE)"  # a formula saved by a script: no result stored
+    return data
+
+
+def roster_formula_errors_xlsx(folder: Path) -> Path:
+    """Row 3's name is #REF!, row 4's theory score #DIV/0!, row 5's name a formula without a result."""
+    return roster(folder, _formula_rows(), "formula.xlsx")
+
+
+def roster_formula_errors_csv(folder: Path) -> Path:
+    """The same roster saved as CSV by Excel: the cells hold the text Excel showed (#REF!, #DIV/0!)."""
+    data = _formula_rows()
+    data[2]["name"] = "Err:502"  # what LibreOffice shows
+    return csv_file(folder, data, "formula.csv", "utf-8")
+
+
+def roster_formula_errors_ods(folder: Path) -> Path:
+    """An .ods whose row 2 name is an error stored as float 0 (older LibreOffice, no calcext) and whose row 3
+    theory score is a calcext error cell."""
+    data = rows(3, seed=95)
+    table = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+    office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    text = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+    calcext = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+
+    def cell(value) -> str:
+        shown = str(value).replace("&", "&amp;").replace("<", "&lt;")
+        return f'<table:table-cell office:value-type="string"><text:p>{shown}</text:p></table:table-cell>'
+
+    error_zero = ('<table:table-cell table:formula="of:=[.Z99]/0" office:value-type="float" office:value="0">'
+                  "<text:p>#DIV/0!</text:p></table:table-cell>")
+    error_calcext = ('<table:table-cell table:formula="of:=#REF!" office:value-type="string" office:string-value="" '
+                     'calcext:value-type="error"><text:p>#REF!</text:p></table:table-cell>')
+    lines = ["<table:table-row>" + "".join(cell(f.header) for f in FIELDS) + "</table:table-row>"]
+    for n, row in enumerate(data):
+        cells = [cell(row[f.key]) for f in FIELDS]
+        if n == 0:
+            cells[[f.key for f in FIELDS].index("name")] = error_zero
+        if n == 1:
+            cells[[f.key for f in FIELDS].index("theory_score")] = error_calcext
+        lines.append("<table:table-row>" + "".join(cells) + "</table:table-row>")
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="{office}" '
+               f'xmlns:table="{table}" xmlns:text="{text}" xmlns:calcext="{calcext}" office:version="1.2">'
+               '<office:body><office:spreadsheet><table:table table:name="合格人员名册">'
+               + "".join(lines) + "</table:table></office:spreadsheet></office:body></office:document-content>")
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                'opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/"'
+                ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+                'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    path = folder / "formula.ods"
+    with zipfile.ZipFile(path, "w") as package:
+        package.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        package.writestr("META-INF/manifest.xml", manifest)
+        package.writestr("content.xml", content)
+    return path
+
+
 def roster_far_cell(folder: Path) -> Path:
     """A small .xlsx with one cell at XFD1048576: the reader would allocate the whole sheet (512 GB)."""
     path = roster(folder, rows(2), "far.xlsx")

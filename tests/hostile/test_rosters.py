@@ -51,3 +51,31 @@ def test_a_legacy_id_and_its_18_digit_number_are_one_person(tmp_path):
     errors = [(f.row, f.code) for f in report.findings if f.severity == "error"]
     assert errors == [(4, "duplicate-id-occupation"), (6, "duplicate-id-name")]  # data from row 3
     assert all("*****" in f.message() for f in report.findings if f.code.startswith("duplicate"))
+
+
+# --- 19: formula errors are errors naming the cell, never blank or 0 -------------------------------
+
+
+def test_error_and_uncalculated_formula_cells_in_xlsx_name_the_cell(tmp_path):
+    report = validate(corpus.roster_formula_errors_xlsx(tmp_path), today=TODAY)
+    found = [(f.row, f.field, f.code, f.params.get("value")) for f in report.findings if f.severity == "error"]
+    assert found == [(3, "name", "formula-error", "#REF!"), (4, "theory_score", "formula-error", "#DIV/0!"),
+                     (5, "name", "formula-error", "（公式未计算）")]
+    assert report.valid_rows == 1
+
+
+def test_error_cells_in_csv_are_errors_too(tmp_path):
+    report = validate(corpus.roster_formula_errors_csv(tmp_path), today=TODAY)
+    found = [(f.row, f.field, f.code, f.params.get("value")) for f in report.findings if f.severity == "error"]
+    assert found == [(2, "name", "formula-error", "#REF!"), (3, "theory_score", "formula-error", "#DIV/0!"),
+                     (4, "name", "formula-error", "Err:502")]
+
+
+def test_an_ods_error_stored_as_zero_is_not_a_person_named_0(tmp_path):
+    path = corpus.roster_formula_errors_ods(tmp_path)
+    report = validate(path, today=TODAY)
+    found = [(f.row, f.field, f.code, f.params.get("value")) for f in report.findings if f.severity == "error"]
+    assert found == [(2, "name", "formula-error", "#DIV/0!"), (3, "theory_score", "formula-error", "#REF!")]
+    result = merge_roster(path, tmp_path / "out", MergeOptions(format="docx", today=TODAY, ledger=tmp_path / "l.db",
+                                                               skip_invalid=True))
+    assert result.merged == 1

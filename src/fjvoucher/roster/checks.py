@@ -36,6 +36,7 @@ from fjvoucher.layout import (
     valid_until,
 )
 from fjvoucher.roster import cells
+from fjvoucher.roster.errorcells import FormulaError, is_error_text
 from fjvoucher.roster.idcard import IdInfo, mask_id, parse_id, upgraded_id
 from fjvoucher.roster.reading import HEADER_SEARCH_ROWS, Column, RawRow, Roster, cell_at, open_roster
 from fjvoucher.roster.records import Candidate, Rejected
@@ -308,6 +309,9 @@ class RosterChecker:
         if not text:
             if fld.required:
                 row.add(fld.key, "error", "required-missing", header=col.header)
+            return
+        if isinstance(cell, FormulaError) or is_error_text(text):  # calamine would read it as blank or 0
+            row.add(fld.key, "error", "formula-error", value=text)
             return
         if len(text) > cells.MAX_CELL_CHARS:
             row.add(fld.key, "error", "cell-too-long", length=len(text), limit=cells.MAX_CELL_CHARS)

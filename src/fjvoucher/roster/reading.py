@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fjvoucher.errors import RosterUnreadable
 from fjvoucher.layout import Field, field_for_header
+from fjvoucher.roster.errorcells import CellErrors, ods_errors, with_errors, xlsx_errors
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -112,8 +113,8 @@ def _spreadsheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list
         name = _choose_sheet(path, names, sheet, visible, active_sheet(path))
         check_size(path, name)  # before calamine allocates the sheet's whole range
         worksheet = book.get_sheet_by_name(name)
-        rows = worksheet.iter_rows()
         first_col = worksheet.start[1] if worksheet.start else 0
+        rows = with_errors(worksheet.iter_rows(), error_cells(path, name), first_col)  # calamine: blank or 0
     except RosterUnreadable:
         raise
     except python_calamine.PasswordError as exc:
@@ -275,6 +276,48 @@ def check_size(path: Path, sheet: str) -> None:
         raise RosterUnreadable(f"{path}：工作表「{sheet}」用到了第 {rows} 行、第 {column_letter(columns - 1)} 列，"
                                f"范围太大无法读取。请删除远处多余的单元格（或把名册复制到新工作表）后重试 "
                                "(the used range is far too large)")
+
+
+def error_cells(path: Path, sheet: str) -> CellErrors:
+    """Return the error and uncalculated formula cells of `sheet` in an .xlsx/.xlsm or .ods file.
+
+    .xls and .xlsb are binary: there calamine's reading stands (the README says so).
+    """
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+            if "content.xml" in names:
+                if not _mentions(package, "content.xml", _ODS_FORMULA):
+                    return {}
+                with package.open("content.xml") as stream:
+                    return ods_errors(stream, sheet)
+            part = _sheet_part(package, sheet)
+            if part is None or part not in names or not _mentions(package, part, _XLSX_FORMULA_OR_ERROR):
+                return {}
+            with package.open(part) as stream:
+                return xlsx_errors(stream)
+    except (OSError, zipfile.BadZipFile, etree.XMLSyntaxError):
+        return {}  # calamine has read the sheet; a part it could read and we cannot is not a formula error
+
+
+# Every way a formula or an error cell can be written, for a first pass over the bytes: a sheet that
+# holds none of them (most exports) is not parsed a second time.  Names cannot be written with
+# character references, values can: t="&#101;" is caught by its "&#".
+_XLSX_FORMULA_OR_ERROR = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]|\bt\s*=\s*(?:\"e\"|'e'|[\"']&#)")
+_ODS_FORMULA = re.compile(rb"formula\s*=")
+
+
+def _mentions(package: zipfile.ZipFile, part: str, pattern: re.Pattern[bytes]) -> bool:
+    """Return True when `pattern` occurs in `part`, read in chunks."""
+    tail = b""
+    with package.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            if pattern.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+    return False
 
 
 def _sheet_part(package: zipfile.ZipFile, sheet: str) -> str | None:
