@@ -760,7 +760,11 @@ def aligned(rows: list[list[str]]) -> list[str]:
               "(the page then works only through the proxy, which strips the prefix).")
 @click.option("--rate-limit", type=click.IntRange(min=0), default=30, show_default=True,
               help="Queries a minute each client may make (0: no limit).")
-def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_limit: int) -> None:
+@click.option("--forwarded-allow-ips", "forwarded", multiple=True, metavar="ADDRESS",
+              help="A reverse proxy whose X-Forwarded-For is believed (repeat it; default: none, so the "
+                   "rate limit counts the address that connected).")
+def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_limit: int,
+          forwarded: tuple[str, ...]) -> None:
     """真伪查询网站 · Serve the 真伪查询 page and its JSON API from the ledger.
 
     Anyone can check a voucher by its NO and the holder's name, or by the QR code printed on it.
@@ -775,20 +779,26 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
       fjvoucher serve --host 0.0.0.0 --port 8009 --ledger 福州.db --ledger 厦门.db
     """
     from fjvoucher.config import setting
-    from fjvoucher.web.server import give_codes, where_served
+    from fjvoucher.web.app import Ledgers
+    from fjvoucher.web.server import give_codes, root_path_of, where_served
     from fjvoucher.web.server import serve as run_server
 
     paths = list(ledgers) or [_ledger(None).path]
     for path in paths:
         if not path.is_file():
             raise Failure(f"找不到凭证台账 {path} (ledger not found)", ExitCode.UNUSABLE, "ledger-not-found")
+    prefix = root_path_of(root_path)  # a bad prefix is refused before the ledgers are touched
+    opened = Ledgers(paths)  # a file that is not a ledger is refused here, before "serving"
     for note in give_codes(paths):
         click.echo(note, err=True)
-    for line in where_served(host, port, root_path):
-        click.echo(line)
-    click.echo(f"台账 ledger: {', '.join(map(str, paths))}")
-    run_server(paths, host=host, port=port, root_path=root_path, per_minute=rate_limit,
-               center=setting("center_name") or "", phone=setting("phone") or "")
+
+    def ready() -> None:
+        for line in where_served(host, port, prefix):
+            click.echo(line)
+        click.echo(f"台账 ledger: {', '.join(map(str, paths))}")
+
+    run_server(opened, host=host, port=port, root_path=prefix, per_minute=rate_limit, forwarded_allow_ips=forwarded,
+               center=setting("center_name") or "", phone=setting("phone") or "", ready=ready)
 
 
 @cli.command(short_help="凭证工作台 · the clerk's workbench in a browser window")

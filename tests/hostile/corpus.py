@@ -514,6 +514,18 @@ def truncated_xlsx(folder: Path) -> Path:
     return path
 
 
+# --- requests to the verification server (classes 15-18) --------------------------------------------
+
+MALFORMED_REQUESTS = [b"NOT A REQUEST LINE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nBad\x01: y\r\n\r\n"]
+FORGED_LOG_PATH = "/v/X%0a2026-01-01%2000:00:00%20GET%20/healthz%20200"  # a log line of its own, were %0a kept
+HOSTILE_ROOT_PATHS = ['/v"><script>', "/a b", "/a?b", "/%2e%2e"]
+
+
+def forwarded_for(n: int) -> dict[str, str]:
+    """Headers claiming the request was forwarded for client `n` (a new client each, if believed)."""
+    return {"X-Forwarded-For": f"203.0.113.{n}", "Forwarded": f"for=198.51.100.{n}", "X-Real-IP": f"192.0.2.{n}"}
+
+
 # --- photos --------------------------------------------------------------------------------------
 
 def photo_rotated(path: Path) -> Path:

@@ -88,6 +88,7 @@ class Storage(Protocol):
     def close(self) -> None: ...
     def transaction(self) -> AbstractContextManager[None]: ...
     def get(self, voucher_no: str) -> Voucher | None: ...
+    def sample_no(self) -> str: ...
     def by_code(self, voucher_no: str, code: str) -> Voucher | None: ...
     def for_certificate(self, certificate_no: str) -> list[Voucher]: ...
     def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
@@ -240,6 +241,12 @@ class SqliteStorage:
         """Return the voucher numbered `voucher_no`, or None."""
         row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = ?", (voucher_no,)).fetchone()
         return _voucher(row) if row else None
+
+    @_explained
+    def sample_no(self) -> str:
+        """Return the NO of some voucher ("" in an empty ledger): verify's stand-in for an unknown NO."""
+        row = self.db.execute("SELECT voucher_no FROM vouchers ORDER BY rowid LIMIT 1").fetchone()
+        return row[0] if row else ""
 
     @_explained
     def by_code(self, voucher_no: str, code: str) -> Voucher | None:

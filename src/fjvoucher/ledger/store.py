@@ -49,6 +49,10 @@ class Ledger:
         """Return the voucher numbered `voucher_no`, or None."""
         return self.storage.get(voucher_no)
 
+    def sample_no(self) -> str:
+        """Return the NO of some voucher ("" in an empty ledger)."""
+        return self.storage.sample_no()
+
     def by_code(self, voucher_no: str, code: str) -> Voucher | None:
         """Return the voucher numbered `voucher_no` whose verification code is `code`, or None."""
         return self.storage.by_code(voucher_no, code)

@@ -72,11 +72,12 @@ class Ledgers:
 
 
 def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], float] = time.monotonic,
-               center: str = "", phone: str = ""):
+               center: str = "", phone: str = "", add_headers: bool = True):
     """Return the Starlette app answering from `ledgers`, each client limited to `per_minute` queries.
 
     `center` and `phone` (the settings center_name and phone) name whom to ask when in doubt;
-    an answer names the centre printed on the voucher itself.
+    an answer names the centre printed on the voucher itself.  `add_headers=False` leaves the
+    security headers to the HTTP server (serve's uvicorn adds them, to its own 400 answers too).
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from starlette.applications import Starlette
@@ -163,14 +164,39 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=folder / "static"), name="static"),
     ])
-    return Guarded(app)
+    return Guarded(app, add_headers)
+
+
+ROUTES = ("/", "/api/verify", "/healthz")  # logged as they are; /v/… and /static/… by their prefix
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+
+
+def logged_route(scope) -> str:
+    """Return the route of a request as the log shows it: never the NO, a query or bytes from the client.
+
+    The path is the client's (decoded: %0a is a line break), so only fixed words are logged.
+    """
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):] or "/"
+    if path in ROUTES:
+        return path
+    for prefix in ("/v/", "/static/"):
+        if path.startswith(prefix):
+            return prefix + "…"
+    return "(other)"
 
 
 class Guarded:
-    """ASGI middleware: security headers on every answer, and a log line with no name, ID or code in it."""
+    """ASGI middleware: security headers on every answer, and one log line for every answer (a 500 too)
+    with no name, ID, NO or code in it.
 
-    def __init__(self, app):
-        self.app = app
+    `add_headers=False` when the HTTP server adds them itself (serve does, so that its own 400 answers
+    carry them too).
+    """
+
+    def __init__(self, app, add_headers: bool = True):
+        self.app, self.add_headers = app, add_headers
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -181,9 +207,16 @@ class Guarded:
         async def guarded_send(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                if self.add_headers:
+                    message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
-        await self.app(scope, receive, guarded_send)
-        path = "/v/…" if scope["path"].startswith("/v/") else scope["path"]  # the query holds names and codes
-        log.info("%s %s %d %.1f ms", scope["method"], path, status["code"], (time.perf_counter() - started) * 1000)
+        try:
+            await self.app(scope, receive, guarded_send)
+        except BaseException:
+            status["code"] = status["code"] or 500
+            raise
+        finally:
+            method = scope.get("method", "")
+            log.info("%s %s %d %.1f ms", method if method in METHODS else "OTHER", logged_route(scope),
+                     status["code"], (time.perf_counter() - started) * 1000)

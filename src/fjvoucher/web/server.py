@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
+import socket
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
-from fjvoucher.errors import FjvoucherError
+from fjvoucher.errors import FjvoucherError, InputError
 from fjvoucher.ledger.store import Ledger
-from fjvoucher.web.app import Ledgers, create_app
+from fjvoucher.web.app import SECURITY_HEADERS, Ledgers, create_app
 
 
 def give_codes(paths: list[Path]) -> list[str]:
@@ -40,15 +44,57 @@ def where_served(host: str, port: int, root_path: str = "") -> list[str]:
             f"按钮都不可用，{address.rstrip('/')}{prefix}/ 则找不到 (works behind the proxy only)"]
 
 
-def serve(paths: list[Path], *, host: str = "127.0.0.1", port: int = 8009, root_path: str = "",
-          per_minute: int = 30, center: str = "", phone: str = "") -> None:
-    """Answer verification queries for the ledgers at `paths` until interrupted; the page names `center` and `phone`."""
+def root_path_of(text: str) -> str:
+    """Return `--root-path` as a path prefix: "/verify" from "verify" or "/verify/"; raise InputError for
+    characters a path prefix cannot hold (the page writes it into its links)."""
+    prefix = "/" + text.strip().strip("/") if text.strip().strip("/") else ""
+    if not _ROOT_PATH.match(prefix):
+        raise InputError(f"--root-path「{text}」不是路径前缀，应写成 /verify 这样的形式（字母、数字、- _ . /）"
+                         "(--root-path must look like /verify)", code="usage")
+    return prefix
+
+
+_ROOT_PATH = re.compile(r"^(?:/[A-Za-z0-9._~-]+)*$")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Return a socket bound to `host`:`port`, or raise InputError saying why not (port taken, no such address)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family = infos[0][0]
+        return socket.create_server((host, port), family=family, reuse_port=False)
+    except OSError as exc:
+        taken = exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1))
+        why = f"端口 {port} 已被其他程序占用，请换一个 --port" if taken else f"无法在 {host}:{port} 上监听（{exc}）"
+        raise InputError(f"{why} (cannot listen on {host}:{port})", code="input-unusable") from exc
+
+
+def serve(ledgers: Ledgers, *, host: str = "127.0.0.1", port: int = 8009, root_path: str = "",
+          per_minute: int = 30, forwarded_allow_ips: tuple[str, ...] = (), center: str = "", phone: str = "",
+          ready: Callable[[], None] | None = None) -> None:
+    """Answer verification queries from `ledgers` until interrupted (the page names `center` and `phone`);
+    call `ready` once listening.
+
+    Everything that can fail (the root path, the port) fails before `ready`.  Forwarding headers
+    (X-Forwarded-For) are believed only from the proxies in `forwarded_allow_ips`: from anyone else
+    they would let each query claim a new client and pass the rate limit.  The security headers are
+    uvicorn's default headers, so its own 400 answers carry them too.
+    """
     import uvicorn
 
+    root_path = root_path_of(root_path)
+    sock = listening_socket(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    ledgers = Ledgers(paths)
+    config = uvicorn.Config(
+        create_app(ledgers, per_minute=per_minute, center=center, phone=phone, add_headers=False),
+        root_path=root_path, access_log=False,
+        log_level="warning", server_header=False, proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=list(forwarded_allow_ips) or [],
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in SECURITY_HEADERS])
     try:
-        uvicorn.run(create_app(ledgers, per_minute=per_minute, center=center, phone=phone), host=host, port=port,
-                    root_path=root_path, access_log=False, log_level="warning", proxy_headers=True, server_header=False)
+        if ready:
+            ready()
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         ledgers.close()
