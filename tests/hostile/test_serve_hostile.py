@@ -216,3 +216,24 @@ def test_a_root_path_without_its_slash_keeps_the_links(ledger):
     finally:
         server.stop()
     assert 'href="/verify/static/style.css"' in page
+
+
+@pytest.mark.skipif(sys.platform != "linux" or subprocess.run(["which", "chattr"], capture_output=True).returncode,
+                    reason="needs chattr to make a folder read-only even for root")
+def test_a_ledger_on_read_only_media_is_served(ledger, tmp_path):
+    import shutil
+
+    media = tmp_path / "media"
+    media.mkdir()
+    shutil.copy(ledger, media / "l.db")
+    if subprocess.run(["chattr", "+i", str(media / "l.db"), str(media)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not permitted here")
+    try:
+        server = Server(media / "l.db")
+        try:
+            assert server.get("/healthz") == 200 and server.get("/api/verify?no=X&name=Y") == 200
+        finally:
+            log = server.stop()
+    finally:
+        subprocess.run(["chattr", "-i", str(media / "l.db"), str(media)], check=True)
+    assert "Traceback" not in log

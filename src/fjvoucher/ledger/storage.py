@@ -173,6 +173,12 @@ class SqliteStorage:
         _keep_private(self.path)
         uri = self.path.resolve().as_uri() + ("?mode=ro" if readonly else "")
         self.db = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        if readonly and not _readable(self.db):
+            # A WAL ledger on read-only media (a CD, a read-only share): SQLite cannot make its -shm file.
+            # Nobody can write there either, so the file is read as immutable.
+            self.db.close()
+            self.db = sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=LOCK_TIMEOUT_S, isolation_level=None,
+                                      check_same_thread=False)
         try:
             self.db.row_factory = sqlite3.Row
             self._check_ours()
@@ -402,6 +408,17 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:  # another merge created it a moment ago
         pass
+
+
+def _readable(db: sqlite3.Connection) -> bool:
+    """Return True when `db` can be read (False: SQLite cannot open it as it is, e.g. WAL on read-only media)."""
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    except sqlite3.DatabaseError:
+        return True  # not a database at all: _check_ours says so in the clerk's words
+    return True
 
 
 def _keep_private(path: Path) -> None:
