@@ -728,7 +728,22 @@ def write_all(folder: Path) -> list[Path]:
     spoiled[2]["issue_date"] = dt.date(1950, 1, 1)
     made.append(roster(folder, spoiled, "spoiled.xlsx"))
     made.append(csv_file(folder, rows(3), "unicode.txt", "utf-16", delimiter="\t"))
+    made += round_3_files(folder)
     return made
+
+
+def round_3_files(folder: Path) -> list[Path]:
+    """Write the files of issue 19's classes 1-5, 12, 13 and 19 into `folder`."""
+    makers = [master_external_by_character_reference, master_external_without_mode, master_external_other_prefix,
+              master_object_other_prefix, master_field_by_character_reference, master_field_split_over_runs,
+              master_field_built_by_field, master_vml_image_source, master_svg_linking_a_file, master_declared_latin1,
+              master_duplicate_part, master_alt_chunk, master_sub_document, master_embedded_package,
+              master_with_leftovers, master_footnote_placeholder, master_endnote_mergefield,
+              master_comment_placeholder, master_header_other_name, master_amplifying_filter,
+              master_amplifying_condition, master_many_growing_placeholders, roster_invisible_names,
+              roster_legacy_duplicates, roster_formula_errors_xlsx, roster_formula_errors_csv,
+              roster_formula_errors_ods]
+    return [make(folder) for make in makers]
 
 
 if __name__ == "__main__":

@@ -254,8 +254,9 @@ def _check_unmerged_parts(path: Path, parts: dict[str, bytes]) -> None:
                                                     if found else [])
         if examples:
             stem = re.sub(r"\d+$", "", name.rsplit("/", 1)[-1].rsplit(".", 1)[0])
-            raise refusal("master-fields-not-merged", {"master": path, "part": name,
-                                                       "what": PART_KINDS.get(stem, "部件 part"), "example": examples[0]})
+            what = PART_KINDS.get(stem, "部件 part")
+            raise refusal("master-fields-not-merged", {"master": path, "part": name, "what": what,
+                                                       "example": examples[0]})
 
 
 def _convert_mergefields(path: Path, parts: dict[str, bytes]) -> Conversion | None:
