@@ -404,6 +404,23 @@ def roster_formula_errors_csv(folder: Path) -> Path:
     return csv_file(folder, data, "formula.csv", "utf-8")
 
 
+def roster_formula_errors_xls(folder: Path) -> Path:
+    """The .xlsx case saved as .xls (BIFF8) by LibreOffice, which calculates the formulas: row 3's name is an
+    error constant #REF!, row 4's theory score #DIV/0!, row 5's name a formula whose result is #REF! or a value."""
+    import subprocess
+
+    from fjvoucher.pdf.libreoffice import find_soffice
+
+    data = _formula_rows()
+    data[2]["name"] = "王芳"
+    source = roster(folder, data, "formula-xls.xlsx")
+    profile = folder / "lo-profile"
+    subprocess.run([str(find_soffice()), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--convert-to", "xls", "--outdir", str(folder), str(source)], check=True, capture_output=True,
+                   timeout=180)
+    return source.with_suffix(".xls")
+
+
 def roster_formula_errors_ods(folder: Path) -> Path:
     """An .ods whose row 2 name is an error stored as float 0 (older LibreOffice, no calcext) and whose row 3
     theory score is a calcext error cell."""

@@ -1,6 +1,9 @@
 """Issue 19, classes 12, 13 and 19: names that print alike, one person under two ID numbers, formula errors."""
 
+import pytest
+
 from fjvoucher.merging import MergeOptions, merge_roster
+from fjvoucher.pdf.libreoffice import find_soffice
 from fjvoucher.roster.checks import validate
 from hostile import corpus
 from support import TODAY
@@ -79,3 +82,12 @@ def test_an_ods_error_stored_as_zero_is_not_a_person_named_0(tmp_path):
     result = merge_roster(path, tmp_path / "out", MergeOptions(format="docx", today=TODAY, ledger=tmp_path / "l.db",
                                                                skip_invalid=True))
     assert result.merged == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_soffice() is None, reason="needs LibreOffice to write the .xls")
+def test_error_cells_in_an_xls_saved_by_libreoffice_name_the_cell(tmp_path):
+    xls = corpus.roster_formula_errors_xls(tmp_path)
+    report = validate(xls, today=TODAY)
+    found = [(f.row, f.field, f.code, f.params.get("value")) for f in report.findings if f.severity == "error"]
+    assert found == [(3, "name", "formula-error", "#REF!"), (4, "theory_score", "formula-error", "#DIV/0!")]

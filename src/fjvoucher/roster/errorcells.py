@@ -2,8 +2,9 @@
 
 calamine reads `#REF!`, `#DIV/0!` and a formula with no stored result as an empty cell, and an
 .ods error cell that older LibreOffice stored as float 0 as the number 0: a voucher was issued to
-a person named "0".  So the sheet itself is read once more, streamed, for those cells only, and
-each is handed to the checks as a `FormulaError` that names what Excel shows in the cell.
+a person named "0".  So the sheet itself is read once more for those cells only (.xlsx and .ods
+streamed with lxml, .xls as BIFF records out of its compound file), and each is handed to the
+checks as a `FormulaError` that names what Excel shows in the cell.
 """
 
 from __future__ import annotations
@@ -131,3 +132,99 @@ def with_errors(rows: Iterator[list], errors: CellErrors, first_col: int) -> Ite
                 row = [*row, *[""] * (position + 1 - len(row))]
             row[position] = FormulaError(text)
         yield row
+
+
+# --- .xls (BIFF8 in an OLE2 compound file) ---------------------------------------------------------
+
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+BIFF_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!",
+               0x2A: "#N/A", 0x2B: "#GETTING_DATA"}
+_FREE, _END_OF_CHAIN = 0xFFFFFFFF, 0xFFFFFFFE
+
+
+def xls_errors(data: bytes, sheet: str) -> CellErrors:
+    """Return the error cells of `sheet` in an .xls file: FORMULA records whose result is an error, and
+    BOOLERR error constants.  Anything malformed gives {} (calamine has read the file already)."""
+    try:
+        book = _compound_stream(data, ("Workbook", "Book"))
+        return _biff_errors(book, sheet) if book else {}
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return {}
+
+
+def _compound_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:
+    """Return the first stream called one of `names` in an OLE2 compound file (FAT and mini stream)."""
+    import struct
+
+    if not data.startswith(OLE_SIGNATURE):
+        return None
+    size = 1 << struct.unpack_from("<H", data, 0x1E)[0]
+    mini_size = 1 << struct.unpack_from("<H", data, 0x20)[0]
+    directory_start, cutoff, minifat_start = struct.unpack_from("<III", data, 0x30)[0], *struct.unpack_from(
+        "<I", data, 0x38), struct.unpack_from("<I", data, 0x3C)[0]
+    difat = [s for s in struct.unpack_from("<109I", data, 0x4C) if s not in (_FREE, _END_OF_CHAIN)]
+    sector = lambda n: data[(n + 1) * size:(n + 2) * size]  # noqa: E731
+    fat: list[int] = []
+    for n in difat:
+        fat += struct.unpack(f"<{size // 4}I", sector(n))
+    limit = len(data) // mini_size + 1  # no chain is longer: a loop in a hostile file ends here
+
+    def chain(start: int, table: list[int]) -> list[int]:
+        found = []
+        while start < len(table) and len(found) < limit:
+            found.append(start)
+            start = table[start]
+        return found
+
+    directory = b"".join(sector(n) for n in chain(directory_start, fat))
+    entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
+    root_start, root_size = struct.unpack_from("<I", entries[0], 116)[0], struct.unpack_from("<I", entries[0], 120)[0]
+    for entry in entries:
+        length = struct.unpack_from("<H", entry, 64)[0]
+        name = entry[:max(0, length - 2)].decode("utf-16-le", "replace")
+        if entry[66] != 2 or name not in names:
+            continue
+        start, stream_size = struct.unpack_from("<II", entry, 116)
+        if stream_size >= cutoff:
+            return b"".join(sector(n) for n in chain(start, fat))[:stream_size]
+        minifat: list[int] = []
+        for n in chain(minifat_start, fat):
+            minifat += struct.unpack(f"<{size // 4}I", sector(n))
+        ministream = b"".join(sector(n) for n in chain(root_start, fat))[:root_size]
+        return b"".join(ministream[n * mini_size:(n + 1) * mini_size] for n in chain(start, minifat))[:stream_size]
+    return None
+
+
+def _records(book: bytes, offset: int) -> Iterator[tuple[int, bytes]]:
+    """Yield (type, body) of the BIFF records from `offset` to their substream's EOF."""
+    import struct
+
+    while offset + 4 <= len(book):
+        kind, length = struct.unpack_from("<HH", book, offset)
+        yield kind, book[offset + 4:offset + 4 + length]
+        offset += 4 + length
+        if kind == 0x000A:  # EOF
+            return
+
+
+def _biff_errors(book: bytes, sheet: str) -> CellErrors:
+    import struct
+
+    start = None
+    for kind, body in _records(book, 0):
+        if kind == 0x0085 and len(body) >= 8:  # BOUNDSHEET: where the sheet's records start, and its name
+            count, flags = body[6], body[7]
+            name = body[8:8 + 2 * count].decode("utf-16-le") if flags & 1 else body[8:8 + count].decode("latin-1")
+            if name == sheet:
+                start = struct.unpack_from("<I", body, 0)[0]
+    found: CellErrors = {}
+    if start is None:
+        return found
+    for kind, body in _records(book, start):
+        if kind == 0x0006 and len(body) >= 14 and body[12:14] == b"\xff\xff" and body[6] == 2:  # FORMULA, error
+            row, column = struct.unpack_from("<HH", body, 0)
+            found[(row + 1, column)] = BIFF_ERRORS.get(body[8], "#N/A")
+        elif kind == 0x0205 and len(body) >= 8 and body[7] == 1:  # BOOLERR holding an error
+            row, column = struct.unpack_from("<HH", body, 0)
+            found[(row + 1, column)] = BIFF_ERRORS.get(body[6], "#N/A")
+    return found

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fjvoucher.errors import RosterUnreadable
 from fjvoucher.layout import Field, field_for_header
-from fjvoucher.roster.errorcells import CellErrors, ods_errors, with_errors, xlsx_errors
+from fjvoucher.roster.errorcells import OLE_SIGNATURE, CellErrors, ods_errors, with_errors, xls_errors, xlsx_errors
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -279,12 +279,15 @@ def check_size(path: Path, sheet: str) -> None:
 
 
 def error_cells(path: Path, sheet: str) -> CellErrors:
-    """Return the error and uncalculated formula cells of `sheet` in an .xlsx/.xlsm or .ods file.
+    """Return the error and uncalculated formula cells of `sheet` in an .xlsx/.xlsm, .ods or .xls file.
 
-    .xls and .xlsb are binary: there calamine's reading stands (the README says so).
+    .xlsb is binary and rare: there calamine's reading stands (the README says so).
     """
     from lxml import etree
 
+    with open(path, "rb") as head:
+        if head.read(len(OLE_SIGNATURE)) == OLE_SIGNATURE:
+            return xls_errors(path.read_bytes(), sheet)
     try:
         with zipfile.ZipFile(path) as package:
             names = set(package.namelist())
