@@ -66,7 +66,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "so verifying with the printed name would fail. Remove them and type the name again"),
     "name-no-letter": (
         "姓名「{value}」（{chars}）没有可打印的文字，或以组合符号开头，不是一个姓名。请对照身份证重新输入",
-        "Name {value!r} ({chars}) has no letter to print, or starts with a combining mark. Type it again from the ID card"),
+        "Name {value!r} ({chars}) has no letter to print, or starts with a combining mark. "
+        "Type it again from the ID card"),
     "no-glyph": (
         "「{value}」中的「{chars}」在本机所有已安装字体中都没有字形，打印会出现方框。请安装含该字的字体"
         "（如花园明朝 HanaMin）后再打印",
@@ -226,7 +227,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Photo {file} cannot be used: {reason}. Replace it with a JPG or PNG"),
     # masters (the voucher template): why one cannot be used
     "master-malformed": (
-        "凭证母版 {master} 的 {part} 不是完整的 XML（{error}），文件可能已损坏；请在 Word 中打开后重新保存 (malformed XML)",
+        "凭证母版 {master} 的 {part} 不是完整的 XML（{error}），文件可能已损坏；请在 Word 中打开后重新保存 "
+        "(malformed XML)",
         "Master {master}: part {part} is not well-formed XML ({error}); open it in Word and save it again"),
     "master-declarations": (
         "凭证母版 {master} 的 {part} 含有 DOCTYPE/ENTITY 声明或样式表指令，不能使用 (XML declarations)",
@@ -263,8 +265,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Master {master}: part {part} ({what}) holds a placeholder or merge field ({example}). Only the body, "
         "headers and footers are filled in; this one would print as written on every voucher. Move it to the body"),
     "master-output-unbounded": (
-        "凭证母版 {master} 中的占位符「{{{{ {expression} }}}}」在名册内容最长（每格 {cell} 字）时会产生约 {chars} 个字符，"
-        "超过一个占位符的上限 {limit}，一行名册就可能生成几百 MB 的文档；请简化这个占位符的过滤器 (unbounded expression)",
+        "凭证母版 {master} 中的占位符「{{{{ {expression} }}}}」在名册内容最长（每格 {cell} 字）时"
+        "会产生约 {chars} 个字符，超过一个占位符的上限 {limit}，一行名册就可能生成几百 MB 的文档；"
+        "请简化这个占位符的过滤器 (unbounded expression)",
         "Master {master}: placeholder {{{{ {expression} }}}} can produce about {chars} characters when a cell holds "
         "{cell}, more than the {limit} one placeholder may; simplify its filters"),
     "master-output-too-large": (

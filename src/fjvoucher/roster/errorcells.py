@@ -123,15 +123,15 @@ def _column_index(letters: str) -> int:
 def with_errors(rows: Iterator[list], errors: CellErrors, first_col: int) -> Iterator[list]:
     """Yield calamine's rows with each error cell replaced by a FormulaError naming what the cell shows."""
     by_row: dict[int, list[tuple[int, str]]] = {}
-    for (row, column), text in errors.items():
+    for (number, column), text in errors.items():
         if column >= first_col:
-            by_row.setdefault(row, []).append((column - first_col, text))
-    for number, row in enumerate(rows, start=1):
+            by_row.setdefault(number, []).append((column - first_col, text))
+    for number, cells in enumerate(rows, start=1):
         for position, text in by_row.get(number, ()):
-            if position >= len(row):
-                row = [*row, *[""] * (position + 1 - len(row))]
-            row[position] = FormulaError(text)
-        yield row
+            if position >= len(cells):
+                cells = [*cells, *[""] * (position + 1 - len(cells))]
+            cells[position] = FormulaError(text)
+        yield cells
 
 
 # --- .xls (BIFF8 in an OLE2 compound file) ---------------------------------------------------------
@@ -170,7 +170,7 @@ def _compound_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:
     limit = len(data) // mini_size + 1  # no chain is longer: a loop in a hostile file ends here
 
     def chain(start: int, table: list[int]) -> list[int]:
-        found = []
+        found: list[int] = []
         while start < len(table) and len(found) < limit:
             found.append(start)
             start = table[start]
