@@ -216,6 +216,19 @@ def master_duplicate_part(folder: Path) -> Path:
     return rewrite_master(folder / "dup.docx", extra={"Word/Document.xml": b"<x/>"})
 
 
+def master_mail_merge_other_prefix(folder: Path) -> Path:
+    """Mail-merge settings under another prefix, the data file's path written with character references."""
+    block = (f'<m:mailMerge xmlns:m="{W_NS}"><m:mainDocumentType m:val="formLetters"/><m:dataType m:val="native"/>'
+             '<m:connectString m:val="D:\\&#32771;&#21153;\\&#21517;&#20876;.xls"/>'
+             '<m:query m:val="SELECT * FROM `合格人员名册$`"/></m:mailMerge>')
+
+    def change(name, data):
+        if name == "word/settings.xml":
+            return re.sub(rb"(<w:settings\b[^>]*>)", lambda m: m.group(1) + block.encode("utf-8"), data, count=1)
+        return data
+    return rewrite_master(folder / "mailmerge.docx", change)
+
+
 # Class 2: a document nested in the master is printed without being looked at.
 def _inner_docx_with_link() -> bytes:
     buffer = io.BytesIO()

@@ -43,6 +43,19 @@ def test_what_the_bytes_hide_the_parsed_xml_shows(tmp_path, make, said):
     refused(tmp_path, make(tmp_path), said)
 
 
+def test_mail_merge_settings_under_another_prefix_are_still_stripped(tmp_path):
+    master = corpus.master_mail_merge_other_prefix(tmp_path)
+    checked = run("template", "check", master)
+    assert "D:\\考务\\名册.xls" in checked.output  # what the master was made with, read as Word reads it
+    assert merge_cli(tmp_path, SAMPLES / "roster.xlsx", "--template", master).exit_code == 0
+    written = list((tmp_path / "out").rglob("*.docx"))
+    assert written
+    for path in written:
+        with zipfile.ZipFile(path) as package:
+            settings = package.read("word/settings.xml").decode("utf-8")
+        assert "mailMerge" not in settings and "名册" not in settings and "&#21517;" not in settings
+
+
 # --- 2: nested documents ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, said", [

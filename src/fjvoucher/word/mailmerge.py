@@ -8,15 +8,12 @@ columns the province expected).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 SETTINGS = "word/settings.xml"
 SETTINGS_RELS = "word/_rels/settings.xml.rels"
-_MAIL_MERGE = re.compile(rb"<w:mailMerge\b.*?</w:mailMerge>|<w:mailMerge\b[^>]*/>", re.S)
-_MERGE_RELATIONSHIP = re.compile(
-    rb'<Relationship\b[^>]*Type="[^"]*/(?:mailMergeSource|mailMergeHeaderSource|recipientData)"[^>]*/>')
+_MERGE_TYPES = ("/mailMergeSource", "/mailMergeHeaderSource", "/recipientData")
 
 
 @dataclass(frozen=True)
@@ -29,32 +26,46 @@ class DataSource:
 
 
 def strip_mail_merge(parts: dict[str, bytes]) -> DataSource | None:
-    """Remove the mail-merge settings and their links from `parts` (in place); return what they named."""
-    settings = parts.get(SETTINGS, b"")
-    found = _MAIL_MERGE.search(settings)
+    """Remove the mail-merge settings and their links from `parts` (in place); return what they named.
+
+    Read as Word reads them, parsed: a w:mailMerge under any prefix, values with character references.
+    """
+    from lxml import etree
+
+    settings = _parse(parts.get(SETTINGS, b""))
+    found = [e for e in settings.iter() if _local(e.tag) == "mailMerge"] if settings is not None else []
     if not found:
         return None
-    block = found.group(0).decode("utf-8", "replace")
-    rels = parts.get(SETTINGS_RELS, b"")
-    targets = [unquote(t.decode("utf-8", "replace")) for t in re.findall(
-        rb'Target="([^"]*)"', b" ".join(_MERGE_RELATIONSHIP.findall(rels)))]
-    parts[SETTINGS] = settings[:found.start()] + settings[found.end():]
-    if rels:
-        parts[SETTINGS_RELS] = _MERGE_RELATIONSHIP.sub(b"", rels)
-    return DataSource(file=_first(targets) or _value(block, "connectString"), query=_value(block, "query"),
-                      kind=_value(block, "dataType"))
+    block = found[0]
+    values = {_local(child.tag): _value(child) for child in block.iter() if isinstance(child.tag, str)}
+    for element in found:
+        element.getparent().remove(element)
+    parts[SETTINGS] = etree.tostring(settings, xml_declaration=True, encoding="UTF-8", standalone=True)
+    targets = []
+    rels = _parse(parts.get(SETTINGS_RELS, b""))
+    if rels is not None:
+        for rel in [r for r in rels.iter() if _local(r.tag) == "Relationship"]:
+            if rel.get("Type", "").endswith(_MERGE_TYPES):
+                targets.append(unquote(rel.get("Target", "")))
+                rel.getparent().remove(rel)
+        parts[SETTINGS_RELS] = etree.tostring(rels, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return DataSource(file=_first(targets) or values.get("connectString", ""), query=values.get("query", ""),
+                      kind=values.get("dataType", ""))
 
 
-def _value(block: str, tag: str) -> str:
-    found = re.search(rf'<w:{tag}\b[^>]*w:val="([^"]*)"', block)
-    return _unescape(found.group(1)) if found else ""
+def _parse(data: bytes):
+    from fjvoucher.word.safety import parse_xml
+
+    return parse_xml(data, strict=False) if data else None
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _value(element) -> str:
+    return next((v for k, v in element.attrib.items() if _local(k) == "val"), "")
 
 
 def _first(targets: list[str]) -> str:
     return targets[0].removeprefix("file:///").removeprefix("file://") if targets else ""
-
-
-def _unescape(text: str) -> str:
-    from html import unescape
-
-    return unescape(text)
