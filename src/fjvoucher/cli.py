@@ -173,7 +173,8 @@ PRINTING = _options(
     click.option("--format", "fmt", type=click.Choice(["docx", "pdf", "both"]), default=None,
                  help="Output DOCX, PDF or both (default: both where a PDF engine is found, else docx)."),
     click.option("--pdf-engine", type=click.Choice(PDF_ENGINES), default=PDF_ENGINES[0], show_default=True,
-                 help="LibreOffice (every OS) or Microsoft Word through docx2pdf (Windows/macOS with Word)."),
+                 help="auto: draw PDF directly where the master's probe passed, else LibreOffice; libreoffice "
+                      "(every OS); word: Microsoft Word through docx2pdf (Windows/macOS with Word)."),
     SOFFICE,
     click.option("--center-code", default=None, help="Centre code in new NOs (default: `fjvoucher config`'s "
                  "center_code, else the certificate number's province and city, e.g. 3501)."),

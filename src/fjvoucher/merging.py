@@ -48,6 +48,7 @@ from fjvoucher.sheets.register import holds_rows, register_rows, write_register,
 from fjvoucher.word.master import PreparedTemplate, prepare_template
 from fjvoucher.word.photos import PhotoFolder, PhotoInfo, check_photo, load_photo
 from fjvoucher.word.qr import qr_image, verify_link
+from fjvoucher.word.drawn import draw_record, probe_master as _probe_master
 from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
 
 REGISTER_NAME = "发放登记表.xlsx"
@@ -72,7 +73,7 @@ class MergeOptions:
     group_by: str | None = None  # a column (鉴定站, 考试批次 …): one folder, batch and register per value
     today: dt.date | None = None
     format: str | None = None  # "docx", "pdf", "both"; None: both where a PDF engine is found, else docx
-    pdf_engine: str = "libreoffice"  # or "word" (docx2pdf, where Microsoft Word is installed)
+    pdf_engine: str = "auto"  # drawn where the master's probe passed, else LibreOffice; "libreoffice"; "word"
     soffice: Path | None = None
     ledger: Path | None = None  # None: no ledger (library use); the CLI always gives one
     center_code: str | None = None  # for new NOs; default: the certificate number's province and city
@@ -407,7 +408,9 @@ def _render_convert_record(template: PreparedTemplate, planned: list[_Planned], 
     """
     record = record or _issuer(options, frozenset(p.candidate["voucher_no"] for p in planned) - {""},
                                template.sha256)
-    writer = _BatchWriter(template, outdir, photos, options, result, progress, ledger, record, len(planned))
+    sample = next((p.photo for p in planned if p.photo), None)  # the drawing engine's probe shows one photo
+    writer = _BatchWriter(template, outdir, photos, options, result, progress, ledger, record, len(planned),
+                          load_photo(photos.path(sample[0]), sample[1]) if sample and photos else None)
     try:
         for number, start in enumerate(range(0, len(planned), options.batch_size), start=1):
             name = batch_names[number - 1] if batch_names else _batch_name(number)
@@ -423,13 +426,15 @@ class _BatchWriter:
 
     def __init__(self, template: PreparedTemplate, outdir: Path, photos: PhotoFolder | None,
                  options: MergeOptions, result: MergeResult, progress: Progress | None, ledger: Ledger | None,
-                 record: Recorder, total: int):
+                 record: Recorder, total: int, sample_photo=None):
         self.template, self.outdir, self.photos, self.options = template, outdir, photos, options
         self.result, self.progress, self.ledger, self.record, self.total = result, progress, ledger, record, total
         self.renderer = VoucherRenderer(template)
         self.make_docx, self.make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
         self.converter = open_engine(options.pdf_engine, outdir, options.soffice,
-                                     _Counter(progress, "pdf", total).add) if self.make_pdf else None
+                                     _Counter(progress, "pdf", total).add, _probe_master(template, self.renderer, sample_photo),
+                                     result.notes.append) if self.make_pdf else None
+        self.drawing = bool(self.converter) and hasattr(self.converter, "fallbacks")
         self.folder = outdir / "batches" if self.make_docx or not self.converter else self.converter.workdir / "docx"
         self.written: list[str] = []
         self.jobs: list[PdfJob] = []
@@ -454,7 +459,8 @@ class _BatchWriter:
         except BaseException:
             staging.discard()
             raise
-        self._written(start, chunk, batch, created)
+        self._written(start, chunk, batch, created,
+                      [draw_record(v) for v in vouchers] if self.drawing else None)
 
     def file_name(self, name: str) -> str:
         """Return the file the ledger records for batch `name`: its PDF, or its DOCX when no PDF is made."""
@@ -468,7 +474,8 @@ class _BatchWriter:
     def _transaction(self):
         return self.ledger.batch() if self.ledger else nullcontext(None)
 
-    def _written(self, start: int, chunk: list[_Planned], batch: Path, created: dt.datetime) -> None:
+    def _written(self, start: int, chunk: list[_Planned], batch: Path, created: dt.datetime,
+                 records: list | None = None) -> None:
         """Note the files of a batch now in place, and hand the batch to the PDF engine."""
         if self.options.per_candidate and self.make_docx:
             self.written += [f"vouchers/{p.stem}.docx" for p in chunk]
@@ -478,7 +485,7 @@ class _BatchWriter:
         if self.converter:
             singles = [self.outdir / f"vouchers/{p.stem}.pdf" for p in chunk] if self.options.per_candidate else []
             self.jobs.append(PdfJob(batch, self.outdir / "batches" / f"{batch.stem}.pdf", len(chunk), singles,
-                                    created))
+                                    created, records))
             self.converter.submit(self.jobs[-1])
         if self.progress:
             self.progress("docx", start + len(chunk), self.total)
@@ -511,6 +518,7 @@ class _BatchWriter:
         if self.converter:
             self.result.pdf_failures = self.converter.finish()
             self.written += _pdf_files(self.outdir, self.jobs, self.result.pdf_failures)
+            self.result.notes += self.converter.summary() if self.drawing else []
         return self.written
 
 

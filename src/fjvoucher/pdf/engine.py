@@ -14,12 +14,14 @@ from typing import Protocol
 
 from fjvoucher.atomic import make_folder
 from fjvoucher.errors import InputError, PdfEngineError
+from fjvoucher.pdf.drawengine import DrawingConverter, plan_for
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice, soffice_version_text
+from fjvoucher.pdf.probe import ProbeMaster
 from fjvoucher.pdf.system import install_hint
 from fjvoucher.pdf.word import WordConverter, word_available
 
-PDF_ENGINES = ("libreoffice", "word")  # the first is the default
+PDF_ENGINES = ("auto", "libreoffice", "word")  # the first is the default; auto: drawn where the probe proved
 WORKDIR_PREFIX = ".fjvoucher-pdf-"
 
 
@@ -71,14 +73,20 @@ def choose_format(requested: str | None, engine: str, soffice: Path | None) -> t
 
 
 def open_engine(engine: str, outdir: Path, soffice: Path | None = None,
-                progress: Progress | None = None) -> Converter:
-    """Return a converter for `engine` working in a private folder inside `outdir`."""
+                progress: Progress | None = None, master: ProbeMaster | None = None, note=None) -> Converter:
+    """Return a converter for `engine` working in a private folder inside `outdir`.
+
+    "auto" with a `master` draws what the master's probe proved (probing it once; `note` hears of it).
+    """
     soffice_path = require_engine(engine, soffice)
     make_folder(outdir)
     workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=outdir))
     if engine == "word":
         return WordConverter(workdir, progress)
     assert soffice_path is not None  # require_engine found LibreOffice or raised
+    if engine == "auto" and master is not None:
+        plan, refused = plan_for(master, soffice_path, workdir, note=note)
+        return DrawingConverter(soffice_path, workdir, plan, refused, progress)
     return LibreOfficeConverter(soffice_path, workdir, progress=progress)
 
 

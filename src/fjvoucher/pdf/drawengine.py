@@ -1,0 +1,178 @@
+"""The drawing engine: vouchers drawn straight to PDF where the probe proved the master, else LibreOffice.
+
+A master is probed once (cached by its hash, LibreOffice's version and the installed fonts).  A batch
+whose every voucher the plan can draw is drawn here, batch PDF and per-candidate PDFs alike; a batch
+with a voucher it cannot (a branch not probed, a character outside the proven faces, a line wider
+than proven, a photo of another size) goes whole to LibreOffice, as with `--pdf-engine libreoffice`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import threading
+from collections import Counter
+from pathlib import Path
+
+from fjvoucher.pdf.drawing import DrawnPage, Drawer
+from fjvoucher.pdf.drawnpdf import write_pdf
+from fjvoucher.pdf.faces import installed_faces
+from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
+from fjvoucher.pdf.libreoffice import LibreOfficeConverter, soffice_version_text
+from fjvoucher.pdf.probe import Plan, ProbeMaster, Refused, cache_key, learn, probe_pages
+from fjvoucher.atomic import write_bytes_atomic
+
+REASONS = {
+    "probe": "母版未通过自检 (master not proven)",
+    "branch:reissue": "补发凭证 (reissue note)",
+    "branch:qr": "真伪查询码和二维码 (verification code and QR)",
+    "photo-size": "照片比例未经探测 (photo size not probed)",
+    "photo-kind": "照片不是 JPEG (photo not JPEG)",
+    "character": "含未经验证的字符 (character not proven)",
+    "glyph": "字体中没有的字 (character outside the embedded fonts)",
+    "too-wide": "超出单元格第一行 (wider than the cell's first line)",
+}
+
+
+def plan_for(master: ProbeMaster, soffice: Path, workdir: Path, cache: Path | None = None,
+             note=None) -> tuple[Plan | None, str]:
+    """Return the master's drawing plan (None when refused) and what was decided, probing once per master,
+    LibreOffice version and set of fonts."""
+    faces = installed_faces()
+    key = cache_key(master, soffice_version_text(soffice) or "", [path for path, _ in faces.values()])
+    folder = cache or _cache()
+    cached = folder / f"{key}.json"
+    if cached.is_file():
+        try:
+            data = json.loads(cached.read_text(encoding="utf-8"))
+            return (Plan.from_json(json.dumps(data["plan"])), "") if "plan" in data else (None, data["refused"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    if note:
+        note("首次使用此母版：正在用 LibreOffice 探测版式（只需一次，几秒钟）(probing the master once)")
+    try:
+        plan = _probe(master, soffice, workdir)
+        record = {"plan": json.loads(plan.to_json())}
+        reason = ""
+    except Refused as exc:
+        plan, reason = None, str(exc)
+        record = {"refused": reason}
+    folder.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(cached, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    return plan, reason
+
+
+def _probe(master: ProbeMaster, soffice: Path, workdir: Path) -> Plan:
+    pages, flags, layout = probe_pages(master)
+    folder = workdir / "probe"
+    folder.mkdir(parents=True, exist_ok=True)
+    docx, pdf = folder / "probe.docx", folder / "probe.pdf"
+    docx.write_bytes(master.render(pages, flags))
+    converter = LibreOfficeConverter(soffice, folder / "lo", workers=1)
+    converter.submit(PdfJob(docx, pdf, len(pages)))
+    failures = converter.finish()
+    if failures:
+        raise Refused(f"探测页转换失败：{failures[0].reason}")
+    try:
+        return learn(pdf, master, layout)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _cache() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("fjvoucher", appauthor=False)) / "probes"
+
+
+class DrawingConverter:
+    """Draw what the plan proves, hand the rest to LibreOffice; `fallbacks` counts vouchers by reason."""
+
+    def __init__(self, soffice: Path, workdir: Path, plan: Plan | None, refused: str = "",
+                 progress: Progress | None = None, workers: int | None = None):
+        self.soffice, self.workdir, self.plan, self.refused, self.progress = soffice, workdir, plan, refused, progress
+        self.drawer = Drawer(plan) if plan else None
+        self.fallbacks: Counter[str] = Counter()
+        self.drawn = 0
+        self.failures: list[PdfFailure] = []
+        self.lock = threading.Lock()
+        self.libreoffice: LibreOfficeConverter | None = None
+        self.jobs: queue.Queue[PdfJob | None] = queue.Queue()
+        self.stopping = threading.Event()
+        count = max(1, workers or os.cpu_count() or 1)
+        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(count)]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, job: PdfJob) -> None:
+        """Queue a batch: drawn by a worker, or passed on to LibreOffice."""
+        self.jobs.put(job)
+
+    def _work(self) -> None:
+        while (job := self.jobs.get()) is not None and not self.stopping.is_set():
+            try:
+                self._draw_or_pass(job)
+            except Exception as exc:  # a bug must not lose a batch: LibreOffice prints it
+                self._pass_on(job, f"bug:{type(exc).__name__}")
+
+    def _draw_or_pass(self, job: PdfJob) -> None:
+        if self.drawer is None or job.records is None:
+            self._pass_on(job, "probe" if self.drawer is None else "records")
+            return
+        pages: list[DrawnPage] = []
+        for record in job.records:
+            page = self.drawer.draw_page(record)
+            if isinstance(page, str):
+                self._pass_on(job, page)
+                return
+            pages.append(page)
+        faces = self.drawer.faces
+        for page, target in zip(pages, job.singles, strict=False):
+            write_bytes_atomic(target, write_pdf(self.plan, faces, [page], level=9))
+        write_bytes_atomic(job.pdf, write_pdf(self.plan, faces, pages))
+        with self.lock:
+            self.drawn += len(pages)
+        if self.progress:
+            self.progress(job.pages)
+
+    def _pass_on(self, job: PdfJob, reason: str) -> None:
+        with self.lock:
+            self.fallbacks[reason] += job.pages
+            if self.libreoffice is None:
+                self.libreoffice = LibreOfficeConverter(self.soffice, self.workdir / "libreoffice",
+                                                        progress=self.progress)
+            self.libreoffice.submit(job)
+
+    def finish(self) -> list[PdfFailure]:
+        """Wait for every batch, drawn or converted; return the ones that failed."""
+        for _ in self.threads:
+            self.jobs.put(None)
+        for thread in self.threads:
+            thread.join()
+        if self.libreoffice:
+            self.failures += self.libreoffice.finish()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.failures
+
+    def abort(self) -> None:
+        """Stop now: drop queued batches, stop LibreOffice, clean up."""
+        self.stopping.set()
+        for _ in self.threads:
+            self.jobs.put(None)
+        for thread in self.threads:
+            thread.join()
+        if self.libreoffice:
+            self.libreoffice.abort()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def summary(self) -> list[str]:
+        """Return what the clerk should know: how many vouchers LibreOffice printed, and why."""
+        if not self.fallbacks:
+            return []
+        why = "；".join(f"{REASONS.get(r, r)} {n} 张" for r, n in sorted(self.fallbacks.items()))
+        if self.refused:
+            why += f"（{self.refused}）"
+        return [f"PDF：直接绘制 {self.drawn} 张，由 LibreOffice 生成 {sum(self.fallbacks.values())} 张：{why} "
+                f"(drawn {self.drawn}, LibreOffice {sum(self.fallbacks.values())})"]

@@ -1,0 +1,134 @@
+"""Draw one voucher from a probed master: the page without its lines, the record's lines, its photo.
+
+A record the probe did not prove is not drawn: `draw_page` says why instead, and the record is
+printed by LibreOffice.  The page's content is written as LibreOffice writes it (a block per run,
+positions to the thousandth of a point), in fonts numbered by `Glyphs`: the background's glyphs
+first, as the probe fixed them, then the record's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fjvoucher.pdf.faces import Face, face_named
+from fjvoucher.pdf.lines import ASIAN, LATIN, char_class, lay_out
+from fjvoucher.pdf.probe import Plan, _num
+
+
+@dataclass
+class DrawRecord:
+    """A voucher as the drawing engine sees it: the printed values, the photo, the branches it takes."""
+
+    values: dict[str, str]
+    photo: bytes | None = None  # JPEG bytes as in the DOCX
+    photo_pixels: tuple[int, int] = (0, 0)
+    photo_extent: tuple[int, int] | None = None  # EMU, as the DOCX draws it
+    branch: str = ""  # "" for the probed branch; "reissue", "qr" … are printed by LibreOffice
+
+
+@dataclass
+class DrawnPage:
+    """A drawn page: its content stream (fonts by face name), the glyphs it shows, its photo."""
+
+    content: bytes
+    glyphs: dict[str, list[int]]  # face → glyphs the lines show (may repeat the background's)
+    photo: bytes | None
+    photo_pixels: tuple[int, int]
+    components: int = 3
+
+
+class Drawer:
+    """Draw records with one plan (the faces are read once)."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.faces: dict[str, Face] = {}
+        for name in {*plan.faces, *plan.fallback_faces, *(line.face for line in plan.lines)}:
+            face = face_named(name)
+            if face is None:
+                raise ValueError(f"face {name} not installed")
+            self.faces[name] = face
+
+    def draw_page(self, record: DrawRecord) -> DrawnPage | str:
+        """Return the record's page, or why it goes to LibreOffice."""
+        if record.branch:
+            return f"branch:{record.branch}"
+        photo = self._photo(record)
+        if isinstance(photo, str):
+            return photo
+        pieces, glyphs = [b"q /BG Do Q\n"], {}
+        if photo:
+            pieces.append(photo)
+        for line in self.plan.lines:
+            text = line.text(record.values)
+            reason = self._unproven(text)
+            if reason:
+                return reason
+            laid = lay_out(text, [self.faces[line.face]] + [self.faces[f] for f in self.plan.fallback_faces],
+                           line.size)
+            if laid is None:
+                return "glyph"
+            placed, width = laid
+            if width > line.limit + 1e-6:
+                return "too-wide"
+            pieces.append(self._line(line, placed, line.start(width), glyphs))
+        components = _jpeg_components(record.photo) if record.photo else 3
+        return DrawnPage(b"".join(pieces), glyphs, record.photo, record.photo_pixels, components)
+
+    def _photo(self, record: DrawRecord) -> bytes | str | None:
+        if record.photo is None:
+            return None
+        spot = self.plan.photo
+        if spot is None or record.photo_extent is None or list(record.photo_extent) != spot["extent"]:
+            return "photo-size"
+        if _jpeg_components(record.photo) not in (1, 3):
+            return "photo-kind"
+        return b"q %s re\nW* n\nq %s cm\n/P Do Q\nQ\n" % (spot["clip"].encode(), spot["cm"].encode())
+
+    def _unproven(self, text: str) -> str | None:
+        for char in text:
+            klass = char_class(char)
+            if klass is None or (not self.plan.punctuation and klass[0] not in (ASIAN, LATIN)) or \
+                    (not self.plan.punctuation and not klass[1]):
+                return "character"
+        return None
+
+    def _line(self, line, placed, start: float, glyphs: dict[str, list[int]]) -> bytes:
+        """Return the blocks drawing a laid-out line: a new block where Writer's spacing or the face changes."""
+        pre, _, inner = line.state.partition("|")
+        out, run, run_x, face = [], [], 0.0, None
+        pen = None
+        for p in placed:
+            if run and (p.face != face or abs(p.x - pen) > 1e-9):
+                out.append(self._block(pre, inner, start + run_x, line, face, run))
+                run = []
+            if not run:
+                run_x, face = p.x, p.face
+            run.append((p.glyph, p.char))
+            glyphs.setdefault(p.face, []).append(p.glyph)
+            pen = p.x + p.advance
+        if run:
+            out.append(self._block(pre, inner, start + run_x, line, face, run))
+        return b"".join(out)
+
+    @staticmethod
+    def _block(pre: str, inner: str, x: float, line, face: str, run: list[tuple[int, str]]) -> bytes:
+        codes = "".join(f"{{{face}:{g}:{ord(c)}}}" for g, c in run)  # resolved to two-byte codes when the PDF is written
+        state = f"{inner}\n" if inner else ""
+        return (f"q {pre}\nBT\n{state}{_num(round(x, 3))} {line.y} Td /@{face}@ {_num(line.size)} Tf"
+                f"<{codes}>Tj\nET\nQ\n").encode("latin-1")
+
+
+def _jpeg_components(data: bytes) -> int:
+    """Return the number of colour components of a JPEG (0 when it is not one this engine embeds)."""
+    if data[:2] != b"\xff\xd8":
+        return 0
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return 0
+        marker, length = data[at + 1], int.from_bytes(data[at + 2:at + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            return data[at + 9] if at + 9 < len(data) else 0
+        at += 2 + length
+    return 0

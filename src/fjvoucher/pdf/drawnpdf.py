@@ -1,0 +1,189 @@
+"""Write drawn pages as one PDF: the background once, fonts holding only the glyphs the file shows,
+photos as they are (JPEG), every dictionary in one object stream (PDF 1.5).
+
+Fonts are simple TrueType fonts as LibreOffice writes them (poppler strokes a CID font's outlines a
+hair differently, and the title is stroked): codes 1–255, code N being glyph N of the embedded
+program.  A voucher fits one font a face; a batch takes a further font of a face every 255 glyphs.
+Codes 1, 2, … are the background's glyphs as the probe numbered them, then the records' glyphs in
+order of appearance; the same pages give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import zlib
+
+from fjvoucher.pdf.drawing import DrawnPage
+from fjvoucher.pdf.faces import Face
+from fjvoucher.pdf.probe import Plan
+
+_RUN = re.compile(rb"/@([^@]+)@ ([\d.]+) Tf<((?:\{[^}]+\})+)>Tj")
+_CODE = re.compile(rb"\{([^:{}]+):(\d+):(\d+)\}")
+_STATIC = re.compile(rb"/@([^@]+)@ ([\d.]+) Tf\[([^\]]*)\]TJ")
+_STATIC_CODE = re.compile(rb"<00([0-9A-F]{2})>")
+CODES = 255  # a simple font's codes 1–255: LibreOffice's kind of font, drawn alike by every reader
+
+
+class _Numbering:
+    """Fonts of one file's glyphs, face by face, 255 codes each: the background's glyphs first."""
+
+    def __init__(self, plan: Plan):
+        self.fonts: dict[str, list[list[tuple[int, str]]]] = {
+            face: [list(zip(glyphs, plan.static_chars[face], strict=True))] for face, glyphs in plan.static.items()}
+        self.where = {face: {g: (0, i + 1) for i, g in enumerate(glyphs)} for face, glyphs in plan.static.items()}
+
+    def add(self, face: str, glyph: int, char: str) -> tuple[int, int]:
+        """Return (font, code) of the glyph, given the next free code when new."""
+        where = self.where.setdefault(face, {})
+        if glyph not in where:
+            fonts = self.fonts.setdefault(face, [[]])
+            if len(fonts[-1]) >= CODES:
+                fonts.append([])
+            fonts[-1].append((glyph, char))
+            where[glyph] = (len(fonts) - 1, len(fonts[-1]))
+        return where[glyph]
+
+
+def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level: int = 6) -> bytes:
+    """Return a PDF of `pages`, drawn with `plan`'s background and `faces`."""
+    numbering = _Numbering(plan)
+    index = {face: i for i, face in enumerate(plan.static)}
+
+    def name(face: str, font: int) -> bytes:
+        return b"F%dx%d" % (index.setdefault(face, len(index)), font)
+
+    def runs(match: re.Match) -> bytes:
+        face, size = match.group(1).decode(), match.group(2)
+        out, current, codes = [], None, bytearray()
+        for m in _CODE.finditer(match.group(3)):
+            font, code = numbering.add(m.group(1).decode(), int(m.group(2)), chr(int(m.group(3))))
+            if font != current and codes:
+                out.append(b"/%s %s Tf<%s>Tj" % (name(face, current), size, codes.hex().upper().encode()))
+                codes = bytearray()
+            current = font
+            codes.append(code)
+        out.append(b"/%s %s Tf<%s>Tj" % (name(face, current), size, codes.hex().upper().encode()))
+        return b" ".join(out)
+
+    contents = [_RUN.sub(runs, p.content) for p in pages]
+    background = _STATIC.sub(lambda m: b"/%s %s Tf[%s]TJ" % (name(m.group(1).decode(), 0), m.group(2),
+                                                             _STATIC_CODE.sub(rb"<\1>", m.group(3))),
+                             plan.background.encode("latin-1"))
+    writer = _Writer(level)
+    catalog, pages_ref = writer.reserve(), writer.reserve()
+    refs = {}
+    for face, fonts in numbering.fonts.items():
+        for k, glyphs in enumerate(fonts):
+            refs[name(face, k)] = _font(writer, faces[face], glyphs)
+    font_dict = b"<<" + b"".join(b"/%s %d 0 R" % (n, r) for n, r in refs.items()) + b">>"
+    width, height = plan.size
+    box = b"[0 0 %s %s]" % (_n(width), _n(height))
+    form = writer.stream(b"<</Type/XObject/Subtype/Form/BBox%s/Resources<</Font %s>>" % (box, font_dict),
+                         background)
+    kids = []
+    for page, content in zip(pages, contents, strict=True):
+        xobjects = b"/BG %d 0 R" % form
+        if page.photo is not None:
+            w, h = page.photo_pixels
+            space = b"/DeviceGray" if page.components == 1 else b"/DeviceRGB"
+            image = writer.stream(b"<</Type/XObject/Subtype/Image/Width %d/Height %d/BitsPerComponent 8"
+                                  b"/ColorSpace%s/Filter/DCTDecode" % (w, h, space), page.photo, compress=False)
+            xobjects += b"/P %d 0 R" % image
+        stream = writer.stream(b"<<", content)
+        kids.append(writer.add(b"<</Type/Page/Parent %d 0 R/MediaBox%s/Resources<</Font %s/XObject<<%s>>>>"
+                               b"/Contents %d 0 R>>" % (pages_ref, box, font_dict, xobjects, stream)))
+    writer.put(pages_ref, b"<</Type/Pages/Count %d/Kids[%s]>>" % (len(kids), b" ".join(b"%d 0 R" % k for k in kids)))
+    writer.put(catalog, b"<</Type/Catalog/Pages %d 0 R>>" % pages_ref)
+    return writer.finish(catalog)
+
+
+def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]]) -> int:
+    """Add a simple TrueType font of `glyphs` (codes 1, 2, …) with its program and ToUnicode; return its number."""
+    order = [g for g, _ in glyphs]
+    program, _ = face.program(order, codes=True)
+    tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(program).digest()[:6])
+    name = f"{tag}+{face.name}".encode("latin-1")
+    file_ref = writer.stream(b"<</Length1 %d" % len(program), program)
+    units = face.units
+    head, hhea = face.tables[b"head"], face.tables[b"hhea"]
+    bbox = [round(v * 1000 / units) for v in struct.unpack(">hhhh", head[36:44])]
+    ascent, descent = (round(v * 1000 / units) for v in struct.unpack(">hh", hhea[4:8]))
+    descriptor = writer.add(b"<</Type/FontDescriptor/FontName/%s/Flags 4/FontBBox[%s]/ItalicAngle 0/Ascent %d"
+                            b"/Descent %d/CapHeight %d/StemV 80/FontFile2 %d 0 R>>" % (
+                                name, " ".join(map(str, bbox)).encode(), ascent, descent, ascent, file_ref))
+    widths = b" ".join(b"%d" % round(face.advance(g) * 1000 / units) for g in order)
+    lines = b"".join(b"<%02X><%s>\n" % (i + 1, c.encode("utf-16-be").hex().upper().encode())
+                     for i, (_, c) in enumerate(glyphs))
+    cmap = (b"/CIDInit/ProcSet findresource begin 12 dict begin begincmap/CIDSystemInfo<</Registry(Adobe)/Ordering"
+            b"(UCS)/Supplement 0>>def/CMapName/Adobe-Identity-UCS def/CMapType 2 def\n1 begincodespacerange\n"
+            b"<00><FF>\nendcodespacerange\n%d beginbfchar\n%sendbfchar\nendcmap CMapName currentdict"
+            b" /CMap defineresource pop end end" % (len(glyphs), lines))
+    to_unicode = writer.stream(b"<<", cmap)
+    return writer.add(b"<</Type/Font/Subtype/TrueType/BaseFont/%s/FirstChar 1/LastChar %d/Widths[%s]"
+                      b"/FontDescriptor %d 0 R/ToUnicode %d 0 R>>" % (name, len(order), widths, descriptor, to_unicode))
+
+
+def _n(value: float) -> bytes:
+    return (f"{value:.3f}".rstrip("0").rstrip(".")).encode()
+
+
+class _Writer:
+    """Objects numbered in order; streams stand alone, the rest goes into one object stream."""
+
+    def __init__(self, level: int):
+        self.level = level
+        self.objects: dict[int, bytes] = {}
+        self.streams: set[int] = set()
+
+    def reserve(self) -> int:
+        number = len(self.objects) + 1
+        self.objects[number] = b""
+        return number
+
+    def put(self, number: int, body: bytes) -> None:
+        self.objects[number] = body
+
+    def add(self, body: bytes) -> int:
+        number = self.reserve()
+        self.objects[number] = body
+        return number
+
+    def stream(self, head: bytes, data: bytes, compress: bool = True) -> int:
+        """Add a stream whose dictionary starts with `head` (left open: length and filter are added)."""
+        if compress:
+            data = zlib.compress(data, self.level)
+            head += b"/Filter/FlateDecode"
+        number = self.add(head + b"/Length %d>>\nstream\n" % len(data) + data + b"\nendstream")
+        self.streams.add(number)
+        return number
+
+    def finish(self, root: int) -> bytes:
+        out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+        offsets: dict[int, tuple[int, int, int]] = {}
+        packed = [n for n in self.objects if n not in self.streams]
+        for number in self.objects:
+            if number in self.streams:
+                offsets[number] = (1, len(out), 0)
+                out += b"%d 0 obj\n%s\nendobj\n" % (number, self.objects[number])
+        holder = len(self.objects) + 1
+        index, body = [], bytearray()
+        for i, number in enumerate(packed):
+            index.append(b"%d %d" % (number, len(body)))
+            body += self.objects[number] + b"\n"
+            offsets[number] = (2, holder, i)
+        first = b" ".join(index) + b"\n"
+        data = zlib.compress(first + bytes(body), self.level)
+        offsets[holder] = (1, len(out), 0)
+        out += b"%d 0 obj\n<</Type/ObjStm/N %d/First %d/Filter/FlateDecode/Length %d>>\nstream\n" % (
+            holder, len(packed), len(first), len(data)) + data + b"\nendstream\nendobj\n"
+        xref = holder + 1
+        offsets[xref] = (1, len(out), 0)
+        rows = b"".join(struct.pack(">BIH", *offsets.get(n, (0, 0, 0))) for n in range(xref + 1))
+        rows = struct.pack(">BIH", 0, 0, 0xFFFF) + rows[7:]
+        table = zlib.compress(rows, self.level)
+        out += b"%d 0 obj\n<</Type/XRef/Size %d/W[1 4 2]/Root %d 0 R/Filter/FlateDecode/Length %d>>\nstream\n" % (
+            xref, xref + 1, root, len(table)) + table + b"\nendstream\nendobj\n"
+        out += b"startxref\n%d\n%%%%EOF\n" % offsets[xref][1]
+        return bytes(out)

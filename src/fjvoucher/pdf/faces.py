@@ -1,0 +1,164 @@
+"""Installed TrueType faces, read once: a character's glyph, its advance, and a program of chosen glyphs.
+
+The drawing engine embeds the very faces LibreOffice embedded when it rendered the master (found by
+their PostScript name, as fontconfig lists them), so a drawn page shows the same outlines.  Only
+TrueType outlines (glyf) are read; a face in CFF (OpenType .otf) is not drawn: LibreOffice prints it.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from fjvoucher.pdf.fontsubset import _byte_codes_cmap, _components, _font_file, _format4, _hmtx, _metrics, _renumbered
+
+# The tables LibreOffice's own subsets carry (no hinting programs): the outlines render alike.
+DRAWN_TABLES = (b"head", b"hhea", b"maxp", b"post")
+
+
+@dataclass
+class Face:
+    """One TrueType face of an installed file: tables, glyph outlines, metrics and Unicode cmap."""
+
+    name: str  # PostScript name, as LibreOffice writes it into /BaseFont
+    path: str
+    tables: dict[bytes, bytes]
+    offsets: tuple[int, ...]  # loca: glyph g is glyf[offsets[g]:offsets[g + 1]]
+    metrics: list[tuple[int, int]]
+    cmap: dict[int, int]  # code point → glyph
+    units: int  # units per em
+
+    def glyph(self, char: str) -> int:
+        """Return the glyph of `char` (0 where the face has none)."""
+        return self.cmap.get(ord(char), 0)
+
+    def advance(self, glyph: int) -> int:
+        """Return the advance width of `glyph`, in font units."""
+        return self.metrics[glyph][0]
+
+    def outline(self, glyph: int) -> bytes:
+        """Return the glyf bytes of `glyph`."""
+        return self.tables[b"glyf"][self.offsets[glyph]:self.offsets[glyph + 1]]
+
+    def program(self, order: list[int], codes: bool = False) -> tuple[bytes, list[int]]:
+        """Return a font program whose glyph 1, 2, … are `order` (glyph 0 is .notdef), and the final order
+        (components of composite glyphs appended and renumbered)."""
+        order = [0, *order]
+        number = {g: i for i, g in enumerate(order)}
+        pending = list(order)
+        while pending:  # components the kept glyphs are made of come along, after them
+            for component in _components(self.outline(pending.pop())):
+                if component not in number:
+                    number[component] = len(order)
+                    order.append(component)
+                    pending.append(component)
+        glyf, offsets = bytearray(), [0]
+        for g in order:
+            data = _renumbered(self.outline(g), number)
+            glyf += data + b"\0" * (len(data) % 2)
+            offsets.append(len(glyf))
+        short = offsets[-1] // 2 <= 0xFFFF
+        tables = {tag: self.tables[tag] for tag in DRAWN_TABLES if tag in self.tables}
+        tables[b"glyf"] = bytes(glyf)
+        tables[b"loca"] = (struct.pack(f">{len(offsets)}H", *(o // 2 for o in offsets)) if short
+                           else struct.pack(f">{len(offsets)}I", *offsets))
+        metrics = [self.metrics[g] for g in order]
+        tables[b"hmtx"], long_metrics = _hmtx(metrics)
+        hhea = bytearray(tables[b"hhea"])
+        hhea[10:12] = struct.pack(">H", max(a for a, _ in metrics))
+        hhea[34:36] = struct.pack(">H", long_metrics)
+        tables[b"hhea"] = bytes(hhea)
+        maxp = bytearray(tables[b"maxp"])
+        maxp[4:6] = struct.pack(">H", len(order))
+        tables[b"maxp"] = bytes(maxp)
+        head = bytearray(tables[b"head"])
+        head[8:12] = b"\0\0\0\0"
+        head[50:52] = struct.pack(">h", 0 if short else 1)
+        head[36:44] = struct.pack(">hhhh", *_bounds(self.outline(g) for g in order))  # as LibreOffice's subsets
+        tables[b"head"] = bytes(head)
+        if b"post" in tables:
+            tables[b"post"] = struct.pack(">I", 0x00030000) + tables[b"post"][4:32]
+        # Code N shows glyph N (a simple font's codes 1–255 through a Mac Roman cmap, as LibreOffice writes).
+        tables[b"cmap"] = _byte_codes_cmap({n: n for n in range(1, min(len(order), 256))} if codes else {})
+        return _font_file(tables), order
+
+
+def _bounds(outlines) -> tuple[int, int, int, int]:
+    """Return the box around the glyphs (xMin, yMin, xMax, yMax of their headers; empty glyphs aside)."""
+    boxes = [struct.unpack(">hhhh", o[2:10]) for o in outlines if len(o) >= 10]
+    if not boxes:
+        return 0, 0, 0, 0
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def read_face(path: str, index: int, name: str) -> Face | None:
+    """Return face `index` of the TrueType file or collection at `path`, or None when it is not TrueType."""
+    try:
+        data = Path(path).read_bytes()
+        start = struct.unpack(">I", data[12 + 4 * index:16 + 4 * index])[0] if data[:4] == b"ttcf" else 0
+        count = struct.unpack(">H", data[start + 4:start + 6])[0]
+        tables = {}
+        for i in range(count):
+            tag, _, offset, length = struct.unpack(">4sIII", data[start + 12 + 16 * i:start + 28 + 16 * i])
+            tables[tag] = data[offset:offset + length]
+        if b"glyf" not in tables:
+            return None
+        glyphs = struct.unpack(">H", tables[b"maxp"][4:6])[0]
+        if struct.unpack(">h", tables[b"head"][50:52])[0] == 1:
+            offsets = struct.unpack(f">{glyphs + 1}I", tables[b"loca"][:4 * (glyphs + 1)])
+        else:
+            offsets = tuple(2 * o for o in struct.unpack(f">{glyphs + 1}H", tables[b"loca"][:2 * (glyphs + 1)]))
+        return Face(name, path, tables, offsets, _metrics(tables[b"hhea"], tables[b"hmtx"], glyphs),
+                    _unicode_cmap(tables[b"cmap"]), struct.unpack(">H", tables[b"head"][18:20])[0])
+    except (OSError, KeyError, struct.error, IndexError):
+        return None
+
+
+def _unicode_cmap(cmap: bytes) -> dict[int, int]:
+    """Return code point → glyph from the face's Unicode table: format 12 (full range) or else format 4."""
+    count = struct.unpack(">H", cmap[2:4])[0]
+    found: dict[int, int] = {}
+    for i in range(count):
+        platform, encoding, offset = struct.unpack(">HHI", cmap[4 + 8 * i:12 + 8 * i])
+        fmt = struct.unpack(">H", cmap[offset:offset + 2])[0]
+        if (platform, encoding) in ((3, 10), (0, 4), (0, 6)) and fmt == 12:
+            groups = struct.unpack(">I", cmap[offset + 12:offset + 16])[0]
+            mapping = {}
+            for g in range(groups):
+                first, last, glyph = struct.unpack(">III", cmap[offset + 16 + 12 * g:offset + 28 + 12 * g])
+                mapping.update(zip(range(first, last + 1), range(glyph, glyph + last - first + 1), strict=True))
+            return mapping
+        if (platform, encoding) in ((3, 1), (0, 3)) and fmt == 4 and not found:
+            found = _format4(cmap[offset:])
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def installed_faces() -> dict[str, tuple[str, int]]:
+    """Return PostScript name → (file, index) of every installed face fontconfig lists (empty without it)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return {}
+    try:
+        out = subprocess.run([fc_list, ":", "file", "index", "postscriptname"], capture_output=True, timeout=60,
+                             check=False).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    faces = {}
+    for line in sorted(out.splitlines()):
+        path, _, rest = line.partition(": ")
+        fields = dict(part.split("=", 1) for part in rest.split(":") if "=" in part)
+        if "postscriptname" in fields and fields.get("index", "").isdigit():
+            faces.setdefault(fields["postscriptname"], (path, int(fields["index"])))
+    return faces
+
+
+@functools.lru_cache(maxsize=16)
+def face_named(name: str) -> Face | None:
+    """Return the installed TrueType face whose PostScript name is `name`, or None."""
+    found = installed_faces().get(name)
+    return read_face(found[0], found[1], name) if found else None

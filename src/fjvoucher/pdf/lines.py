@@ -1,0 +1,70 @@
+"""Lay out one line of text as LibreOffice Writer does on a voucher: plain advances and its Asian spacing.
+
+Writer adds a fifth of the font size between a Han character and a Latin letter or digit that touch
+(its "autospace"), and nothing next to punctuation; at the voucher's sizes it kerns nothing else.
+Characters outside the classes below are not laid out here: their record goes to LibreOffice.
+The probe checks this model against LibreOffice's own pages before a master is drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fjvoucher.pdf.faces import Face
+
+ASIAN, LATIN, WEAK = "asian", "latin", "weak"
+# Full-width punctuation and symbols Writer treats as Asian text (no autospace beside them).
+_ASIAN_PUNCTUATION = set("（）【】《》〈〉「」『』〔〕、，。：；！？“”‘’—…·・　")
+_WEAK = set(" -.,:;()/'&+#")
+
+
+def ideograph(cp: int) -> bool:
+    """Return whether code point `cp` is a CJK unified or compatibility ideograph (BMP, Extension A to F)."""
+    return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x3134F or 0xF900 <= cp <= 0xFAFF
+
+
+def char_class(char: str) -> tuple[str, bool] | None:
+    """Return (script, letter or digit) of `char` as Writer's spacing sees it, or None for an unproven one."""
+    cp = ord(char)
+    if ideograph(cp):
+        return ASIAN, True
+    if char.isascii() and char.isalnum():
+        return LATIN, True
+    if char in _ASIAN_PUNCTUATION:
+        return ASIAN, False
+    if char in _WEAK:
+        return WEAK, False
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A glyph of a laid-out line: its face, glyph number, character and pen offset from the line's start."""
+
+    face: str
+    glyph: int
+    char: str
+    x: float
+    advance: float
+
+
+def lay_out(text: str, faces: list[Face], size: float) -> tuple[list[Placed], float] | None:
+    """Return the glyphs of `text` with their offsets, and the line's width; None when a character cannot be
+    drawn as Writer would (unknown class, no face has it, an advance Writer would round)."""
+    placed: list[Placed] = []
+    x, before = 0.0, None
+    for char in text:
+        klass = char_class(char)
+        face = next((f for f in faces if f.glyph(char)), None)
+        if klass is None or face is None:
+            return None
+        glyph = face.glyph(char)
+        advance = face.advance(glyph) * size / face.units
+        if abs(advance * 20 - round(advance * 20)) > 1e-6:  # Writer lays out in twips: it would round
+            return None
+        if before is not None and before[1] and klass[1] and {before[0], klass[0]} == {ASIAN, LATIN}:
+            x += size / 5
+        placed.append(Placed(face.name, glyph, char, x, advance))
+        x += advance
+        before = klass
+    return placed, x

@@ -1,0 +1,409 @@
+"""Learn once, from LibreOffice's own pages, how it draws a master: what stays, and where each field's line goes.
+
+The master is rendered with every field empty, with one-character and two-character markers, without
+a photo, with a mixed line (Han, Latin, digits, punctuation) and with one over-long field a page.  From
+those pages come: the page without field lines (cut from LibreOffice's content stream), each line's
+text with its fields, font, size, baseline, alignment and the widest text proven to fit on one line,
+and the photo's place.  Self-checks refuse a master whose pages this model does not reproduce (static
+drawing that moves with the text, positions off by more than 0.05 pt, outlines that differ from the
+installed face): such a master is printed by LibreOffice whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from fjvoucher.contract import CONTRACT
+from fjvoucher.pdf.faces import Face, face_named
+from fjvoucher.pdf.fontsubset import TrueType
+from fjvoucher.pdf.lines import char_class, lay_out
+from fjvoucher.pdf.lopage import Block, Glyph, LoFont, Unreadable, read_blocks, read_fonts
+
+PROBE_VERSION = 1  # part of the cache key: a change to the model probes every master again
+MARKERS = "甲乙丙丁戊己庚辛壬癸丑寅卯辰巳午未酉戌亥鼠虎兔龙蛇羊猴鸡狗猪梅兰竹菊松柏"
+MIXED = "{m}A1（{m}）·{m}、b2-{m}"  # every class the line model knows, with and without Writer's spacing
+NOT_TEXT = frozenset({"photo", "qr", "reissue"})
+TOLERANCE = 0.05  # points
+_PHOTO = re.compile(rb"Q q ([-\d. ]+) re\nW\* n\nq ([-\d. ]+) cm\n/(\w+) Do Q\nQ (q [-\d. ]+ re\nW\* n\n)")
+
+
+class Refused(Exception):
+    """The probe could not prove the drawing model for this master; the reason is the message."""
+
+
+@dataclass
+class Line:
+    """One line LibreOffice draws with fields in it: its text, how it is placed, and how wide it may be."""
+
+    tokens: list[str]  # a literal character, or "{name}" for a field
+    align: str  # left, right, center
+    anchor: float  # the start, end or middle of the line
+    y: str  # the baseline as LibreOffice writes it
+    size: float
+    state: str  # graphics state of its text ("0 0 0 rg", "2 Tr 0.73333 w")
+    face: str
+    limit: float = 0.0  # the widest line LibreOffice was seen to keep on one line
+
+    def text(self, values: dict[str, str]) -> str:
+        """Return the line's text for `values`."""
+        return "".join(values.get(t[1:-1], "") if len(t) > 2 and t[0] == "{" else t for t in self.tokens)
+
+    def start(self, width: float) -> float:
+        """Return where a line `width` wide starts."""
+        return {"left": self.anchor, "right": self.anchor - width, "center": self.anchor - width / 2}[self.align]
+
+
+@dataclass
+class Plan:
+    """What drawing a master needs: the page without its lines, the lines, the photo, what was proven."""
+
+    size: tuple[float, float]
+    background: str  # content stream, latin-1, fonts as /@face@ with two-byte codes (see `static`)
+    faces: list[str]  # PostScript names, /D0 … in this order
+    static: dict[str, list[int]]  # face → the glyphs the background shows, codes 1, 2, … in this order
+    static_chars: dict[str, str]  # face → the character of each of those glyphs, in the same order
+    lines: list[Line]
+    fields: list[str]
+    photo: dict | None = None  # {"extent": [cx, cy], "clip": "x y w h", "cm": "a 0 0 d e f"}
+    fallback_faces: list[str] = field(default_factory=list)  # proven for characters the line's face lacks
+    punctuation: bool = False  # the mixed line proved punctuation and spacing
+
+    def to_json(self) -> str:
+        """Return the plan as JSON (the probe cache)."""
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """Return the plan written by `to_json`."""
+        data = json.loads(text)
+        data["lines"] = [Line(**line) for line in data["lines"]]
+        data["size"] = tuple(data["size"])
+        return cls(**data)
+
+
+@dataclass
+class ProbeMaster:
+    """What the probe needs of a master: its identity, its names and a way to render contexts to a batch."""
+
+    sha256: str
+    names: frozenset[str]
+    boxes: dict[str, float]
+    personal_headers: bool  # or another reason the master's text cannot be told from its values
+    render: Callable[[list[dict], list[bool]], bytes]  # contexts, photo or not per page → batch DOCX
+    photo_extent: tuple[int, int] | None  # the probe photo's drawing size (EMU), None: no photos
+
+
+def cache_key(master: ProbeMaster, soffice_version: str, font_files: list[str]) -> str:
+    """Return the probe cache key: master, LibreOffice's version, the installed fonts, the model's version."""
+    stats = []
+    for path in sorted(font_files):
+        try:
+            st = Path(path).stat()
+            stats.append(f"{path}:{st.st_size}:{int(st.st_mtime)}")
+        except OSError:
+            stats.append(path)
+    text = json.dumps([PROBE_VERSION, master.sha256, soffice_version, stats, master.photo_extent])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def probe_pages(master: ProbeMaster) -> tuple[list[dict], list[bool], dict]:
+    """Return the probe's contexts, photo flags, and what each page is (for `learn`)."""
+    if master.personal_headers:
+        raise Refused("页眉页脚含个人信息，或占位符带过滤器/条件 (personal headers, filters or conditions)")
+    fields = sorted(n for n in master.names if n not in NOT_TEXT)
+    if len(fields) > len(MARKERS):
+        raise Refused("字段太多 (too many fields)")
+    marker = {f: MARKERS[i] for i, f in enumerate(fields)}
+    base = {n: "" for n in CONTRACT} | {"reissue": False}
+    photo = master.photo_extent is not None
+    pages = [base, base | marker, base | {f: m * 2 for f, m in marker.items()}, base | marker]
+    flags = [photo, photo, photo, False]
+    widest = max(fields, key=lambda f: master.boxes.get(f, 0), default=None)
+    mixed = widest if widest and master.boxes.get(widest, 0) >= 14 else None
+    if mixed:
+        pages.append(base | marker | {mixed: MIXED.format(m=marker[mixed])})
+        flags.append(photo)
+    for f in fields:
+        length = int(master.boxes[f]) + 2 if f in master.boxes else 45
+        pages.append(base | marker | {f: marker[f] * length})
+        flags.append(photo)
+    return pages, flags, {"fields": fields, "marker": marker, "mixed": mixed}
+
+
+def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
+    """Return the drawing plan proven by LibreOffice's PDF of the probe pages; raise Refused otherwise."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    try:
+        fonts = read_fonts(reader.pages[0]["/Resources"].get_object())
+        pages = [(p.get_contents().get_data(), read_blocks(p.get_contents().get_data(), fonts))
+                 for p in reader.pages]
+    except Unreadable as exc:
+        raise Refused(f"LibreOffice 的页面无法解读 ({exc})") from exc
+    box = reader.pages[0].mediabox
+    fields, marker = layout["fields"], layout["marker"]
+    by_marker = {m: f for f, m in marker.items()}
+    faces = _faces(fonts)
+    empty, ones, twos, bare = pages[:4]
+    if any(g.char in by_marker for b in empty[1] for g in b.glyphs):
+        raise Refused("母版的文字含有标记字 (a marker is part of the master's text)")
+    photo = _photo_op(ones, master)
+    skeleton = _skeleton(*ones, photo)
+    for content, blocks in (empty, twos):
+        if _skeleton(content, blocks, photo) != skeleton:
+            raise Refused("母版的线条或图片随文字移动 (drawing moves with the text)")
+    if _skeleton(*bare, None) != _skeleton(*ones, photo, drop_photo=True):
+        raise Refused("没有照片时版面不同 (the page differs without a photo)")
+    lines, line_blocks = _lines(ones[1], by_marker, fonts, faces)
+    twos_lines, _ = _lines(twos[1], by_marker, fonts, faces)
+    for line in lines:
+        _align(line, ones[1], twos[1], by_marker, marker, fonts, faces)
+    background = [b for i, b in enumerate(ones[1]) if i not in line_blocks]
+    plan_faces = [faces[name] for name in dict.fromkeys(fonts[g.font].name for b in ones[1] for g in b.glyphs)]
+    values = [{f: "" for f in fields}, marker, {f: m * 2 for f, m in marker.items()}, marker]
+    for (content, blocks), page_values in zip(pages[:4], values, strict=True):
+        _check_page(blocks, background, lines, page_values, fonts, faces)
+    at = 4
+    punctuation = False
+    if layout["mixed"]:
+        mixed_values = marker | {layout["mixed"]: MIXED.format(m=marker[layout["mixed"]])}
+        try:
+            _check_page(pages[4][1], background, lines, mixed_values, fonts, faces)
+            punctuation = True
+        except Refused:
+            punctuation = False
+        at = 5
+    for f, (content, blocks) in zip(fields, pages[at:], strict=True):
+        _widths(lines, f, marker[f], blocks, fonts)
+    _check_outlines(reader.pages[0]["/Resources"].get_object(), fonts, faces)
+    text, order = _background(ones, ones[1], line_blocks, photo, fonts, faces)
+    static = {k: v for k, v in order.items() if not k.startswith("chars:")}
+    chars = {k[6:]: "".join(v) for k, v in order.items() if k.startswith("chars:")}
+    return Plan((float(box.width), float(box.height)), text, [f.name for f in plan_faces], static, chars,
+                lines, fields, photo, [], punctuation)
+
+
+def _faces(fonts: dict[str, LoFont]) -> dict[str, Face]:
+    faces = {}
+    for font in fonts.values():
+        face = face_named(font.name)
+        if face is None:
+            raise Refused(f"找不到 LibreOffice 所用字体 {font.name} 的 TrueType 文件 (face not found)")
+        faces[font.name] = face
+    return faces
+
+
+def _photo_op(page: tuple[bytes, list[Block]], master: ProbeMaster) -> dict | None:
+    content = page[0]
+    found = list(_PHOTO.finditer(content))
+    if master.photo_extent is None:
+        if found:
+            raise Refused("母版自带图片 (a picture of its own)")
+        return None
+    if len(found) != 1 or "photo" not in master.names:
+        raise Refused("照片的位置无法确定 (photo not found once)")
+    match = found[0]
+    return {"extent": list(master.photo_extent), "clip": match.group(1).decode(), "cm": match.group(2).decode(),
+            "span": [match.start(), match.end()], "reopen": match.group(4).decode("latin-1")}
+
+
+def _skeleton(content: bytes, blocks: list[Block], photo: dict | None, drop_photo: bool = False) -> bytes:
+    """Return the content stream without its text, the photo's image name neutral (or the photo gone)."""
+    out, at = [], 0
+    for block in blocks:
+        out.append(content[at:block.start])
+        at = block.end
+    out.append(content[at:])
+    text = b"".join(out)
+    text = _PHOTO.sub(b"" if drop_photo else rb"Q q \1 re\nW* n\nq \2 cm\n/Photo Do Q\nQ \4", text)
+    return text
+
+
+def _clusters(blocks: list[Block]) -> list[list[tuple[int, Glyph]]]:
+    """Return the glyphs grouped into runs that touch on one baseline (Writer's spacing allowed between)."""
+    glyphs = sorted(((i, g) for i, b in enumerate(blocks) for g in b.glyphs), key=lambda p: (-p[1].y, p[1].x))
+    clusters: list[list[tuple[int, Glyph]]] = []
+    for i, g in glyphs:
+        last = clusters[-1][-1][1] if clusters else None
+        if last and last.y == g.y and last.size == g.size and -TOLERANCE <= g.x - last.end <= g.size / 5 + TOLERANCE:
+            clusters[-1].append((i, g))
+        else:
+            clusters.append([(i, g)])
+    return clusters
+
+
+def _lines(blocks: list[Block], by_marker: dict[str, str], fonts, faces) -> tuple[list[Line], set[int]]:
+    """Return the lines holding markers, and the blocks they are drawn with."""
+    lines, used = [], set()
+    for cluster in _clusters(blocks):
+        if not any(g.char in by_marker for _, g in cluster):
+            continue
+        indexes = {i for i, _ in cluster}
+        if any(g not in [c for _, c in cluster] for i in indexes for g in blocks[i].glyphs):
+            raise Refused("一段文字跨两行 (a block spans two lines)")
+        states = {blocks[i].state for i in indexes}
+        names = {fonts[g.font].name for _, g in cluster}
+        if len(states) != 1 or len(names) != 1:
+            raise Refused("一行中有不同的字体或格式 (a line with mixed fonts or formats)")
+        tokens = [f"{{{by_marker[g.char]}}}" if g.char in by_marker else g.char for _, g in cluster]
+        first = cluster[0][1]
+        lines.append(Line(tokens, "left", first.x, blocks[cluster[0][0]].y_text.decode(), first.size,
+                          states.pop().decode("latin-1"), names.pop()))
+        used |= indexes
+    return lines, used
+
+
+def _measure(line: Line, values: dict[str, str], faces: dict[str, Face]):
+    laid = lay_out(line.text(values), [faces[line.face]], line.size)
+    if laid is None:
+        raise Refused("标记字无法排版 (markers cannot be laid out)")
+    return laid
+
+
+def _align(line: Line, ones: list[Block], twos: list[Block], by_marker, marker, fonts, faces) -> None:
+    """Set the line's alignment from its starts with one-character and two-character markers."""
+    _, w1 = _measure(line, marker, faces)
+    _, w2 = _measure(line, {f: m * 2 for f, m in marker.items()}, faces)
+    first_field = next(t[1:-1] for t in line.tokens if len(t) > 2 and t[0] == "{")
+    found = [c for c in _clusters(twos) if c[0][1].y == float(line.y)
+             and any(g.char == marker[first_field] for _, g in c)]
+    if len(found) != 1:
+        raise Refused("两字标记的行找不到 (line not found with longer markers)")
+    x1, x2 = line.anchor, found[0][0][1].x
+    if abs(x1 - x2) <= TOLERANCE:
+        line.align, line.anchor = "left", x1
+    elif abs((x1 + w1) - (x2 + w2)) <= TOLERANCE:
+        line.align, line.anchor = "right", round(x1 + w1, 3)
+    elif abs((x1 + w1 / 2) - (x2 + w2 / 2)) <= TOLERANCE:
+        line.align, line.anchor = "center", round(x1 + w1 / 2, 3)
+    else:
+        raise Refused("行的对齐方式无法确定（两端对齐？）(alignment unknown, justified?)")
+
+
+def predicted(line: Line, values: dict[str, str], faces: dict[str, Face]) -> tuple[list, float]:
+    """Return the glyphs the model draws for the line, positioned, and the line's width."""
+    placed, width = _measure(line, values, faces)
+    start = line.start(width)
+    return [(p.char, start + p.x) for p in placed], width
+
+
+def _check_page(blocks: list[Block], background: list[Block], lines: list[Line], values, fonts, faces) -> None:
+    """Check that the page is the background plus exactly the model's lines, within the tolerance."""
+    rest = Counter(b.raw for b in background)
+    seen = []
+    for block in blocks:
+        if rest[block.raw] > 0:
+            rest[block.raw] -= 1
+        else:
+            seen += [(g.y, g.x, g.char) for g in block.glyphs]
+    if +rest:
+        raise Refused("静态文字随字段变化 (static text changes with the fields)")
+    model = []
+    for line in lines:
+        glyphs, width = predicted(line, values, faces)
+        model += [(float(line.y), x, c) for c, x in glyphs]
+    seen.sort(key=lambda t: (-t[0], t[1]))
+    model.sort(key=lambda t: (-t[0], t[1]))
+    if len(seen) != len(model) or any(a[0] != b[0] or a[2] != b[2] or abs(a[1] - b[1]) > TOLERANCE
+                                      for a, b in zip(seen, model, strict=True)):
+        raise Refused("字段位置与 LibreOffice 不符 (field positions differ from LibreOffice's)")
+
+
+def _widths(lines: list[Line], name: str, mark: str, blocks: list[Block], fonts) -> None:
+    """Note, for each line holding field `name`, the widest first line LibreOffice kept for it."""
+    clusters = [c for c in _clusters(blocks) if any(g.char == mark for _, g in c)]
+    for line in lines:
+        if f"{{{name}}}" not in line.tokens or not clusters:
+            continue
+        # The paragraph's first line: a centred cell moves it up as the text wraps.
+        near = [c for c in clusters if abs(c[0][1].y - float(line.y)) < 3 * line.size]
+        if not near:
+            continue
+        near = max(near, key=lambda c: c[0][1].y)
+        width = near[-1][1].end - near[0][1].x
+        line.limit = max(line.limit, round(width, 3))
+
+
+def _check_outlines(resources, fonts: dict[str, LoFont], faces: dict[str, Face]) -> None:
+    """Check that every glyph LibreOffice embedded is the installed face's glyph for its character."""
+    for name, font in (resources.get("/Font") or {}).items():
+        lo = fonts[name[1:]]
+        program = font.get_object()["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+        parsed = TrueType.parse(program)
+        if parsed is None:
+            raise Refused(f"字体 {lo.name} 无法解读 (embedded font unreadable)")
+        face = faces[lo.name]
+        for code, char in lo.chars.items():
+            glyph = parsed.code_to_glyph.get(code)
+            if glyph is None:
+                continue
+            mine = face.outline(face.glyph(char))
+            if parsed.glyphs[glyph] != mine and not _same_composite(parsed.glyphs[glyph], mine):
+                raise Refused(f"字体 {lo.name} 中“{char}”的字形与本机字体不同 (outline differs)")
+
+
+def _same_composite(a: bytes, b: bytes) -> bool:
+    return len(a) == len(b) and a[:10] == b[:10] and a[:2] == b"\xff\xff"
+
+
+def _background(page: tuple[bytes, list[Block]], blocks: list[Block], line_blocks: set[int], photo: dict | None,
+                fonts: dict[str, LoFont], faces: dict[str, Face]) -> tuple[str, dict[str, list[int]]]:
+    """Return the page's content stream without its lines and photo, rewritten to the drawn fonts' codes."""
+    content = page[0]
+    order: dict[str, list[int]] = {}
+    index: dict[str, dict[int, int]] = {}
+    out, at = [], 0
+    for i, block in enumerate(blocks):
+        out.append(content[at:block.start])
+        at = block.end
+        if i not in line_blocks:
+            out.append(_rewritten(block, fonts, faces, order, index))
+    out.append(content[at:])
+    text = b"".join(out)
+    if photo:
+        text = _PHOTO.sub(b"", text)
+    return text.decode("latin-1"), order
+
+
+def _rewritten(block: Block, fonts, faces, order, index) -> bytes:
+    """Return a text block drawing its glyphs in the drawn font of their face (two-byte codes)."""
+    runs: list[tuple[str, float, list[Glyph]]] = []
+    for g in block.glyphs:
+        name = fonts[g.font].name
+        if runs and runs[-1][0] == name:
+            runs[-1][2].append(g)
+        else:
+            runs.append((name, g.size, [g]))
+    pre, _, inner = block.state.partition(b"|")
+    pieces = [b"q " + pre]
+    for name, size, glyphs in runs:
+        face = faces[name]
+        codes = index.setdefault(name, {})
+        items, pen = [], glyphs[0].x
+        for g in glyphs:
+            gid = face.glyph(g.char)
+            if gid not in codes:
+                order.setdefault(name, []).append(gid)
+                order.setdefault("chars:" + name, []).append(g.char)
+                codes[gid] = len(order[name])
+            shift = round((pen - g.x) * 1000 / size, 3)
+            if abs(shift) > 1e-6:
+                items.append(_num(shift).encode())
+            items.append(b"<%04X>" % codes[gid])
+            pen = g.x + face.advance(gid) * size / face.units
+        pieces += [b"BT", inner, b"%s %s Td /@%s@ %s Tf[%s]TJ" % (
+            _num(glyphs[0].x).encode(), block.y_text, name.encode(), _num(size).encode(), b"".join(items)), b"ET"]
+    return b"\n".join(p for p in pieces if p) + b"\nQ\n"
+
+
+def _num(value: float) -> str:
+    """Return `value` as LibreOffice writes numbers: up to three decimals, no trailing zeros."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
