@@ -22,6 +22,11 @@ ALIASES = {
     "SimSun": SONG_FACES, "宋体": SONG_FACES, "NSimSun": SONG_FACES, "新宋体": SONG_FACES,
     "SimHei": HEI_FACES, "黑体": HEI_FACES,
 }
+# LibreOffice looks for a character its face lacks under that face's own name (AR PL UMing CN), not the
+# master's: without these, fontconfig's default for a CJK serif answers (Noto Serif CJK JP, Japanese shapes).
+RARE_FACES = ("HanaMinB", "HanaMinA")  # B first: it holds all of Extension B; A holds Extension A
+FALLBACKS = {face: RARE_FACES for face in ("AR PL UMing CN", "AR PL UMing TW", "Noto Serif CJK SC",
+                                           "Source Han Serif SC", "Noto Sans CJK SC", "Source Han Sans SC")}
 SYSTEM_CONFIG = Path("/etc/fonts/fonts.conf")
 
 
@@ -37,6 +42,10 @@ def fontconfig_file(folder: Path) -> Path:
         prefer = "".join(f"<string>{escape(face)}</string>" for face in faces)
         rules.append(f'<match target="pattern"><test name="family"><string>{escape(family)}</string></test>'
                      f'<edit name="family" mode="prepend" binding="strong">{prefer}</edit></match>')
+    for family, faces in FALLBACKS.items():
+        after = "".join(f"<string>{escape(face)}</string>" for face in faces)
+        rules.append(f'<match target="pattern"><test name="family"><string>{escape(family)}</string></test>'
+                     f'<edit name="family" mode="append" binding="strong">{after}</edit></match>')
     path = folder / "fonts.conf"
     path.write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n<fontconfig>\n'

@@ -50,12 +50,21 @@ class Placed:
 
 def lay_out(text: str, faces: list[Face], size: float) -> tuple[list[Placed], float] | None:
     """Return the glyphs of `text` with their offsets, and the line's width; None when a character cannot be
-    drawn as Writer would (unknown class, no face has it, an advance Writer would round)."""
+    drawn as Writer would (unknown class, no face has it, an advance Writer would round).
+
+    `faces` are the line's face, then the faces LibreOffice falls back to, in its order: it takes the
+    first that has every character the line's face lacks.
+    """
+    primary, *others = faces
+    missing = {char for char in text if not primary.glyph(char)}
+    fallback = next((f for f in others if all(f.glyph(c) for c in missing)), None) if missing else None
+    if missing and fallback is None:
+        return None
     placed: list[Placed] = []
     x, before = 0.0, None
     for char in text:
         klass = char_class(char)
-        face = next((f for f in faces if f.glyph(char)), None)
+        face = primary if primary.glyph(char) else fallback
         if klass is None or face is None:
             return None
         glyph = face.glyph(char)

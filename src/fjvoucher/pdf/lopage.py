@@ -101,6 +101,10 @@ def _block(match: re.Match, fonts: dict[str, LoFont]) -> Block:
                 if x is not None:
                     raise Unreadable("two positions in one block")
                 x, y, y_text = float(operands[0]), float(operands[1]), operands[1]
+            elif op == b"Tm":  # LibreOffice places a fallback face's glyphs in the same block this way
+                if x is None or operands[:4] != [b"1", b"0", b"0", b"1"] or operands[5] != y_text:
+                    raise Unreadable("a text matrix other than a move along the line")
+                x = float(operands[4])
             elif op == b"Tf":
                 font, size = operands[0][1:].decode("latin-1"), float(operands[1])
             elif op in (b"Tj", b"TJ"):

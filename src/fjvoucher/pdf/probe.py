@@ -21,13 +21,15 @@ from pathlib import Path
 
 from fjvoucher.contract import CONTRACT
 from fjvoucher.pdf.faces import Face, face_named
+from fjvoucher.pdf.fonts import RARE_FACES
 from fjvoucher.pdf.fontsubset import TrueType
 from fjvoucher.pdf.lines import char_class, lay_out
 from fjvoucher.pdf.lopage import Block, Glyph, LoFont, Unreadable, read_blocks, read_fonts
 
-PROBE_VERSION = 1  # part of the cache key: a change to the model probes every master again
+PROBE_VERSION = 2  # part of the cache key: a change to the model probes every master again
 MARKERS = "甲乙丙丁戊己庚辛壬癸丑寅卯辰巳午未酉戌亥鼠虎兔龙蛇羊猴鸡狗猪梅兰竹菊松柏"
 MIXED = "{m}A1（{m}）·{m}、b2-{m}"  # every class the line model knows, with and without Writer's spacing
+RARE = "{m}𠀋{m}㐀{m}"  # Extension B and A: from the faces LibreOffice falls back to (fonts.RARE_FACES)
 NOT_TEXT = frozenset({"photo", "qr", "reissue"})
 TOLERANCE = 0.05  # points
 _PHOTO = re.compile(rb"Q q ([-\d. ]+) re\nW\* n\nq ([-\d. ]+) cm\n/(\w+) Do Q\nQ (q [-\d. ]+ re\nW\* n\n)")
@@ -128,7 +130,8 @@ def probe_pages(master: ProbeMaster) -> tuple[list[dict], list[bool], dict]:
     mixed = widest if widest and master.boxes.get(widest, 0) >= 14 else None
     if mixed:
         pages.append(base | marker | {mixed: MIXED.format(m=marker[mixed])})
-        flags.append(photo)
+        pages.append(base | marker | {mixed: RARE.format(m=marker[mixed])})
+        flags += [photo, photo]
     for f in fields:
         length = int(master.boxes[f]) + 2 if f in master.boxes else 45
         pages.append(base | marker | {f: marker[f] * length})
@@ -166,20 +169,23 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     for line in lines:
         _align(line, ones[1], twos[1], by_marker, marker, fonts, faces)
     background = [b for i, b in enumerate(ones[1]) if i not in line_blocks]
-    plan_faces = [faces[name] for name in dict.fromkeys(fonts[g.font].name for b in ones[1] for g in b.glyphs)]
+    used = list(dict.fromkeys(fonts[g.font].name for b in ones[1] for g in b.glyphs))
+    if any(name not in faces for name in used):
+        raise Refused(f"找不到 LibreOffice 所用字体 {'、'.join(n for n in used if n not in faces)} 的 TrueType 文件 "
+                      "(face not found)")
+    plan_faces = [faces[name] for name in used]
     values = [{f: "" for f in fields}, marker, {f: m * 2 for f, m in marker.items()}, marker]
     for (content, blocks), page_values in zip(pages[:4], values, strict=True):
         _check_page(blocks, background, lines, page_values, fonts, faces)
-    at = 4
-    punctuation = False
+    at, punctuation, rare = 4, False, []
     if layout["mixed"]:
-        mixed_values = marker | {layout["mixed"]: MIXED.format(m=marker[layout["mixed"]])}
-        try:
-            _check_page(pages[4][1], background, lines, mixed_values, fonts, faces)
-            punctuation = True
-        except Refused:
-            punctuation = False
-        at = 5
+        punctuation = _proves(pages[4][1], background, lines, marker | {layout["mixed"]: MIXED.format(
+            m=marker[layout["mixed"]])}, fonts, faces)
+        rare = [f for f in RARE_FACES if f in faces]
+        if len(rare) != len(RARE_FACES) or not _proves(pages[5][1], background, lines, marker | {
+                layout["mixed"]: RARE.format(m=marker[layout["mixed"]])}, fonts, faces, rare):
+            rare = []
+        at = 6
     for f, (content, blocks) in zip(fields, pages[at:], strict=True):
         _widths(lines, f, marker[f], blocks, fonts)
     _check_outlines(reader.pages[0]["/Resources"].get_object(), fonts, faces)
@@ -187,16 +193,25 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     static = {k: v for k, v in order.items() if not k.startswith("chars:")}
     chars = {k[6:]: "".join(v) for k, v in order.items() if k.startswith("chars:")}
     return Plan((float(box.width), float(box.height)), text, [f.name for f in plan_faces], static, chars,
-                lines, fields, photo, [], punctuation)
+                lines, fields, photo, rare, punctuation)
+
+
+def _proves(blocks, background, lines, values, fonts, faces, rare=()) -> bool:
+    """Return whether the page is drawn as the model says (a page proving an optional part of it)."""
+    try:
+        _check_page(blocks, background, lines, values, fonts, faces, rare)
+    except Refused:
+        return False
+    return True
 
 
 def _faces(fonts: dict[str, LoFont]) -> dict[str, Face]:
+    """Return the installed TrueType face of each font LibreOffice used (those it can find), and the rare faces."""
     faces = {}
-    for font in fonts.values():
-        face = face_named(font.name)
-        if face is None:
-            raise Refused(f"找不到 LibreOffice 所用字体 {font.name} 的 TrueType 文件 (face not found)")
-        faces[font.name] = face
+    for name in {*(font.name for font in fonts.values()), *RARE_FACES}:
+        face = face_named(name)
+        if face is not None:
+            faces[name] = face
     return faces
 
 
@@ -260,8 +275,10 @@ def _lines(blocks: list[Block], by_marker: dict[str, str], fonts, faces) -> tupl
     return lines, used
 
 
-def _measure(line: Line, values: dict[str, str], faces: dict[str, Face]):
-    laid = lay_out(line.text(values), [faces[line.face]], line.size)
+def _measure(line: Line, values: dict[str, str], faces: dict[str, Face], rare=()):
+    if line.face not in faces:
+        raise Refused(f"找不到 LibreOffice 所用字体 {line.face} 的 TrueType 文件 (face not found)")
+    laid = lay_out(line.text(values), [faces[line.face], *(faces[f] for f in rare)], line.size)
     if laid is None:
         raise Refused("标记字无法排版 (markers cannot be laid out)")
     return laid
@@ -287,14 +304,15 @@ def _align(line: Line, ones: list[Block], twos: list[Block], by_marker, marker, 
         raise Refused("行的对齐方式无法确定（两端对齐？）(alignment unknown, justified?)")
 
 
-def predicted(line: Line, values: dict[str, str], faces: dict[str, Face]) -> tuple[list, float]:
-    """Return the glyphs the model draws for the line, positioned, and the line's width."""
-    placed, width = _measure(line, values, faces)
+def predicted(line: Line, values: dict[str, str], faces: dict[str, Face], rare=()) -> tuple[list, float]:
+    """Return the glyphs the model draws for the line (character, position, face), and the line's width."""
+    placed, width = _measure(line, values, faces, rare)
     start = line.start(width)
-    return [(p.char, start + p.x) for p in placed], width
+    return [(p.char, start + p.x, p.face) for p in placed], width
 
 
-def _check_page(blocks: list[Block], background: list[Block], lines: list[Line], values, fonts, faces) -> None:
+def _check_page(blocks: list[Block], background: list[Block], lines: list[Line], values, fonts, faces,
+                rare=()) -> None:
     """Check that the page is the background plus exactly the model's lines, within the tolerance."""
     rest = Counter(b.raw for b in background)
     seen = []
@@ -302,16 +320,16 @@ def _check_page(blocks: list[Block], background: list[Block], lines: list[Line],
         if rest[block.raw] > 0:
             rest[block.raw] -= 1
         else:
-            seen += [(g.y, g.x, g.char) for g in block.glyphs]
+            seen += [(g.y, g.x, g.char, fonts[g.font].name) for g in block.glyphs]
     if +rest:
         raise Refused("静态文字随字段变化 (static text changes with the fields)")
     model = []
     for line in lines:
-        glyphs, width = predicted(line, values, faces)
-        model += [(float(line.y), x, c) for c, x in glyphs]
+        glyphs, width = predicted(line, values, faces, rare)
+        model += [(float(line.y), x, c, face) for c, x, face in glyphs]
     seen.sort(key=lambda t: (-t[0], t[1]))
     model.sort(key=lambda t: (-t[0], t[1]))
-    if len(seen) != len(model) or any(a[0] != b[0] or a[2] != b[2] or abs(a[1] - b[1]) > TOLERANCE
+    if len(seen) != len(model) or any(a[0] != b[0] or a[2:] != b[2:] or abs(a[1] - b[1]) > TOLERANCE
                                       for a, b in zip(seen, model, strict=True)):
         raise Refused("字段位置与 LibreOffice 不符 (field positions differ from LibreOffice's)")
 
@@ -335,6 +353,8 @@ def _check_outlines(resources, fonts: dict[str, LoFont], faces: dict[str, Face])
     """Check that every glyph LibreOffice embedded is the installed face's glyph for its character."""
     for name, font in (resources.get("/Font") or {}).items():
         lo = fonts[name[1:]]
+        if lo.name not in faces:
+            continue  # a face no line or background uses (else the probe refused it already)
         program = font.get_object()["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
         parsed = TrueType.parse(program)
         if parsed is None:
@@ -345,7 +365,9 @@ def _check_outlines(resources, fonts: dict[str, LoFont], faces: dict[str, Face])
             if glyph is None:
                 continue
             mine = face.outline(face.glyph(char))
-            if parsed.glyphs[glyph] != mine and not _same_composite(parsed.glyphs[glyph], mine):
+            theirs = parsed.glyphs[glyph]
+            padded = theirs.startswith(mine) and not theirs[len(mine):].strip(b"\0")  # LibreOffice pads to even
+            if theirs != mine and not padded and not _same_composite(theirs, mine):
                 raise Refused(f"字体 {lo.name} 中“{char}”的字形与本机字体不同 (outline differs)")
 
 

@@ -1,0 +1,177 @@
+"""The drawing engine against LibreOffice: the same vouchers, page by page, in poppler and MuPDF.
+
+One roster is merged twice, `--pdf-engine auto` (drawn where the probe proved the master) and
+`--pdf-engine libreoffice`; every batch page and every per-candidate PDF must read and look the same.
+The corpus: ordinary rows, mixed Han/Latin/digit/punctuation text, a value exactly as wide as its cell
+and one a character wider, rare characters (Extension A and B), photos of several aspect ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.pdf.drawengine import plan_for
+from fjvoucher.pdf.libreoffice import find_soffice
+from fjvoucher.pdf.pages import count_pages
+from fjvoucher.pdf.probe import Refused
+from support import TODAY, needs_fonts
+from support.alike import differences
+from support.synthetic import make_candidates, make_photo, write_roster_xlsx
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(find_soffice() is None or shutil.which("pdftoppm") is None,
+                                reason="LibreOffice and poppler-utils are installed by scripts/setup.sh")]
+
+AT_WIDTH = "中" * 19  # the occupation cell's first line holds 19 characters at 12 pt
+ONE_OVER = "中" * 20
+
+
+def corpus() -> list[dict]:
+    """Return the rows, four a batch: drawable batches first, then one batch per kind of fallback."""
+    rows = make_candidates(16, seed=22)
+    rows[1]["occupation"] = "计算机CAD2级（操作员）·A-1、B"  # Han, Latin, digits, punctuation, Writer's spacing
+    rows[2]["occupation"] = AT_WIDTH
+    rows[3]["name"] = "欧阳Ali"
+    rows[8]["occupation"] = ONE_OVER  # batch 3: one line a character too wide
+    rows[12]["name"] = "王𪚥"  # batch 4: rare characters
+    rows[13]["name"] = "李䶮"
+    for i, row in enumerate(rows):
+        row["voucher_no"] = f"35012009{i + 1:05d}"
+    return rows
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """The corpus merged by each engine (no ledger: the NOs are the roster's, so both print the same)."""
+    folder = tmp_path_factory.mktemp("drawing")
+    rows = corpus()
+    photos = folder / "photos"
+    photos.mkdir()
+    for i, row in enumerate(rows):
+        size = (300, 400) if i == 6 else (413, 295) if i == 10 else (295, 413)  # batch 2 and 3: other shapes
+        make_photo(photos / f"{row['id_number']}.jpg", seed=i, size=size)
+    roster = write_roster_xlsx(folder / "r.xlsx", rows)
+    results = {}
+    for engine in ("auto", "libreoffice"):
+        results[engine] = merge_roster(roster, folder / engine, MergeOptions(
+            photos=photos, batch_size=4, today=TODAY, pdf_engine=engine))
+    return folder, rows, results
+
+
+def test_both_engines_write_the_same_files(both):
+    folder, rows, results = both
+    assert not results["auto"].pdf_failures and not results["libreoffice"].pdf_failures
+    names = {e: sorted(p.relative_to(folder / e).as_posix() for p in (folder / e).rglob("*.pdf")) for e in results}
+    assert names["auto"] == names["libreoffice"] and len(names["auto"]) == 4 + len(rows)
+
+
+def test_fallbacks_are_counted_by_reason(both):
+    _, _, results = both
+    note = next(n for n in results["auto"].notes if n.startswith("PDF："))
+    assert "直接绘制 4 张" in note and "由 LibreOffice 生成 12 张" in note
+    assert "照片比例" in note and "超出单元格" in note and "字体中没有的字" in note
+
+
+@pytest.mark.parametrize("batch", ["batch-001.pdf", "batch-002.pdf", "batch-003.pdf", "batch-004.pdf"])
+def test_every_batch_page_reads_and_looks_as_libreoffice_draws_it(both, batch):
+    folder, _, _ = both
+    drawn, printed = folder / "auto" / "batches" / batch, folder / "libreoffice" / "batches" / batch
+    assert count_pages(drawn) == count_pages(printed)
+    for page in range(1, count_pages(drawn) + 1):
+        assert differences(drawn, page, printed, page, folder / "cmp") == [], (batch, page)
+
+
+def test_every_per_candidate_pdf_reads_and_looks_as_libreoffice_draws_it(both):
+    folder, _, _ = both
+    for single in sorted((folder / "auto" / "vouchers").glob("*.pdf")):
+        other = folder / "libreoffice" / "vouchers" / single.name
+        assert differences(single, 1, other, 1, folder / "cmp") == [], single.name
+
+
+def test_the_drawn_batch_is_drawn_not_converted(both):
+    """The first batch is the drawing engine's own: its fonts are ours, one program per face."""
+    folder, _, _ = both
+    fonts = subprocess.run(["pdffonts", folder / "auto" / "batches" / "batch-001.pdf"], capture_output=True,
+                           text=True, check=True).stdout.splitlines()[2:]
+    theirs = subprocess.run(["pdffonts", folder / "libreoffice" / "batches" / "batch-001.pdf"],
+                            capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert [line.split()[0].split("+")[0] for line in fonts] != [line.split()[0].split("+")[0] for line in theirs]
+    assert len(fonts) == 1 and "UMingCN" in fonts[0]
+
+
+def test_per_candidate_pdfs_without_photo_stay_under_40_kb(tmp_path):
+    rows = make_candidates(8, seed=5)
+    result = merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out",
+                          MergeOptions(batch_size=8, today=TODAY))
+    sizes = [p.stat().st_size for p in (tmp_path / "out" / "vouchers").glob("*.pdf")]
+    assert not any(n.startswith("PDF：") for n in result.notes)  # all drawn
+    assert len(sizes) == 8 and max(sizes) < 40 * 1024
+
+
+def _justified_master(folder: Path) -> Path:
+    """Return the bundled master with the occupation cell's paragraph justified at both ends (distributed)."""
+    import zipfile
+
+    from fjvoucher.word.master import default_master
+
+    source = default_master()
+    target = folder / "distributed.docx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename == "word/document.xml":
+                xml = data.decode("utf-8")
+                at = xml.index("{{ occupation }}")
+                start = xml.rindex("<w:p>", 0, at) if "<w:p>" in xml[:at] else xml.rindex("<w:p ", 0, at)
+                head = xml.index(">", start) + 1
+                xml = xml[:head] + '<w:pPr><w:jc w:val="distribute"/></w:pPr>' + xml[head:] \
+                    if "<w:pPr>" not in xml[head:at] else xml[:head] + xml[head:at].replace(
+                        "<w:pPr>", '<w:pPr><w:jc w:val="distribute"/>', 1) + xml[at:]
+                data = xml.encode("utf-8")
+            new.writestr(item, data)
+    return target
+
+
+def test_a_line_fixed_at_both_ends_is_refused_and_printed_by_libreoffice(tmp_path):
+    from fjvoucher.word.drawn import probe_master
+    from fjvoucher.word.master import prepare_template
+    from fjvoucher.word.render import VoucherRenderer
+
+    template = prepare_template(_justified_master(tmp_path))
+    master = probe_master(template, VoucherRenderer(template), None)
+    plan, refused = plan_for(master, find_soffice(), tmp_path / "work", cache=tmp_path / "cache")
+    assert plan is None and refused
+    cached = json.loads(next((tmp_path / "cache").glob("*.json")).read_text(encoding="utf-8"))
+    assert cached == {"refused": refused}  # the next merge does not probe again
+
+
+def test_the_probe_is_cached_per_master(tmp_path):
+    from fjvoucher.word.drawn import probe_master
+    from fjvoucher.word.master import prepare_template
+    from fjvoucher.word.render import VoucherRenderer
+
+    template = prepare_template(None)
+    master = probe_master(template, VoucherRenderer(template), None)
+    heard = []
+    first, _ = plan_for(master, find_soffice(), tmp_path / "w1", cache=tmp_path / "cache", note=heard.append)
+    again, _ = plan_for(master, find_soffice(), tmp_path / "w2", cache=tmp_path / "cache", note=heard.append)
+    assert first is not None and first == again and len(heard) == 1
+
+
+def test_refused_is_an_exception_with_its_reason():
+    assert str(Refused("why")) == "why"
+
+
+@needs_fonts("HanaMinB")
+def test_rare_characters_come_from_the_intended_faces(both):
+    """Extension A and B characters are drawn from HanaMin (never a Japanese face), whichever engine printed."""
+    folder, _, _ = both
+    for engine in ("auto", "libreoffice"):
+        fonts = subprocess.run(["pdffonts", folder / engine / "batches" / "batch-004.pdf"], capture_output=True,
+                               text=True, check=True).stdout
+        assert "HanaMin" in fonts and "JP" not in fonts.upper().replace("JPEG", "")
