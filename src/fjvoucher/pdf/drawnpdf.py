@@ -107,12 +107,12 @@ def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]]) -> int:
     name = f"{tag}+{face.name}".encode("latin-1")
     file_ref = writer.stream(b"<</Length1 %d" % len(program), program)
     units = face.units
-    head, hhea = face.tables[b"head"], face.tables[b"hhea"]
-    bbox = [round(v * 1000 / units) for v in struct.unpack(">hhhh", head[36:44])]
-    ascent, descent = (round(v * 1000 / units) for v in struct.unpack(">hh", hhea[4:8]))
-    descriptor = writer.add(b"<</Type/FontDescriptor/FontName/%s/Flags 4/FontBBox[%s]/ItalicAngle 0/Ascent %d"
-                            b"/Descent %d/CapHeight %d/StemV 80/FontFile2 %d 0 R>>" % (
-                                name, " ".join(map(str, bbox)).encode(), ascent, descent, ascent, file_ref))
+    head = face.tables[b"head"]
+    # As LibreOffice writes it (readers then size each word from the box): the face's box, no ascent.
+    bbox = [int(v * 1000 / units) for v in struct.unpack(">hhhh", head[36:44])]
+    descriptor = writer.add(b"<</Type/FontDescriptor/FontName/%s/Flags 4/FontBBox[%s]/ItalicAngle 0/Ascent 0"
+                            b"/Descent 0/CapHeight %d/StemV 80/FontFile2 %d 0 R>>" % (
+                                name, " ".join(map(str, bbox)).encode(), bbox[3], file_ref))
     widths = b" ".join(b"%d" % round(face.advance(g) * 1000 / units) for g in order)
     lines = b"".join(b"<%02X><%s>\n" % (i + 1, c.encode("utf-16-be").hex().upper().encode())
                      for i, (_, c) in enumerate(glyphs))
