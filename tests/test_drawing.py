@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fjvoucher.merge import MergeOptions, merge_roster
+from fjvoucher.merging import MergeOptions, merge_roster
 from fjvoucher.pdf.drawengine import plan_for
 from fjvoucher.pdf.libreoffice import find_soffice
 from fjvoucher.pdf.pages import count_pages
