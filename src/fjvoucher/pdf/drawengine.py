@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from fjvoucher.pdf.drawing import DrawnPage, Drawer
-from fjvoucher.pdf.drawnpdf import write_pdf
+from fjvoucher.pdf.drawnpdf import shared_programs, write_pdf
 from fjvoucher.pdf.faces import installed_faces
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, soffice_version_text
@@ -94,6 +94,7 @@ class DrawingConverter:
                  progress: Progress | None = None, workers: int | None = None):
         self.soffice, self.workdir, self.plan, self.refused, self.progress = soffice, workdir, plan, refused, progress
         self.drawer = Drawer(plan) if plan else None
+        self.programs = shared_programs(plan, self.drawer.faces) if plan else {}
         self.fallbacks: Counter[str] = Counter()
         self.drawn = 0
         self.failures: list[PdfFailure] = []
@@ -130,8 +131,8 @@ class DrawingConverter:
             pages.append(page)
         faces = self.drawer.faces
         for page, target in zip(pages, job.singles, strict=False):
-            write_bytes_atomic(target, write_pdf(self.plan, faces, [page], level=9))
-        write_bytes_atomic(job.pdf, write_pdf(self.plan, faces, pages))
+            write_bytes_atomic(target, write_pdf(self.plan, faces, [page], 9, self.programs))
+        write_bytes_atomic(job.pdf, write_pdf(self.plan, faces, pages, 6, self.programs))
         with self.lock:
             self.drawn += len(pages)
         if self.progress:

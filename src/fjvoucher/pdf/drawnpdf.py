@@ -16,7 +16,7 @@ import struct
 import zlib
 
 from fjvoucher.pdf.drawing import DrawnPage
-from fjvoucher.pdf.faces import Face
+from fjvoucher.pdf.faces import Face, Programs
 from fjvoucher.pdf.probe import Plan
 
 _RUN = re.compile(rb"/@([^@]+)@ ([\d.]+) Tf<((?:\{[^}]+\})+)>Tj")
@@ -46,8 +46,20 @@ class _Numbering:
         return where[glyph]
 
 
-def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level: int = 6) -> bytes:
-    """Return a PDF of `pages`, drawn with `plan`'s background and `faces`."""
+def shared_programs(plan: Plan, faces: dict[str, Face]) -> dict[str, Programs]:
+    """Return, for each face, font programs that start with the background's glyphs (laid out once)."""
+    programs = {face: Programs(faces[face], glyphs) for face, glyphs in plan.static.items()}
+    index = {face: i for i, face in enumerate(plan.static)}
+    programs[""] = _STATIC.sub(lambda m: b"/F%dx0 %s Tf[%s]TJ" % (index[m.group(1).decode()], m.group(2),
+                                                                _STATIC_CODE.sub(rb"<\1>", m.group(3))),
+                               plan.background.encode("latin-1"))  # the background with its fonts named
+    return programs
+
+
+def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level: int = 6,
+              programs: dict[str, Programs] | None = None) -> bytes:
+    """Return a PDF of `pages`, drawn with `plan`'s background and `faces` (`programs`: see shared_programs)."""
+    programs = programs if programs is not None else shared_programs(plan, faces)
     numbering = _Numbering(plan)
     index = {face: i for i, face in enumerate(plan.static)}
 
@@ -68,15 +80,14 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
         return b" ".join(out)
 
     contents = [_RUN.sub(runs, p.content) for p in pages]
-    background = _STATIC.sub(lambda m: b"/%s %s Tf[%s]TJ" % (name(m.group(1).decode(), 0), m.group(2),
-                                                             _STATIC_CODE.sub(rb"<\1>", m.group(3))),
-                             plan.background.encode("latin-1"))
+    background = programs[""]
     writer = _Writer(level)
     catalog, pages_ref = writer.reserve(), writer.reserve()
     refs = {}
     for face, fonts in numbering.fonts.items():
         for k, glyphs in enumerate(fonts):
-            refs[name(face, k)] = _font(writer, faces[face], glyphs)
+            shared = programs[face] if k == 0 and face in programs else Programs(faces[face], [])
+            refs[name(face, k)] = _font(writer, faces[face], glyphs, shared)
     font_dict = b"<<" + b"".join(b"/%s %d 0 R" % (n, r) for n, r in refs.items()) + b">>"
     width, height = plan.size
     box = b"[0 0 %s %s]" % (_n(width), _n(height))
@@ -99,13 +110,13 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
     return writer.finish(catalog)
 
 
-def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]]) -> int:
+def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]], programs: Programs) -> int:
     """Add a simple TrueType font of `glyphs` (codes 1, 2, …) with its program and ToUnicode; return its number."""
     order = [g for g, _ in glyphs]
-    program, _ = face.program(order, codes=True)
+    program, length = programs.program({i + 1: g for i, g in enumerate(order)})
     tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(program).digest()[:6])
     name = f"{tag}+{face.name}".encode("latin-1")
-    file_ref = writer.stream(b"<</Length1 %d" % len(program), program)
+    file_ref = writer.stream(b"<</Length1 %d/Filter/FlateDecode" % length, program, compress=False)
     units = face.units
     head = face.tables[b"head"]
     # As LibreOffice writes it (readers then size each word from the box): the face's box, no ascent.

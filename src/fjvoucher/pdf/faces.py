@@ -11,6 +11,7 @@ import functools
 import shutil
 import struct
 import subprocess
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,3 +163,118 @@ def face_named(name: str) -> Face | None:
     """Return the installed TrueType face whose PostScript name is `name`, or None."""
     found = installed_faces().get(name)
     return read_face(found[0], found[1], name) if found else None
+
+
+class Programs:
+    """Font programs of one face that all begin with the same glyphs (a master's static text), made fast.
+
+    The shared glyphs' outlines are laid out and compressed once; each program adds its own glyphs and
+    small tables around them.  The Flate stream is a concatenation of independently compressed pieces
+    (each ends on a byte boundary, none refers back into another), which every inflater reads as one.
+    """
+
+    def __init__(self, face: Face, shared: list[int], level: int = 9):
+        self.face, self.level = face, level
+        self.order = [0, *shared]
+        self.number = {g: i for i, g in enumerate(self.order)}
+        self._components(self.order)
+        glyf, self.offsets = bytearray(), [0]
+        for g in self.order:
+            data = _renumbered(self.face.outline(g), self.number)
+            glyf += data + b"\0" * (len(data) % 2)
+            self.offsets.append(len(glyf))
+        glyf += b"\0" * (-len(glyf) % 4)  # the glyphs after it stay word-aligned for the checksum
+        self.offsets[-1] = len(glyf)
+        self.glyf = bytes(glyf)
+        self.glyf_sum = _checksum(self.glyf)
+        self.packed = _raw(self.glyf, level)
+        self.bounds = _bounds(self.face.outline(g) for g in self.order)
+
+    def _components(self, order: list[int]) -> None:
+        """Append, and number, the components the glyphs of `order` are made of."""
+        pending = list(order)
+        while pending:
+            for component in _components(self.face.outline(pending.pop())):
+                if component not in self.number:
+                    self.number[component] = len(order)
+                    order.append(component)
+                    pending.append(component)
+
+    def program(self, codes: dict[int, int]) -> tuple[bytes, int]:
+        """Return the Flate-compressed program showing glyph `codes[c]` for code c, and its length unpacked.
+
+        Glyphs not among the shared ones are appended after them."""
+        number = dict(self.number)
+        order = list(self.order)
+        extra_start = len(order)
+        for g in codes.values():
+            if g not in number:
+                number[g] = len(order)
+                order.append(g)
+        pending = order[extra_start:]
+        while pending:
+            for component in _components(self.face.outline(pending.pop())):
+                if component not in number:
+                    number[component] = len(order)
+                    order.append(component)
+                    pending.append(component)
+        extra, offsets = bytearray(), list(self.offsets)
+        for g in order[extra_start:]:
+            data = _renumbered(self.face.outline(g), number)
+            extra += data + b"\0" * (len(data) % 2)
+            offsets.append(len(self.glyf) + len(extra))
+        extra += b"\0" * (-len(extra) % 4)
+        glyf_length = len(self.glyf) + len(extra)
+        short = glyf_length // 2 <= 0xFFFF
+        tables = {tag: self.face.tables[tag] for tag in DRAWN_TABLES if tag in self.face.tables}
+        tables[b"loca"] = (struct.pack(f">{len(offsets)}H", *(o // 2 for o in offsets)) if short
+                           else struct.pack(f">{len(offsets)}I", *offsets))
+        metrics = [self.face.metrics[g] for g in order]
+        tables[b"hmtx"], long_metrics = _hmtx(metrics)
+        hhea = bytearray(tables[b"hhea"])
+        hhea[10:12] = struct.pack(">H", max(a for a, _ in metrics))
+        hhea[34:36] = struct.pack(">H", long_metrics)
+        tables[b"hhea"] = bytes(hhea)
+        maxp = bytearray(tables[b"maxp"])
+        maxp[4:6] = struct.pack(">H", len(order))
+        tables[b"maxp"] = bytes(maxp)
+        head = bytearray(tables[b"head"])
+        head[8:12] = b"\0\0\0\0"
+        head[50:52] = struct.pack(">h", 0 if short else 1)
+        boxes = [self.bounds, _bounds(self.face.outline(g) for g in order[extra_start:])]
+        boxes = [b for b in boxes if b != (0, 0, 0, 0)] or [(0, 0, 0, 0)]
+        head[36:44] = struct.pack(">hhhh", min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                  max(b[2] for b in boxes), max(b[3] for b in boxes))
+        tables[b"head"] = bytes(head)
+        if b"post" in tables:
+            tables[b"post"] = struct.pack(">I", 0x00030000) + tables[b"post"][4:32]
+        tables[b"cmap"] = _byte_codes_cmap({c: number[g] for c, g in codes.items()})
+        # Physical order: the small tables, then glyf (shared glyphs first): the directory may point anywhere.
+        small = sorted(tables)
+        tags = sorted([*small, b"glyf"])
+        at = 12 + 16 * len(tags)
+        places, body = {}, bytearray()
+        for tag in small:
+            places[tag] = (at + len(body), len(tables[tag]), _checksum(tables[tag]))
+            body += tables[tag] + b"\0" * (-len(tables[tag]) % 4)
+        places[b"glyf"] = (at + len(body), glyf_length, (self.glyf_sum + _checksum(bytes(extra))) & 0xFFFFFFFF)
+        power = 1 << (len(tags).bit_length() - 1)
+        header = struct.pack(">IHHHH", 0x00010000, len(tags), power * 16, power.bit_length() - 1,
+                             len(tags) * 16 - power * 16)
+        header += b"".join(struct.pack(">4sIII", tag, places[tag][2], places[tag][0], places[tag][1]) for tag in tags)
+        first = header + bytes(body)
+        adler = zlib.adler32(bytes(extra), zlib.adler32(self.glyf, zlib.adler32(first)))
+        packed = (b"\x78\xda" + _raw(first, self.level) + self.packed + _raw(bytes(extra), self.level, True)
+                  + struct.pack(">I", adler))
+        return packed, len(first) + glyf_length
+
+
+def _checksum(data: bytes) -> int:
+    padded = data + b"\0" * (-len(data) % 4)
+    return sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+
+
+def _raw(data: bytes, level: int, last: bool = False) -> bytes:
+    """Return `data` as raw deflate blocks ending on a byte boundary (the final block when `last`)."""
+    packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
