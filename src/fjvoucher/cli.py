@@ -882,8 +882,9 @@ def template() -> None:
 
 @template.command(short_help="检查母版 · list a master's fields and problems")
 @click.argument("master", type=click.Path(dir_okay=False, path_type=Path))
-def check(master: Path) -> None:
-    """检查母版 · List the fields MASTER holds, what each fills, and any problem.
+@SOFFICE
+def check(master: Path, soffice: Path | None) -> None:
+    """检查母版 · List the fields MASTER holds, what each fills, any problem, and which PDF engine it gets.
 
     Exit 1 when the master cannot be used.
 
@@ -912,7 +913,19 @@ def check(master: Path) -> None:
         click.echo(f"[警告] {warning}")
     for problem in info.problems:
         click.echo(f"[错误] {problem}")
+    if not info.problems:
+        click.echo(f"PDF 引擎 (engine, --pdf-engine auto): {_engine_line(docx_master(master), soffice)}")
     sys.exit(ExitCode.PROBLEMS if info.problems else ExitCode.OK)
+
+
+def _engine_line(master: Path | None, soffice: Path | None) -> str:
+    """Return which PDF engine the master gets and why (probing it once, in a temporary folder)."""
+    import tempfile
+
+    from fjvoucher.word.drawn import engine_for
+
+    with tempfile.TemporaryDirectory(prefix="fjvoucher-probe-") as work:
+        return engine_for(master, soffice, Path(work))[1]
 
 
 @cli.command(short_help="检查本机 PDF 引擎和字体 · check PDF engine and fonts")

@@ -37,7 +37,7 @@ class Check:
 
 def diagnose(soffice: Path | None = None) -> list[Check]:
     """Return the checks of PDF engines and Chinese fonts on this machine."""
-    return [_system(), _libreoffice(soffice), _word(), *_fonts()]
+    return [_system(), _libreoffice(soffice), _word(), *_fonts(), _drawing(soffice)]
 
 
 def _system() -> Check:
@@ -52,6 +52,15 @@ def _libreoffice(soffice: Path | None) -> Check:
     if version is None:
         return Check("LibreOffice", False, f"{found} 无法运行 (cannot run)", install_hint())
     return Check("LibreOffice", True, f"{found} ({version or 'version unknown'})")
+
+
+def _drawing(soffice: Path | None) -> Check:
+    """Say whether the bundled master's vouchers are drawn straight to PDF here, or printed by LibreOffice."""
+    from fjvoucher.word.drawn import engine_for
+
+    with tempfile.TemporaryDirectory(prefix="fjvoucher-probe-") as work:
+        engine, why = engine_for(None, soffice, Path(work))
+    return Check("PDF 直接绘制 (drawing engine, bundled master)", True, why)
 
 
 def _word() -> Check:

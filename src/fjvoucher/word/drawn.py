@@ -8,11 +8,12 @@ condition on a value would print something the probe never saw, and such a maste
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from fjvoucher.pdf.drawing import DrawRecord
 from fjvoucher.pdf.probe import ProbeMaster
 from fjvoucher.roster.cells import CONTROL_CHARACTERS
-from fjvoucher.word.master import DOCUMENT, PreparedTemplate
+from fjvoucher.word.master import DOCUMENT, PreparedTemplate, prepare_template
 from fjvoucher.word.photos import Photo
 from fjvoucher.word.render import Voucher, VoucherRenderer
 
@@ -57,3 +58,22 @@ def draw_record(voucher: Voucher) -> DrawRecord:
         return DrawRecord(values, branch=branch)
     return DrawRecord(values, photo.data if photo.ext in ("jpeg", "jpg") else b"", (photo.width, photo.height),
                       photo.extent(), branch)
+
+
+def engine_for(master: Path | None, soffice: Path | None, workdir: Path) -> tuple[str, str]:
+    """Return which PDF engine `--pdf-engine auto` gives the master (None: the bundled one) and why.
+
+    Probes the master once (cached); photos are probed in the first merge, one shape at a time.
+    """
+    from fjvoucher.pdf.drawengine import plan_for
+    from fjvoucher.pdf.libreoffice import find_soffice
+
+    found = find_soffice(soffice)
+    if found is None:
+        return "none", "找不到 LibreOffice：只能生成 Word 文件 (LibreOffice not found: DOCX only)"
+    template = prepare_template(master)
+    plan, refused = plan_for(probe_master(template, VoucherRenderer(template), None), found, workdir)
+    if plan is None:
+        return "libreoffice", f"由 LibreOffice 生成：{refused} (printed by LibreOffice: the probe refused it)"
+    return "drawing", (f"直接绘制：探测通过，{len(plan.lines)} 行字段 (drawn: the probe passed; vouchers it "
+                       "cannot prove go to LibreOffice)")
