@@ -64,8 +64,8 @@ def _master(kind: str, folder: Path) -> Path | None:
 @pytest.fixture(scope="module", params=["bundled", "mergefield", "doc"])
 def both(tmp_path_factory, request):
     """The corpus merged by each engine (no ledger: the NOs are the roster's, so both print the same);
-    the Word masters print its first two batches, the .doc one without photos (its photo is a picture named
-    照片, which the probe does not place: with photos that master is printed by LibreOffice whole)."""
+    the Word masters print its first two batches.  LibreOffice's .doc loses the name of the picture 照片, so that
+    master prints its placeholder picture, never the photo: both engines draw the picture as the master's own."""
     folder = tmp_path_factory.mktemp(f"drawing-{request.param}")
     rows = corpus() if request.param == "bundled" else corpus()[:8]
     template = _master(request.param, folder)
@@ -78,8 +78,7 @@ def both(tmp_path_factory, request):
     results = {}
     for engine in ("auto", "libreoffice"):
         results[engine] = merge_roster(roster, folder / engine, MergeOptions(
-            template=template, photos=None if request.param == "doc" else photos, batch_size=4, today=TODAY,
-            pdf_engine=engine))
+            template=template, photos=photos, batch_size=4, today=TODAY, pdf_engine=engine))
     return folder, rows, results
 
 
@@ -92,7 +91,7 @@ def test_both_engines_write_the_same_files(both):
 
 def test_fallbacks_are_counted_by_reason(both):
     folder, rows, results = both
-    if folder.name.startswith("drawing-doc"):  # no photos: every voucher drawn
+    if folder.name.startswith("drawing-doc"):  # no photo printed: every voucher drawn
         assert not [n for n in results["auto"].notes if n.startswith("PDF：")]
         return
     if len(rows) == 8:  # the MERGEFIELD master: the first batch drawn, the second (a photo of another shape) not

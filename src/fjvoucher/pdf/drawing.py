@@ -72,11 +72,12 @@ class Drawer:
             if width > line.limit + 1e-6:
                 return "too-wide"
             pieces.append(self._line(line, placed, line.start(width), glyphs))
-        components = _jpeg_components(record.photo) if record.photo else 3
-        return DrawnPage(b"".join(pieces), glyphs, record.photo, record.photo_pixels, components)
+        shown = record.photo if photo else None
+        components = _jpeg_components(shown) if shown else 3
+        return DrawnPage(b"".join(pieces), glyphs, shown, record.photo_pixels, components)
 
     def _photo(self, record: DrawRecord) -> bytes | str | None:
-        if record.photo is None:
+        if record.photo is None or not self.plan.prints_photo:
             return None
         spot = self.plan.photo
         if spot is None or record.photo_extent is None or list(record.photo_extent) != spot["extent"]:

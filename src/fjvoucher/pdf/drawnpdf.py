@@ -91,8 +91,10 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
     font_dict = b"<<" + b"".join(b"/%s %d 0 R" % (n, r) for n, r in refs.items()) + b">>"
     width, height = plan.size
     box = b"[0 0 %s %s]" % (_n(width), _n(height))
-    form = writer.stream(b"<</Type/XObject/Subtype/Form/BBox%s/Resources<</Font %s>>" % (box, font_dict),
-                         background)
+    pictures = b"".join(b"/%s %d 0 R" % (name.encode(), _picture(writer, image))
+                        for name, image in plan.images.items())
+    form = writer.stream(b"<</Type/XObject/Subtype/Form/BBox%s/Resources<</Font %s/XObject<<%s>>>>" % (
+        box, font_dict, pictures), background)
     kids = []
     for page, content in zip(pages, contents, strict=True):
         xobjects = b"/BG %d 0 R" % form
@@ -108,6 +110,14 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
     writer.put(pages_ref, b"<</Type/Pages/Count %d/Kids[%s]>>" % (len(kids), b" ".join(b"%d 0 R" % k for k in kids)))
     writer.put(catalog, b"<</Type/Catalog/Pages %d 0 R>>" % pages_ref)
     return writer.finish(catalog)
+
+
+def _picture(writer: _Writer, image: dict) -> int:
+    """Add one of the master's own pictures as LibreOffice embedded it; return its number."""
+    import base64
+
+    entries = b"".join(b"/%s %s" % (k.encode(), v.encode()) for k, v in sorted(image["entries"].items()))
+    return writer.stream(b"<</Type/XObject/Subtype/Image" + entries, base64.b64decode(image["data"]), compress=False)
 
 
 def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]], programs: Programs) -> int:

@@ -26,7 +26,7 @@ from fjvoucher.pdf.fontsubset import TrueType
 from fjvoucher.pdf.lines import char_class, lay_out
 from fjvoucher.pdf.lopage import Block, Glyph, LoFont, Unreadable, read_blocks, read_fonts
 
-PROBE_VERSION = 2  # part of the cache key: a change to the model probes every master again
+PROBE_VERSION = 3  # part of the cache key: a change to the model probes every master again
 MARKERS = "甲乙丙丁戊己庚辛壬癸丑寅卯辰巳午未酉戌亥鼠虎兔龙蛇羊猴鸡狗猪梅兰竹菊松柏"
 MIXED = "{m}A1（{m}）·{m}、b2-{m}"  # every class the line model knows, with and without Writer's spacing
 RARE = "{m}𠀋{m}㐀{m}"  # Extension B and A: from the faces LibreOffice falls back to (fonts.RARE_FACES)
@@ -75,6 +75,8 @@ class Plan:
     photo: dict | None = None  # {"extent": [cx, cy], "clip": "x y w h", "cm": "a 0 0 d e f"}
     fallback_faces: list[str] = field(default_factory=list)  # proven for characters the line's face lacks
     punctuation: bool = False  # the mixed line proved punctuation and spacing
+    images: dict[str, dict] = field(default_factory=dict)  # the master's own pictures, as LibreOffice embedded them
+    prints_photo: bool = True  # the master has a photo placeholder (else a record's photo is not printed)
 
     def to_json(self) -> str:
         """Return the plan as JSON (the probe cache)."""
@@ -157,13 +159,14 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     empty, ones, twos, bare = pages[:4]
     if any(g.char in by_marker for b in empty[1] for g in b.glyphs):
         raise Refused("母版的文字含有标记字 (a marker is part of the master's text)")
-    photo = _photo_op(ones, master)
+    photo = _photo_op(ones, bare, master)
     skeleton = _skeleton(*ones, photo)
     for content, blocks in (empty, twos):
         if _skeleton(content, blocks, photo) != skeleton:
             raise Refused("母版的线条或图片随文字移动 (drawing moves with the text)")
     if _skeleton(*bare, None) != _skeleton(*ones, photo, drop_photo=True):
         raise Refused("没有照片时版面不同 (the page differs without a photo)")
+    images = _images(reader.pages[1], ones[0], photo)
     lines, line_blocks = _lines(ones[1], by_marker, fonts, faces)
     twos_lines, _ = _lines(twos[1], by_marker, fonts, faces)
     for line in lines:
@@ -193,7 +196,7 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     static = {k: v for k, v in order.items() if not k.startswith("chars:")}
     chars = {k[6:]: "".join(v) for k, v in order.items() if k.startswith("chars:")}
     return Plan((float(box.width), float(box.height)), text, [f.name for f in plan_faces], static, chars,
-                lines, fields, photo, rare, punctuation)
+                lines, fields, photo, rare, punctuation, images, "photo" in master.names)
 
 
 def _proves(blocks, background, lines, values, fonts, faces, rare=()) -> bool:
@@ -215,18 +218,39 @@ def _faces(fonts: dict[str, LoFont]) -> dict[str, Face]:
     return faces
 
 
-def _photo_op(page: tuple[bytes, list[Block]], master: ProbeMaster) -> dict | None:
-    content = page[0]
-    found = list(_PHOTO.finditer(content))
-    if master.photo_extent is None:
-        if found:
-            raise Refused("母版自带图片 (a picture of its own)")
-        return None
-    if len(found) != 1 or "photo" not in master.names:
+def _photo_op(page: tuple[bytes, list[Block]], bare: tuple[bytes, list[Block]], master: ProbeMaster) -> dict | None:
+    """Return where the photo is drawn: the one image the page with a photo has and the page without lacks."""
+    if master.photo_extent is None or "photo" not in master.names:
+        return None  # pictures, if any, are the master's own: they stay on the page
+    without = {(m.group(1), m.group(2)) for m in _PHOTO.finditer(bare[0])}
+    found = [m for m in _PHOTO.finditer(page[0]) if (m.group(1), m.group(2)) not in without]
+    if len(found) != 1:
         raise Refused("照片的位置无法确定 (photo not found once)")
     match = found[0]
-    return {"extent": list(master.photo_extent), "clip": match.group(1).decode(), "cm": match.group(2).decode(),
-            "span": [match.start(), match.end()], "reopen": match.group(4).decode("latin-1")}
+    return {"extent": list(master.photo_extent), "clip": match.group(1).decode(), "cm": match.group(2).decode()}
+
+
+def _is_photo(match: re.Match, photo: dict | None) -> bool:
+    return photo is not None and (match.group(1).decode(), match.group(2).decode()) == (photo["clip"], photo["cm"])
+
+
+def _images(page, content: bytes, photo: dict | None) -> dict[str, dict]:
+    """Return the master's own pictures the page shows, by resource name: dictionary and data, as LibreOffice
+    embedded them (base64)."""
+    import base64
+
+    names = {m.group(3).decode() for m in _PHOTO.finditer(content) if not _is_photo(m, photo)}
+    found = {}
+    xobjects = page["/Resources"].get_object().get("/XObject") or {}
+    for name in sorted(names):
+        image = xobjects["/" + name].get_object()
+        entries = {k[1:]: str(v) for k, v in image.items() if k in (
+            "/Width", "/Height", "/BitsPerComponent", "/ColorSpace", "/Filter")}
+        if set(entries) != {"Width", "Height", "BitsPerComponent", "ColorSpace", "Filter"} or not \
+                entries["ColorSpace"].startswith("/Device") or "/SMask" in image or "/DecodeParms" in image:
+            raise Refused("母版自带的图片无法照搬 (a picture of the master's own cannot be copied)")
+        found[name] = {"entries": entries, "data": base64.b64encode(image._data).decode("ascii")}
+    return found
 
 
 def _skeleton(content: bytes, blocks: list[Block], photo: dict | None, drop_photo: bool = False) -> bytes:
@@ -237,8 +261,13 @@ def _skeleton(content: bytes, blocks: list[Block], photo: dict | None, drop_phot
         at = block.end
     out.append(content[at:])
     text = b"".join(out)
-    text = _PHOTO.sub(b"" if drop_photo else rb"Q q \1 re\nW* n\nq \2 cm\n/Photo Do Q\nQ \4", text)
-    return text
+    def neutral(match: re.Match) -> bytes:
+        if _is_photo(match, photo):
+            return b"" if drop_photo else b"Q q %s re\nW* n\nq %s cm\n/Photo Do Q\nQ %s" % (
+                match.group(1), match.group(2), match.group(4))
+        return match.group(0).replace(b"/" + match.group(3) + b" Do", b"/Picture Do")  # named per page
+
+    return _PHOTO.sub(neutral, text)
 
 
 def _clusters(blocks: list[Block]) -> list[list[tuple[int, Glyph]]]:
@@ -389,8 +418,7 @@ def _background(page: tuple[bytes, list[Block]], blocks: list[Block], line_block
             out.append(_rewritten(block, fonts, faces, order, index))
     out.append(content[at:])
     text = b"".join(out)
-    if photo:
-        text = _PHOTO.sub(b"", text)
+    text = _PHOTO.sub(lambda m: b"" if _is_photo(m, photo) else m.group(0), text)
     return text.decode("latin-1"), order
 
 
