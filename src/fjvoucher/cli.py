@@ -264,7 +264,8 @@ class ProgressLine:
     Only on a terminal: redirected to a log file, each stage writes a start and an end line instead.
     """
 
-    LABELS = {"docx": ("已生成", "张"), "pdf": ("PDF 已完成", "页")}
+    LABELS = {"docx": ("已生成", "张"), "pdf": ("PDF 已完成", "页"),
+              "probe": ("新母版：LibreOffice 探测版式（只需一次）probing the master once", "")}
 
     def __init__(self, quiet: bool, terminal: bool | None = None):
         import threading

@@ -433,7 +433,7 @@ class _BatchWriter:
         self.make_docx, self.make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
         self.converter = open_engine(options.pdf_engine, outdir, options.soffice,
                                      _Counter(progress, "pdf", total).add, _probe_master(template, self.renderer, sample_photo),
-                                     result.notes.append) if self.make_pdf else None
+                                     _probe_progress(progress)) if self.make_pdf else None
         self.drawing = bool(self.converter) and hasattr(self.converter, "fallbacks")
         self.folder = outdir / "batches" if self.make_docx or not self.converter else self.converter.workdir / "docx"
         self.written: list[str] = []
@@ -537,6 +537,11 @@ def _issuer(options: MergeOptions, roster_nos: frozenset[str], template_sha256: 
                            pattern=options.no_pattern, reissue=options.reissue, reserved=roster_nos)
 
     return record
+
+
+def _probe_progress(progress: Progress | None):
+    """Return how the first merge with a new master tells of its probe (a few seconds, once)."""
+    return (lambda done, total: progress("probe", done, total)) if progress else None
 
 
 def _pdf_files(outdir: Path, jobs: list[PdfJob], failures: list[PdfFailure]) -> list[str]:

@@ -39,7 +39,7 @@ REASONS = {
 def plan_for(master: ProbeMaster, soffice: Path, workdir: Path, cache: Path | None = None,
              note=None) -> tuple[Plan | None, str]:
     """Return the master's drawing plan (None when refused) and what was decided, probing once per master,
-    LibreOffice version and set of fonts."""
+    LibreOffice version and set of fonts; `note(done, total)` hears of a probe: (0, 1) before, (1, 1) after."""
     faces = installed_faces()
     key = cache_key(master, soffice_version_text(soffice) or "", [path for path, _ in faces.values()])
     folder = cache or _cache()
@@ -51,7 +51,7 @@ def plan_for(master: ProbeMaster, soffice: Path, workdir: Path, cache: Path | No
         except (ValueError, KeyError, TypeError):
             pass
     if note:
-        note("首次使用此母版：正在用 LibreOffice 探测版式（只需一次，几秒钟）(probing the master once)")
+        note(0, 1)
     try:
         plan = _probe(master, soffice, workdir)
         record = {"plan": json.loads(plan.to_json())}
@@ -59,6 +59,8 @@ def plan_for(master: ProbeMaster, soffice: Path, workdir: Path, cache: Path | No
     except Refused as exc:
         plan, reason = None, str(exc)
         record = {"refused": reason}
+    if note:
+        note(1, 1)
     folder.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(cached, json.dumps(record, ensure_ascii=False).encode("utf-8"))
     return plan, reason
