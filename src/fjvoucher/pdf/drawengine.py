@@ -96,7 +96,7 @@ class DrawingConverter:
                  progress: Progress | None = None, workers: int | None = None):
         self.soffice, self.workdir, self.plan, self.refused, self.progress = soffice, workdir, plan, refused, progress
         self.drawer = Drawer(plan) if plan else None
-        self.programs = shared_programs(plan, self.drawer.faces) if plan else {}
+        self.shared = shared_programs(plan, self.drawer.faces) if plan else None
         self.fallbacks: Counter[str] = Counter()
         self.drawn = 0
         self.failures: list[PdfFailure] = []
@@ -133,8 +133,8 @@ class DrawingConverter:
             pages.append(page)
         faces = self.drawer.faces
         for page, target in zip(pages, job.singles, strict=False):
-            write_bytes_atomic(target, write_pdf(self.plan, faces, [page], 9, self.programs))
-        write_bytes_atomic(job.pdf, write_pdf(self.plan, faces, pages, 6, self.programs))
+            write_bytes_atomic(target, write_pdf(self.plan, faces, [page], 9, self.shared))
+        write_bytes_atomic(job.pdf, write_pdf(self.plan, faces, pages, 6, self.shared))
         with self.lock:
             self.drawn += len(pages)
         if self.progress:

@@ -11,6 +11,7 @@ order of appearance; the same pages give the same bytes.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 import re
 import struct
 import zlib
@@ -26,13 +27,43 @@ _STATIC_CODE = re.compile(rb"<00([0-9A-F]{2})>")
 CODES = 255  # a simple font's codes 1–255: LibreOffice's kind of font, drawn alike by every reader
 
 
+@dataclass
+class Shared:
+    """What every PDF drawn with one plan starts from, prepared once: programs, background, codes, entries."""
+
+    programs: dict[str, Programs]
+    background: bytes  # the background with its fonts named
+    static: dict[str, list[tuple[int, str]]]  # face → its background glyphs and their characters, codes 1, 2, …
+    where: dict[str, dict[int, tuple[int, int]]]  # face → glyph → (font, code)
+    entries: dict[str, tuple[list[bytes], list[bytes]]]  # face → the static glyphs' widths and ToUnicode lines
+
+
+def shared_programs(plan: Plan, faces: dict[str, Face]) -> Shared:
+    """Return what PDFs drawn with `plan` share: programs starting with the background's glyphs, and the rest."""
+    index = {face: i for i, face in enumerate(plan.static)}
+    background = _STATIC.sub(lambda m: b"/F%dx0 %s Tf[%s]TJ" % (index[m.group(1).decode()], m.group(2),
+                                                               _STATIC_CODE.sub(rb"<\1>", m.group(3))),
+                             plan.background.encode("latin-1"))
+    static = {face: list(zip(glyphs, plan.static_chars[face], strict=True)) for face, glyphs in plan.static.items()}
+    return Shared({face: Programs(faces[face], glyphs) for face, glyphs in plan.static.items()}, background, static,
+                  {face: {g: (0, i + 1) for i, (g, _) in enumerate(pairs)} for face, pairs in static.items()},
+                  {face: _entries(faces[face], pairs, 1) for face, pairs in static.items()})
+
+
+def _entries(face: Face, glyphs: list[tuple[int, str]], first: int) -> tuple[list[bytes], list[bytes]]:
+    """Return the /Widths numbers and ToUnicode lines of `glyphs`, the first under code `first`."""
+    widths = [b"%d" % round(face.advance(g) * 1000 / face.units) for g, _ in glyphs]
+    lines = [b"<%02X><%s>\n" % (first + i, c.encode("utf-16-be").hex().upper().encode())
+             for i, (_, c) in enumerate(glyphs)]
+    return widths, lines
+
+
 class _Numbering:
     """Fonts of one file's glyphs, face by face, 255 codes each: the background's glyphs first."""
 
-    def __init__(self, plan: Plan):
-        self.fonts: dict[str, list[list[tuple[int, str]]]] = {
-            face: [list(zip(glyphs, plan.static_chars[face], strict=True))] for face, glyphs in plan.static.items()}
-        self.where = {face: {g: (0, i + 1) for i, g in enumerate(glyphs)} for face, glyphs in plan.static.items()}
+    def __init__(self, shared: Shared):
+        self.fonts = {face: [list(pairs)] for face, pairs in shared.static.items()}
+        self.where = {face: dict(where) for face, where in shared.where.items()}
 
     def add(self, face: str, glyph: int, char: str) -> tuple[int, int]:
         """Return (font, code) of the glyph, given the next free code when new."""
@@ -46,21 +77,11 @@ class _Numbering:
         return where[glyph]
 
 
-def shared_programs(plan: Plan, faces: dict[str, Face]) -> dict[str, Programs]:
-    """Return, for each face, font programs that start with the background's glyphs (laid out once)."""
-    programs = {face: Programs(faces[face], glyphs) for face, glyphs in plan.static.items()}
-    index = {face: i for i, face in enumerate(plan.static)}
-    programs[""] = _STATIC.sub(lambda m: b"/F%dx0 %s Tf[%s]TJ" % (index[m.group(1).decode()], m.group(2),
-                                                                _STATIC_CODE.sub(rb"<\1>", m.group(3))),
-                               plan.background.encode("latin-1"))  # the background with its fonts named
-    return programs
-
-
 def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level: int = 6,
-              programs: dict[str, Programs] | None = None) -> bytes:
-    """Return a PDF of `pages`, drawn with `plan`'s background and `faces` (`programs`: see shared_programs)."""
-    programs = programs if programs is not None else shared_programs(plan, faces)
-    numbering = _Numbering(plan)
+              shared: Shared | None = None) -> bytes:
+    """Return a PDF of `pages`, drawn with `plan`'s background and `faces` (`shared`: see shared_programs)."""
+    shared = shared if shared is not None else shared_programs(plan, faces)
+    numbering = _Numbering(shared)
     index = {face: i for i, face in enumerate(plan.static)}
 
     def name(face: str, font: int) -> bytes:
@@ -80,14 +101,15 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
         return b" ".join(out)
 
     contents = [_RUN.sub(runs, p.content) for p in pages]
-    background = programs[""]
+    background = shared.background
     writer = _Writer(level)
     catalog, pages_ref = writer.reserve(), writer.reserve()
     refs = {}
     for face, fonts in numbering.fonts.items():
         for k, glyphs in enumerate(fonts):
-            shared = programs[face] if k == 0 and face in programs else Programs(faces[face], [])
-            refs[name(face, k)] = _font(writer, faces[face], glyphs, shared)
+            first = k == 0 and face in shared.programs
+            refs[name(face, k)] = _font(writer, faces[face], glyphs, shared.programs[face] if first else
+                                        Programs(faces[face], []), shared.entries[face] if first else ([], []))
     font_dict = b"<<" + b"".join(b"/%s %d 0 R" % (n, r) for n, r in refs.items()) + b">>"
     width, height = plan.size
     box = b"[0 0 %s %s]" % (_n(width), _n(height))
@@ -120,8 +142,11 @@ def _picture(writer: _Writer, image: dict) -> int:
     return writer.stream(b"<</Type/XObject/Subtype/Image" + entries, base64.b64decode(image["data"]), compress=False)
 
 
-def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]], programs: Programs) -> int:
-    """Add a simple TrueType font of `glyphs` (codes 1, 2, …) with its program and ToUnicode; return its number."""
+def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]], programs: Programs,
+          known: tuple[list[bytes], list[bytes]]) -> int:
+    """Add a simple TrueType font of `glyphs` (codes 1, 2, …) with its program and ToUnicode; return its number.
+
+    `known` holds the widths and ToUnicode lines of the first glyphs (the background's), made once."""
     order = [g for g, _ in glyphs]
     program, length = programs.program({i + 1: g for i, g in enumerate(order)})
     tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(program).digest()[:6])
@@ -134,9 +159,9 @@ def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]], programs: 
     descriptor = writer.add(b"<</Type/FontDescriptor/FontName/%s/Flags 4/FontBBox[%s]/ItalicAngle 0/Ascent 0"
                             b"/Descent 0/CapHeight %d/StemV 80/FontFile2 %d 0 R>>" % (
                                 name, " ".join(map(str, bbox)).encode(), bbox[3], file_ref))
-    widths = b" ".join(b"%d" % round(face.advance(g) * 1000 / units) for g in order)
-    lines = b"".join(b"<%02X><%s>\n" % (i + 1, c.encode("utf-16-be").hex().upper().encode())
-                     for i, (_, c) in enumerate(glyphs))
+    more = _entries(face, glyphs[len(known[0]):], len(known[0]) + 1)
+    widths = b" ".join(known[0] + more[0])
+    lines = b"".join(known[1] + more[1])
     cmap = (b"/CIDInit/ProcSet findresource begin 12 dict begin begincmap/CIDSystemInfo<</Registry(Adobe)/Ordering"
             b"(UCS)/Supplement 0>>def/CMapName/Adobe-Identity-UCS def/CMapType 2 def\n1 begincodespacerange\n"
             b"<00><FF>\nendcodespacerange\n%d beginbfchar\n%sendbfchar\nendcmap CMapName currentdict"
