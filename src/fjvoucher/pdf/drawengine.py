@@ -9,11 +9,13 @@ than proven, a photo of another size) goes whole to LibreOffice, as with `--pdf-
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import queue
 import shutil
 import threading
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from fjvoucher.pdf.drawing import DrawnPage, Drawer
@@ -95,8 +97,6 @@ class DrawingConverter:
     def __init__(self, soffice: Path, workdir: Path, plan: Plan | None, refused: str = "",
                  progress: Progress | None = None, workers: int | None = None):
         self.soffice, self.workdir, self.plan, self.refused, self.progress = soffice, workdir, plan, refused, progress
-        self.drawer = Drawer(plan) if plan else None
-        self.shared = shared_programs(plan, self.drawer.faces) if plan else None
         self.fallbacks: Counter[str] = Counter()
         self.drawn = 0
         self.failures: list[PdfFailure] = []
@@ -105,6 +105,9 @@ class DrawingConverter:
         self.jobs: queue.Queue[PdfJob | None] = queue.Queue()
         self.stopping = threading.Event()
         count = max(1, workers or os.cpu_count() or 1)
+        # Drawing is Python work: processes (spawned, as on Windows) draw while the merge writes DOCX.
+        self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                                        initargs=(plan.to_json(),)) if plan else None
         self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(count)]
         for thread in self.threads:
             thread.start()
@@ -121,22 +124,15 @@ class DrawingConverter:
                 self._pass_on(job, f"bug:{type(exc).__name__}")
 
     def _draw_or_pass(self, job: PdfJob) -> None:
-        if self.drawer is None or job.records is None:
-            self._pass_on(job, "probe" if self.drawer is None else "records")
+        if self.pool is None or job.records is None:
+            self._pass_on(job, "probe" if self.pool is None else "records")
             return
-        pages: list[DrawnPage] = []
-        for record in job.records:
-            page = self.drawer.draw_page(record)
-            if isinstance(page, str):
-                self._pass_on(job, page)
-                return
-            pages.append(page)
-        faces = self.drawer.faces
-        for page, target in zip(pages, job.singles, strict=False):
-            write_bytes_atomic(target, write_pdf(self.plan, faces, [page], 9, self.shared))
-        write_bytes_atomic(job.pdf, write_pdf(self.plan, faces, pages, 6, self.shared))
+        reason = self.pool.submit(_draw_batch, job.records, job.pdf, job.singles).result()
+        if reason:
+            self._pass_on(job, reason)
+            return
         with self.lock:
-            self.drawn += len(pages)
+            self.drawn += job.pages
         if self.progress:
             self.progress(job.pages)
 
@@ -154,6 +150,8 @@ class DrawingConverter:
             self.jobs.put(None)
         for thread in self.threads:
             thread.join()
+        if self.pool:
+            self.pool.shutdown()
         if self.libreoffice:
             self.failures += self.libreoffice.finish()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -162,6 +160,8 @@ class DrawingConverter:
     def abort(self) -> None:
         """Stop now: drop queued batches, stop LibreOffice, clean up."""
         self.stopping.set()
+        if self.pool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
         for _ in self.threads:
             self.jobs.put(None)
         for thread in self.threads:
@@ -179,3 +179,28 @@ class DrawingConverter:
             why += f"（{self.refused}）"
         return [f"PDF：直接绘制 {self.drawn} 张，由 LibreOffice 生成 {sum(self.fallbacks.values())} 张：{why} "
                 f"(drawn {self.drawn}, LibreOffice {sum(self.fallbacks.values())})"]
+
+
+_WORKER: dict = {}  # in a drawing process: its plan, drawer and what its PDFs share
+
+
+def _start(plan_json: str) -> None:
+    """Prepare a drawing process: read the plan, the faces, the shared programs (once)."""
+    plan = Plan.from_json(plan_json)
+    drawer = Drawer(plan)
+    _WORKER.update(plan=plan, drawer=drawer, shared=shared_programs(plan, drawer.faces))
+
+
+def _draw_batch(records: list, pdf: Path, singles: list[Path]) -> str:
+    """Draw a batch and its per-candidate PDFs; return why it cannot be drawn ("" when drawn, files in place)."""
+    plan, drawer, shared = _WORKER["plan"], _WORKER["drawer"], _WORKER["shared"]
+    pages: list[DrawnPage] = []
+    for record in records:
+        page = drawer.draw_page(record)
+        if isinstance(page, str):
+            return page
+        pages.append(page)
+    for page, target in zip(pages, singles, strict=False):
+        write_bytes_atomic(target, write_pdf(plan, drawer.faces, [page], 9, shared))
+    write_bytes_atomic(pdf, write_pdf(plan, drawer.faces, pages, 6, shared))
+    return ""
