@@ -82,7 +82,7 @@ def read_blocks(content: bytes, fonts: dict[str, LoFont]) -> list[Block]:
     blocks = []
     for match in _BLOCK.finditer(content):
         blocks.append(_block(match, fonts))
-    if content.count(b"BT\n") != len(blocks):
+    if len(re.findall(rb"\bBT\b", content)) != len(blocks):
         raise Unreadable("text outside LibreOffice's usual blocks")
     return blocks
 
