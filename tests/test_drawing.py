@@ -214,3 +214,21 @@ def test_rare_characters_come_from_the_intended_faces(both):
                     if char.encode("utf-16-be").hex().upper().encode() in text.upper():
                         faces.setdefault(char, set()).add(str(font["/BaseFont"]).split("+")[-1])
         assert faces == {"𪚥": {"HanaMinB"}, "㐀": {"HanaMinA"}, "𠀋": {"HanaMinA"}}, engine
+
+
+def test_a_branch_the_probe_did_not_render_is_printed_by_libreoffice(tmp_path):
+    """Vouchers with a verification code and QR (the master's {%p if qr %} branch): their batch goes to
+    LibreOffice, counted, and reads and looks as LibreOffice draws that batch's DOCX."""
+    from fjvoucher.pdf.jobs import PdfJob
+    from fjvoucher.pdf.libreoffice import LibreOfficeConverter
+
+    rows = make_candidates(4, seed=9)
+    result = merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out", MergeOptions(
+        batch_size=4, today=TODAY, ledger=tmp_path / "l.db", verify_url="https://jd.example.cn"))
+    assert any("真伪查询码和二维码 (verification code and QR) 4 张" in n for n in result.notes)
+    converter = LibreOfficeConverter(find_soffice(), tmp_path / "lo")
+    converter.submit(PdfJob(tmp_path / "out" / "batches" / "batch-001.docx", tmp_path / "again.pdf", 4))
+    assert converter.finish() == []
+    for page in range(1, 5):
+        assert differences(tmp_path / "out" / "batches" / "batch-001.pdf", page, tmp_path / "again.pdf", page,
+                           tmp_path / "cmp") == []
