@@ -45,48 +45,6 @@ class Face:
         """Return the glyf bytes of `glyph`."""
         return self.tables[b"glyf"][self.offsets[glyph]:self.offsets[glyph + 1]]
 
-    def program(self, order: list[int], codes: bool = False) -> tuple[bytes, list[int]]:
-        """Return a font program whose glyph 1, 2, … are `order` (glyph 0 is .notdef), and the final order
-        (components of composite glyphs appended and renumbered)."""
-        order = [0, *order]
-        number = {g: i for i, g in enumerate(order)}
-        pending = list(order)
-        while pending:  # components the kept glyphs are made of come along, after them
-            for component in _components(self.outline(pending.pop())):
-                if component not in number:
-                    number[component] = len(order)
-                    order.append(component)
-                    pending.append(component)
-        glyf, offsets = bytearray(), [0]
-        for g in order:
-            data = _renumbered(self.outline(g), number)
-            glyf += data + b"\0" * (len(data) % 2)
-            offsets.append(len(glyf))
-        short = offsets[-1] // 2 <= 0xFFFF
-        tables = {tag: self.tables[tag] for tag in DRAWN_TABLES if tag in self.tables}
-        tables[b"glyf"] = bytes(glyf)
-        tables[b"loca"] = (struct.pack(f">{len(offsets)}H", *(o // 2 for o in offsets)) if short
-                           else struct.pack(f">{len(offsets)}I", *offsets))
-        metrics = [self.metrics[g] for g in order]
-        tables[b"hmtx"], long_metrics = _hmtx(metrics)
-        hhea = bytearray(tables[b"hhea"])
-        hhea[10:12] = struct.pack(">H", max(a for a, _ in metrics))
-        hhea[34:36] = struct.pack(">H", long_metrics)
-        tables[b"hhea"] = bytes(hhea)
-        maxp = bytearray(tables[b"maxp"])
-        maxp[4:6] = struct.pack(">H", len(order))
-        tables[b"maxp"] = bytes(maxp)
-        head = bytearray(tables[b"head"])
-        head[8:12] = b"\0\0\0\0"
-        head[50:52] = struct.pack(">h", 0 if short else 1)
-        head[36:44] = struct.pack(">hhhh", *_bounds(self.outline(g) for g in order))  # as LibreOffice's subsets
-        tables[b"head"] = bytes(head)
-        if b"post" in tables:
-            tables[b"post"] = struct.pack(">I", 0x00030000) + tables[b"post"][4:32]
-        # Code N shows glyph N (a simple font's codes 1–255 through a Mac Roman cmap, as LibreOffice writes).
-        tables[b"cmap"] = _byte_codes_cmap({n: n for n in range(1, min(len(order), 256))} if codes else {})
-        return _font_file(tables), order
-
 
 def _bounds(outlines) -> tuple[int, int, int, int]:
     """Return the box around the glyphs (xMin, yMin, xMax, yMax of their headers; empty glyphs aside)."""

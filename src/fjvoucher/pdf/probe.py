@@ -23,7 +23,7 @@ from fjvoucher.contract import CONTRACT
 from fjvoucher.pdf.faces import Face, face_named
 from fjvoucher.pdf.fonts import RARE_FACES
 from fjvoucher.pdf.fontsubset import TrueType
-from fjvoucher.pdf.lines import char_class, lay_out
+from fjvoucher.pdf.lines import lay_out
 from fjvoucher.pdf.lopage import Block, Glyph, LoFont, Unreadable, read_blocks, read_fonts
 
 PROBE_VERSION = 3  # part of the cache key: a change to the model probes every master again
@@ -168,7 +168,6 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
         raise Refused("没有照片时版面不同 (the page differs without a photo)")
     images = _images(reader.pages[1], ones[0], photo)
     lines, line_blocks = _lines(ones[1], by_marker, fonts, faces)
-    twos_lines, _ = _lines(twos[1], by_marker, fonts, faces)
     for line in lines:
         _align(line, ones[1], twos[1], by_marker, marker, fonts, faces)
     background = [b for i, b in enumerate(ones[1]) if i not in line_blocks]
@@ -401,6 +400,7 @@ def _check_outlines(resources, fonts: dict[str, LoFont], faces: dict[str, Face])
 
 
 def _same_composite(a: bytes, b: bytes) -> bool:
+    """Return whether two composite glyphs agree but for their components' numbers (which subsetting changes)."""
     return len(a) == len(b) and a[:10] == b[:10] and a[:2] == b"\xff\xff"
 
 
