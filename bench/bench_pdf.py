@@ -46,7 +46,8 @@ def merge_rate(path: Path, photos: Path | None, rows: int, *extra: str) -> tuple
                                                 "--ledger", str(Path(tmp) / "ledger.db"), *extra])
         SIZES["with photo" if photos else "without photo"] = [
             p.stat().st_size for p in (Path(tmp) / "vouchers").glob("*.pdf")]
-    return rows / seconds, f"peak {fmt_mb(own)} fjvoucher, {fmt_mb(tree)} the largest process it ran (LibreOffice or a drawing process)"
+    return rows / seconds, (f"peak {fmt_mb(own)} fjvoucher, {fmt_mb(tree)} the largest process it ran "
+                            "(LibreOffice or a drawing process)")
 
 
 def main(rows: int, big_rows: int) -> None:
