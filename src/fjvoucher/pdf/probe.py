@@ -160,12 +160,7 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     if any(g.char in by_marker for b in empty[1] for g in b.glyphs):
         raise Refused("母版的文字含有标记字 (a marker is part of the master's text)")
     photo = _photo_op(ones, bare, master)
-    skeleton = _skeleton(*ones, photo)
-    for content, blocks in (empty, twos):
-        if _skeleton(content, blocks, photo) != skeleton:
-            raise Refused("母版的线条或图片随文字移动 (drawing moves with the text)")
-    if _skeleton(*bare, None) != _skeleton(*ones, photo, drop_photo=True):
-        raise Refused("没有照片时版面不同 (the page differs without a photo)")
+    _check_drawing(empty, ones, twos, bare, photo)
     images = _images(reader.pages[1], ones[0], photo)
     lines, line_blocks = _lines(ones[1], by_marker, fonts, faces)
     for line in lines:
@@ -175,27 +170,42 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     if any(name not in faces for name in used):
         raise Refused(f"找不到 LibreOffice 所用字体 {'、'.join(n for n in used if n not in faces)} 的 TrueType 文件 "
                       "(face not found)")
-    plan_faces = [faces[name] for name in used]
     values = [{f: "" for f in fields}, marker, {f: m * 2 for f, m in marker.items()}, marker]
     for (content, blocks), page_values in zip(pages[:4], values, strict=True):
         _check_page(blocks, background, lines, page_values, fonts, faces)
-    at, punctuation, rare = 4, False, []
-    if layout["mixed"]:
-        punctuation = _proves(pages[4][1], background, lines, marker | {layout["mixed"]: MIXED.format(
-            m=marker[layout["mixed"]])}, fonts, faces)
-        rare = [f for f in RARE_FACES if f in faces]
-        if len(rare) != len(RARE_FACES) or not _proves(pages[5][1], background, lines, marker | {
-                layout["mixed"]: RARE.format(m=marker[layout["mixed"]])}, fonts, faces, rare):
-            rare = []
-        at = 6
-    for f, (content, blocks) in zip(fields, pages[at:], strict=True):
+    punctuation, rare = _optional_proofs(pages, layout, background, lines, fonts, faces)
+    for f, (content, blocks) in zip(fields, pages[6 if layout["mixed"] else 4:], strict=True):
         _widths(lines, f, marker[f], blocks, fonts)
     _check_outlines(reader.pages[0]["/Resources"].get_object(), fonts, faces)
     text, order = _background(ones, ones[1], line_blocks, photo, fonts, faces)
     static = {k: v for k, v in order.items() if not k.startswith("chars:")}
     chars = {k[6:]: "".join(v) for k, v in order.items() if k.startswith("chars:")}
-    return Plan((float(box.width), float(box.height)), text, [f.name for f in plan_faces], static, chars,
-                lines, fields, photo, rare, punctuation, images, "photo" in master.names)
+    return Plan((float(box.width), float(box.height)), text, used, static, chars, lines, fields, photo, rare,
+                punctuation, images, "photo" in master.names)
+
+
+def _check_drawing(empty, ones, twos, bare, photo: dict | None) -> None:
+    """Check that everything but text stays put whatever the fields hold, and with or without a photo."""
+    skeleton = _skeleton(*ones, photo)
+    for content, blocks in (empty, twos):
+        if _skeleton(content, blocks, photo) != skeleton:
+            raise Refused("母版的线条或图片随文字移动 (drawing moves with the text)")
+    if _skeleton(*bare, None) != _skeleton(*ones, photo, drop_photo=True):
+        raise Refused("没有照片时版面不同 (the page differs without a photo)")
+
+
+def _optional_proofs(pages, layout: dict, background, lines, fonts, faces) -> tuple[bool, list[str]]:
+    """Return whether the mixed line proved punctuation and spacing, and the rare faces the rare line proved."""
+    if not layout["mixed"]:
+        return False, []
+    marker, mixed = layout["marker"], layout["mixed"]
+    punctuation = _proves(pages[4][1], background, lines, marker | {mixed: MIXED.format(m=marker[mixed])},
+                          fonts, faces)
+    rare = [f for f in RARE_FACES if f in faces]
+    if len(rare) != len(RARE_FACES) or not _proves(pages[5][1], background, lines, marker | {
+            mixed: RARE.format(m=marker[mixed])}, fonts, faces, rare):
+        rare = []
+    return punctuation, rare
 
 
 def _proves(blocks, background, lines, values, fonts, faces, rare=()) -> bool:
