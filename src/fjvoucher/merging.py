@@ -36,7 +36,7 @@ from fjvoucher.outfolder import (
     safe_name,
     untouched_since_written,
 )
-from fjvoucher.pdf.engine import choose_format, open_engine, sweep
+from fjvoucher.pdf.engine import choose_format, draws, notes_of, open_engine, sweep
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob
 from fjvoucher.pdf.masters import docx_master
 from fjvoucher.roster.cells import parse_date
@@ -45,10 +45,11 @@ from fjvoucher.roster.idcard import mask_id
 from fjvoucher.roster.records import Candidate
 from fjvoucher.roster.report import Finding, Report
 from fjvoucher.sheets.register import holds_rows, register_rows, write_register, write_rejected
+from fjvoucher.word.drawn import draw_record
+from fjvoucher.word.drawn import probe_master as _probe_master
 from fjvoucher.word.master import PreparedTemplate, prepare_template
 from fjvoucher.word.photos import PhotoFolder, PhotoInfo, check_photo, load_photo
 from fjvoucher.word.qr import qr_image, verify_link
-from fjvoucher.word.drawn import draw_record, probe_master as _probe_master
 from fjvoucher.word.render import Voucher, VoucherRenderer, voucher_context
 
 REGISTER_NAME = "发放登记表.xlsx"
@@ -432,9 +433,10 @@ class _BatchWriter:
         self.renderer = VoucherRenderer(template)
         self.make_docx, self.make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
         self.converter = open_engine(options.pdf_engine, outdir, options.soffice,
-                                     _Counter(progress, "pdf", total).add, _probe_master(template, self.renderer, sample_photo),
+                                     _Counter(progress, "pdf", total).add,
+                                     _probe_master(template, self.renderer, sample_photo),
                                      _probe_progress(progress)) if self.make_pdf else None
-        self.drawing = bool(self.converter) and hasattr(self.converter, "fallbacks")
+        self.drawing = draws(self.converter)
         self.folder = outdir / "batches" if self.make_docx or not self.converter else self.converter.workdir / "docx"
         self.written: list[str] = []
         self.jobs: list[PdfJob] = []
@@ -518,7 +520,7 @@ class _BatchWriter:
         if self.converter:
             self.result.pdf_failures = self.converter.finish()
             self.written += _pdf_files(self.outdir, self.jobs, self.result.pdf_failures)
-            self.result.notes += self.converter.summary() if self.drawing else []
+            self.result.notes += notes_of(self.converter)
         return self.written
 
 

@@ -19,11 +19,12 @@ def soffices(marker) -> list[str]:
     return [line for line in found if "soffice" in line]
 
 
-def start_merge(tmp_path, count: int = 60):
+def start_merge(tmp_path, count: int = 60, engine: str = "libreoffice"):
     roster = write_roster_xlsx(tmp_path / "r.xlsx", make_candidates(count, seed=81))
     return subprocess.Popen([sys.executable, "-m", "fjvoucher", "merge", str(roster), "-o", str(tmp_path / "out"),
                              "-q", "--format", "both", "--batch-size", "10", "--no-per-candidate",
-                             "--ledger", str(tmp_path / "l.db")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--pdf-engine", engine, "--ledger", str(tmp_path / "l.db")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def wait_for(condition, seconds: float = 60) -> bool:
@@ -48,6 +49,21 @@ def test_libreoffice_dies_with_the_merge(tmp_path, how):
     assert wait_for(lambda: not soffices(out), 10), soffices(out)
     if how == signal.SIGINT:
         assert merge.returncode != 0 and not list(out.glob(".fjvoucher-pdf-*"))
+
+
+def children(pid: int) -> list[str]:
+    return subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+
+
+def test_drawing_processes_die_with_the_merge(tmp_path):
+    """The drawing engine's processes (one a core) end when the merge is killed outright."""
+    merge = start_merge(tmp_path, count=200, engine="auto")
+    assert wait_for(lambda: len(children(merge.pid)) >= 1), "no drawing process started"
+    workers = children(merge.pid)
+    merge.send_signal(signal.SIGKILL)
+    merge.communicate(timeout=60)
+    assert wait_for(lambda: not [w for w in workers if subprocess.run(["kill", "-0", w], capture_output=True)
+                                 .returncode == 0], 15), workers
 
 
 def hanging_soffice(tmp_path):

@@ -18,13 +18,13 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from fjvoucher.pdf.drawing import DrawnPage, Drawer
+from fjvoucher.atomic import write_bytes_atomic
+from fjvoucher.pdf.drawing import Drawer, DrawnPage
 from fjvoucher.pdf.drawnpdf import shared_programs, write_pdf
 from fjvoucher.pdf.faces import installed_faces
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, soffice_version_text
 from fjvoucher.pdf.probe import Plan, ProbeMaster, Refused, cache_key, learn, probe_pages
-from fjvoucher.atomic import write_bytes_atomic
 
 REASONS = {
     "probe": "母版未通过自检 (master not proven)",

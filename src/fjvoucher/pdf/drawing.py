@@ -56,7 +56,8 @@ class Drawer:
         photo = self._photo(record)
         if isinstance(photo, str):
             return photo
-        pieces, glyphs = [b"q /BG Do Q\n"], {}
+        pieces = [b"q /BG Do Q\n"]
+        glyphs: dict[str, list[int]] = {}
         if photo:
             pieces.append(photo)
         for line in self.plan.lines:
@@ -97,8 +98,9 @@ class Drawer:
     def _line(self, line, placed, start: float, glyphs: dict[str, list[int]]) -> bytes:
         """Return the blocks drawing a laid-out line: a new block where Writer's spacing or the face changes."""
         pre, _, inner = line.state.partition("|")
-        out, run, run_x, face = [], [], 0.0, None
-        pen = None
+        out: list[bytes] = []
+        run: list[tuple[int, str]] = []
+        run_x, face, pen = 0.0, "", 0.0
         for p in placed:
             if run and (p.face != face or abs(p.x - pen) > 1e-9):
                 out.append(self._block(pre, inner, start + run_x, line, face, run))
@@ -114,7 +116,7 @@ class Drawer:
 
     @staticmethod
     def _block(pre: str, inner: str, x: float, line, face: str, run: list[tuple[int, str]]) -> bytes:
-        codes = "".join(f"{{{face}:{g}:{ord(c)}}}" for g, c in run)  # resolved to two-byte codes when the PDF is written
+        codes = "".join(f"{{{face}:{g}:{ord(c)}}}" for g, c in run)  # resolved to codes when the PDF is written
         state = f"{inner}\n" if inner else ""
         return (f"q {pre}\nBT\n{state}{_num(round(x, 3))} {line.y} Td /@{face}@ {_num(line.size)} Tf"
                 f"<{codes}>Tj\nET\nQ\n").encode("latin-1")

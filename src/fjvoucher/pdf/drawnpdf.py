@@ -11,10 +11,10 @@ order of appearance; the same pages give the same bytes.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 import re
 import struct
 import zlib
+from dataclasses import dataclass
 
 from fjvoucher.pdf.drawing import DrawnPage
 from fjvoucher.pdf.faces import Face, Programs
@@ -89,7 +89,7 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
 
     def runs(match: re.Match) -> bytes:
         face, size = match.group(1).decode(), match.group(2)
-        out, current, codes = [], None, bytearray()
+        out, current, codes = [], 0, bytearray()
         for m in _CODE.finditer(match.group(3)):
             font, code = numbering.add(m.group(1).decode(), int(m.group(2)), chr(int(m.group(3))))
             if font != current and codes:

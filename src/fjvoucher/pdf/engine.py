@@ -90,6 +90,16 @@ def open_engine(engine: str, outdir: Path, soffice: Path | None = None,
     return LibreOfficeConverter(soffice_path, workdir, progress=progress)
 
 
+def draws(converter: Converter | None) -> bool:
+    """Return whether `converter` draws vouchers (it then takes each batch's records, and has notes)."""
+    return isinstance(converter, DrawingConverter)
+
+
+def notes_of(converter: Converter | None) -> list[str]:
+    """Return what the clerk should know of a finished conversion (how many vouchers LibreOffice printed, why)."""
+    return converter.summary() if isinstance(converter, DrawingConverter) else []
+
+
 def sweep(outdir: Path) -> None:
     """Remove the working folders a run killed outright (power cut, SIGKILL) left in `outdir`."""
     if outdir.is_dir():

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from fjvoucher.pdf.fontsubset import _byte_codes_cmap, _components, _font_file, _format4, _hmtx, _metrics, _renumbered
+from fjvoucher.pdf.fontsubset import _byte_codes_cmap, _components, _format4, _hmtx, _metrics, _renumbered
 
 # The tables LibreOffice's own subsets carry (no hinting programs): the outlines render alike.
 DRAWN_TABLES = (b"head", b"hhea", b"maxp", b"post")
@@ -86,7 +86,7 @@ def _unicode_cmap(cmap: bytes) -> dict[int, int]:
         fmt = struct.unpack(">H", cmap[offset:offset + 2])[0]
         if (platform, encoding) in ((3, 10), (0, 4), (0, 6)) and fmt == 12:
             groups = struct.unpack(">I", cmap[offset + 12:offset + 16])[0]
-            mapping = {}
+            mapping: dict[int, int] = {}
             for g in range(groups):
                 first, last, glyph = struct.unpack(">III", cmap[offset + 16 + 12 * g:offset + 28 + 12 * g])
                 mapping.update(zip(range(first, last + 1), range(glyph, glyph + last - first + 1), strict=True))
@@ -107,7 +107,7 @@ def installed_faces() -> dict[str, tuple[str, int]]:
                              check=False).stdout.decode("utf-8", "replace")
     except (OSError, subprocess.SubprocessError):
         return {}
-    faces = {}
+    faces: dict[str, tuple[str, int]] = {}
     for line in sorted(out.splitlines()):
         path, _, rest = line.partition(": ")
         fields = dict(part.split("=", 1) for part in rest.split(":") if "=" in part)

@@ -90,7 +90,8 @@ def read_blocks(content: bytes, fonts: dict[str, LoFont]) -> list[Block]:
 def _block(match: re.Match, fonts: dict[str, LoFont]) -> Block:
     body = match.group(2)
     operands: list[bytes] = []
-    state, glyphs = [], []
+    state: list[bytes] = []
+    glyphs: list[Glyph] = []
     x = y = size = None
     y_text = b""
     font = None
@@ -108,7 +109,7 @@ def _block(match: re.Match, fonts: dict[str, LoFont]) -> Block:
             elif op == b"Tf":
                 font, size = operands[0][1:].decode("latin-1"), float(operands[1])
             elif op in (b"Tj", b"TJ"):
-                if x is None or font not in fonts:
+                if x is None or y is None or size is None or font not in fonts:
                     raise Unreadable("text without position or font")
                 x = _show(operands[0], fonts[font], font, size, x, y, glyphs)
             elif op in (b"Tr", b"w", b"rg", b"RG", b"g", b"G", b"Tc", b"Tw", b"Tz"):

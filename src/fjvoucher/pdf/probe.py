@@ -148,8 +148,12 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     reader = PdfReader(pdf)
     try:
         fonts = read_fonts(reader.pages[0]["/Resources"].get_object())
-        pages = [(p.get_contents().get_data(), read_blocks(p.get_contents().get_data(), fonts))
-                 for p in reader.pages]
+        pages = []
+        for page in reader.pages:
+            stream = page.get_contents()
+            if stream is None:
+                raise Unreadable("a page without content")
+            pages.append((stream.get_data(), read_blocks(stream.get_data(), fonts)))
     except Unreadable as exc:
         raise Refused(f"LibreOffice 的页面无法解读 ({exc})") from exc
     box = reader.pages[0].mediabox
@@ -171,26 +175,24 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
         raise Refused(f"找不到 LibreOffice 所用字体 {'、'.join(n for n in used if n not in faces)} 的 TrueType 文件 "
                       "(face not found)")
     values = [{f: "" for f in fields}, marker, {f: m * 2 for f, m in marker.items()}, marker]
-    for (content, blocks), page_values in zip(pages[:4], values, strict=True):
+    for (_, blocks), page_values in zip(pages[:4], values, strict=True):
         _check_page(blocks, background, lines, page_values, fonts, faces)
     punctuation, rare = _optional_proofs(pages, layout, background, lines, fonts, faces)
-    for f, (content, blocks) in zip(fields, pages[6 if layout["mixed"] else 4:], strict=True):
+    for f, (_, blocks) in zip(fields, pages[6 if layout["mixed"] else 4:], strict=True):
         _widths(lines, f, marker[f], blocks, fonts)
     _check_outlines(reader.pages[0]["/Resources"].get_object(), fonts, faces)
-    text, order = _background(ones, ones[1], line_blocks, photo, fonts, faces)
-    static = {k: v for k, v in order.items() if not k.startswith("chars:")}
-    chars = {k[6:]: "".join(v) for k, v in order.items() if k.startswith("chars:")}
+    text, static, chars = _background(ones, ones[1], line_blocks, photo, fonts, faces)
     return Plan((float(box.width), float(box.height)), text, used, static, chars, lines, fields, photo, rare,
                 punctuation, images, "photo" in master.names)
 
 
 def _check_drawing(empty, ones, twos, bare, photo: dict | None) -> None:
     """Check that everything but text stays put whatever the fields hold, and with or without a photo."""
-    skeleton = _skeleton(*ones, photo)
+    skeleton = _skeleton(ones[0], ones[1], photo)
     for content, blocks in (empty, twos):
         if _skeleton(content, blocks, photo) != skeleton:
             raise Refused("母版的线条或图片随文字移动 (drawing moves with the text)")
-    if _skeleton(*bare, None) != _skeleton(*ones, photo, drop_photo=True):
+    if _skeleton(bare[0], bare[1], None) != _skeleton(ones[0], ones[1], photo, drop_photo=True):
         raise Refused("没有照片时版面不同 (the page differs without a photo)")
 
 
@@ -379,11 +381,11 @@ def _widths(lines: list[Line], name: str, mark: str, blocks: list[Block], fonts)
         if f"{{{name}}}" not in line.tokens or not clusters:
             continue
         # The paragraph's first line: a centred cell moves it up as the text wraps.
-        near = [c for c in clusters if abs(c[0][1].y - float(line.y)) < 3 * line.size]
-        if not near:
+        around = [c for c in clusters if abs(c[0][1].y - float(line.y)) < 3 * line.size]
+        if not around:
             continue
-        near = max(near, key=lambda c: c[0][1].y)
-        width = near[-1][1].end - near[0][1].x
+        first = max(around, key=lambda c: c[0][1].y)
+        width = first[-1][1].end - first[0][1].x
         line.limit = max(line.limit, round(width, 3))
 
 
@@ -415,25 +417,27 @@ def _same_composite(a: bytes, b: bytes) -> bool:
 
 
 def _background(page: tuple[bytes, list[Block]], blocks: list[Block], line_blocks: set[int], photo: dict | None,
-                fonts: dict[str, LoFont], faces: dict[str, Face]) -> tuple[str, dict[str, list[int]]]:
-    """Return the page's content stream without its lines and photo, rewritten to the drawn fonts' codes."""
+                fonts: dict[str, LoFont], faces: dict[str, Face]) -> tuple[str, dict[str, list[int]], dict[str, str]]:
+    """Return the page's content stream without its lines and photo, rewritten to the drawn fonts' codes; and, by
+    face, the glyphs it shows (codes 1, 2, … in this order) and their characters."""
     content = page[0]
     order: dict[str, list[int]] = {}
-    index: dict[str, dict[int, int]] = {}
+    chars: dict[str, list[str]] = {}
     out, at = [], 0
     for i, block in enumerate(blocks):
         out.append(content[at:block.start])
         at = block.end
         if i not in line_blocks:
-            out.append(_rewritten(block, fonts, faces, order, index))
+            out.append(_rewritten(block, fonts, faces, order, chars))
     out.append(content[at:])
-    text = b"".join(out)
-    text = _PHOTO.sub(lambda m: b"" if _is_photo(m, photo) else m.group(0), text)
-    return text.decode("latin-1"), order
+    text = _PHOTO.sub(lambda m: b"" if _is_photo(m, photo) else m.group(0), b"".join(out))
+    return text.decode("latin-1"), order, {face: "".join(c) for face, c in chars.items()}
 
 
-def _rewritten(block: Block, fonts, faces, order, index) -> bytes:
-    """Return a text block drawing its glyphs in the drawn font of their face (two-byte codes)."""
+def _rewritten(block: Block, fonts: dict[str, LoFont], faces: dict[str, Face], order: dict[str, list[int]],
+               chars: dict[str, list[str]]) -> bytes:
+    """Return a text block drawing its glyphs in the drawn font of their face (two-byte codes; `order` and
+    `chars` grow by the glyphs not seen before)."""
     runs: list[tuple[str, float, list[Glyph]]] = []
     for g in block.glyphs:
         name = fonts[g.font].name
@@ -445,18 +449,16 @@ def _rewritten(block: Block, fonts, faces, order, index) -> bytes:
     pieces = [b"q " + pre]
     for name, size, glyphs in runs:
         face = faces[name]
-        codes = index.setdefault(name, {})
         items, pen = [], glyphs[0].x
         for g in glyphs:
             gid = face.glyph(g.char)
-            if gid not in codes:
-                order.setdefault(name, []).append(gid)
-                order.setdefault("chars:" + name, []).append(g.char)
-                codes[gid] = len(order[name])
+            if gid not in order.setdefault(name, []):
+                order[name].append(gid)
+                chars.setdefault(name, []).append(g.char)
             shift = round((pen - g.x) * 1000 / size, 3)
             if abs(shift) > 1e-6:
                 items.append(_num(shift).encode())
-            items.append(b"<%04X>" % codes[gid])
+            items.append(b"<%04X>" % (order[name].index(gid) + 1))
             pen = g.x + face.advance(gid) * size / face.units
         pieces += [b"BT", inner, b"%s %s Td /@%s@ %s Tf[%s]TJ" % (
             _num(glyphs[0].x).encode(), block.y_text, name.encode(), _num(size).encode(), b"".join(items)), b"ET"]
