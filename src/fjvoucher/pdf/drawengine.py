@@ -8,6 +8,7 @@ than proven, a photo of another size) goes whole to LibreOffice, as with `--pdf-
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing
 import os
@@ -127,7 +128,7 @@ class DrawingConverter:
         if self.pool is None or job.records is None:
             self._pass_on(job, "probe" if self.pool is None else "records")
             return
-        reason = self.pool.submit(_draw_batch, job.records, job.pdf, job.singles).result()
+        reason = self.pool.submit(_draw_batch, job.records, job.pdf, job.singles, job.created).result()
         if reason:
             self._pass_on(job, reason)
             return
@@ -191,7 +192,7 @@ def _start(plan_json: str) -> None:
     _WORKER.update(plan=plan, drawer=drawer, shared=shared_programs(plan, drawer.faces))
 
 
-def _draw_batch(records: list, pdf: Path, singles: list[Path]) -> str:
+def _draw_batch(records: list, pdf: Path, singles: list[Path], created: dt.datetime | None = None) -> str:
     """Draw a batch and its per-candidate PDFs; return why it cannot be drawn ("" when drawn, files in place)."""
     plan, drawer, shared = _WORKER["plan"], _WORKER["drawer"], _WORKER["shared"]
     pages: list[DrawnPage] = []
@@ -201,6 +202,6 @@ def _draw_batch(records: list, pdf: Path, singles: list[Path]) -> str:
             return page
         pages.append(page)
     for page, target in zip(pages, singles, strict=False):
-        write_bytes_atomic(target, write_pdf(plan, drawer.faces, [page], 9, shared))
-    write_bytes_atomic(pdf, write_pdf(plan, drawer.faces, pages, 6, shared))
+        write_bytes_atomic(target, write_pdf(plan, drawer.faces, [page], 9, shared, created))
+    write_bytes_atomic(pdf, write_pdf(plan, drawer.faces, pages, 6, shared, created))
     return ""

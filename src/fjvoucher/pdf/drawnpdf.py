@@ -10,6 +10,7 @@ order of appearance; the same pages give the same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import struct
@@ -78,7 +79,7 @@ class _Numbering:
 
 
 def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level: int = 6,
-              shared: Shared | None = None) -> bytes:
+              shared: Shared | None = None, created: dt.datetime | None = None) -> bytes:
     """Return a PDF of `pages`, drawn with `plan`'s background and `faces` (`shared`: see shared_programs)."""
     shared = shared if shared is not None else shared_programs(plan, faces)
     numbering = _Numbering(shared)
@@ -131,7 +132,7 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
                                b"/Contents %d 0 R>>" % (pages_ref, box, font_dict, xobjects, stream)))
     writer.put(pages_ref, b"<</Type/Pages/Count %d/Kids[%s]>>" % (len(kids), b" ".join(b"%d 0 R" % k for k in kids)))
     writer.put(catalog, b"<</Type/Catalog/Pages %d 0 R>>" % pages_ref)
-    return writer.finish(catalog)
+    return writer.finish(catalog, created)
 
 
 def _picture(writer: _Writer, image: dict) -> int:
@@ -171,6 +172,15 @@ def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]], programs: 
                       b"/FontDescriptor %d 0 R/ToUnicode %d 0 R>>" % (name, len(order), widths, descriptor, to_unicode))
 
 
+def _pdf_date(moment: dt.datetime) -> bytes:
+    """Return `moment` (local time) as a PDF date with its offset from UTC, as LibreOffice writes it."""
+    local = moment.replace(microsecond=0)
+    offset = (local.astimezone() if local.tzinfo is None else local).utcoffset() or dt.timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"D:{local:%Y%m%d%H%M%S}{sign}{abs(minutes) // 60:02d}'{abs(minutes) % 60:02d}'".encode()
+
+
 def _n(value: float) -> bytes:
     return (f"{value:.3f}".rstrip("0").rstrip(".")).encode()
 
@@ -205,7 +215,14 @@ class _Writer:
         self.streams.add(number)
         return number
 
-    def finish(self, root: int) -> bytes:
+    def finish(self, root: int, created: dt.datetime | None = None) -> bytes:
+        """Return the file: streams as they are, the rest packed, dated `created` (none: undated), its /ID a digest
+        of its content (the same pages give the same bytes)."""
+        info = b""
+        if created is not None:  # the Info dictionary stays outside the object stream, as readers expect
+            stamp = _pdf_date(created)
+            self.streams.add(self.add(b"<</CreationDate(%s)/ModDate(%s)>>" % (stamp, stamp)))
+            info = b"/Info %d 0 R" % len(self.objects)
         out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
         offsets: dict[int, tuple[int, int, int]] = {}
         packed = [n for n in self.objects if n not in self.streams]
@@ -229,7 +246,9 @@ class _Writer:
         rows = b"".join(struct.pack(">BIH", *offsets.get(n, (0, 0, 0))) for n in range(xref + 1))
         rows = struct.pack(">BIH", 0, 0, 0xFFFF) + rows[7:]
         table = zlib.compress(rows, self.level)
-        out += b"%d 0 obj\n<</Type/XRef/Size %d/W[1 4 2]/Root %d 0 R/Filter/FlateDecode/Length %d>>\nstream\n" % (
-            xref, xref + 1, root, len(table)) + table + b"\nendstream\nendobj\n"
+        digest = hashlib.md5(bytes(out) + rows, usedforsecurity=False).hexdigest().upper().encode()
+        out += (b"%d 0 obj\n<</Type/XRef/Size %d/W[1 4 2]/Root %d 0 R%s/ID[<%s><%s>]/Filter/FlateDecode/Length %d>>\n"
+                b"stream\n" % (xref, xref + 1, root, info, digest, digest, len(table)) + table
+                + b"\nendstream\nendobj\n")
         out += b"startxref\n%d\n%%%%EOF\n" % offsets[xref][1]
         return bytes(out)
