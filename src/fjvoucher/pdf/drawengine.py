@@ -103,9 +103,10 @@ class DrawingConverter:
         self.failures: list[PdfFailure] = []
         self.lock = threading.Lock()
         self.libreoffice: LibreOfficeConverter | None = None
-        self.jobs: queue.Queue[PdfJob | None] = queue.Queue()
-        self.stopping = threading.Event()
         count = max(1, workers or os.cpu_count() or 1)
+        # A batch waiting to be drawn holds its vouchers' photos: the merge waits rather than queue them all.
+        self.jobs: queue.Queue[PdfJob | None] = queue.Queue(maxsize=2 * count)
+        self.stopping = threading.Event()
         # Drawing is Python work: processes (spawned, as on Windows) draw while the merge writes DOCX.
         self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
                                         initargs=(plan.to_json(),)) if plan else None
@@ -114,7 +115,7 @@ class DrawingConverter:
             thread.start()
 
     def submit(self, job: PdfJob) -> None:
-        """Queue a batch: drawn by a worker, or passed on to LibreOffice."""
+        """Queue a batch (waiting while two a worker are queued): drawn by a worker, or passed on to LibreOffice."""
         self.jobs.put(job)
 
     def _work(self) -> None:
@@ -122,13 +123,15 @@ class DrawingConverter:
             try:
                 self._draw_or_pass(job)
             except Exception as exc:  # a bug must not lose a batch: LibreOffice prints it
-                self._pass_on(job, f"bug:{type(exc).__name__}")
+                if not self.stopping.is_set():
+                    self._pass_on(job, f"bug:{type(exc).__name__}")
 
     def _draw_or_pass(self, job: PdfJob) -> None:
         if self.pool is None or job.records is None:
             self._pass_on(job, "probe" if self.pool is None else "records")
             return
         reason = self.pool.submit(_draw_batch, job.records, job.pdf, job.singles, job.created).result()
+        job.records = None  # drawn or not, its photos are no longer needed
         if reason:
             self._pass_on(job, reason)
             return
@@ -138,6 +141,7 @@ class DrawingConverter:
             self.progress(job.pages)
 
     def _pass_on(self, job: PdfJob, reason: str) -> None:
+        job.records = None  # LibreOffice converts the DOCX
         with self.lock:
             self.fallbacks[reason] += job.pages
             if self.libreoffice is None:
@@ -163,8 +167,10 @@ class DrawingConverter:
         self.stopping.set()
         if self.pool:
             self.pool.shutdown(wait=False, cancel_futures=True)
+        while not self.jobs.empty():  # the queued batches are dropped: room for every worker's stop signal
+            self.jobs.get_nowait()
         for _ in self.threads:
-            self.jobs.put(None)
+            self.jobs.put_nowait(None)
         for thread in self.threads:
             thread.join()
         if self.libreoffice:
