@@ -55,15 +55,21 @@ def children(pid: int) -> list[str]:
     return subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
 
 
-def test_drawing_processes_die_with_the_merge(tmp_path):
-    """The drawing engine's processes (one a core) end when the merge is killed outright."""
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_drawing_processes_die_with_the_merge(tmp_path, how):
+    """The drawing engine's processes (one a core) end when the merge is killed outright or interrupted; an
+    interrupted merge leaves no working folder."""
     merge = start_merge(tmp_path, count=200, engine="auto")
-    assert wait_for(lambda: len(children(merge.pid)) >= 1), "no drawing process started"
+    out = tmp_path / "out"
+    assert wait_for(lambda: len(children(merge.pid)) >= 1 and list((out / "batches").glob("*.docx"))), \
+        "no drawing process started"
     workers = children(merge.pid)
-    merge.send_signal(signal.SIGKILL)
+    merge.send_signal(how)
     merge.communicate(timeout=60)
     assert wait_for(lambda: not [w for w in workers if subprocess.run(["kill", "-0", w], capture_output=True)
                                  .returncode == 0], 15), workers
+    if how == signal.SIGINT:
+        assert merge.returncode != 0 and not list(out.glob(".fjvoucher-pdf-*"))
 
 
 def hanging_soffice(tmp_path):

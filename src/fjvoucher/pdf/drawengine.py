@@ -192,10 +192,22 @@ _WORKER: dict = {}  # in a drawing process: its plan, drawer and what its PDFs s
 
 
 def _start(plan_json: str) -> None:
-    """Prepare a drawing process: read the plan, the faces, the shared programs (once)."""
+    """Prepare a drawing process: read the plan, the faces, the shared programs (once); die with the merge."""
+    threading.Thread(target=_die_with_parent, daemon=True).start()
     plan = Plan.from_json(plan_json)
     drawer = Drawer(plan)
     _WORKER.update(plan=plan, drawer=drawer, shared=shared_programs(plan, drawer.faces))
+
+
+def _die_with_parent() -> None:
+    """End this drawing process as soon as the merge that started it is gone, however it went (SIGKILL too:
+    the pool's queues would keep it waiting for ever); a half-written file is a temporary one the next run removes."""
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        wait([parent.sentinel])
+        os._exit(1)
 
 
 def _draw_batch(records: list, pdf: Path, singles: list[Path], created: dt.datetime | None = None) -> str:
