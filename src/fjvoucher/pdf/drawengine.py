@@ -178,14 +178,12 @@ class DrawingConverter:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def summary(self) -> list[str]:
-        """Return what the clerk should know: how many vouchers LibreOffice printed, and why."""
-        if not self.fallbacks:
-            return []
+        """Return what the clerk should know: how many vouchers were drawn, how many LibreOffice printed, and why."""
         why = "；".join(f"{REASONS.get(r, r)} {n} 张" for r, n in sorted(self.fallbacks.items()))
-        if self.refused:
+        if why and self.refused:
             why += f"（{self.refused}）"
-        return [f"PDF：直接绘制 {self.drawn} 张，由 LibreOffice 生成 {sum(self.fallbacks.values())} 张：{why} "
-                f"(drawn {self.drawn}, LibreOffice {sum(self.fallbacks.values())})"]
+        return [f"PDF：直接绘制 {self.drawn} 张，由 LibreOffice 生成 {sum(self.fallbacks.values())} 张"
+                + (f"：{why}" if why else "") + f" (drawn {self.drawn}, LibreOffice {sum(self.fallbacks.values())})"]
 
 
 _WORKER: dict = {}  # in a drawing process: its plan, drawer and what its PDFs share
