@@ -113,8 +113,8 @@ def test_a_corrupt_page_is_one_line(ledger):
 def test_a_file_that_is_not_a_ledger_is_one_line_for_every_ledger_command(tmp_path, command):
     bogus = tmp_path / "notes.db"
     bogus.write_bytes(b"these are my notes, not a database" * 200)
-    line = one_line(run(*command, "--ledger", bogus), 1)
-    assert str(bogus) in line and "这不是凭证台账文件" in line
+    line = one_line(run(*command, "--ledger", bogus), 2)
+    assert str(bogus) in line and "不是凭证台账文件" in line
 
 
 def test_a_hand_edited_row_is_one_line(ledger):

@@ -69,3 +69,10 @@ class LedgerError(FjvoucherError):
     """The ledger cannot be opened or used."""
 
     code = "ledger-error"
+
+
+class NotALedger(LedgerError):
+    """The file named as the ledger is not one (a folder, a device, an empty or foreign file): left untouched (exit 2)."""
+
+    exit_code = ExitCode.UNUSABLE
+    code = "ledger-not-ours"

@@ -310,10 +310,10 @@ STATUS_TEXT = {
     "unknown": ("查无此凭证", "No such voucher"),
 }
 STATUS_WORDS = {status: zh for status, (zh, _) in STATUS_TEXT.items()}
-EVENT_KINDS = ("issued", "reissued", "replaced", "revoked", "restored", "superseded", "coded")
+EVENT_KINDS = ("issued", "reissued", "replaced", "revoked", "restored", "superseded", "coded", "placed")
 CHANGE_EVENTS = ("replaced", "revoked", "restored", "superseded")  # events that change a voucher's status
 EVENT_WORDS = {"issued": "发放", "reissued": "补发", "replaced": "被补发替换", "revoked": "作废", "restored": "恢复",
-               "superseded": "换发国家证书", "coded": "生成查询码"}
+               "superseded": "换发国家证书", "coded": "生成查询码", "placed": "排入打印批次"}
 NATIONAL_CERTIFICATE = "国家职业资格证书已发放"  # the reason `supersede` records
 
 
@@ -335,7 +335,8 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "pdf-engine": (1, "无法生成 PDF", "no PDF engine, or it failed"),
     "ledger-error": (1, "凭证台账出错", "the ledger cannot be used"),
     "ledger-not-found": (2, "找不到凭证台账", "no ledger there"),
-    "ledger-not-ours": (1, "不是凭证台账文件", "not a fjvoucher ledger"),
+    "ledger-not-ours": (2, "不是凭证台账文件", "not a fjvoucher ledger"),
+    "ledger-tampered": (1, "台账与其签名的记录不符", "the ledger does not prove itself (see fjvoucher audit)"),
     "ledger-too-new": (1, "台账由更新版本建立", "the ledger was written by a newer fjvoucher"),
     "ledger-read-only": (1, "台账所在位置只读", "the ledger's folder is read-only"),
     "ledger-damaged": (1, "台账记录已损坏", "a damaged ledger row"),

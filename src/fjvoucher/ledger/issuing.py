@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.layout import CENTER_CODE, MAX_NO_LENGTH, no_problem, printable, valid_until
+from fjvoucher.ledger.chain import Chain, encode_data
 from fjvoucher.ledger.policy import decide, describe, require_status
-from fjvoucher.ledger.storage import FIELD_KEYS, Event, Storage, Voucher, stamp
+from fjvoucher.ledger.projection import issue_data
+from fjvoucher.ledger.storage import FIELD_KEYS, Event, Voucher, stamp
 from fjvoucher.messages import STATUS_WORDS
 from fjvoucher.querycode import new_code
 
@@ -77,16 +79,28 @@ def actor() -> str:
         return ""
 
 
-def record_event(storage: Storage, voucher_no: str, kind: str, reason: str = "", other_no: str = "") -> None:
-    """Append one event, at the ledger's time and by this user (inside the caller's transaction)."""
-    storage.append_event(Event(voucher_no, kind, storage.clock(), reason, actor(), other_no))
+def record_event(chain: Chain, voucher_no: str, kind: str, reason: str = "", other_no: str = "",
+                 data: dict | None = None, at: dt.datetime | None = None) -> None:
+    """Append one event to the chain, at the ledger's time and by this user (inside the caller's transaction).
+
+    `data` is what the event sets in the voucher's row (projection.py): the whole row for an issue.
+    """
+    chain.append(Event(voucher_no, kind, at or chain.storage.clock(), reason, actor(), other_no,
+                       encode_data(data or {})))
 
 
-def change_status(storage: Storage, voucher: Voucher, status: str, kind: str, reason: str,
-                  other_no: str = "") -> None:
+def change_status(chain: Chain, voucher: Voucher, status: str, kind: str, reason: str, other_no: str = "") -> None:
     """Set a voucher's status and record the event that did it (inside the caller's transaction)."""
-    storage.set_status(voucher.voucher_no, status)
-    record_event(storage, voucher.voucher_no, kind, reason, other_no)
+    chain.storage.set_status(voucher.voucher_no, status)
+    record_event(chain, voucher.voucher_no, kind, reason, other_no)
+
+
+def give_code(chain: Chain, voucher_no: str) -> str:
+    """Give a voucher a new verification code and record it; return the code."""
+    code = new_code()
+    chain.storage.set_code(voucher_no, code)
+    record_event(chain, voucher_no, "coded", data={"verify_code": code})
+    return code
 
 
 def required_reason(reason: str) -> str:
@@ -100,8 +114,8 @@ def required_reason(reason: str) -> str:
 class Batch:
     """Vouchers being recorded inside one open write transaction (see `Ledger.batch`)."""
 
-    def __init__(self, storage: Storage):
-        self.storage = storage
+    def __init__(self, chain: Chain):
+        self.chain, self.storage = chain, chain.storage
 
     def issue(self, entries: list[dict], *, template_sha256: str, center_code: str | None,
               pattern: str = DEFAULT_PATTERN, reissue: bool = False, reserved: frozenset[str] = frozenset()
@@ -120,9 +134,8 @@ class Batch:
         decision = decide(self.storage.for_certificate(entry["certificate_no"]), entry, reissue=reissue)
         old = decision.voucher
         if decision.action == "keep" and old:
-            code = old.verify_code or self._give_code(old.voucher_no)
-            self.storage.place(old.voucher_no, entry["batch_file"], entry["page"], template_sha256,
-                               entry.get("photo") or None)
+            code = old.verify_code or give_code(self.chain, old.voucher_no)
+            self._place(old, entry["batch_file"], entry["page"], template_sha256, entry.get("photo") or None)
             return Issued(old.voucher_no, old.replaces, code)
         if decision.action == "refuse" and old:
             changed = f"，名册内容有变化：{describe(decision.changes)}" if decision.changes else ""
@@ -131,11 +144,9 @@ class Batch:
         center = center_code or entry["certificate_no"][2:6]
         number = entry.get("voucher_no") or self._next_number(center, entry["issued_on"].year, pattern, reserved)
         if old and old.status == "issued":
-            change_status(self.storage, old, "replaced", "replaced", REISSUE_REASON, number)
-        issued = self._insert(number, entry, template_sha256, center, old.voucher_no if old else "")
-        record_event(self.storage, number, "reissued" if old else "issued", REISSUE_REASON if old else "",
-                     old.voucher_no if old else "")
-        return issued
+            change_status(self.chain, old, "replaced", "replaced", REISSUE_REASON, number)
+        return self._insert(number, entry, template_sha256, center, old.voucher_no if old else "",
+                            REISSUE_REASON if old else "")
 
     def replace(self, voucher_no: str, reason: str, center_code: str | None, pattern: str) -> tuple[Voucher, Issued]:
         """Issue a new NO with the record of voucher `voucher_no` (lost) and mark it replaced.
@@ -147,21 +158,29 @@ class Batch:
         center = center_code or old.center_code
         entry = {**old.fields, "issued_on": old.issued_on, "batch_file": "", "page": None, "photo": old.photo}
         number = self._next_number(center, old.issued_on.year, pattern, frozenset())
-        change_status(self.storage, old, "replaced", "replaced", reason, number)
-        issued = self._insert(number, entry, "", center, old.voucher_no)
-        record_event(self.storage, number, "reissued", reason, old.voucher_no)
-        return old, issued
+        change_status(self.chain, old, "replaced", "replaced", reason, number)
+        return old, self._insert(number, entry, "", center, old.voucher_no, reason)
 
     def place(self, voucher_no: str, batch_file: str, page: int, template_sha256: str,
               photo: str | None = None) -> None:
         """Record where a voucher is printed (its batch file and page), with which master and photo."""
-        self.storage.place(voucher_no, batch_file, page, template_sha256, photo)
+        voucher = self.storage.get(voucher_no)
+        if voucher is not None:
+            self._place(voucher, batch_file, page, template_sha256, photo)
 
-    def _give_code(self, voucher_no: str) -> str:
-        code = new_code()
-        self.storage.set_code(voucher_no, code)
-        record_event(self.storage, voucher_no, "coded")
-        return code
+    def _place(self, voucher: Voucher, batch_file: str, page: int | None, template_sha256: str,
+               photo: str | None = None) -> None:
+        """Record a new placement as an event; the same placement again records nothing (re-runs change nothing).
+
+        `photo` None keeps the photo the voucher has.
+        """
+        placement = {"batch_file": batch_file, "page": page, "template_sha256": template_sha256,
+                     "photo": voucher.photo if photo is None else photo}
+        if placement == {"batch_file": voucher.batch_file, "page": voucher.page,
+                         "template_sha256": voucher.template_sha256, "photo": voucher.photo}:
+            return
+        self.storage.place(voucher.voucher_no, batch_file, page, template_sha256, placement["photo"])
+        record_event(self.chain, voucher.voucher_no, "placed", data=placement)
 
     def _next_number(self, center_code: str, year: int, pattern: str, reserved: frozenset[str]) -> str:
         """Take the next serial of the centre and year, skipping NOs in use or reserved by the roster."""
@@ -172,13 +191,16 @@ class Batch:
                 return number
         raise LedgerError(f"中心 {center_code} 的 {year} 年编号已用尽 (no serial left)", code="no-serial-left")
 
-    def _insert(self, number: str, entry: dict, template_sha256: str, center_code: str, replaces: str) -> Issued:
+    def _insert(self, number: str, entry: dict, template_sha256: str, center_code: str, replaces: str,
+                reason: str) -> Issued:
+        """Insert the voucher's row and record its issue carrying that row (the projection's source)."""
         check_no(number)
-        code = new_code()
+        code, now = new_code(), self.storage.clock()
         issued_on: dt.date = entry["issued_on"]
-        self.storage.insert_voucher({
-            "voucher_no": number, **{k: entry.get(k, "") for k in FIELD_KEYS}, "issued_on": issued_on.isoformat(),
-            "expires_on": valid_until(issued_on).isoformat(), "template_sha256": template_sha256,
-            "batch_file": entry["batch_file"], "page": entry["page"], "replaces": replaces, "verify_code": code,
-            "center_code": center_code, "created_at": stamp(self.storage.clock()), "photo": entry.get("photo", "")})
+        row = {"voucher_no": number, **{k: entry.get(k, "") for k in FIELD_KEYS}, "issued_on": issued_on.isoformat(),
+               "expires_on": valid_until(issued_on).isoformat(), "template_sha256": template_sha256,
+               "batch_file": entry["batch_file"], "page": entry["page"], "replaces": replaces, "verify_code": code,
+               "center_code": center_code, "created_at": stamp(now), "photo": entry.get("photo", "")}
+        self.storage.insert_voucher(row)
+        record_event(self.chain, number, "reissued" if replaces else "issued", reason, replaces, issue_data(row), now)
         return Issued(number, replaces, code)

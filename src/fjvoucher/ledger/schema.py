@@ -3,7 +3,10 @@
 A migration is the text that was run; it must not read today's layout, or a ledger written by an
 old version would be migrated by SQL that version never knew.  Version 1 is 0.1.0's schema;
 version 2 adds the event history (rebuilt from 0.1.0's rows), the superseded status, the
-verification code and the application id that marks the file as a fjvoucher ledger.
+verification code and the application id that marks the file as a fjvoucher ledger.  Version 4
+chains the events (each carries the hash of the one before it and its own, see chain.py), adds
+what each event changes in the voucher's row (`data`: the whole row at issue), the `placed` event,
+and the signed head; the chain itself is built by the code above storage, in the same transaction.
 """
 
 from __future__ import annotations
@@ -72,5 +75,42 @@ V3 = """
 ALTER TABLE vouchers ADD COLUMN photo TEXT NOT NULL DEFAULT '';
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3))
+# 4: event ids are renumbered 1..n (a hand-deleted row of 0.2 left a gap): the chain counts them.  An issue's
+# data is the voucher's row as it stands, the best record of it there is; later events start empty.
+V4 = """
+CREATE TABLE events3 ( id INTEGER PRIMARY KEY, voucher_no TEXT NOT NULL,
+ kind TEXT NOT NULL CHECK (kind IN ('issued', 'reissued', 'replaced', 'revoked', 'restored', 'superseded', 'coded',
+ 'placed')),
+ at TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '', other_no TEXT NOT NULL DEFAULT '',
+ data TEXT NOT NULL DEFAULT '{}', prev TEXT NOT NULL DEFAULT '', hash TEXT NOT NULL DEFAULT '');
+INSERT INTO events3 (id, voucher_no, kind, at, reason, actor, other_no, data)
+ SELECT row_number() OVER (ORDER BY e.id), e.voucher_no, e.kind, e.at, e.reason, e.actor, e.other_no,
+ CASE WHEN e.kind IN ('issued', 'reissued') AND v.voucher_no IS NOT NULL THEN json_object(
+ 'name', v.name, 'sex', v.sex, 'birth_date', v.birth_date, 'education', v.education, 'id_number', v.id_number,
+ 'occupation', v.occupation, 'level', v.level, 'theory_score', v.theory_score, 'skill_score', v.skill_score,
+ 'result', v.result, 'certificate_no', v.certificate_no, 'issue_date', v.issue_date, 'exam_no', v.exam_no,
+ 'center', v.center, 'issued_on', v.issued_on, 'expires_on', v.expires_on, 'template_sha256', v.template_sha256,
+ 'batch_file', v.batch_file, 'page', v.page, 'replaces', v.replaces, 'verify_code', v.verify_code,
+ 'center_code', v.center_code, 'created_at', v.created_at, 'photo', v.photo) ELSE '{}' END
+ FROM events e LEFT JOIN vouchers v ON v.voucher_no = e.voucher_no ORDER BY e.id;
+DROP TABLE events;
+ALTER TABLE events3 RENAME TO events;
+CREATE INDEX events_by_voucher ON events (voucher_no, id);
+CREATE INDEX events_by_time ON events (at);
+CREATE TABLE head ( id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, hash TEXT NOT NULL,
+ signature TEXT NOT NULL, public_key TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TRIGGER events_are_never_edited BEFORE UPDATE ON events WHEN OLD.hash <> ''
+ BEGIN SELECT RAISE(ABORT, 'ledger events are never edited'); END;
+CREATE TRIGGER events_are_chained_once BEFORE UPDATE ON events WHEN OLD.hash = '' AND (NEW.id IS NOT OLD.id
+ OR NEW.voucher_no IS NOT OLD.voucher_no OR NEW.kind IS NOT OLD.kind OR NEW.at IS NOT OLD.at
+ OR NEW.reason IS NOT OLD.reason OR NEW.actor IS NOT OLD.actor OR NEW.other_no IS NOT OLD.other_no)
+ BEGIN SELECT RAISE(ABORT, 'ledger events are never edited'); END;
+CREATE TRIGGER events_are_never_deleted BEFORE DELETE ON events
+ BEGIN SELECT RAISE(ABORT, 'ledger events are never deleted'); END;
+CREATE TRIGGER events_come_chained BEFORE INSERT ON events WHEN NEW.hash = ''
+ BEGIN SELECT RAISE(ABORT, 'ledger events are chained'); END;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3), (4, V4))
+CHAINED = 4  # the version whose migration asks the code above storage to build the chain
 LATEST = MIGRATIONS[-1][0]

@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import secrets
 import shutil
+import stat
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -24,10 +26,10 @@ from pathlib import Path
 from typing import Protocol
 
 from fjvoucher.atomic import make_folder
-from fjvoucher.errors import InputError, LedgerError
+from fjvoucher.errors import InputError, LedgerError, NotALedger
 from fjvoucher.failures import explain_sqlite_error
 from fjvoucher.layout import FIELDS
-from fjvoucher.ledger.schema import APPLICATION_ID, LATEST, MIGRATIONS
+from fjvoucher.ledger.schema import APPLICATION_ID, CHAINED, LATEST, MIGRATIONS
 from fjvoucher.messages import CHANGE_EVENTS, VOUCHER_STATUSES
 
 FREE_SPACE_NEEDED = 1 << 20  # below this a failed write is taken for a full disk
@@ -59,6 +61,7 @@ class Voucher:
     verify_code: str
     center_code: str
     photo: str = ""  # the photo file it was printed with ('' for none, or issued before this was kept)
+    template_sha256: str = ""
 
     def state(self, today: dt.date) -> str:
         """Return genuine, expired, replaced, revoked or superseded as of `today`."""
@@ -77,6 +80,21 @@ class Event:
     reason: str
     actor: str
     other_no: str  # the voucher replaced (reissued) or replacing (replaced)
+    data: str = "{}"  # what it sets in the voucher's row, canonical JSON (chain.encode_data): all of it at issue
+    number: int = 0  # its place in the chain, 1…n (0: not appended yet)
+    prev: str = ""  # the hash of event number - 1
+    hash: str = ""  # its own hash (chain.event_hash)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The chain's head as signed after each write: how many events, the last one's hash, and the signature."""
+
+    count: int
+    hash: str
+    signature: str  # hex Ed25519 signature of chain.head_message(count, hash)
+    public_key: str  # hex raw Ed25519 public key that made it
+    at: str  # when it was signed (not signed itself)
 
 
 class Storage(Protocol):
@@ -106,12 +124,29 @@ class Storage(Protocol):
     def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str,
               photo: str | None = None) -> None: ...
     def append_event(self, event: Event) -> None: ...
+    # The chain: rows as stored (text, never parsed), for the audit and the checks above storage.
+    def last_event(self) -> tuple[int, str] | None: ...
+    def event_count(self) -> int: ...
+    def link(self, number: int) -> tuple[str, str] | None: ...
+    def raw_events(self, voucher_no: str | None = None) -> Iterator[dict]: ...
+    def raw_vouchers(self, voucher_no: str | None = None) -> Iterator[dict]: ...
+    def voucher_count(self) -> int: ...
+    def head(self) -> Head | None: ...
+    def set_head(self, head: Head) -> None: ...
+    def chain_existing(self, number: int, data: str, prev: str, hash: str) -> None: ...
+    def schema_problems(self) -> list[str]: ...
+    def backup_to(self, target: Path) -> None: ...
+    def restore_from(self, source: Path) -> None: ...
 
 
 def open_storage(path: Path | str, *, create: bool = True, readonly: bool = False,
-                 clock: Clock | None = None) -> Storage:
-    """Return the backend for the ledger named by `path` (a SQLite file)."""
-    return SqliteStorage(path, create=create, readonly=readonly, clock=clock)
+                 clock: Clock | None = None, upgrade: Callable[[Storage], str] | None = None) -> Storage:
+    """Return the backend for the ledger named by `path` (a SQLite file).
+
+    `upgrade` is called inside the transaction of the migration that chains the events (schema.CHAINED):
+    it builds the chain and signs the head above storage, and returns a note for the clerk.
+    """
+    return SqliteStorage(path, create=create, readonly=readonly, clock=clock, upgrade=upgrade)
 
 
 def _explained(method):
@@ -162,32 +197,68 @@ class SqliteStorage:
 
     @_explained
     def __init__(self, path: Path | str, *, create: bool = True, readonly: bool = False,
-                 clock: Clock | None = None):
+                 clock: Clock | None = None, upgrade: Callable[[Storage], str] | None = None):
         self.path = Path(path)
         self.clock: Clock = clock or now
-        if not self.path.is_file() and not create:
+        self.upgrade, self.notes = upgrade, []
+        found = identify(self.path)
+        if found == "missing" and not create:
             raise InputError(f"找不到凭证台账 {self.path}。请检查 --ledger 或 fjvoucher config 中的 ledger 设置 "
                              "(ledger not found)", code="ledger-not-found")
-        if create:
-            _create_private(self.path)
-        _keep_private(self.path)
-        uri = self.path.resolve().as_uri() + ("?mode=ro" if readonly else "")
-        self.db = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-        if readonly and not _readable(self.db):
-            # A WAL ledger on read-only media (a CD, a read-only share): SQLite cannot make its -shm file.
-            # Nobody can write there either, so the file is read as immutable.
-            self.db.close()
-            self.db = sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=LOCK_TIMEOUT_S, isolation_level=None,
-                                      check_same_thread=False)
+        if found == "missing":
+            found = self._create()
+        if found not in ("ledger", "maybe"):
+            raise _not_a_ledger(self.path, found)
+        self.db = self._connect(readonly)
         try:
-            self.db.row_factory = sqlite3.Row
             self._check_ours()
+            _keep_private(self.path)  # identified as ours: only now may its mode change
             if not readonly:
                 self._migrate()
                 self.db.execute("PRAGMA journal_mode = WAL")  # readers (serve) never wait for a merge
+            elif self.db.execute("PRAGMA user_version").fetchone()[0] < LATEST:
+                raise LedgerError(f"凭证台账 {self.path} 需要升级：请先运行 fjvoucher audit --ledger {self.path} "
+                                  "(the ledger needs an upgrade)", code="ledger-error")
         except BaseException:
             self.db.close()
             raise
+
+    def _connect(self, readonly: bool, path: Path | None = None) -> sqlite3.Connection:
+        uri = (path or self.path).resolve().as_uri() + ("?mode=ro" if readonly else "")
+        db = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        if readonly and not _readable(db):
+            # A WAL ledger on read-only media (a CD, a read-only share): SQLite cannot make its -shm file.
+            # Nobody can write there either, so the file is read as immutable.
+            db.close()
+            db = sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=LOCK_TIMEOUT_S, isolation_level=None,
+                                 check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _create(self) -> str:
+        """Create a new ledger where nothing exists: built beside it, then linked into place, never half-made.
+
+        Linking fails when another merge created the ledger meanwhile: then that one is opened.
+        """
+        make_folder(self.path.parent)
+        fresh = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+        os.close(os.open(fresh, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        try:
+            self.db = self._connect(False, fresh)
+            try:
+                self._migrate()
+            finally:
+                self.db.close()
+            try:
+                os.link(fresh, self.path)
+            except FileExistsError:
+                self.notes.clear()  # another merge made it: its upgrade note, not ours
+            except OSError:  # a file system without hard links: take the place only while it is still empty
+                if not os.path.lexists(self.path):
+                    os.replace(fresh, self.path)
+        finally:
+            fresh.unlink(missing_ok=True)
+        return identify(self.path)
 
     def close(self) -> None:
         """Close the database."""
@@ -214,15 +285,13 @@ class SqliteStorage:
             raise ledger_error(self.path, exc) from exc
 
     def _check_ours(self) -> None:
-        """Refuse a SQLite file that is not a fjvoucher ledger, before anything is written to it."""
+        """Refuse a SQLite file that is not a fjvoucher ledger, before anything is written to it or its mode changed."""
         app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        fresh = not tables and version == 0 and app_id == 0
         legacy = app_id == 0 and version == 1 and {"vouchers", "serials"} <= tables  # written by 0.1.0
-        if not (fresh or legacy or app_id == APPLICATION_ID):
-            raise LedgerError(f"凭证台账 {self.path}：这不是凭证台账文件，不会改动它。请检查 --ledger 指向的文件 "
-                              "(not a fjvoucher ledger)", code="ledger-not-ours")
+        if not (legacy or app_id == APPLICATION_ID):  # an empty SQLite file too: ledgers are made by _create
+            raise _not_a_ledger(self.path, "foreign")
         if version > LATEST:
             raise LedgerError(f"凭证台账 {self.path} 由更新版本的 fjvoucher 建立（版本 {version}），请升级 fjvoucher",
                               code="ledger-too-new")
@@ -237,6 +306,8 @@ class SqliteStorage:
                     continue
                 for statement in _statements(script):
                     self.db.execute(statement)
+                if number == CHAINED and self.upgrade:
+                    self.notes.append(self.upgrade(self))
                 self.db.execute(f"PRAGMA user_version = {number}")
                 self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
@@ -358,9 +429,95 @@ class SqliteStorage:
                         "WHERE voucher_no = ?", (batch_file, page, template_sha256, photo, voucher_no))
 
     def append_event(self, event: Event) -> None:
-        """Append one event."""
-        self.db.execute("INSERT INTO events (voucher_no, kind, at, reason, actor, other_no) VALUES (?, ?, ?, ?, ?, ?)",
-                        (event.voucher_no, event.kind, stamp(event.at), event.reason, event.actor, event.other_no))
+        """Append one event, with its number, data and links as the chain computed them."""
+        self.db.execute("INSERT INTO events (id, voucher_no, kind, at, reason, actor, other_no, data, prev, hash) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (event.number, event.voucher_no, event.kind, stamp(event.at), event.reason, event.actor,
+                         event.other_no, event.data, event.prev, event.hash))
+
+    def chain_existing(self, number: int, data: str, prev: str, hash: str) -> None:
+        """Give an event written before the chain existed its data and links (once: the trigger allows no more)."""
+        self.db.execute("UPDATE events SET data = ?, prev = ?, hash = ? WHERE id = ?", (data, prev, hash, number))
+
+    def set_head(self, head: Head) -> None:
+        """Store the signed head (one row, replaced after each write)."""
+        self.db.execute("INSERT OR REPLACE INTO head (id, count, hash, signature, public_key, at) "
+                        "VALUES (1, ?, ?, ?, ?, ?)", (head.count, head.hash, head.signature, head.public_key, head.at))
+
+    # --- the chain as stored: text, never parsed (the audit judges it) -----------------------------
+
+    @_explained
+    def last_event(self) -> tuple[int, str] | None:
+        """Return the number and hash of the chain's last event, or None when there is none."""
+        row = self.db.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else None
+
+    @_explained
+    def event_count(self) -> int:
+        """Return how many events there are."""
+        return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    @_explained
+    def link(self, number: int) -> tuple[str, str] | None:
+        """Return the stored prev and hash of event `number`, or None when there is no such event."""
+        row = self.db.execute("SELECT prev, hash FROM events WHERE id = ?", (number,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    @_explained
+    def raw_events(self, voucher_no: str | None = None) -> Iterator[dict]:
+        """Yield events as stored (every column, values as SQLite holds them), in chain order; of one voucher."""
+        where, params = ("WHERE voucher_no = ?", (voucher_no,)) if voucher_no is not None else ("", ())
+        for row in self.db.execute(f"SELECT * FROM events {where} ORDER BY id", params):
+            yield dict(row)
+
+    @_explained
+    def raw_vouchers(self, voucher_no: str | None = None) -> Iterator[dict]:
+        """Yield voucher rows as stored (every column), by NO; or the one numbered `voucher_no`."""
+        where, params = ("WHERE voucher_no = ?", (voucher_no,)) if voucher_no is not None else ("", ())
+        for row in self.db.execute(f"SELECT * FROM vouchers {where} ORDER BY voucher_no", params):
+            yield dict(row)
+
+    @_explained
+    def voucher_count(self) -> int:
+        """Return how many voucher rows there are."""
+        return self.db.execute("SELECT count(*) FROM vouchers").fetchone()[0]
+
+    @_explained
+    def head(self) -> Head | None:
+        """Return the signed head, or None when there is none."""
+        row = self.db.execute("SELECT count, hash, signature, public_key, at FROM head WHERE id = 1").fetchone()
+        return Head(*(row[k] for k in ("count", "hash", "signature", "public_key", "at"))) if row else None
+
+    @_explained
+    def schema_problems(self) -> list[str]:
+        """Return how the file's tables, indexes, triggers and marks differ from what the migrations make."""
+        return schema_differences(self.db)
+
+    # --- copies ----------------------------------------------------------------------------------
+
+    @_explained
+    def backup_to(self, target: Path) -> None:
+        """Copy the ledger to the new file `target` as of one moment (SQLite's online backup), as one file."""
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        copy = sqlite3.connect(target, isolation_level=None)
+        try:
+            self.db.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no WAL beside it
+        finally:
+            copy.close()
+
+    @_explained
+    def restore_from(self, source: Path) -> None:
+        """Replace this ledger's content with the ledger at `source`, page by page, through its own connection.
+
+        The file stays the same file and its WAL its own, so a server reading it sees the restored
+        ledger at its next query, never a mix; no other file's WAL is ever applied to it.
+        """
+        origin = self._connect(True, source)
+        try:
+            origin.backup(self.db)
+        finally:
+            origin.close()
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -388,26 +545,98 @@ def _voucher(row: sqlite3.Row) -> Voucher:
             status=row["status"], reason=row["last_reason"], replaces=row["replaces"],
             replaced_by=row["last_other"] if row["last_kind"] == "replaced" else "",
             batch_file=row["batch_file"], page=row["page"], verify_code=row["verify_code"],
-            center_code=row["center_code"], photo=row["photo"])
+            center_code=row["center_code"], photo=row["photo"], template_sha256=row["template_sha256"])
     except (TypeError, ValueError) as exc:  # a row edited by hand outside fjvoucher
         raise LedgerError(f"台账中凭证 {row['voucher_no']} 的记录已损坏（{exc}），请用备份恢复或联系技术支持 "
                           "(a damaged ledger row)", code="ledger-damaged") from exc
 
 
 def _event(row: sqlite3.Row) -> Event:
-    return Event(row["voucher_no"], row["kind"], dt.datetime.fromisoformat(row["at"]), row["reason"], row["actor"],
-                 row["other_no"])
-
-
-def _create_private(path: Path) -> None:
-    """Create the database file readable by its owner only: it holds ID numbers."""
-    if path.exists():
-        return
-    make_folder(path.parent)
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:  # another merge created it a moment ago
-        pass
+        return Event(row["voucher_no"], row["kind"], dt.datetime.fromisoformat(row["at"]), row["reason"],
+                     row["actor"], row["other_no"], row["data"], row["id"], row["prev"], row["hash"])
+    except (TypeError, ValueError) as exc:  # a row edited by hand outside fjvoucher
+        raise LedgerError(f"台账中第 {row['id']} 条事件（凭证 {row['voucher_no']}）已损坏：时间「{row['at']}」无法识别。"
+                          "请运行 fjvoucher audit 查看，并用备份恢复 (a damaged event row)", code="ledger-damaged") from exc
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def identify(path: Path) -> str:
+    """Say what is at `path` without changing it: missing, ledger, maybe (SQLite, decided after opening), or why not.
+
+    Not a ledger: "folder" or "special" (a FIFO or device: never opened), "empty" (0 bytes), "foreign".
+    Only the 100-byte header is read; a 0.1.0 ledger has no application id, so it is "maybe".
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "missing" if not os.path.lexists(path) else "foreign"  # a dangling link is not ours to follow
+    except OSError:
+        return "foreign"
+    if stat.S_ISDIR(info.st_mode):
+        return "folder"
+    if not stat.S_ISREG(info.st_mode):
+        return "special"
+    if info.st_size == 0:
+        return "empty"
+    try:
+        with open(path, "rb") as file:
+            header = file.read(100)
+    except OSError:
+        return "foreign"
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        return "foreign"
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id == APPLICATION_ID:
+        return "ledger"
+    legacy = int.from_bytes(header[60:64], "big") == 1 or os.path.exists(f"{path}-wal")  # 0.1.0, or not checkpointed
+    return "maybe" if app_id == 0 and legacy else "foreign"
+
+
+NOT_A_LEDGER = {"folder": "是一个文件夹", "special": "不是普通文件（设备或管道）", "empty": "是空文件（0 字节）",
+                "foreign": "这不是凭证台账文件"}
+
+
+def _not_a_ledger(path: Path, found: str) -> NotALedger:
+    hint = "；如果是中断留下的空文件，删除它后重新运行 merge" if found == "empty" else ""
+    return NotALedger(f"凭证台账 {path}：{NOT_A_LEDGER.get(found, NOT_A_LEDGER['foreign'])}，不会读取或改动它。"
+                      f"请检查 --ledger 或 fjvoucher config 中的 ledger 设置{hint} (not a fjvoucher ledger)")
+
+
+def schema_differences(db: sqlite3.Connection) -> list[str]:
+    """Return how `db`'s schema (tables, indexes, triggers) and marks differ from a ledger the migrations make."""
+    expected = _fresh_schema()
+    found = _schema_of(db)
+    problems = [f"缺少 {kind} {name}（被删除）(missing {kind})" for (kind, name) in expected.keys() - found.keys()]
+    problems += [f"多出 {kind} {name}（不是 fjvoucher 建立的）(unknown {kind})" for (kind, name) in found.keys() - expected.keys()]
+    problems += [f"{kind} {name} 的定义被改动 ({kind} changed)" for key in expected.keys() & found.keys()
+                 if expected[key] != found[key] for (kind, name) in [key]]
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if (app_id, version) != (APPLICATION_ID, LATEST):
+        problems.append(f"文件标记为 application_id {app_id}、版本 {version}，应为 {APPLICATION_ID}、{LATEST} "
+                        "(file marks changed)")
+    return sorted(problems)
+
+
+def _schema_of(db: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall()
+    return {(r[0], r[1]): " ".join((r[2] or "").split()) for r in rows}
+
+
+@functools.cache
+def _fresh_schema() -> dict[tuple[str, str], str]:
+    """Return the schema every migration applied in order makes (0.1.0's own first one included)."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for _, script in MIGRATIONS:
+            for statement in _statements(script):
+                db.execute(statement)
+        return _schema_of(db)
+    finally:
+        db.close()
 
 
 def _readable(db: sqlite3.Connection) -> bool:
@@ -422,12 +651,16 @@ def _readable(db: sqlite3.Connection) -> bool:
 
 
 def _keep_private(path: Path) -> None:
-    """Make the ledger and its WAL files owner-only on every open (an old or copied file may not be)."""
+    """Make the ledger and its WAL files owner-only on every open (an old or copied file may not be).
+
+    Called only once the file is known to be a ledger, and only files this user owns are changed.
+    """
     if os.name != "posix":
         return  # Windows: the per-user data folder is private to the user already
     for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
-            if part.exists() and part.stat().st_mode & 0o077:
+            info = os.lstat(part)
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mode & 0o077:
                 os.chmod(part, 0o600)
-        except PermissionError:
-            pass  # not ours to change (opened read-only by serve as another user)
+        except (FileNotFoundError, PermissionError):
+            pass  # not there, or not ours to change (opened read-only by serve as another user)

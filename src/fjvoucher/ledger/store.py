@@ -9,12 +9,16 @@ Every state change reads the voucher again inside its own write transaction, so 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from fjvoucher.errors import LedgerError
-from fjvoucher.ledger.issuing import Batch, change_status, new_code, record_event, required_reason
+from fjvoucher.ledger.audit import AuditReport, audit, require_sound
+from fjvoucher.ledger.chain import Chain, build_chain
+from fjvoucher.ledger.issuing import Batch, change_status, give_code, required_reason
+from fjvoucher.ledger.keys import CentreKey, load_key
 from fjvoucher.ledger.policy import require_status
 from fjvoucher.ledger.storage import Clock, Event, Storage, Voucher, open_storage
 from fjvoucher.messages import NATIONAL_CERTIFICATE
@@ -29,9 +33,16 @@ class Ledger:
 
     def __init__(self, path: Path | str, *, create: bool = True, readonly: bool = False,
                  clock: Clock | None = None):
-        self.storage: Storage = open_storage(path, create=create, readonly=readonly, clock=clock)
+        self.storage: Storage = open_storage(path, create=create, readonly=readonly, clock=clock,
+                                             upgrade=lambda storage: build_chain(storage, self.key))
         self.path = self.storage.path
         self.clock = self.storage.clock
+        self.notes: list[str] = [n for n in self.storage.notes if n]  # e.g. the upgrade that chained the history
+
+    @functools.cached_property
+    def key(self) -> CentreKey:
+        """Return the centre key that signs this ledger's head (made on first use)."""
+        return load_key(create=True)
 
     def close(self) -> None:
         """Close the ledger."""
@@ -86,7 +97,29 @@ class Ledger:
         """Return when the latest of `voucher_nos` was first recorded (a batch's document date), or None."""
         return self.storage.issue_time(voucher_nos)
 
+    # --- proving itself ---------------------------------------------------------------------------
+
+    def require_sound(self, voucher_no: str | None = None, *, count_all: bool = True) -> None:
+        """Raise LedgerError unless the signed head matches the chain (and voucher `voucher_no` its events)."""
+        require_sound(self.storage, voucher_no, count_all=count_all)
+
+    def audit(self) -> AuditReport:
+        """Walk the whole ledger: chain, signature, schema and every voucher row."""
+        return audit(self.storage)
+
     # --- writing: each change reads the voucher again under the write lock ------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[Chain]:
+        """Yield the chain inside one write transaction; sign its new head before the commit.
+
+        The head is checked first: writing on top of a tampered chain and signing it would hide the tampering.
+        """
+        with self.storage.transaction():
+            require_sound(self.storage, count_all=False)
+            chain = Chain(self.storage)
+            yield chain
+            chain.sign(self.key)
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:
@@ -95,28 +128,28 @@ class Ledger:
         The merge renders and stages the batch's files inside the block: a failure anywhere
         records nothing, and the files are moved into place only after the commit.
         """
-        with self.storage.transaction():
-            yield Batch(self.storage)
+        with self._writing() as chain:
+            yield Batch(chain)
 
     def revoke(self, voucher_no: str, reason: str) -> Voucher:
         """Revoke a voucher in force (issued by mistake); return it as it was."""
         reason = required_reason(reason)
-        with self.storage.transaction():
+        with self._writing() as chain:
             voucher = require_status(self.storage.get(voucher_no), voucher_no, "issued", "作废")
-            change_status(self.storage, voucher, "revoked", "revoked", reason)
+            change_status(chain, voucher, "revoked", "revoked", reason)
         return voucher
 
     def restore(self, voucher_no: str, reason: str) -> Voucher:
         """Undo a revocation or a supersession made by mistake: the voucher is in force again; return it as it was."""
         reason = required_reason(reason)
-        with self.storage.transaction():
+        with self._writing() as chain:
             voucher = require_status(self.storage.get(voucher_no), voucher_no, ("revoked", "superseded"), "恢复")
             cert = voucher.fields["certificate_no"]
             other = next((v for v in self.storage.for_certificate(cert) if v.status == "issued"), None)
             if other:
                 raise LedgerError(f"证书 {cert} 已有有效凭证 {other.voucher_no}，不能恢复 {voucher_no}",
                                   code="certificate-in-force")
-            change_status(self.storage, voucher, "issued", "restored", reason)
+            change_status(chain, voucher, "issued", "restored", reason)
         return voucher
 
     def supersede(self, certificate_numbers: list[str], reason: str = NATIONAL_CERTIFICATE
@@ -126,13 +159,13 @@ class Ledger:
         Return the NOs superseded and the certificate numbers that had no voucher in force.
         """
         done, unknown = [], []
-        with self.storage.transaction():
+        with self._writing() as chain:
             for cert in dict.fromkeys(certificate_numbers):
                 current = next((v for v in self.storage.for_certificate(cert) if v.status == "issued"), None)
                 if current is None:
                     unknown.append(cert)
                     continue
-                change_status(self.storage, current, "superseded", "superseded", required_reason(reason))
+                change_status(chain, current, "superseded", "superseded", required_reason(reason))
                 done.append(current.voucher_no)
         return done, unknown
 
@@ -149,9 +182,10 @@ class Ledger:
 
     def ensure_codes(self) -> int:
         """Give every voucher without a verification code one (recorded as an event); return how many."""
-        with self.storage.transaction():
+        if not self.storage.without_code():
+            return 0  # nothing to give: no write, no lock
+        with self._writing() as chain:
             missing = self.storage.without_code()
             for number in missing:
-                self.storage.set_code(number, new_code())
-                record_event(self.storage, number, "coded")
+                give_code(chain, number)
         return len(missing)

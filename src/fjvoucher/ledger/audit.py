@@ -1,0 +1,236 @@
+"""Does the ledger prove itself?  The full audit, and the cheap checks the reading commands make first.
+
+The audit walks the whole chain: every event's number, link and hash, its time, kind and data;
+the signed head; the schema (triggers and tables are ours); and the vouchers table against the
+rows the events make.  Each discrepancy is one record (what, which event or voucher, since
+when).  The cheap checks compare the signed head with the chain's last event, and one voucher's
+events and row, so `verify`, `serve`, `list` and `report` refuse a tampered ledger without a walk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from fjvoucher.errors import LedgerError
+from fjvoucher.ledger import projection
+from fjvoucher.ledger.chain import GENESIS, head_message, stored_hash
+from fjvoucher.ledger.keys import fingerprint, load_key, signature_valid
+from fjvoucher.ledger.storage import Head, Storage
+
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """One thing the ledger does not prove: a stable code, where (event #n, voucher NO), what, since when."""
+
+    code: str
+    where: str
+    what: str
+    since: str = ""
+
+    def line(self) -> str:
+        """Return the discrepancy as one line for the clerk."""
+        since = f"（自 {self.since} 起）" if self.since else ""
+        return f"[{self.code}] {self.where}：{self.what}{since}"
+
+
+@dataclass
+class AuditReport:
+    """What the audit found: the counts, the head, the key, and every discrepancy."""
+
+    path: str
+    events: int = 0
+    vouchers: int = 0
+    head: Head | None = None
+    key: str = ""  # the fingerprint the head was checked against
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+    hashes: dict[int, str] = field(default_factory=dict)  # event number → hash, for `audit --report`
+
+    @property
+    def ok(self) -> bool:
+        """Return True when nothing is wrong."""
+        return not self.discrepancies
+
+    def add(self, code: str, where: str, what: str, since: str = "") -> None:
+        """Record one discrepancy."""
+        self.discrepancies.append(Discrepancy(code, where, what, since))
+
+    def lines(self) -> list[str]:
+        """Return the report for the clerk: one line a discrepancy, then the verdict."""
+        out = [d.line() for d in self.discrepancies]
+        head = f"，签名的链头 {self.head.count} 条 {self.head.hash[:16]}…" if self.head else ""
+        verdict = "发现问题 (discrepancies found)" if self.discrepancies else "完好 (the ledger proves itself)"
+        out.append(f"台账 {self.path}：{self.events} 条事件，{self.vouchers} 张凭证{head}，密钥 {self.key or '-'}；"
+                   f"{len(self.discrepancies)} 处问题，{verdict}")
+        return out
+
+    def to_dict(self) -> dict:
+        """Return the report for programs (audit --format json)."""
+        return {"ledger": self.path, "ok": self.ok, "events": self.events, "vouchers": self.vouchers,
+                "head": self.head and {"count": self.head.count, "hash": self.head.hash, "key": self.key},
+                "discrepancies": [d.__dict__ for d in self.discrepancies]}
+
+
+def trusted_key(head: Head | None) -> tuple[str, str]:
+    """Return the public key a head must be signed with, and a problem ('' for none).
+
+    This user's centre key when there is one; else (a server run by another account, an auditor
+    elsewhere) the key the head names, which then only proves the chain matches its head.
+    """
+    own = load_key(create=False)
+    if own is None:
+        return (head.public_key if head else ""), ""
+    if head and head.public_key != own.public_key:
+        return own.public_key, (f"链头由另一把密钥 {fingerprint_of(head.public_key)} 签名，不是本中心的 {own.fingerprint}"
+                                "（台账来自别处，或签名被伪造）")
+    return own.public_key, ""
+
+
+def fingerprint_of(public_key: str) -> str:
+    """Return the fingerprint of a stored public key, or say it is unreadable."""
+    try:
+        return fingerprint(public_key)
+    except (ValueError, TypeError):
+        return "（无法识别）"
+
+
+def head_problem(storage: Storage, *, count_all: bool = True) -> str:
+    """Return why the signed head does not match the chain's last event ('' when it does): no walk.
+
+    `count_all` also counts the events (a deletion in the middle); a server asks per query and skips it.
+    """
+    head, last = storage.head(), storage.last_event()
+    if head is None:
+        return "" if last is None else "链头签名被删除 (the signed head is missing)"
+    number, last_hash = last or (0, GENESIS)
+    if (head.count, head.hash) != (number, last_hash):
+        return f"链头签名记录 {head.count} 条事件，链上是 {number} 条、末尾哈希不同 (the head does not match the chain)"
+    if count_all and storage.event_count() != number:
+        return f"事件编号到 {number}，实有 {storage.event_count()} 条：有事件被删除或插入 (events missing)"
+    key, problem = trusted_key(head)
+    if problem:
+        return problem
+    if not signature_valid(key, head.signature, head_message(head.count, head.hash)):
+        return "链头签名无效（伪造或改动）(the head's signature is not valid)"
+    return ""
+
+
+def voucher_problem(storage: Storage, voucher_no: str) -> str:
+    """Return what is wrong with one voucher's events and row ('' for nothing): its links, hashes, projection."""
+    events = list(storage.raw_events(voucher_no))
+    rows = list(storage.raw_vouchers(voucher_no))
+    if not events and not rows:
+        return ""
+    head = storage.head()
+    replayed: dict[str, dict] = {}
+    for event in events:
+        number = event["id"]
+        if event["hash"] != stored_hash(event) or not STAMP.fullmatch(str(event["at"])):
+            return f"第 {number} 条事件被改动 (event edited)"
+        before = (GENESIS, GENESIS) if number == 1 else storage.link(number - 1)
+        after = storage.link(number + 1)
+        if before is None or event["prev"] != before[1]:
+            return f"第 {number} 条事件不在链上 (event out of the chain)"
+        if (after[0] != event["hash"]) if after else not (head and (head.count, head.hash) == (number, event["hash"])):
+            return f"第 {number} 条事件之后的链断开 (chain broken)"
+        if problem := projection.apply(replayed, event):
+            return f"第 {number} 条事件：{problem}"
+    expected = replayed.get(voucher_no)
+    if expected is None:
+        return "凭证记录没有发放事件，是伪造的 (a voucher row without its issue)"
+    if not rows:
+        return "凭证记录被删除 (the voucher row was deleted)"
+    if changed := projection.differences(expected, rows[0]):
+        return f"凭证记录与其事件不符：{'、'.join(changed)} (the row differs from its events)"
+    return ""
+
+
+def require_sound(storage: Storage, voucher_no: str | None = None, *, count_all: bool = True) -> None:
+    """Raise LedgerError (one line) when the head, or voucher `voucher_no`, does not prove itself."""
+    problem = head_problem(storage, count_all=count_all)
+    if not problem and voucher_no is not None:
+        problem = voucher_problem(storage, voucher_no)
+        problem = problem and f"凭证 {voucher_no}：{problem}"
+    if problem:
+        raise LedgerError(f"凭证台账 {storage.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
+                          "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
+
+
+def audit(storage: Storage) -> AuditReport:
+    """Walk the whole ledger and return every discrepancy."""
+    report = AuditReport(str(storage.path))
+    for problem in storage.schema_problems():
+        report.add("schema", "表结构 schema", problem)
+    rows, last_hash, number = _walk(storage, report)
+    report.events = number
+    _check_head(storage, report, number, last_hash)
+    _check_projection(storage, report, rows)
+    return report
+
+
+def _walk(storage: Storage, report: AuditReport) -> tuple[dict[str, dict], str, int]:
+    """Check every event in chain order; return the rows they make, the last hash and the last number."""
+    rows: dict[str, dict] = {}
+    last_hash, number = GENESIS, 0
+    for event in storage.raw_events():
+        number += 1
+        where, since = f"第 {event['id']} 条事件（凭证 {event['voucher_no']}，{event['kind']}）", str(event["at"])
+        if event["id"] != number:
+            report.add("event-missing" if event["id"] > number else "event-order", where,
+                       f"编号应为 {number}：之前的事件被删除或插入 (numbering broken)", since)
+            number = event["id"] if isinstance(event["id"], int) else number
+        if event["prev"] != last_hash:
+            report.add("chain-broken", where, "与前一条事件的链接断开：前面的事件被改动、删除或调换 (link broken)", since)
+        if event["hash"] != stored_hash(event):
+            report.add("event-edited", where, "内容与其哈希不符：这条事件被改动 (content edited)", since)
+        if not STAMP.fullmatch(str(event["at"])) or _bad_time(event["at"]):
+            report.add("event-damaged", where, f"时间「{event['at']}」无法识别 (bad timestamp)", since)
+        if problem := projection.apply(rows, event):
+            report.add("event-damaged", where, problem, since)
+        last_hash = event["hash"]
+        report.hashes[number] = last_hash
+    return rows, last_hash, number
+
+
+def _bad_time(text) -> bool:
+    try:
+        dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return True
+    return False
+
+
+def _check_head(storage: Storage, report: AuditReport, number: int, last_hash: str) -> None:
+    head = report.head = storage.head()
+    if head is None:
+        report.add("head-missing", "链头 head", "没有签名的链头：被删除 (the signed head is missing)")
+        return
+    if (head.count, head.hash) != (number, last_hash):
+        report.add("head-mismatch", "链头 head", f"签名的链头是 {head.count} 条事件，链上有 {number} 条，或末尾哈希不同："
+                   "末尾的事件被删除、添加或改动 (head does not match the chain)", head.at)
+    key, problem = trusted_key(head)
+    report.key = fingerprint_of(key) if key else ""
+    if problem:
+        report.add("head-foreign-key", "链头 head", problem, head.at)
+    elif not signature_valid(key, head.signature, head_message(head.count, head.hash)):
+        report.add("head-signature", "链头 head", "签名无效：链头被伪造或改动 (signature not valid)", head.at)
+
+
+def _check_projection(storage: Storage, report: AuditReport, expected: dict[str, dict]) -> None:
+    seen = set()
+    for row in storage.raw_vouchers():
+        number = row["voucher_no"]
+        seen.add(number)
+        report.vouchers += 1
+        if number not in expected:
+            report.add("voucher-forged", f"凭证 {number}", "台账中有这张凭证，却没有它的发放事件：被插入 (row without events)",
+                       str(row.get("created_at", "")))
+        elif changed := projection.differences(expected[number], row):
+            shown = "、".join(f"{k}「{row.get(k)}」应为「{expected[number].get(k)}」" if k not in ("id_number",) else k
+                             for k in changed)
+            report.add("voucher-edited", f"凭证 {number}", f"记录与其事件不符：{shown} (row differs from its events)")
+    for number in expected.keys() - seen:
+        report.add("voucher-deleted", f"凭证 {number}", "有发放事件，台账中却没有这张凭证：被删除 (row deleted)")

@@ -1,0 +1,62 @@
+"""The vouchers table as the outcome of the events: every field of a voucher row recomputed from them.
+
+An issue (`issued`, `reissued`) carries the whole row; `coded` and `placed` carry what they
+set; a status change carries nothing but its kind.  Replaying the events in chain order gives
+the rows the table must hold, so a row edited, inserted or deleted by hand shows as a difference.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fjvoucher.ledger.storage import FIELD_KEYS
+
+ROW_KEYS = (*FIELD_KEYS, "issued_on", "expires_on", "template_sha256", "batch_file", "page", "replaces",
+            "verify_code", "center_code", "created_at", "photo")
+PLACEMENT_KEYS = ("batch_file", "page", "template_sha256", "photo")
+ISSUES = ("issued", "reissued")
+STATUS_AFTER = {"issued": "issued", "reissued": "issued", "replaced": "replaced", "revoked": "revoked",
+                "restored": "issued", "superseded": "superseded"}
+SETS = {"coded": ("verify_code",), "placed": PLACEMENT_KEYS}  # what the other kinds may carry
+
+
+def issue_data(row: dict) -> dict:
+    """Return what an issue records: the voucher's row as written (every key of ROW_KEYS)."""
+    return {k: row.get(k, "") if k != "page" else row.get("page") for k in ROW_KEYS}
+
+
+def apply(rows: dict[str, dict], event: dict) -> str:
+    """Apply one stored event to `rows` (NO → row); return what is wrong with it ('' for nothing).
+
+    A wrong event changes nothing, so the rows stay what the sound events make them.
+    """
+    number, kind = event["voucher_no"], event["kind"]
+    try:
+        data = json.loads(event["data"]) if isinstance(event["data"], str) else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return "内容无法读取 (data is not a JSON object)"
+    if kind in ISSUES:
+        if number in rows:
+            return f"凭证 {number} 被重复发放 (issued twice)"
+        if set(data) != set(ROW_KEYS):
+            return "发放记录缺少或多出字段 (issue data incomplete)"
+        rows[number] = {**data, "voucher_no": number, "status": "issued"}
+        return ""
+    if number not in rows:
+        return f"凭证 {number} 从未发放 (an event for a voucher never issued)"
+    if kind in STATUS_AFTER:
+        if data:
+            return "状态变更不应带有字段 (a status change carries data)"
+        rows[number]["status"] = STATUS_AFTER[kind]
+        return ""
+    if kind in SETS and set(data) <= set(SETS[kind]):
+        rows[number].update(data)
+        return ""
+    return f"未知的事件种类「{kind}」或字段 (unknown kind or data)"
+
+
+def differences(expected: dict, stored: dict) -> list[str]:
+    """Return the columns where a stored voucher row differs from what its events make."""
+    return [key for key in (*ROW_KEYS, "status", "voucher_no") if stored.get(key) != expected.get(key)]
