@@ -21,6 +21,8 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "validate": "fjvoucher.api", "merge": "fjvoucher.api", "reissue": "fjvoucher.api", "verify": "fjvoucher.api",
     "open_ledger": "fjvoucher.api", "merge_options": "fjvoucher.api", "ledger_choice": "fjvoucher.api",
+    "audit_ledger": "fjvoucher.api", "restore_backup": "fjvoucher.api", "centre_key": "fjvoucher.api",
+    "AuditReport": "fjvoucher.ledger.audit",
     "MergeOptions": "fjvoucher.merging", "MergeResult": "fjvoucher.merging", "ReissueResult": "fjvoucher.merging",
     "Report": "fjvoucher.roster.report", "Finding": "fjvoucher.roster.report",
     "Ledger": "fjvoucher.ledger.store", "Verification": "fjvoucher.ledger.verify",
@@ -32,11 +34,14 @@ __all__ = ["__version__", *_PUBLIC]
 
 if TYPE_CHECKING:
     # "X as X": an explicit re-export, so type checkers and linters see the public names
+    from fjvoucher.api import audit_ledger as audit_ledger
+    from fjvoucher.api import centre_key as centre_key
     from fjvoucher.api import ledger_choice as ledger_choice
     from fjvoucher.api import merge as merge
     from fjvoucher.api import merge_options as merge_options
     from fjvoucher.api import open_ledger as open_ledger
     from fjvoucher.api import reissue as reissue
+    from fjvoucher.api import restore_backup as restore_backup
     from fjvoucher.api import validate as validate
     from fjvoucher.api import verify as verify
     from fjvoucher.errors import ExitCode as ExitCode
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
     from fjvoucher.errors import PhotoError as PhotoError
     from fjvoucher.errors import RosterUnreadable as RosterUnreadable
     from fjvoucher.errors import TemplateError as TemplateError
+    from fjvoucher.ledger.audit import AuditReport as AuditReport
     from fjvoucher.ledger.store import Ledger as Ledger
     from fjvoucher.ledger.verify import Verification as Verification
     from fjvoucher.merging import MergeOptions as MergeOptions

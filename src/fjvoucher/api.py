@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from fjvoucher.config import LedgerChoice, choose_ledger, setting
+from fjvoucher.ledger.audit import AuditReport
+from fjvoucher.ledger.copies import Copied
 from fjvoucher.ledger.storage import Clock
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.ledger.verify import Verification, normalise_no
@@ -99,7 +102,50 @@ def reissue(voucher_no: str, reason: str, outdir: Path | str, options: MergeOpti
 
 
 def verify(voucher_no: str, *, name: str | None = None, id_number: str | None = None, code: str | None = None,
-           ledger: Path | str | None = None) -> Verification:
-    """Answer "is voucher `voucher_no` genuine?" given the holder's name, ID number or printed code."""
+           ledger: Ledger | Path | str | None = None) -> Verification:
+    """Answer "is voucher `voucher_no` genuine?" given the holder's name, ID number or printed code.
+
+    The ledger must prove itself for that NO first (its signed head, the voucher's events and row).
+    """
+    if isinstance(ledger, Ledger):
+        return verify_in(ledger, voucher_no, name=name, id_number=id_number, code=code)
     with open_ledger(ledger) as book:
         return verify_in(book, voucher_no, name=name, id_number=id_number, code=code)
+
+
+def audit_ledger(ledger: Ledger | Path | str | None = None, reports: Iterable[Path | str] = ()) -> AuditReport:
+    """Audit the ledger (chain, signature, schema, every voucher) and check it still holds each report's head."""
+    from fjvoucher.ledger.monthly import check_report
+
+    if not isinstance(ledger, Ledger):
+        with open_ledger(ledger) as book:
+            return audit_ledger(book, reports)
+    report = ledger.audit()
+    for path in reports:
+        report.discrepancies += check_report(report, Path(path))
+    return report
+
+
+def restore_backup(source: Path | str, *, ledger: Path | str | None = None) -> Copied:
+    """Replace the chosen ledger with the backup `source` once it audits clean; keep the current one beside it."""
+    import datetime as dt
+
+    from fjvoucher.ledger.copies import restore
+
+    return restore(ledger_choice(ledger).path, Path(source), dt.datetime.now)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyInfo:
+    """Where the centre's signing key is, and its fingerprint ('' while there is none)."""
+
+    path: Path
+    fingerprint: str
+
+
+def centre_key() -> KeyInfo:
+    """Return where this user's centre signing key is and its fingerprint (never makes one)."""
+    from fjvoucher.ledger.keys import key_path, load_key
+
+    key = load_key(create=False)
+    return KeyInfo(key_path(), key.fingerprint if key else "")

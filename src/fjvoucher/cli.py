@@ -429,9 +429,12 @@ def _ledger_line(choice, *, created: bool = True, err: bool = False) -> None:
 
 
 def open_ledger(option: Path | None):
-    """Open an existing ledger for a command: a missing one is an error, never created."""
+    """Open an existing ledger for a command: a missing one is an error, never created (an upgrade is said)."""
     choice = _ledger(option)
-    return choice, fjvoucher.open_ledger(choice.path)
+    book = fjvoucher.open_ledger(choice.path)
+    for note in book.notes:
+        click.echo(note, err=True)
+    return choice, book
 
 
 def _interactive() -> bool:
@@ -486,8 +489,9 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, code: str |
     """
     if sum(x is not None for x in (name, id_number, code)) != 1:
         raise click.UsageError("请给出 --name、--id 或 --code 之一 (give exactly one of --name, --id, --code)")
-    choice = _ledger(ledger)
-    answer = fjvoucher.verify(voucher_no, name=name, id_number=id_number, code=code, ledger=choice.path)
+    choice, book = open_ledger(ledger)
+    with book:
+        answer = fjvoucher.verify(voucher_no, name=name, id_number=id_number, code=code, ledger=book)
     if fmt == "json":
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -605,6 +609,7 @@ def history(voucher_no: str, ledger: Path | None) -> None:
     choice, book = open_ledger(ledger)
     number = normalise_no(voucher_no)
     with book:
+        book.require_sound(number)
         voucher, events = book.get(number), book.history(number)
     if voucher is None:
         raise Failure(f"台账中没有凭证 {number} (no such voucher)", ExitCode.PROBLEMS, "voucher-not-found")
@@ -753,6 +758,100 @@ def aligned(rows: list[list[str]]) -> list[str]:
                       for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
+@cli.command(short_help="核查台账 · audit the ledger: chain, signature, every voucher")
+@click.option("--report", "reports", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A monthly report (MONTH.xlsx) whose closing head the ledger must still contain (repeat for more).")
+@REPORT_FORMAT
+@LEDGER
+def audit(reports: tuple[Path, ...], fmt: str, ledger: Path | None) -> None:
+    """核查台账 · Recompute the ledger's chain, signature and vouchers; list every discrepancy.
+
+    Each event must link to the one before it and match its hash, the signed head must match the
+    chain's last event and be signed by this centre's key, the tables and triggers must be
+    fjvoucher's, and every voucher row must be what its events make.  One line per discrepancy
+    (which event or voucher, what differs, since when).  Exit 1 when any.
+
+    例 Example:
+
+    \b
+      fjvoucher audit
+      fjvoucher audit --report 2026-11.xlsx
+    """
+    choice, book = open_ledger(ledger)
+    with book:
+        report = fjvoucher.audit_ledger(book, reports)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    _ledger_line(choice, err=fmt == "json")
+    sys.exit(ExitCode.OK if report.ok else ExitCode.PROBLEMS)
+
+
+@cli.command(short_help="备份台账 · back up the ledger (while merges and serve run)")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--with-key", is_flag=True, help="Also copy the centre's signing key beside the backup (keep the two "
+              "apart: whoever holds both can sign a rewritten ledger).")
+@LEDGER
+def backup(dest: Path, with_key: bool, ledger: Path | None) -> None:
+    """备份台账 · Copy the ledger to DEST (a new file, or a folder: named by date and time), then audit the copy.
+
+    The copy is consistent while merges and the server run (SQLite's online backup).  The centre's
+    signing key is not in it: back the key up once, apart from the ledger's backups.
+
+    例 Example:
+
+    \b
+      fjvoucher backup D:/台账备份
+      fjvoucher backup E:/台账-2026-11-30.db
+    """
+    from fjvoucher.ledger.copies import backup as copy_ledger
+    from fjvoucher.ledger.keys import key_path
+
+    choice, book = open_ledger(ledger)
+    with book:
+        copied = copy_ledger(book, dest, with_key=with_key)
+    for line in copied.audit.lines():
+        click.echo(line)
+    click.echo(f"已备份 (backed up): {copied.path}")
+    if copied.beside:
+        click.echo(f"[警告] 签名密钥也复制到了 {copied.beside}：请与台账备份分开保存，拿到两者的人可以改写台账并重新签名 "
+                   "(the key is in the backup: keep it apart)", err=True)
+    else:
+        click.echo(f"签名密钥不在备份中：请另外保存一份 {key_path()}（例如 fjvoucher backup --with-key 到 U 盘，"
+                   "然后锁好）(the key is not in the backup)")
+    _ledger_line(choice)
+    sys.exit(ExitCode.OK if copied.audit.ok else ExitCode.PROBLEMS)
+
+
+@cli.command(name="restore-backup", short_help="从备份恢复台账 · restore the ledger from a backup")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@YES
+@LEDGER
+def restore_backup(source: Path, yes: bool, ledger: Path | None) -> None:
+    """从备份恢复台账 · Replace the ledger with the backup SOURCE, after auditing SOURCE.
+
+    The current ledger is kept beside it (LEDGER.before-restore-TIME).  Safe while `serve` runs:
+    the server answers from the restored ledger at its next query.
+
+    例 Example:
+
+    \b
+      fjvoucher restore-backup D:/台账备份/ledger-20261130-180000.db
+    """
+    choice = _ledger(ledger)
+    _confirm(f"用 {source} 替换台账 {choice.path}？Replace the ledger with the backup?", yes)
+    restored = fjvoucher.restore_backup(source, ledger=choice.path)
+    for line in restored.audit.lines():
+        click.echo(line)
+    if restored.beside:
+        click.echo(f"原台账已保留 (the previous ledger is kept): {restored.beside}")
+    click.echo(f"已从备份恢复 (restored from): {source}")
+    _ledger_line(choice)
+    sys.exit(ExitCode.OK if restored.audit.ok else ExitCode.PROBLEMS)
+
+
 @cli.command(short_help="真伪查询网站 · the verification web page and API")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8009, show_default=True, help="Port to listen on.")
@@ -853,6 +952,9 @@ def config(ctx: click.Context) -> None:
     for item in shown:
         click.echo(f"  {item.key} = {item.value if item.value is not None else '（未设置）'}    [{item.source}]")
         click.echo(f"      {KEYS[item.key]}")
+    key = fjvoucher.centre_key()
+    click.echo(f"中心签名密钥 signing key: {key.path}")
+    click.echo(f"      {key.fingerprint or '（尚未生成：第一次写台账时生成）(made on first write)'}")
 
 
 @config.command(name="set", short_help="修改一项设置 · change one setting")

@@ -19,6 +19,7 @@ from fjvoucher.ledger.chain import GENESIS, head_message, stored_hash
 from fjvoucher.ledger.keys import fingerprint, load_key, signature_valid
 from fjvoucher.ledger.storage import Head, Storage
 
+FEW = 200  # up to this many vouchers are checked one by one; more by one walk of the chain
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
@@ -103,6 +104,8 @@ def head_problem(storage: Storage, *, count_all: bool = True) -> str:
     `count_all` also counts the events (a deletion in the middle); a server asks per query and skips it.
     """
     head, last = storage.head(), storage.last_event()
+    if head is None and (schema := storage.schema_problems()):
+        return f"表结构被改动：{schema[0]}"
     if head is None:
         return "" if last is None else "链头签名被删除 (the signed head is missing)"
     number, last_hash = last or (0, GENESIS)
@@ -113,6 +116,8 @@ def head_problem(storage: Storage, *, count_all: bool = True) -> str:
     key, problem = trusted_key(head)
     if problem:
         return problem
+    if schema := storage.schema_problems():
+        return f"表结构被改动：{schema[0]}"
     if not signature_valid(key, head.signature, head_message(head.count, head.hash)):
         return "链头签名无效（伪造或改动）(the head's signature is not valid)"
     return ""
@@ -148,12 +153,41 @@ def voucher_problem(storage: Storage, voucher_no: str) -> str:
     return ""
 
 
-def require_sound(storage: Storage, voucher_no: str | None = None, *, count_all: bool = True) -> None:
-    """Raise LedgerError (one line) when the head, or voucher `voucher_no`, does not prove itself."""
+def rows_problem(storage: Storage, numbers: list[str]) -> str:
+    """Return what is wrong with the events and rows of the vouchers `numbers` ('' for nothing).
+
+    A few are checked one by one; many (a whole list) by one walk of the chain, as the audit does.
+    """
+    if len(numbers) <= FEW:
+        for number in numbers:
+            if problem := voucher_problem(storage, number):
+                return f"凭证 {number}：{problem}"
+        return ""
+    walked = AuditReport(str(storage.path))
+    expected, _, _ = _walk(storage, walked)
+    if walked.discrepancies:
+        return walked.discrepancies[0].line()
+    wanted = set(numbers)
+    for row in storage.raw_vouchers():
+        number = row["voucher_no"]
+        if number in wanted and (number not in expected or projection.differences(expected[number], row)):
+            return f"凭证 {number}：凭证记录与其事件不符 (the row differs from its events)"
+    return ""
+
+
+def require_sound(storage: Storage, voucher_no: str | None = None, *, count_all: bool = True,
+                  rows: bool = False) -> None:
+    """Raise LedgerError (one line) when the head, voucher `voucher_no`, or the count of rows does not prove itself.
+
+    `rows` compares the number of voucher rows with the number of issues (a row inserted or deleted by hand).
+    """
     problem = head_problem(storage, count_all=count_all)
     if not problem and voucher_no is not None:
         problem = voucher_problem(storage, voucher_no)
         problem = problem and f"凭证 {voucher_no}：{problem}"
+    if not problem and rows and storage.voucher_count() != storage.issue_count():
+        problem = (f"台账有 {storage.voucher_count()} 张凭证，发放事件却是 {storage.issue_count()} 条：有凭证被插入或删除 "
+                   "(rows inserted or deleted)")
     if problem:
         raise LedgerError(f"凭证台账 {storage.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
                           "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")

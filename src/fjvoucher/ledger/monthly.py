@@ -3,6 +3,11 @@
 A month's report is about what happened in that month: vouchers issued or reissued then, and
 the changes made then to any voucher, each with its status at the month's end.  Events are
 never edited, so the report of a past month reads the same whenever it is run again.
+
+The report is written only from a ledger that audits clean, and carries the month's closing
+head (the chain up to the month's last event, signed: Ed25519 signs the same head the same way)
+on its own sheet.  Once the province holds it, rewriting anything before it is detectable:
+`fjvoucher audit --report` checks the ledger still contains that head.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fjvoucher.collation import pinyin_key
-from fjvoucher.errors import InputError
+from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.layout import FIELDS
-from fjvoucher.ledger.storage import Event, Voucher
+from fjvoucher.ledger.audit import AuditReport, Discrepancy, fingerprint_of, trusted_key
+from fjvoucher.ledger.chain import GENESIS, head_message, sign_head
+from fjvoucher.ledger.keys import signature_valid
+from fjvoucher.ledger.storage import Event, Head, Voucher
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import EVENT_WORDS, STATUS_WORDS
 from fjvoucher.roster.cells import level_digit, parse_date
@@ -45,6 +53,9 @@ SUMMARY_HEADERS = ["项目", "职业", "等级", "人数"]
 CLOSING = ["制表人：＿＿＿＿＿＿＿＿　　　　审核人：＿＿＿＿＿＿＿＿",
            "（单位盖章）　　　　　　　　　　　　　年　　月　　日"]
 LEVEL_NAMES = {5: "五级（初级）", 4: "四级（中级）", 3: "三级（高级）", 2: "二级（技师）", 1: "一级（高级技师）"}
+HEAD_SHEET = "台账链头"
+HEAD_ROWS = {"count": "月末事件数", "hash": "链哈希 (SHA-256)", "signature": "中心签名 (Ed25519)",
+             "public_key": "中心公钥", "fingerprint": "公钥指纹"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,12 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
         raise InputError(f"{path} 已存在，不是 fjvoucher 写的月报，没有覆盖。要覆盖请加 --force，或换一个文件名 "
                          "(exists and fjvoucher did not write it: use --force)", code="output-exists")
     start, end = month_bounds(month)
+    audited = ledger.audit()  # a head is committed to the province only for a chain that proves itself
+    if not audited.ok:
+        raise LedgerError(f"凭证台账 {ledger.path} 有 {len(audited.discrepancies)} 处问题，不能写月报："
+                          f"{audited.discrepancies[0].line()}。请运行 fjvoucher audit 查看 (the ledger does not prove "
+                          "itself)", code="ledger-tampered")
+    closing = closing_head(ledger, end)
     events = ledger.events_between(start, end)
     issued = [e for e in events if e.kind in ISSUING]
     changes = [e for e in events if e.kind in CHANGES]
@@ -98,9 +115,56 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
         Table("明细数据", ISSUED_HEADERS, (_issued_row(e, vouchers[e.voucher_no], at_end) for e in issued),
               title=f"{title}：明细数据（全部字段，供核对和汇总，不必打印）", text_columns=code_columns,
               widths=_issued_widths()),
+        Table(HEAD_SHEET, ["项目", "说明", "值"], _head_rows(closing), title=f"{title}：月末台账链头（核对用，请勿改动）",
+              text_columns=(2,), widths={0: 12, 1: 18, 2: 70}),
     ]
     write_workbook(path, tables, base_font=(FONT_NAME, FONT_PT), kind=REPORT_KIND)
     return MonthCounts(len(issued), len(changes))
+
+
+def closing_head(ledger: Ledger, end: dt.datetime) -> Head:
+    """Return the month's closing head: the chain up to its last event dated before `end`, signed."""
+    count, last = ledger.storage.last_event(before=end) or (0, GENESIS)
+    return sign_head(ledger.key, count, last, ledger.clock)
+
+
+def _head_rows(head: Head) -> list[list]:
+    values = {"count": head.count, "hash": head.hash, "signature": head.signature, "public_key": head.public_key,
+              "fingerprint": fingerprint_of(head.public_key)}
+    return [[key, words, values[key]] for key, words in HEAD_ROWS.items()]
+
+
+def report_head(path: Path) -> Head:
+    """Return the closing head a monthly report carries; raise InputError when it has none."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True)
+        values = {str(r[0]): r[2] for r in book[HEAD_SHEET].iter_rows(values_only=True) if len(r) >= 3 and r[0]}
+        book.close()
+        return Head(int(values["count"]), str(values["hash"]), str(values["signature"]), str(values["public_key"]), "")
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise InputError(f"{path} 不是带有「{HEAD_SHEET}」工作表的月报，无法核对 (no closing head in it: {exc})") from exc
+    except Exception as exc:  # openpyxl's own errors for a file that is not a workbook
+        raise InputError(f"{path} 无法作为月报读取（{type(exc).__name__}）(not a monthly report)") from exc
+
+
+def check_report(audited: AuditReport, path: Path) -> list[Discrepancy]:
+    """Return how the ledger differs from the closing head the report at `path` committed (none: it holds it)."""
+    head = report_head(path)
+    where = f"月报 {Path(path).name}"
+    key, _ = trusted_key(head)
+    if not signature_valid(head.public_key, head.signature, head_message(head.count, head.hash)):
+        return [Discrepancy("report-signature", where, "月报中的签名无效：月报被改动 (the report's head is not signed)")]
+    problems = []
+    if key and key != head.public_key:
+        problems.append(Discrepancy("report-foreign-key", where, f"月报由另一把密钥 {fingerprint_of(head.public_key)} 签名 "
+                                                                   "(signed by another key)"))
+    found = audited.hashes.get(head.count, GENESIS if head.count == 0 else None)
+    if found != head.hash:
+        problems.append(Discrepancy("report-head-lost", where, f"台账中第 {head.count} 条事件的哈希与月报不同：月报之前的"
+                                                                 "历史被改写 (the ledger no longer holds the report's head)"))
+    return problems
 
 
 def _issued_widths() -> dict[int, float]:

@@ -125,12 +125,13 @@ class Storage(Protocol):
               photo: str | None = None) -> None: ...
     def append_event(self, event: Event) -> None: ...
     # The chain: rows as stored (text, never parsed), for the audit and the checks above storage.
-    def last_event(self) -> tuple[int, str] | None: ...
+    def last_event(self, before: dt.datetime | None = None) -> tuple[int, str] | None: ...
     def event_count(self) -> int: ...
     def link(self, number: int) -> tuple[str, str] | None: ...
     def raw_events(self, voucher_no: str | None = None) -> Iterator[dict]: ...
     def raw_vouchers(self, voucher_no: str | None = None) -> Iterator[dict]: ...
     def voucher_count(self) -> int: ...
+    def issue_count(self) -> int: ...
     def head(self) -> Head | None: ...
     def set_head(self, head: Head) -> None: ...
     def chain_existing(self, number: int, data: str, prev: str, hash: str) -> None: ...
@@ -292,6 +293,9 @@ class SqliteStorage:
         legacy = app_id == 0 and version == 1 and {"vouchers", "serials"} <= tables  # written by 0.1.0
         if not (legacy or app_id == APPLICATION_ID):  # an empty SQLite file too: ledgers are made by _create
             raise _not_a_ledger(self.path, "foreign")
+        if version < LATEST and "head" in tables:  # made by a migration the version says did not run
+            raise LedgerError(f"凭证台账 {self.path} 的版本标记被改动（{version}）。请运行 fjvoucher audit 查看，并用备份恢复 "
+                              "(the file's marks were changed)", code="ledger-tampered")
         if version > LATEST:
             raise LedgerError(f"凭证台账 {self.path} 由更新版本的 fjvoucher 建立（版本 {version}），请升级 fjvoucher",
                               code="ledger-too-new")
@@ -447,9 +451,10 @@ class SqliteStorage:
     # --- the chain as stored: text, never parsed (the audit judges it) -----------------------------
 
     @_explained
-    def last_event(self) -> tuple[int, str] | None:
-        """Return the number and hash of the chain's last event, or None when there is none."""
-        row = self.db.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+    def last_event(self, before: dt.datetime | None = None) -> tuple[int, str] | None:
+        """Return the number and hash of the chain's last event (of the last one dated before `before`), or None."""
+        where, params = ("WHERE at < ?", (stamp(before),)) if before else ("", ())
+        row = self.db.execute(f"SELECT id, hash FROM events {where} ORDER BY id DESC LIMIT 1", params).fetchone()
         return (row[0], row[1]) if row else None
 
     @_explained
@@ -481,6 +486,11 @@ class SqliteStorage:
     def voucher_count(self) -> int:
         """Return how many voucher rows there are."""
         return self.db.execute("SELECT count(*) FROM vouchers").fetchone()[0]
+
+    @_explained
+    def issue_count(self) -> int:
+        """Return how many issue events (issued, reissued) there are: one per voucher row."""
+        return self.db.execute("SELECT count(*) FROM events WHERE kind IN ('issued', 'reissued')").fetchone()[0]
 
     @_explained
     def head(self) -> Head | None:

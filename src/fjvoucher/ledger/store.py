@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fjvoucher.errors import LedgerError
-from fjvoucher.ledger.audit import AuditReport, audit, require_sound
+from fjvoucher.ledger.audit import AuditReport, audit, require_sound, rows_problem, voucher_problem
 from fjvoucher.ledger.chain import Chain, build_chain
 from fjvoucher.ledger.issuing import Batch, change_status, give_code, required_reason
 from fjvoucher.ledger.keys import CentreKey, load_key
@@ -74,9 +74,16 @@ class Ledger:
 
     def select(self, *, month: str | None = None, status: str | None = None,
                expiring_within: int | None = None, today: dt.date | None = None) -> list[Voucher]:
-        """Return the vouchers matching every filter given (month of 发证日期), by issue date and NO."""
+        """Return the vouchers matching every filter given (month of 发证日期), by issue date and NO.
+
+        The signed head and the count of rows are checked first (no walk: `audit` walks).
+        """
+        self.require_sound(rows=True)
         today = today or self.clock().date()
         vouchers = self.storage.select(month=month, status=status, expiring_within=expiring_within, today=today)
+        if problem := rows_problem(self.storage, [v.voucher_no for v in vouchers]):
+            raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
+                              "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
         if status in ("genuine", "expired"):
             vouchers = [v for v in vouchers if v.state(today) == status]
         return vouchers
@@ -99,9 +106,15 @@ class Ledger:
 
     # --- proving itself ---------------------------------------------------------------------------
 
-    def require_sound(self, voucher_no: str | None = None, *, count_all: bool = True) -> None:
+    def require_sound(self, voucher_no: str | None = None, *, count_all: bool = True, rows: bool = False) -> None:
         """Raise LedgerError unless the signed head matches the chain (and voucher `voucher_no` its events)."""
-        require_sound(self.storage, voucher_no, count_all=count_all)
+        require_sound(self.storage, voucher_no, count_all=count_all, rows=rows)
+
+    def require_voucher(self, voucher_no: str) -> None:
+        """Raise LedgerError unless voucher `voucher_no`'s events and row prove themselves (no head check)."""
+        if problem := voucher_problem(self.storage, voucher_no):
+            raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：凭证 {voucher_no}：{problem}。请运行 fjvoucher "
+                              "audit 查看，并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
 
     def audit(self) -> AuditReport:
         """Walk the whole ledger: chain, signature, schema and every voucher row."""

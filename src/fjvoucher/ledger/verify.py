@@ -58,20 +58,26 @@ def same_name(typed: str, printed: str) -> bool:
 
 
 def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_number: str | None = None,
-           code: str | None = None, today: dt.date | None = None) -> Verification:
+           code: str | None = None, today: dt.date | None = None, count_all: bool = True) -> Verification:
     """Check a voucher against the ledger; a wrong name, ID or code answers exactly like an unknown NO.
 
     Every credential given must match (the web form may send a name and a code); none given matches
     nothing.  Exactly like an unknown NO, in time too: an unknown NO is checked against a stand-in
     voucher, so both cost one lookup that finds a row, one that does not, and the same comparisons
     (a NO with a wrong name was 50 µs slower than an unknown NO: a stopwatch told which NOs exist).
+    First the ledger must prove itself (signed head; this NO's events and row): a tampered ledger
+    raises LedgerError rather than answer.  `count_all=False` (a server, per query) skips counting
+    every event.  The stand-in's events are checked too, so the proof costs the same either way.
     """
     number = normalise_no(voucher_no)
+    ledger.require_sound(count_all=count_all)
     found = ledger.get(number)
     stand_in_no = ledger.sample_no()
     held = found or ledger.get(stand_in_no)
     if found is not None:
         ledger.get("")  # the lookup that finds nothing, which an unknown NO made above
+    ledger.require_voucher(number)  # a deleted row still has its events: refused, not "unknown"
+    ledger.require_voucher(stand_in_no if found is None else "")  # one voucher proved, one empty look, both ways
     if held is None:  # an empty ledger: nothing to tell apart
         return Verification("unknown", None)
     given = any(x is not None for x in (name, id_number, code))
