@@ -880,18 +880,16 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
       fjvoucher serve --host 0.0.0.0 --port 8009 --ledger 福州.db --ledger 厦门.db
     """
     from fjvoucher.config import setting
-    from fjvoucher.web.app import Ledgers
-    from fjvoucher.web.server import give_codes, root_path_of, where_served
+    from fjvoucher.web.server import give_codes, open_ledgers, root_path_of, where_served
     from fjvoucher.web.server import serve as run_server
 
     paths = list(ledgers) or [_ledger(None).path]
-    for path in paths:
-        if not path.is_file():
-            raise Failure(f"找不到凭证台账 {path} (ledger not found)", ExitCode.UNUSABLE, "ledger-not-found")
     prefix = root_path_of(root_path)  # a bad prefix is refused before the ledgers are touched
-    opened = Ledgers(paths)  # a file that is not a ledger is refused here, before "serving"
-    for note in give_codes(paths):
+    for note in give_codes(paths):  # a missing file, or one that is not a ledger, is refused here
         click.echo(note, err=True)
+    opened, warnings = open_ledgers(paths)  # before "serving": a tampered ledger is said now and answers 503
+    for warning in warnings:
+        click.echo(f"[警告] {warning}", err=True)
 
     def ready() -> None:
         for line in where_served(host, port, prefix):

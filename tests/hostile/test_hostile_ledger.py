@@ -223,3 +223,75 @@ def test_another_users_style_sqlite_file_keeps_its_mode(tmp_path):
     before = other.read_bytes()
     assert run("list", "--ledger", other).exit_code == 2
     assert stat.S_IMODE(other.stat().st_mode) == 0o644 and other.read_bytes() == before
+
+
+# --- issue 19, class 14: the server and a replaced or deleted ledger ------------------------------
+
+@pytest.fixture
+def served(ledger):
+    """A test client answering from `ledger`, and a function asking it about voucher NO(1) by name."""
+    from starlette.testclient import TestClient
+
+    from fjvoucher.web.app import Ledgers, create_app
+
+    with sqlite3.connect(ledger) as db:
+        name = db.execute("SELECT name FROM vouchers WHERE voucher_no = ?", (NO(1),)).fetchone()[0]
+    ledgers = Ledgers([ledger])
+    with TestClient(create_app(ledgers, per_minute=0)) as client:
+        yield client, lambda: client.get("/api/verify", params={"no": NO(1), "name": name})
+    ledgers.close()
+
+
+def test_the_server_answers_from_a_ledger_copied_over_the_one_it_opened(ledger, served, tmp_path):
+    client, ask = served
+    assert ask().json()["status"] == "expired"  # 2009's voucher, today
+    changed = tmp_path / "changed.db"
+    shutil.copy(ledger, changed)
+    assert run("revoke", NO(1), "--reason", "误发", "--yes", "--ledger", changed).exit_code == 0
+    os.replace(changed, ledger)  # what a clerk restoring by hand does
+    assert ask().json()["status"] == "revoked"
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_the_server_says_503_for_a_deleted_or_tampered_ledger_and_healthz_tells_why(ledger, served, tmp_path):
+    client, ask = served
+    assert ask().status_code == 200
+    tampered = tmp_path / "t.db"
+    shutil.copy(ledger, tampered)
+    ledger_corpus.forged_signature(tampered)
+    os.replace(tampered, ledger)
+    answer = ask()
+    assert answer.status_code == 503 and answer.json()["status"] == "unavailable"
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["problems"] == [{"ledger": 1, "reason": "tampered"}]
+    page = client.get(f"/v/{NO(1)}", params={"c": "X"})
+    assert page.status_code == 503 and "暂时无法核验" in page.text
+    ledger.unlink()
+    assert ask().status_code == 503
+    assert client.get("/healthz").json()["problems"] == [{"ledger": 1, "reason": "missing"}]
+
+
+def test_restoring_a_backup_while_serving_keeps_both_files_whole(ledger, served, tmp_path):
+    client, ask = served
+    backup = tmp_path / "b.db"
+    assert run("backup", backup, "--ledger", ledger).exit_code == 0
+    assert run("revoke", NO(1), "--reason", "误发", "--yes", "--ledger", ledger).exit_code == 0
+    assert ask().json()["status"] == "revoked"
+    backup_bytes = backup.read_bytes()
+    restored = run("restore-backup", backup, "--yes", "--ledger", ledger)
+    assert restored.exit_code == 0, restored.output
+    assert ask().json()["status"] == "expired"  # the server sees the restored ledger at once
+    assert backup.read_bytes() == backup_bytes  # the backup is never written into
+    assert run("revoke", NO(5), "--reason", "误发", "--yes", "--ledger", ledger).exit_code == 0
+    assert run("audit", "--ledger", ledger).exit_code == 0
+    kept = next(tmp_path.glob("ledger.db.before-restore-*"))
+    assert run("audit", "--ledger", kept).exit_code == 0
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_serve_refuses_a_file_that_is_not_a_ledger_before_serving(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"")
+    result = run("serve", "--ledger", notes)
+    assert result.exit_code == 2 and "serving" not in result.output and "空文件" in result.output
+    assert notes.read_bytes() == b""

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from fjvoucher.errors import FjvoucherError
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.ledger.verify import Verification, verify
 from fjvoucher.roster.cells import chinese_date
@@ -38,7 +41,8 @@ WORDS = {
            "replaced_by": "已由新凭证替换：",
            "note": "本页只显示凭证上印有的内容。如有疑问，请联系发证的{center}。",
            "center": "职业技能鉴定指导中心", "phone": "电话 {phone}",
-           "unknown_why": "（编号与姓名不符，或编号不存在）"},
+           "unknown_why": "（编号与姓名不符，或编号不存在）",
+           "unavailable": "凭证台账暂时无法核验，暂不能答复。请稍后再试，或联系发证的职业技能鉴定指导中心。"},
     "en": {"title": "Fujian skill-appraisal voucher: verification", "no": "Voucher NO", "name": "Holder's name",
            "code": "or the verification code (at the foot of the voucher, e.g. SQ7A-FFX4-GNB9)", "ask": "Verify",
            "switch": "中文", "other": "zh", "limited": "Too many queries: try again in {seconds} s.",
@@ -47,28 +51,116 @@ WORDS = {
            "status": "Status", "replaced_by": "Replaced by the new voucher ",
            "note": "This page shows only what the voucher itself prints. Ask the issuing centre if in doubt: {center}.",
            "center": "the appraisal centre that issued it", "phone": "phone {phone}",
-           "unknown_why": " (the NO and the name do not match, or the NO does not exist)"},
+           "unknown_why": " (the NO and the name do not match, or the NO does not exist)",
+           "unavailable": "The ledger cannot be checked right now, so no answer can be given. Try again later."},
 }
+
+
+class Unavailable(Exception):
+    """A ledger the server cannot answer from now (missing, replaced by something else, not proving itself)."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(detail or reason)
+        self.reason = reason  # a word for /healthz: missing, tampered, unusable
+
+
+class Served:
+    """One ledger a server answers from, opened read-only: it never writes into a file it did not open.
+
+    Each query first looks at the file under the ledger's name: deleted, it answers 503; replaced
+    (a restored backup copied over it), it reopens the new file, which must then prove itself too.
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], dt.datetime] | None = None):
+        self.path, self.clock = Path(path), clock
+        self.ledger: Ledger | None = None
+        self.identity: tuple[int, int] | None = None
+        self.lock = threading.Lock()
+        self.current()  # a file that is not a ledger is refused before the server starts
+
+    def current(self) -> Ledger:
+        """Return the ledger now under the name (reopened when the file was replaced); raise Unavailable."""
+        with self.lock:
+            try:
+                info = os.stat(self.path)
+            except OSError as exc:
+                self.close()
+                raise Unavailable("missing", f"凭证台账 {self.path} 不见了（被删除或移走）") from exc
+            identity = (info.st_dev, info.st_ino)
+            if self.ledger is None or identity != self.identity:
+                self.close()
+                self.ledger = Ledger(self.path, create=False, readonly=True, clock=self.clock)
+                self.identity = identity  # taken before opening: a file replaced meanwhile is noticed next time
+            return self.ledger
+
+    def verify(self, number: str, *, name: str | None, code: str | None) -> Verification:
+        """Answer from this ledger once it proves itself for `number`; raise Unavailable when it does not."""
+        try:
+            return verify(self.current(), number, name=name, code=code, count_all=False)
+        except Unavailable:
+            raise
+        except FjvoucherError as exc:
+            raise Unavailable("tampered" if exc.code == "ledger-tampered" else "unusable", str(exc)) from exc
+
+    def health(self) -> str:
+        """Return '' when the ledger answers and proves itself (head, count, schema), else the reason word."""
+        try:
+            self.current().require_sound()
+        except Unavailable as exc:
+            return exc.reason
+        except FjvoucherError as exc:
+            return "tampered" if exc.code == "ledger-tampered" else "unusable"
+        return ""
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None
 
 
 class Ledgers:
     """The ledgers one server answers for (a province serving its cities), opened read-only."""
 
     def __init__(self, paths: list[Path], clock: Callable[[], dt.datetime] | None = None):
-        self.ledgers = [Ledger(p, create=False, readonly=True, clock=clock) for p in paths]
+        self.served = []
+        try:
+            for path in paths:
+                self.served.append(Served(path, clock))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def ledgers(self) -> list[Ledger]:
+        """Return the ledgers as now open."""
+        return [s.current() for s in self.served]
 
     def verify(self, number: str, *, name: str | None = None, code: str | None = None) -> Verification:
         """Ask every ledger (the same work whatever the answer): the one holding the NO answers.
 
-        Each credential given must match: a name, a code as printed or typed, or both.
+        Each credential given must match: a name, a code as printed or typed, or both.  A ledger that
+        cannot answer makes "not found" unsayable: Unavailable then, unless another one holds the NO.
         """
-        answers = [verify(ledger, number, name=name, code=code) for ledger in self.ledgers]
-        return next((a for a in answers if a.voucher is not None), answers[0])
+        answers, failure = [], None
+        for served in self.served:
+            try:
+                answers.append(served.verify(number, name=name, code=code))
+            except Unavailable as exc:
+                log.warning("ledger %d unavailable: %s", self.served.index(served) + 1, exc.reason)
+                failure = exc
+        found = next((a for a in answers if a.voucher is not None), None)
+        if found or failure is None:
+            return found or answers[0]
+        raise failure
+
+    def health(self) -> list[str]:
+        """Return each ledger's problem word ('' for none), in order."""
+        return [s.health() for s in self.served]
 
     def close(self) -> None:
         """Close every ledger."""
-        for ledger in self.ledgers:
-            ledger.close()
+        for served in self.served:
+            served.close()
 
 
 def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], float] = time.monotonic,
@@ -136,14 +228,16 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
         if not number or not (name or code):
             return page(request, message=WORDS[lang_of(request)]["missing"])
         request.scope["fjv_no"] = number
-        return page(request, ledgers.verify(number, name=name or None, code=code or None))
+        return answered(request, lambda: page(request, ledgers.verify(number, name=name or None, code=code or None)),
+                        json=False)
 
     async def by_code(request: Request) -> Response:
         if (stop := limited(request, json=False)) is not None:
             return stop
         number = request.path_params["number"]
         request.scope["fjv_no"] = number
-        return page(request, ledgers.verify(number, code=request.query_params.get("c", "")))
+        return answered(request, lambda: page(request, ledgers.verify(number, code=request.query_params.get("c", ""))),
+                        json=False)
 
     async def api(request: Request) -> Response:
         params = request.query_params
@@ -152,10 +246,26 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
             return JSONResponse({"status": "error", "message": "give no and one of name, code"}, status_code=400)
         if (stop := limited(request, json=True)) is not None:
             return stop
-        return JSONResponse(ledgers.verify(number, name=name, code=code).to_dict(lang_of(request)))
+        return answered(request, lambda: JSONResponse(ledgers.verify(number, name=name, code=code)
+                                                      .to_dict(lang_of(request))), json=True)
+
+    def answered(request: Request, answer: Callable[[], Response], json: bool) -> Response:
+        """Return the answer, or 503 saying honestly that no answer can be given (never "not found")."""
+        try:
+            return answer()
+        except Unavailable:
+            text = WORDS[lang_of(request)]["unavailable"]
+            if json:
+                return JSONResponse({"status": "unavailable", "message": text}, status_code=503)
+            return page(request, message=text, status=503)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "ledgers": len(ledgers.ledgers)})
+        problems = ledgers.health()
+        if any(problems):
+            return JSONResponse({"status": "unavailable", "ledgers": len(problems),
+                                 "problems": [{"ledger": i, "reason": p} for i, p in enumerate(problems, 1) if p]},
+                                status_code=503)
+        return JSONResponse({"status": "ok", "ledgers": len(problems)})
 
     app = Starlette(routes=[
         Route("/", home, methods=["GET", "POST"]),

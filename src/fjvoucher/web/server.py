@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from fjvoucher.errors import FjvoucherError, InputError
+from fjvoucher.errors import FjvoucherError, InputError, NotALedger
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.web.app import SECURITY_HEADERS, Ledgers, create_app
 
@@ -23,6 +23,8 @@ def give_codes(paths: list[Path]) -> list[str]:
             with Ledger(path, create=False) as ledger:
                 if count := ledger.ensure_codes():
                     notes.append(f"{path}：为 {count} 张旧凭证生成了查询码 (codes given)")
+        except (NotALedger, InputError):
+            raise  # not a ledger, or none there: said before the server starts
         except (FjvoucherError, sqlite3.Error) as exc:  # a ledger on read-only media: answer without codes
             notes.append(f"{path}：无法写入，旧凭证暂无查询码（{exc}）")
     return notes
@@ -42,6 +44,15 @@ def where_served(host: str, port: int, root_path: str = "") -> list[str]:
             f"--root-path {prefix}：网页中的链接都带 {prefix} 前缀，只有经反向代理访问才完整，例如 "
             f"https://本中心网站{prefix}/ 转发到 {address}（代理去掉 {prefix} 前缀）；直接打开 {address} 时样式和查询"
             f"按钮都不可用，{address.rstrip('/')}{prefix}/ 则找不到 (works behind the proxy only)"]
+
+
+def open_ledgers(paths: list[Path]) -> tuple[Ledgers, list[str]]:
+    """Open the ledgers to serve (a file that is not a ledger raises here, before serving); return warnings."""
+    ledgers = Ledgers(paths)
+    warnings = [f"{path}：台账与其签名的记录不符或无法使用（{problem}），查询将答复 503。请运行 fjvoucher audit "
+                f"(the ledger does not prove itself)" for path, problem in zip(paths, ledgers.health(), strict=True)
+                if problem]
+    return ledgers, warnings
 
 
 def root_path_of(text: str) -> str:
