@@ -241,10 +241,54 @@ def swapped_for_another_ledger(path: Path) -> str:
     return NO(1)
 
 
+def head_put_back(path: Path) -> str:
+    """Keep a copy of the head, let a revocation be made, then delete it and put the old head back.
+
+    Everything left is genuine and signed: only what this computer saw tells the ledger was rolled back.
+    """
+    from fjvoucher.ledger.store import Ledger
+
+    db = sqlite3.connect(path)
+    old_head = db.execute("SELECT * FROM head").fetchone()
+    db.close()
+    with Ledger(path) as ledger:
+        ledger.revoke(NO(4), "误发")
+    sql(path, "DELETE FROM events WHERE id = (SELECT max(id) FROM events)",
+        f"UPDATE vouchers SET status = 'issued' WHERE voucher_no = '{NO(4)}'", "DELETE FROM head")
+    sql(path, "INSERT INTO head VALUES (?, ?, ?, ?, ?, ?)", params=old_head)
+    _put_triggers_back(path)
+    return NO(4)
+
+
+def older_copy_swapped_in(path: Path) -> str:
+    """Copy the ledger aside, revoke a voucher, then copy the older file back over it (a swapped file)."""
+    from fjvoucher.ledger.store import Ledger
+
+    aside = path.with_name("aside.db")
+    shutil.copy(path, aside)
+    with Ledger(path) as ledger:
+        ledger.revoke(NO(5), "误发")
+    for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copy(aside, path)
+    return NO(5)
+
+
+def _put_triggers_back(path: Path) -> None:
+    from fjvoucher.ledger.schema import V3
+
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in V3.split(";\n"):
+        if statement.strip().startswith("CREATE TRIGGER"):
+            db.execute(statement.strip().rstrip(";") + (";" if not statement.strip().endswith("END") else ""))
+    db.close()
+
+
 CASES = [edit_revocation, forged_voucher, forged_voucher_with_event, delete_last_event, delete_middle_event,
          status_changed_directly, event_dated_yesterday, event_for_no_voucher, event_unknown_kind, event_bad_types,
          reordered_events, dropped_trigger, extra_trigger, forged_signature, head_deleted, head_moved_back,
-         resigned_with_own_key, row_edited, row_deleted, code_swapped, marks_changed, swapped_for_another_ledger]
+         resigned_with_own_key, row_edited, row_deleted, code_swapped, marks_changed, swapped_for_another_ledger,
+         head_put_back, older_copy_swapped_in]
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from fjvoucher.errors import LedgerError
-from fjvoucher.ledger import projection
+from fjvoucher.ledger import projection, witness
 from fjvoucher.ledger.chain import GENESIS, head_message, stored_hash
 from fjvoucher.ledger.keys import fingerprint, load_key, signature_valid
 from fjvoucher.ledger.storage import Head, Storage
@@ -120,6 +120,21 @@ def head_problem(storage: Storage, *, count_all: bool = True) -> str:
         return f"表结构被改动：{schema[0]}"
     if not signature_valid(key, head.signature, head_message(head.count, head.hash)):
         return "链头签名无效（伪造或改动）(the head's signature is not valid)"
+    return witness_problem(storage, head)
+
+
+def witness_problem(storage: Storage, head: Head) -> str:
+    """Return how the ledger falls short of the furthest head this computer saw under its name ('' for none)."""
+    known = witness.seen(storage.path)
+    if known is None:
+        return ""
+    count, last_hash = known
+    if count > head.count:
+        return (f"本机曾见到这个台账有 {count} 条事件，现在只有 {head.count} 条：台账被换成了旧的副本，或末尾的事件被删除 "
+                "(rolled back; restore a backup with fjvoucher restore-backup)")
+    found = GENESIS if count == 0 else (storage.link(count) or ("", ""))[1]
+    if found != last_hash:
+        return f"本机见过的第 {count} 条事件已不在链上：历史被改写 (history rewritten)"
     return ""
 
 
@@ -191,6 +206,8 @@ def require_sound(storage: Storage, voucher_no: str | None = None, *, count_all:
     if problem:
         raise LedgerError(f"凭证台账 {storage.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
                           "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
+    if head := storage.head():
+        witness.remember(storage.path, head.count, head.hash)
 
 
 def audit(storage: Storage) -> AuditReport:
@@ -251,6 +268,8 @@ def _check_head(storage: Storage, report: AuditReport, number: int, last_hash: s
         report.add("head-foreign-key", "链头 head", problem, head.at)
     elif not signature_valid(key, head.signature, head_message(head.count, head.hash)):
         report.add("head-signature", "链头 head", "签名无效：链头被伪造或改动 (signature not valid)", head.at)
+    elif problem := witness_problem(storage, head):
+        report.add("head-rolled-back", "链头 head", problem, head.at)
 
 
 def _check_projection(storage: Storage, report: AuditReport, expected: dict[str, dict]) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fjvoucher.errors import InputError, LedgerError
+from fjvoucher.ledger import witness
 from fjvoucher.ledger.audit import AuditReport
 from fjvoucher.ledger.keys import key_path
 from fjvoucher.ledger.storage import stamp
@@ -80,6 +81,9 @@ def restore(ledger_path: Path, source: Path, clock) -> Copied:
             live.storage.backup_to(kept)
             live.storage.restore_from(source)
     with Ledger(ledger_path, create=False) as restored:
+        head = restored.storage.head()
+        if head:  # going back to the backup is the one rollback this computer accepts
+            witness.remember(restored.path, head.count, head.hash, backwards=True)
         report = restored.audit()
     return Copied(Path(ledger_path), report, kept)
 

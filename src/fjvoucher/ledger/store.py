@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fjvoucher.errors import LedgerError
+from fjvoucher.ledger import witness
 from fjvoucher.ledger.audit import AuditReport, audit, require_sound, rows_problem, voucher_problem
 from fjvoucher.ledger.chain import Chain, build_chain
 from fjvoucher.ledger.issuing import Batch, change_status, give_code, required_reason
@@ -133,6 +134,7 @@ class Ledger:
             chain = Chain(self.storage)
             yield chain
             chain.sign(self.key)
+        witness.remember(self.path, chain.count, chain.hash)
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:

@@ -1,0 +1,59 @@
+"""What this computer has seen of each ledger: the last head it signed or checked, kept beside the key.
+
+A signature proves a head was made with the centre's key, not that it is the latest: an older
+copy of the same ledger swapped in (or the last events deleted and an older head put back) is
+signed too.  Like a Certificate Transparency monitor, each command remembers the furthest head
+it saw under a ledger's name; a ledger that is now shorter, or whose chain no longer passes
+through that head, was rolled back or rewritten.  `restore-backup` is the one way to go back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from fjvoucher.atomic import write_bytes_atomic
+
+WITNESS_FILE = "heads-seen.json"
+
+
+def witness_path() -> Path:
+    """Return where this user's record of ledger heads lives (beside the centre key)."""
+    from fjvoucher.ledger.keys import key_path
+
+    return key_path().with_name(WITNESS_FILE)
+
+
+def seen(ledger: Path) -> tuple[int, str] | None:
+    """Return the furthest head (count, hash) this computer saw for the ledger at `ledger`, or None."""
+    entry = _read().get(_name(ledger))
+    try:
+        return (int(entry[0]), str(entry[1])) if entry else None
+    except (TypeError, ValueError, IndexError):
+        return None  # a damaged record proves nothing either way
+
+
+def remember(ledger: Path, count: int, last_hash: str, *, backwards: bool = False) -> None:
+    """Record head (count, hash) for `ledger` when it is further than what was seen (or always, `backwards`)."""
+    heads = _read()
+    known = heads.get(_name(ledger))
+    if not backwards and known and isinstance(known[0], int) and known[0] >= count:
+        return
+    heads[_name(ledger)] = [count, last_hash]
+    try:
+        write_bytes_atomic(witness_path(), json.dumps(heads, ensure_ascii=False, indent=0).encode("utf-8"))
+    except OSError:
+        pass  # a server run by an account without a writable data folder: it checks, it cannot remember
+
+
+def _read() -> dict:
+    try:
+        data = json.loads(witness_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _name(ledger: Path) -> str:
+    return os.path.normcase(str(Path(ledger).resolve()))
