@@ -6,7 +6,11 @@ the state changes ask for, inside a transaction they open.  It knows nothing of 
 `Storage` and nothing else.
 
 History is kept as events that are never edited (SQLite triggers refuse it); a voucher's status
-is the outcome of its events.  A certificate has at most one voucher in force (a partial unique
+is the outcome of its events.  For the chain (chain.py, audit.py) a backend does little: it keeps
+each event's `data`, `prev` and `hash` verbatim with the number it is given, keeps one signed
+`Head`, hands rows back as stored (`raw_*`: never parsed, the audit judges them), says how its
+schema differs from its own migrations, and calls `upgrade` inside the transaction of migration
+`schema.CHAINED`.  Hashing, signing, projection and every check sit above it.  A certificate has at most one voucher in force (a partial unique
 index), and a NO is never issued twice (the primary key, serials taken under a write lock).
 """
 
@@ -102,6 +106,7 @@ class Storage(Protocol):
 
     path: Path
     clock: Clock
+    notes: list[str]  # what opening it did that the clerk should hear (the upgrade's note)
 
     def close(self) -> None: ...
     def transaction(self) -> AbstractContextManager[None]: ...
