@@ -75,7 +75,8 @@ def main(vouchers: int) -> None:
                 for _ in range(3))
     print(f"ledger: {vouchers} vouchers, {report.events} events ({path})")
     print(f"plain lookup (Ledger.get):          {plain:7.3f} ms (median of 200)")
-    print(f"verify, checked (CLI: counts every event): {checked:7.3f} ms  ratio {checked / plain:5.1f}× (target < 20 ms)")
+    print(f"verify, checked (CLI: counts every event): {checked:7.3f} ms  ratio {checked / plain:5.1f}× "
+          "(target < 20 ms)")
     print(f"verify, checked as serve does (no count):  {served:7.3f} ms  ratio {served / plain:5.1f}×")
     print(f"`fjvoucher verify` whole process: {whole * 1000:6.0f} ms; `fjvoucher --version`: {startup * 1000:6.0f} ms "
           f"(Python and imports)")

@@ -816,8 +816,8 @@ def backup(dest: Path, with_key: bool, ledger: Path | None) -> None:
         click.echo(line)
     click.echo(f"已备份 (backed up): {copied.path}")
     if copied.beside:
-        click.echo(f"[警告] 签名密钥也复制到了 {copied.beside}：请与台账备份分开保存，拿到两者的人可以改写台账并重新签名 "
-                   "(the key is in the backup: keep it apart)", err=True)
+        click.echo(f"[警告] 签名密钥也复制到了 {copied.beside}：请与台账备份分开保存，"
+                   "拿到两者的人可以改写台账并重新签名 (the key is in the backup: keep it apart)", err=True)
     else:
         click.echo(f"签名密钥不在备份中：请另外保存一份 {key_path()}（例如 fjvoucher backup --with-key 到 U 盘，"
                    "然后锁好）(the key is not in the backup)")

@@ -72,7 +72,7 @@ class LedgerError(FjvoucherError):
 
 
 class NotALedger(LedgerError):
-    """The file named as the ledger is not one (a folder, a device, an empty or foreign file): left untouched (exit 2)."""
+    """The file named as the ledger is not one (a folder, a device, an empty or foreign file): left as it is."""
 
     exit_code = ExitCode.UNUSABLE
     code = "ledger-not-ours"

@@ -63,7 +63,7 @@ def fake_hash(*parts) -> str:
 
 def edit_revocation(path: Path) -> str:
     """Drop the trigger, change the revocation's reason and actor, set the voucher back to issued."""
-    sql(path, f"UPDATE events SET reason = '持证人要求', actor = 'director' WHERE kind = 'revoked'",
+    sql(path, "UPDATE events SET reason = '持证人要求', actor = 'director' WHERE kind = 'revoked'",
         f"UPDATE vouchers SET status = 'issued' WHERE voucher_no = '{NO(2)}'")
     return NO(2)
 
@@ -166,7 +166,8 @@ def head_deleted(path: Path) -> str:
 def head_moved_back(path: Path) -> str:
     """Delete the last event and point the head at the one before (its old signature does not fit)."""
     sql(path, "DELETE FROM events WHERE id = (SELECT max(id) FROM events)",
-        "UPDATE head SET count = (SELECT max(id) FROM events), hash = (SELECT hash FROM events ORDER BY id DESC LIMIT 1)")
+        "UPDATE head SET count = (SELECT max(id) FROM events), "
+        "hash = (SELECT hash FROM events ORDER BY id DESC LIMIT 1)")
     return NO(6)
 
 
@@ -275,10 +276,10 @@ def older_copy_swapped_in(path: Path) -> str:
 
 
 def _put_triggers_back(path: Path) -> None:
-    from fjvoucher.ledger.schema import V3
+    from fjvoucher.ledger.schema import V4
 
     db = sqlite3.connect(path, isolation_level=None)
-    for statement in V3.split(";\n"):
+    for statement in V4.split(";\n"):
         if statement.strip().startswith("CREATE TRIGGER"):
             db.execute(statement.strip().rstrip(";") + (";" if not statement.strip().endswith("END") else ""))
     db.close()

@@ -85,8 +85,8 @@ def trusted_key(head: Head | None) -> tuple[str, str]:
     if own is None:
         return (head.public_key if head else ""), ""
     if head and head.public_key != own.public_key:
-        return own.public_key, (f"链头由另一把密钥 {fingerprint_of(head.public_key)} 签名，不是本中心的 {own.fingerprint}"
-                                "（台账来自别处，或签名被伪造）")
+        return own.public_key, (f"链头由另一把密钥 {fingerprint_of(head.public_key)} 签名，"
+                                f"不是本中心的 {own.fingerprint}（台账来自别处，或签名被伪造）")
     return own.public_key, ""
 
 
@@ -130,8 +130,8 @@ def witness_problem(storage: Storage, head: Head) -> str:
         return ""
     count, last_hash = known
     if count > head.count:
-        return (f"本机曾见到这个台账有 {count} 条事件，现在只有 {head.count} 条：台账被换成了旧的副本，或末尾的事件被删除 "
-                "(rolled back; restore a backup with fjvoucher restore-backup)")
+        return (f"本机曾见到这个台账有 {count} 条事件，现在只有 {head.count} 条：台账被换成了旧的副本，"
+                "或末尾的事件被删除 (rolled back; restore a backup with fjvoucher restore-backup)")
     found = GENESIS if count == 0 else (storage.link(count) or ("", ""))[1]
     if found != last_hash:
         return f"本机见过的第 {count} 条事件已不在链上：历史被改写 (history rewritten)"
@@ -201,8 +201,8 @@ def require_sound(storage: Storage, voucher_no: str | None = None, *, count_all:
         problem = voucher_problem(storage, voucher_no)
         problem = problem and f"凭证 {voucher_no}：{problem}"
     if not problem and rows and storage.voucher_count() != storage.issue_count():
-        problem = (f"台账有 {storage.voucher_count()} 张凭证，发放事件却是 {storage.issue_count()} 条：有凭证被插入或删除 "
-                   "(rows inserted or deleted)")
+        problem = (f"台账有 {storage.voucher_count()} 张凭证，发放事件却是 {storage.issue_count()} 条："
+                   "有凭证被插入或删除 (rows inserted or deleted)")
     if problem:
         raise LedgerError(f"凭证台账 {storage.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
                           "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
@@ -234,7 +234,8 @@ def _walk(storage: Storage, report: AuditReport) -> tuple[dict[str, dict], str, 
                        f"编号应为 {number}：之前的事件被删除或插入 (numbering broken)", since)
             number = event["id"] if isinstance(event["id"], int) else number
         if event["prev"] != last_hash:
-            report.add("chain-broken", where, "与前一条事件的链接断开：前面的事件被改动、删除或调换 (link broken)", since)
+            report.add("chain-broken", where, "与前一条事件的链接断开：前面的事件被改动、删除或调换 (link broken)",
+                       since)
         if event["hash"] != stored_hash(event):
             report.add("event-edited", where, "内容与其哈希不符：这条事件被改动 (content edited)", since)
         if not STAMP.fullmatch(str(event["at"])) or _bad_time(event["at"]):
@@ -260,8 +261,8 @@ def _check_head(storage: Storage, report: AuditReport, number: int, last_hash: s
         report.add("head-missing", "链头 head", "没有签名的链头：被删除 (the signed head is missing)")
         return
     if (head.count, head.hash) != (number, last_hash):
-        report.add("head-mismatch", "链头 head", f"签名的链头是 {head.count} 条事件，链上有 {number} 条，或末尾哈希不同："
-                   "末尾的事件被删除、添加或改动 (head does not match the chain)", head.at)
+        report.add("head-mismatch", "链头 head", f"签名的链头是 {head.count} 条事件，链上有 {number} 条，"
+                   "或末尾哈希不同：末尾的事件被删除、添加或改动 (head does not match the chain)", head.at)
     key, problem = trusted_key(head)
     report.key = fingerprint_of(key) if key else ""
     if problem:
@@ -279,7 +280,8 @@ def _check_projection(storage: Storage, report: AuditReport, expected: dict[str,
         seen.add(number)
         report.vouchers += 1
         if number not in expected:
-            report.add("voucher-forged", f"凭证 {number}", "台账中有这张凭证，却没有它的发放事件：被插入 (row without events)",
+            report.add("voucher-forged", f"凭证 {number}",
+                       "台账中有这张凭证，却没有它的发放事件：被插入 (row without events)",
                        str(row.get("created_at", "")))
         elif changed := projection.differences(expected[number], row):
             shown = "、".join(f"{k}「{row.get(k)}」应为「{expected[number].get(k)}」" if k not in ("id_number",) else k

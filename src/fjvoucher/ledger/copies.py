@@ -63,8 +63,9 @@ def restore(ledger_path: Path, source: Path, clock) -> Copied:
     with Ledger(source, create=False, readonly=True) as backup_copy:
         checked = backup_copy.audit()
     if not checked.ok:
-        raise LedgerError(f"备份 {source} 有 {len(checked.discrepancies)} 处问题，没有恢复：{checked.discrepancies[0].line()}"
-                          " (the backup does not audit clean; nothing changed)", code="ledger-tampered")
+        raise LedgerError(f"备份 {source} 有 {len(checked.discrepancies)} 处问题，没有恢复："
+                          f"{checked.discrepancies[0].line()} (the backup does not audit clean; nothing changed)",
+                          code="ledger-tampered")
     if not os.path.lexists(ledger_path):
         Path(ledger_path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with Ledger(source, create=False, readonly=True) as backup_copy:

@@ -174,12 +174,12 @@ class Batch:
 
         `photo` None keeps the photo the voucher has.
         """
-        placement = {"batch_file": batch_file, "page": page, "template_sha256": template_sha256,
-                     "photo": voucher.photo if photo is None else photo}
+        photo = voucher.photo if photo is None else photo
+        placement = {"batch_file": batch_file, "page": page, "template_sha256": template_sha256, "photo": photo}
         if placement == {"batch_file": voucher.batch_file, "page": voucher.page,
                          "template_sha256": voucher.template_sha256, "photo": voucher.photo}:
             return
-        self.storage.place(voucher.voucher_no, batch_file, page, template_sha256, placement["photo"])
+        self.storage.place(voucher.voucher_no, batch_file, page, template_sha256, photo)
         record_event(self.chain, voucher.voucher_no, "placed", data=placement)
 
     def _next_number(self, center_code: str, year: int, pattern: str, reserved: frozenset[str]) -> str:

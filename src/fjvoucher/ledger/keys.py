@@ -12,8 +12,12 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fjvoucher.errors import LedgerError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KEY_FILE = "centre-signing-key.pem"
 
@@ -35,7 +39,7 @@ def fingerprint(public_key: str) -> str:
 class CentreKey:
     """The centre's private key and its public half (hex raw bytes)."""
 
-    private: object  # cryptography's Ed25519PrivateKey
+    private: Ed25519PrivateKey
     public_key: str
 
     @property

@@ -115,8 +115,8 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
         Table("明细数据", ISSUED_HEADERS, (_issued_row(e, vouchers[e.voucher_no], at_end) for e in issued),
               title=f"{title}：明细数据（全部字段，供核对和汇总，不必打印）", text_columns=code_columns,
               widths=_issued_widths()),
-        Table(HEAD_SHEET, ["项目", "说明", "值"], _head_rows(closing), title=f"{title}：月末台账链头（核对用，请勿改动）",
-              text_columns=(2,), widths={0: 12, 1: 18, 2: 70}),
+        Table(HEAD_SHEET, ["项目", "说明", "值"], _head_rows(closing), text_columns=(2,), widths={0: 12, 1: 18, 2: 70},
+              title=f"{title}：月末台账链头（核对用，请勿改动）"),
     ]
     write_workbook(path, tables, base_font=(FONT_NAME, FONT_PT), kind=REPORT_KIND)
     return MonthCounts(len(issued), len(changes))
@@ -144,7 +144,8 @@ def report_head(path: Path) -> Head:
         book.close()
         return Head(int(values["count"]), str(values["hash"]), str(values["signature"]), str(values["public_key"]), "")
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise InputError(f"{path} 不是带有「{HEAD_SHEET}」工作表的月报，无法核对 (no closing head in it: {exc})") from exc
+        raise InputError(f"{path} 不是带有「{HEAD_SHEET}」工作表的月报，无法核对 "
+                         f"(no closing head in it: {exc})") from exc
     except Exception as exc:  # openpyxl's own errors for a file that is not a workbook
         raise InputError(f"{path} 无法作为月报读取（{type(exc).__name__}）(not a monthly report)") from exc
 
@@ -155,15 +156,17 @@ def check_report(audited: AuditReport, path: Path) -> list[Discrepancy]:
     where = f"月报 {Path(path).name}"
     key, _ = trusted_key(head)
     if not signature_valid(head.public_key, head.signature, head_message(head.count, head.hash)):
-        return [Discrepancy("report-signature", where, "月报中的签名无效：月报被改动 (the report's head is not signed)")]
+        return [Discrepancy("report-signature", where,
+                            "月报中的签名无效：月报被改动 (the report's head is not signed)")]
     problems = []
     if key and key != head.public_key:
-        problems.append(Discrepancy("report-foreign-key", where, f"月报由另一把密钥 {fingerprint_of(head.public_key)} 签名 "
-                                                                   "(signed by another key)"))
+        problems.append(Discrepancy("report-foreign-key", where,
+                                    f"月报由另一把密钥 {fingerprint_of(head.public_key)} 签名 (signed by another key)"))
     found = audited.hashes.get(head.count, GENESIS if head.count == 0 else None)
     if found != head.hash:
-        problems.append(Discrepancy("report-head-lost", where, f"台账中第 {head.count} 条事件的哈希与月报不同：月报之前的"
-                                                                 "历史被改写 (the ledger no longer holds the report's head)"))
+        problems.append(Discrepancy("report-head-lost", where,
+                                    f"台账中第 {head.count} 条事件的哈希与月报不同：月报之前的历史被改写 "
+                                    "(the ledger no longer holds the report's head)"))
     return problems
 
 

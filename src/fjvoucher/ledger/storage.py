@@ -10,8 +10,9 @@ is the outcome of its events.  For the chain (chain.py, audit.py) a backend does
 each event's `data`, `prev` and `hash` verbatim with the number it is given, keeps one signed
 `Head`, hands rows back as stored (`raw_*`: never parsed, the audit judges them), says how its
 schema differs from its own migrations, and calls `upgrade` inside the transaction of migration
-`schema.CHAINED`.  Hashing, signing, projection and every check sit above it.  A certificate has at most one voucher in force (a partial unique
-index), and a NO is never issued twice (the primary key, serials taken under a write lock).
+`schema.CHAINED`.  Hashing, signing, projection and every check sit above it.  A certificate
+has at most one voucher in force (a partial unique index), and a NO is never issued twice (the
+primary key, serials taken under a write lock).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import functools
 import os
 import secrets
 import shutil
-import stat
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -206,7 +207,8 @@ class SqliteStorage:
                  clock: Clock | None = None, upgrade: Callable[[Storage], str] | None = None):
         self.path = Path(path)
         self.clock: Clock = clock or now
-        self.upgrade, self.notes = upgrade, []
+        self.upgrade = upgrade
+        self.notes: list[str] = []
         found = identify(self.path)
         if found == "missing" and not create:
             raise InputError(f"找不到凭证台账 {self.path}。请检查 --ledger 或 fjvoucher config 中的 ledger 设置 "
@@ -299,8 +301,8 @@ class SqliteStorage:
         if not (legacy or app_id == APPLICATION_ID):  # an empty SQLite file too: ledgers are made by _create
             raise _not_a_ledger(self.path, "foreign")
         if version < LATEST and "head" in tables:  # made by a migration the version says did not run
-            raise LedgerError(f"凭证台账 {self.path} 的版本标记被改动（{version}）。请运行 fjvoucher audit 查看，并用备份恢复 "
-                              "(the file's marks were changed)", code="ledger-tampered")
+            raise LedgerError(f"凭证台账 {self.path} 的版本标记被改动（{version}）。请运行 fjvoucher audit 查看，"
+                              "并用备份恢复 (the file's marks were changed)", code="ledger-tampered")
         if version > LATEST:
             raise LedgerError(f"凭证台账 {self.path} 由更新版本的 fjvoucher 建立（版本 {version}），请升级 fjvoucher",
                               code="ledger-too-new")
@@ -571,8 +573,10 @@ def _event(row: sqlite3.Row) -> Event:
         return Event(row["voucher_no"], row["kind"], dt.datetime.fromisoformat(row["at"]), row["reason"],
                      row["actor"], row["other_no"], row["data"], row["id"], row["prev"], row["hash"])
     except (TypeError, ValueError) as exc:  # a row edited by hand outside fjvoucher
-        raise LedgerError(f"台账中第 {row['id']} 条事件（凭证 {row['voucher_no']}）已损坏：时间「{row['at']}」无法识别。"
-                          "请运行 fjvoucher audit 查看，并用备份恢复 (a damaged event row)", code="ledger-damaged") from exc
+        raise LedgerError(f"台账中第 {row['id']} 条事件（凭证 {row['voucher_no']}）已损坏："
+                          f"时间「{row['at']}」无法识别。请运行 fjvoucher audit 查看，并用备份恢复 "
+                          "(a damaged event row)",
+                          code="ledger-damaged") from exc
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -625,7 +629,8 @@ def schema_differences(db: sqlite3.Connection) -> list[str]:
     expected = _fresh_schema()
     found = _schema_of(db)
     problems = [f"缺少 {kind} {name}（被删除）(missing {kind})" for (kind, name) in expected.keys() - found.keys()]
-    problems += [f"多出 {kind} {name}（不是 fjvoucher 建立的）(unknown {kind})" for (kind, name) in found.keys() - expected.keys()]
+    problems += [f"多出 {kind} {name}（不是 fjvoucher 建立的）(unknown {kind})"
+                 for (kind, name) in found.keys() - expected.keys()]
     problems += [f"{kind} {name} 的定义被改动 ({kind} changed)" for key in expected.keys() & found.keys()
                  if expected[key] != found[key] for (kind, name) in [key]]
     app_id = db.execute("PRAGMA application_id").fetchone()[0]

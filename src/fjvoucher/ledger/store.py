@@ -43,7 +43,9 @@ class Ledger:
     @functools.cached_property
     def key(self) -> CentreKey:
         """Return the centre key that signs this ledger's head (made on first use)."""
-        return load_key(create=True)
+        key = load_key(create=True)
+        assert key is not None  # create=True always gives one
+        return key
 
     def close(self) -> None:
         """Close the ledger."""
