@@ -318,6 +318,7 @@ class Screens:
 
         def read():
             with work.open_ledger(readonly=True) as book:
+                book.require_sound(number)  # a tampered ledger is said, never shown as if true
                 return book.get(number), book.history(number)
         voucher, events = await run_in_threadpool(read)
         return self.voucher_page(request, voucher, events, number)

@@ -7,6 +7,7 @@ reissues with the CLI's options built from the same settings; the ledger the CLI
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,11 +100,15 @@ def find(ledger: Ledger, text: str, limit: int = 200) -> list[Voucher]:
         return []
     exact = ledger.get(normalise_no(text))
     if exact is not None:
-        return [exact]
-    if text.isdigit() and (whole := ledger.for_certificate(text)):
-        return whole[:limit]
-    key = "certificate_no" if text.isdigit() else "name"
-    return [v for v in ledger.select() if text in v.fields[key]][:limit]
+        found = [exact]
+    elif text.isdigit() and (whole := ledger.for_certificate(text)):
+        found = whole[:limit]
+    else:
+        key = "certificate_no" if text.isdigit() else "name"
+        every = ledger.storage.select(month=None, status=None, expiring_within=None, today=dt.date.today())
+        found = [v for v in every if text in v.fields[key]][:limit]
+    ledger.require_rows([v.voucher_no for v in found])  # what is shown proves itself (the ledger's head too)
+    return found
 
 
 def ask(number: str, *, name: str | None = None, id_number: str | None = None,

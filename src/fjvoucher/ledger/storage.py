@@ -479,15 +479,22 @@ class SqliteStorage:
     def raw_events(self, voucher_no: str | None = None) -> Iterator[dict]:
         """Yield events as stored (every column, values as SQLite holds them), in chain order; of one voucher."""
         where, params = ("WHERE voucher_no = ?", (voucher_no,)) if voucher_no is not None else ("", ())
-        for row in self.db.execute(f"SELECT * FROM events {where} ORDER BY id", params):
-            yield dict(row)
+        yield from self._dicts(f"SELECT * FROM events {where} ORDER BY id", params)
 
     @_explained
     def raw_vouchers(self, voucher_no: str | None = None) -> Iterator[dict]:
         """Yield voucher rows as stored (every column), by NO; or the one numbered `voucher_no`."""
         where, params = ("WHERE voucher_no = ?", (voucher_no,)) if voucher_no is not None else ("", ())
-        for row in self.db.execute(f"SELECT * FROM vouchers {where} ORDER BY voucher_no", params):
-            yield dict(row)
+        yield from self._dicts(f"SELECT * FROM vouchers {where} ORDER BY voucher_no", params)
+
+    def _dicts(self, query: str, params: tuple) -> Iterator[dict]:
+        """Yield the rows of `query` as plain dicts (a plain cursor: sqlite3.Row costs twice as much per row)."""
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        cursor.execute(query, params)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
 
     @_explained
     def voucher_count(self) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fjvoucher.errors import LedgerError
 from fjvoucher.ledger import witness
-from fjvoucher.ledger.audit import AuditReport, audit, require_sound, rows_problem, voucher_problem
+from fjvoucher.ledger.audit import AuditReport, audit, head_problem, require_sound, rows_problem, voucher_problem
 from fjvoucher.ledger.chain import Chain, build_chain
 from fjvoucher.ledger.issuing import Batch, change_status, give_code, required_reason
 from fjvoucher.ledger.keys import CentreKey, load_key
@@ -84,9 +84,7 @@ class Ledger:
         self.require_sound(rows=True)
         today = today or self.clock().date()
         vouchers = self.storage.select(month=month, status=status, expiring_within=expiring_within, today=today)
-        if problem := rows_problem(self.storage, [v.voucher_no for v in vouchers]):
-            raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
-                              "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
+        self.require_rows([v.voucher_no for v in vouchers])
         if status in ("genuine", "expired"):
             vouchers = [v for v in vouchers if v.state(today) == status]
         return vouchers
@@ -118,6 +116,12 @@ class Ledger:
         if problem := voucher_problem(self.storage, voucher_no):
             raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：凭证 {voucher_no}：{problem}。请运行 fjvoucher "
                               "audit 查看，并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
+
+    def require_rows(self, numbers: list[str]) -> None:
+        """Raise LedgerError unless the head proves itself and the rows of `numbers` are what their events make."""
+        if problem := head_problem(self.storage) or rows_problem(self.storage, numbers):
+            raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
+                              "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
 
     def audit(self) -> AuditReport:
         """Walk the whole ledger: chain, signature, schema and every voucher row."""
