@@ -179,6 +179,8 @@ def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple
     template = prepare_template(docx_master(options.template, options.soffice))
     result = MergeResult(CheckedRoster(Report(str(roster), None), []), format=output_format, notes=notes,
                          photo_folder=options.photos)
+    with _existing_ledger(options) as known:
+        result.notes += known.notes if known else []  # an upgrade that chained the history is said, once
     return template, result
 
 
