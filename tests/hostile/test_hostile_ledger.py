@@ -298,3 +298,24 @@ def test_serve_refuses_a_file_that_is_not_a_ledger_before_serving(tmp_path):
     result = run("serve", "--ledger", notes)
     assert result.exit_code == 2 and "serving" not in result.output and "空文件" in result.output
     assert notes.read_bytes() == b""
+
+
+def test_a_chain_resigned_with_another_key_is_found_even_when_the_centre_key_is_deleted(ledger, tmp_path):
+    from fjvoucher.ledger.keys import key_path
+
+    assert run("list", "--ledger", ledger).exit_code == 0  # this computer has seen the ledger and its key
+    ledger_corpus.resigned_with_own_key(ledger)
+    key_path().unlink()  # whoever rewrote it removes the key that would betray it
+    result = run("verify", NO(1), "--name", "改名", "--ledger", ledger)
+    line = one_line_failure(result)
+    assert "re-signed" in line or "另一把密钥" in line or "签名" in line, line
+
+
+def test_revoking_a_forged_row_is_refused_and_signs_nothing(ledger):
+    ledger_corpus.forged_voucher(ledger)
+    with sqlite3.connect(ledger) as db:
+        before = db.execute("SELECT * FROM head").fetchone()
+    result = run("revoke", NO(99), "--reason", "误发", "--yes", "--ledger", ledger)
+    assert result.exit_code == 1 and "audit" in result.output
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("SELECT * FROM head").fetchone() == before

@@ -128,7 +128,10 @@ def witness_problem(storage: Storage, head: Head) -> str:
     known = witness.seen(storage.path)
     if known is None:
         return ""
-    count, last_hash = known
+    count, last_hash, key = known
+    if key and head.public_key != key:
+        return (f"本机见过的这个台账由密钥 {fingerprint_of(key)} 签名，现在是 {fingerprint_of(head.public_key)}："
+                "整条链被换过签名 (re-signed with another key)")
     if count > head.count:
         return (f"本机曾见到这个台账有 {count} 条事件，现在只有 {head.count} 条：台账被换成了旧的副本，"
                 "或末尾的事件被删除 (rolled back; restore a backup with fjvoucher restore-backup)")
@@ -138,13 +141,16 @@ def witness_problem(storage: Storage, head: Head) -> str:
     return ""
 
 
-def voucher_problem(storage: Storage, voucher_no: str) -> str:
-    """Return what is wrong with one voucher's events and row ('' for nothing): its links, hashes, projection."""
+def voucher_problem(storage: Storage, voucher_no: str, tip: tuple[int, str] | None = None) -> str:
+    """Return what is wrong with one voucher's events and row ('' for nothing): its links, hashes, projection.
+
+    `tip` (count, hash) stands for the signed head inside a write transaction that has appended events.
+    """
     events = list(storage.raw_events(voucher_no))
     rows = list(storage.raw_vouchers(voucher_no))
     if not events and not rows:
         return ""
-    head = storage.head()
+    head = storage.head() if tip is None else Head(tip[0], tip[1], "", "", "")
     replayed: dict[str, dict] = {}
     for event in events:
         number = event["id"]
@@ -207,7 +213,7 @@ def require_sound(storage: Storage, voucher_no: str | None = None, *, count_all:
         raise LedgerError(f"凭证台账 {storage.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
                           "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
     if head := storage.head():
-        witness.remember(storage.path, head.count, head.hash)
+        witness.remember(storage.path, head.count, head.hash, head.public_key)
 
 
 def audit(storage: Storage) -> AuditReport:

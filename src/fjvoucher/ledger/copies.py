@@ -84,7 +84,7 @@ def restore(ledger_path: Path, source: Path, clock) -> Copied:
     with Ledger(ledger_path, create=False) as restored:
         head = restored.storage.head()
         if head:  # going back to the backup is the one rollback this computer accepts
-            witness.remember(restored.path, head.count, head.hash, backwards=True)
+            witness.remember(restored.path, head.count, head.hash, head.public_key, backwards=True)
         report = restored.audit()
     return Copied(Path(ledger_path), report, kept)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.layout import CENTER_CODE, MAX_NO_LENGTH, no_problem, printable, valid_until
+from fjvoucher.ledger.audit import voucher_problem
 from fjvoucher.ledger.chain import Chain, encode_data
 from fjvoucher.ledger.policy import decide, describe, require_status
 from fjvoucher.ledger.projection import issue_data
@@ -90,7 +91,13 @@ def record_event(chain: Chain, voucher_no: str, kind: str, reason: str = "", oth
 
 
 def change_status(chain: Chain, voucher: Voucher, status: str, kind: str, reason: str, other_no: str = "") -> None:
-    """Set a voucher's status and record the event that did it (inside the caller's transaction)."""
+    """Set a voucher's status and record the event that did it (inside the caller's transaction).
+
+    The voucher must prove itself first: a forged or edited row is never changed and signed as if true.
+    """
+    if problem := voucher_problem(chain.storage, voucher.voucher_no, (chain.count, chain.hash)):
+        raise LedgerError(f"凭证台账 {chain.storage.path} 中凭证 {voucher.voucher_no} 与其事件不符：{problem}。"
+                          "请运行 fjvoucher audit 查看 (the voucher does not prove itself)", code="ledger-tampered")
     chain.storage.set_status(voucher.voucher_no, status)
     record_event(chain, voucher.voucher_no, kind, reason, other_no)
 

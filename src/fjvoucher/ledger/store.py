@@ -140,7 +140,8 @@ class Ledger:
             chain = Chain(self.storage)
             yield chain
             chain.sign(self.key)
-        witness.remember(self.path, chain.count, chain.hash)
+        if chain.count != chain.started:
+            witness.remember(self.path, chain.count, chain.hash, self.key.public_key)
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:

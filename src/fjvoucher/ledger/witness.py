@@ -25,22 +25,22 @@ def witness_path() -> Path:
     return key_path().with_name(WITNESS_FILE)
 
 
-def seen(ledger: Path) -> tuple[int, str] | None:
-    """Return the furthest head (count, hash) this computer saw for the ledger at `ledger`, or None."""
+def seen(ledger: Path) -> tuple[int, str, str] | None:
+    """Return the furthest head (count, hash, signing key) this computer saw for the ledger at `ledger`, or None."""
     entry = _read().get(_name(ledger))
     try:
-        return (int(entry[0]), str(entry[1])) if entry else None
+        return (int(entry[0]), str(entry[1]), str(entry[2]) if len(entry) > 2 else "") if entry else None
     except (TypeError, ValueError, IndexError):
         return None  # a damaged record proves nothing either way
 
 
-def remember(ledger: Path, count: int, last_hash: str, *, backwards: bool = False) -> None:
-    """Record head (count, hash) for `ledger` when it is further than what was seen (or always, `backwards`)."""
+def remember(ledger: Path, count: int, last_hash: str, public_key: str, *, backwards: bool = False) -> None:
+    """Record head (count, hash, key) for `ledger` when it is further than what was seen (or always, `backwards`)."""
     heads = _read()
     known = heads.get(_name(ledger))
     if not backwards and known and isinstance(known[0], int) and known[0] >= count:
         return
-    heads[_name(ledger)] = [count, last_hash]
+    heads[_name(ledger)] = [count, last_hash, public_key]
     try:
         write_bytes_atomic(witness_path(), json.dumps(heads, ensure_ascii=False, indent=0).encode("utf-8"))
     except OSError:
