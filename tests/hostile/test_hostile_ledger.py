@@ -319,3 +319,9 @@ def test_revoking_a_forged_row_is_refused_and_signs_nothing(ledger):
     assert result.exit_code == 1 and "audit" in result.output
     with sqlite3.connect(ledger) as db:
         assert db.execute("SELECT * FROM head").fetchone() == before
+
+
+def test_config_shows_the_key_fingerprint_that_signed_the_ledger(ledger):
+    shown = run("config").output
+    audited = json.loads(run("audit", "--format", "json", "--ledger", ledger).stdout)
+    assert "中心签名密钥" in shown and audited["head"]["key"] in shown
