@@ -177,6 +177,7 @@ def resigned_with_own_key(path: Path) -> str:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from fjvoucher.ledger.chain import GENESIS, head_message, stored_hash
+    from fjvoucher.ledger.projection import ROW_KEYS
 
     db = sqlite3.connect(path, isolation_level=None)
     db.row_factory = sqlite3.Row
@@ -187,7 +188,7 @@ def resigned_with_own_key(path: Path) -> str:
     for row in db.execute("SELECT * FROM events ORDER BY id").fetchall():
         data = json.loads(row["data"])
         if row["voucher_no"] == NO(1) and row["kind"] == "issued":
-            data["name"] = "改名"
+            data[ROW_KEYS.index("name")] = "改名"
         row = {**dict(row), "data": json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
                "prev": prev}
         row["hash"] = stored_hash(row)

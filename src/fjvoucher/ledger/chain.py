@@ -22,7 +22,7 @@ HEAD_FORMAT = "fjvoucher-head-1"
 GENESIS = "0" * 64  # the "hash before" the first event
 
 
-def encode_data(data: dict) -> str:
+def encode_data(data: dict | list) -> str:
     """Return `data` as canonical JSON: sorted keys, no spaces, characters as they are."""
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 

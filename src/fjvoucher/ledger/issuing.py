@@ -7,6 +7,7 @@ A batch re-reads each certificate's history inside the transaction and applies t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import string
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ def check_no(number: str) -> None:
                          "(a NO verify would not find)", code="no-pattern")
 
 
+@functools.cache
 def actor() -> str:
     """Return who is changing the ledger: the operating system's user name ('' when there is none)."""
     try:
@@ -81,7 +83,7 @@ def actor() -> str:
 
 
 def record_event(chain: Chain, voucher_no: str, kind: str, reason: str = "", other_no: str = "",
-                 data: dict | None = None, at: dt.datetime | None = None) -> None:
+                 data: dict | list | None = None, at: dt.datetime | None = None) -> None:
     """Append one event to the chain, at the ledger's time and by this user (inside the caller's transaction).
 
     `data` is what the event sets in the voucher's row (projection.py): the whole row for an issue.

@@ -76,7 +76,8 @@ ALTER TABLE vouchers ADD COLUMN photo TEXT NOT NULL DEFAULT '';
 """
 
 # 4: event ids are renumbered 1..n (a hand-deleted row of 0.2 left a gap): the chain counts them.  An issue's
-# data is the voucher's row as it stands, the best record of it there is; later events start empty.
+# data is the voucher's row as it stands, the best record of it there is, as values in projection.ROW_KEYS
+# order; later events start empty.
 V4 = """
 CREATE TABLE events3 ( id INTEGER PRIMARY KEY, voucher_no TEXT NOT NULL,
  kind TEXT NOT NULL CHECK (kind IN ('issued', 'reissued', 'replaced', 'revoked', 'restored', 'superseded', 'coded',
@@ -85,13 +86,10 @@ CREATE TABLE events3 ( id INTEGER PRIMARY KEY, voucher_no TEXT NOT NULL,
  data TEXT NOT NULL DEFAULT '{}', prev TEXT NOT NULL DEFAULT '', hash TEXT NOT NULL DEFAULT '');
 INSERT INTO events3 (id, voucher_no, kind, at, reason, actor, other_no, data)
  SELECT row_number() OVER (ORDER BY e.id), e.voucher_no, e.kind, e.at, e.reason, e.actor, e.other_no,
- CASE WHEN e.kind IN ('issued', 'reissued') AND v.voucher_no IS NOT NULL THEN json_object(
- 'name', v.name, 'sex', v.sex, 'birth_date', v.birth_date, 'education', v.education, 'id_number', v.id_number,
- 'occupation', v.occupation, 'level', v.level, 'theory_score', v.theory_score, 'skill_score', v.skill_score,
- 'result', v.result, 'certificate_no', v.certificate_no, 'issue_date', v.issue_date, 'exam_no', v.exam_no,
- 'center', v.center, 'issued_on', v.issued_on, 'expires_on', v.expires_on, 'template_sha256', v.template_sha256,
- 'batch_file', v.batch_file, 'page', v.page, 'replaces', v.replaces, 'verify_code', v.verify_code,
- 'center_code', v.center_code, 'created_at', v.created_at, 'photo', v.photo) ELSE '{}' END
+ CASE WHEN e.kind IN ('issued', 'reissued') AND v.voucher_no IS NOT NULL THEN json_array(
+ v.name, v.sex, v.birth_date, v.education, v.id_number, v.occupation, v.level, v.theory_score, v.skill_score,
+ v.result, v.certificate_no, v.issue_date, v.exam_no, v.center, v.issued_on, v.expires_on, v.template_sha256,
+ v.batch_file, v.page, v.replaces, v.verify_code, v.center_code, v.created_at, v.photo) ELSE '{}' END
  FROM events e LEFT JOIN vouchers v ON v.voucher_no = e.voucher_no ORDER BY e.id;
 DROP TABLE events;
 ALTER TABLE events3 RENAME TO events;

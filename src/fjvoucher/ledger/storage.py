@@ -108,6 +108,7 @@ class Storage(Protocol):
     path: Path
     clock: Clock
     notes: list[str]  # what opening it did that the clerk should hear (the upgrade's note)
+    created: bool  # this open made a new ledger where nothing was
 
     def close(self) -> None: ...
     def transaction(self) -> AbstractContextManager[None]: ...
@@ -209,6 +210,7 @@ class SqliteStorage:
         self.clock: Clock = clock or now
         self.upgrade = upgrade
         self.notes: list[str] = []
+        self.created = False  # True when this open made a new, empty ledger where nothing was
         found = identify(self.path)
         if found == "missing" and not create:
             raise InputError(f"找不到凭证台账 {self.path}。请检查 --ledger 或 fjvoucher config 中的 ledger 设置 "
@@ -259,6 +261,7 @@ class SqliteStorage:
                 self.db.close()
             try:
                 os.link(fresh, self.path)
+                self.created = True
             except FileExistsError:
                 self.notes.clear()  # another merge made it: its upgrade note, not ours
             except OSError:  # a file system without hard links: take the place only while it is still empty

@@ -39,6 +39,10 @@ class Ledger:
         self.path = self.storage.path
         self.clock = self.storage.clock
         self.notes: list[str] = [n for n in self.storage.notes if n]  # e.g. the upgrade that chained the history
+        if self.storage.created and (known := witness.seen(self.path)):  # a ledger deleted, a new one begun
+            witness.forget(self.path)
+            self.notes.append(f"注意：这里原有的台账（本机见过 {known[0]} 条事件）已不在，已新建空台账 {self.path}。"
+                              "如果原台账是被误删的，请用 fjvoucher restore-backup 恢复 (a new ledger where one was)")
 
     @functools.cached_property
     def key(self) -> CentreKey:

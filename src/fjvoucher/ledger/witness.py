@@ -47,6 +47,16 @@ def remember(ledger: Path, count: int, last_hash: str, public_key: str, *, backw
         pass  # a server run by an account without a writable data folder: it checks, it cannot remember
 
 
+def forget(ledger: Path) -> None:
+    """Forget what was seen under `ledger`'s name (fjvoucher began a new ledger there)."""
+    heads = _read()
+    if heads.pop(_name(ledger), None) is not None:
+        try:
+            write_bytes_atomic(witness_path(), json.dumps(heads, ensure_ascii=False, indent=0).encode("utf-8"))
+        except OSError:
+            pass
+
+
 def _read() -> dict:
     try:
         data = json.loads(witness_path().read_text(encoding="utf-8"))
