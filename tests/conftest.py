@@ -9,6 +9,23 @@ import pytest
 from support.synthetic import make_candidates, write_roster_xlsx
 
 
+@pytest.fixture(autouse=True, scope="session")
+def centre_key(tmp_path_factory):
+    """Sign every ledger of the run with one centre key, as one centre does, kept out of the real data folder.
+
+    Session-wide, so ledgers that module fixtures make (before any test's own folders exist) share it.
+    """
+    import os
+
+    saved = os.environ.get("FJVOUCHER_KEY")
+    os.environ["FJVOUCHER_KEY"] = str(tmp_path_factory.mktemp("centre") / "centre-signing-key.pem")
+    yield os.environ["FJVOUCHER_KEY"]
+    if saved is None:
+        del os.environ["FJVOUCHER_KEY"]
+    else:
+        os.environ["FJVOUCHER_KEY"] = saved
+
+
 @pytest.fixture(autouse=True)
 def private_user_folders(tmp_path_factory, monkeypatch):
     """Give every test its own per-user config, data and log folders: no test touches the real ones."""

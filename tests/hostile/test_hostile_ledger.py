@@ -300,9 +300,12 @@ def test_serve_refuses_a_file_that_is_not_a_ledger_before_serving(tmp_path):
     assert notes.read_bytes() == b""
 
 
-def test_a_chain_resigned_with_another_key_is_found_even_when_the_centre_key_is_deleted(ledger, tmp_path):
+def test_a_chain_resigned_with_another_key_is_found_even_when_the_centre_key_is_deleted(ledger, tmp_path,
+                                                                                         monkeypatch):
     from fjvoucher.ledger.keys import key_path
 
+    shutil.copy(key_path(), tmp_path / "key.pem")
+    monkeypatch.setenv("FJVOUCHER_KEY", str(tmp_path / "key.pem"))  # this test's own copy of the centre key
     assert run("list", "--ledger", ledger).exit_code == 0  # this computer has seen the ledger and its key
     ledger_corpus.resigned_with_own_key(ledger)
     key_path().unlink()  # whoever rewrote it removes the key that would betray it

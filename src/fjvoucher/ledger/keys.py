@@ -20,12 +20,18 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KEY_FILE = "centre-signing-key.pem"
+ENV_KEY = "FJVOUCHER_KEY"
 
 
 def key_path() -> Path:
-    """Return where this user's centre key lives (beside the default ledger)."""
+    """Return where this user's centre key lives: $FJVOUCHER_KEY, else beside the default ledger.
+
+    The variable lets a service account, or a test suite playing one centre, use the centre's key file.
+    """
     import platformdirs
 
+    if os.environ.get(ENV_KEY):
+        return Path(os.environ[ENV_KEY])
     return Path(platformdirs.user_data_dir("fjvoucher", appauthor=False)) / KEY_FILE
 
 

@@ -19,7 +19,7 @@ from fjvoucher.ledger import witness
 from fjvoucher.ledger.audit import AuditReport, audit, head_problem, require_sound, rows_problem, voucher_problem
 from fjvoucher.ledger.chain import Chain, build_chain
 from fjvoucher.ledger.issuing import Batch, change_status, give_code, required_reason
-from fjvoucher.ledger.keys import CentreKey, load_key
+from fjvoucher.ledger.keys import CentreKey, fingerprint, key_path, load_key
 from fjvoucher.ledger.policy import require_status
 from fjvoucher.ledger.storage import Clock, Event, Storage, Voucher, open_storage
 from fjvoucher.messages import NATIONAL_CERTIFICATE
@@ -46,7 +46,17 @@ class Ledger:
 
     @functools.cached_property
     def key(self) -> CentreKey:
-        """Return the centre key that signs this ledger's head (made on first use)."""
+        """Return the centre key that signs this ledger's head (made on first use).
+
+        A ledger already signed with a key this computer does not hold is refused, never re-signed
+        with a new one: that would hide whatever was done to it.
+        """
+        storage = getattr(self, "storage", None)  # None while the ledger is being made or upgraded: no head yet
+        head = storage.head() if storage is not None else None
+        if load_key(create=False) is None and head and head.count:
+            raise LedgerError(f"凭证台账 {self.path} 由密钥 {fingerprint(head.public_key)} 签名，本机没有中心签名密钥 "
+                              f"{key_path()}。请从密钥备份恢复它（backup --with-key 的 .key.pem 文件）"
+                              "(this computer lacks the key that signed the ledger)", code="ledger-error")
         key = load_key(create=True)
         assert key is not None  # create=True always gives one
         return key
@@ -118,8 +128,9 @@ class Ledger:
     def require_voucher(self, voucher_no: str) -> None:
         """Raise LedgerError unless voucher `voucher_no`'s events and row prove themselves (no head check)."""
         if problem := voucher_problem(self.storage, voucher_no):
-            raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：凭证 {voucher_no}：{problem}。请运行 fjvoucher "
-                              "audit 查看，并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
+            raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：凭证 {voucher_no}：{problem}。"
+                              "请运行 fjvoucher audit 查看，并用备份恢复 (the ledger does not prove itself)",
+                              code="ledger-tampered")
 
     def require_rows(self, numbers: list[str]) -> None:
         """Raise LedgerError unless the head proves itself and the rows of `numbers` are what their events make."""

@@ -19,10 +19,10 @@ WITNESS_FILE = "heads-seen.json"
 
 
 def witness_path() -> Path:
-    """Return where this user's record of ledger heads lives (beside the centre key)."""
-    from fjvoucher.ledger.keys import key_path
+    """Return where this user's record of ledger heads lives (the per-user data folder, beside the key)."""
+    import platformdirs
 
-    return key_path().with_name(WITNESS_FILE)
+    return Path(platformdirs.user_data_dir("fjvoucher", appauthor=False)) / WITNESS_FILE
 
 
 def seen(ledger: Path) -> tuple[int, str, str] | None:

@@ -75,20 +75,23 @@ class Served:
         self.path, self.clock = Path(path), clock
         self.ledger: Ledger | None = None
         self.identity: tuple[int, int] | None = None
+        self.closed = False  # the server stopped: nothing is opened again
         self.lock = threading.Lock()
         self.current()  # a file that is not a ledger is refused before the server starts
 
     def current(self) -> Ledger:
         """Return the ledger now under the name (reopened when the file was replaced); raise Unavailable."""
         with self.lock:
+            if self.closed:
+                raise RuntimeError(f"ledger {self.path} was closed")  # a bug if asked: answered 500, logged
             try:
                 info = os.stat(self.path)
             except OSError as exc:
-                self.close()
+                self._drop()
                 raise Unavailable("missing", f"凭证台账 {self.path} 不见了（被删除或移走）") from exc
             identity = (info.st_dev, info.st_ino)
             if self.ledger is None or identity != self.identity:
-                self.close()
+                self._drop()
                 self.ledger = Ledger(self.path, create=False, readonly=True, clock=self.clock)
                 self.identity = identity  # taken before opening: a file replaced meanwhile is noticed next time
             return self.ledger
@@ -113,6 +116,11 @@ class Served:
         return ""
 
     def close(self) -> None:
+        """Close the ledger for good (the server stops)."""
+        self.closed = True
+        self._drop()
+
+    def _drop(self) -> None:
         if self.ledger is not None:
             self.ledger.close()
             self.ledger = None
