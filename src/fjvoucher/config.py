@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import InputError
 from fjvoucher.layout import CENTER_CODE
+from fjvoucher.ledger.location import Location, as_location
 
 APP = "fjvoucher"
 ENV_LEDGER = "FJVOUCHER_LEDGER"
@@ -26,12 +27,16 @@ LEGACY_LEDGER = "fjvoucher.db"  # where 0.1.0 kept the ledger: the working folde
 KEYS = {  # key → what it is, for `fjvoucher config`
     "center_name": "鉴定指导中心全称 · the centre's full name (seal line)",
     "center_code": "凭证编号中的中心代码 · centre code in new NOs, e.g. 3501",
-    "ledger": "凭证台账文件 · the ledger file",
+    "ledger": "凭证台账：文件或 postgresql:// 网址 · the ledger: a file or a postgresql:// URL",
     "photos": "照片文件夹 · the photo folder",
     "verify_url": "真伪查询网址 · verification address printed as a QR code",
     "phone": "中心联系电话 · the centre's phone, shown with 真伪查询 answers (desk and serve's page)",
     "output": "输出文件夹 · where `fjvoucher desk` writes vouchers, reissues and monthly reports",
+    "upload_columns": "上报国家查询系统的列及表头 · the upload's columns, e.g. certificate_no=ZSBH, name=XM",
+    "other_centre": "他中心已发同一人同职业同等级时：refuse（拒绝，默认）或 warn（警告）"
+                    " · a candidate another centre issued: refuse (default) or warn",
 }
+OTHER_CENTRE_MODES = ("refuse", "warn")
 
 
 MAX_CENTER_NAME = 50  # the longest Fujian centre's name has 13 characters
@@ -277,17 +282,17 @@ def _ledger_setting(values: dict[str, str]) -> Setting:
 class LedgerChoice:
     """The ledger a command uses, and a note for the clerk (a 0.1.0 ledger found in this folder)."""
 
-    path: Path
+    path: Location  # a SQLite file, or a postgresql:// URL (a string)
     note: str = ""
 
 
-def choose_ledger(option: Path | None = None) -> LedgerChoice:
+def choose_ledger(option: Path | str | None = None) -> LedgerChoice:
     """Return the ledger to use: the option, $FJVOUCHER_LEDGER, the config file, a 0.1.0 one here, the default."""
     if option:
-        return LedgerChoice(Path(option))
+        return LedgerChoice(as_location(option))
     setting = _ledger_setting(read_config())
     assert setting.value is not None  # the ledger setting always has one: the default at last
-    path = Path(setting.value).expanduser()
+    path = as_location(setting.value)
     if setting.source.startswith("0.1.0"):
         return LedgerChoice(path, f"使用了当前文件夹中 0.1.0 版的台账 {path}。建议移到固定位置："
                                   f"fjvoucher config set ledger {path}（或把文件移到 {default_ledger_path()}）"
@@ -309,3 +314,11 @@ def demo_ledger(outdir: Path) -> LedgerChoice:
 def setting(key: str) -> str | None:
     """Return one setting from the config file, or None."""
     return read_config().get(key)
+
+
+def other_centre_mode() -> str:
+    """Return what merge does with a candidate another centre issued: refuse (default) or warn."""
+    mode = (setting("other_centre") or "refuse").strip().lower()
+    if mode not in OTHER_CENTRE_MODES:
+        raise InputError(f"设置 other_centre 只能是 refuse 或 warn，现为「{mode}」(bad other_centre setting)")
+    return mode

@@ -82,7 +82,7 @@ class Event:
 class Storage(Protocol):
     """What issuing, policy and the commands need of a backend: queries, and primitive writes in a transaction."""
 
-    path: Path
+    path: Path | str  # a file, or a URL without its password (PostgreSQL)
     clock: Clock
 
     def close(self) -> None: ...
@@ -99,6 +99,9 @@ class Storage(Protocol):
     def without_code(self) -> list[str]: ...
     def no_in_use(self, voucher_no: str) -> bool: ...
     def issue_time(self, voucher_nos: list[str]) -> dt.datetime | None: ...
+    def in_force_elsewhere(self, id_number: str, occupation: str, level: str,
+                           center_code: str) -> Voucher | None: ...
+    def prefetch(self, certificates: list[str], persons: list[tuple[str, str, str]]) -> None: ...
     def take_serial(self, center_code: str, year: int) -> int: ...
     def insert_voucher(self, row: dict) -> None: ...
     def set_status(self, voucher_no: str, status: str) -> None: ...
@@ -106,12 +109,6 @@ class Storage(Protocol):
     def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str,
               photo: str | None = None) -> None: ...
     def append_event(self, event: Event) -> None: ...
-
-
-def open_storage(path: Path | str, *, create: bool = True, readonly: bool = False,
-                 clock: Clock | None = None) -> Storage:
-    """Return the backend for the ledger named by `path` (a SQLite file)."""
-    return SqliteStorage(path, create=create, readonly=readonly, clock=clock)
 
 
 def _explained(method):
@@ -324,6 +321,13 @@ class SqliteStorage:
         row = self.db.execute(f"SELECT max(created_at) FROM vouchers WHERE voucher_no IN ({marks})",
                               voucher_nos).fetchone()
         return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def in_force_elsewhere(self, id_number: str, occupation: str, level: str, center_code: str) -> Voucher | None:
+        """Return None: a centre's SQLite ledger holds its own vouchers (the shared registry is PostgreSQL's)."""
+        return None
+
+    def prefetch(self, certificates: list[str], persons: list[tuple[str, str, str]]) -> None:
+        """Do nothing: SQLite answers in-process, and its write lock already covers the whole batch."""
 
     # --- writing: inside a transaction the caller opened -----------------------------------------
 

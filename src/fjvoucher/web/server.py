@@ -11,20 +11,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fjvoucher.errors import FjvoucherError, InputError
+from fjvoucher.ledger.location import shown
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.web.app import SECURITY_HEADERS, Ledgers, create_app
 
 
-def give_codes(paths: list[Path]) -> list[str]:
+def give_codes(paths: list) -> list[str]:
     """Give vouchers issued before verification codes existed their code (an event each); return notes."""
     notes = []
     for path in paths:
         try:
             with Ledger(path, create=False) as ledger:
                 if count := ledger.ensure_codes():
-                    notes.append(f"{path}：为 {count} 张旧凭证生成了查询码 (codes given)")
+                    notes.append(f"{shown(path)}：为 {count} 张旧凭证生成了查询码 (codes given)")
         except (FjvoucherError, sqlite3.Error) as exc:  # a ledger on read-only media: answer without codes
-            notes.append(f"{path}：无法写入，旧凭证暂无查询码（{exc}）")
+            notes.append(f"{shown(path)}：无法写入，旧凭证暂无查询码（{exc}）")
     return notes
 
 
