@@ -152,6 +152,7 @@ LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", sho
                     help="Language of the report: zh (中文) or en.")
 ALL_WARNINGS = click.option("--all-warnings", is_flag=True,
                             help="List every warning row by row (default: grouped by kind with the first rows).")
+SHOW_ID = click.option("--show-id", is_flag=True, help="Show ID numbers in full (they are masked otherwise).")
 SHEET = click.option("--sheet", default=None, help="Sheet name or 1-based number (default: the first sheet).")
 REPORT_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                              show_default=True, callback=_note_format, is_eager=True,
@@ -703,7 +704,7 @@ SHOWN = 20  # holders listed before a confirmation; the rest are counted
 @click.option("--expiring-within", type=click.IntRange(min=0, max=36500), default=None,
               help="Only vouchers in force whose validity ends within N days.")
 @REPORT_FORMAT
-@click.option("--show-id", is_flag=True, help="Show ID numbers in full (they are masked otherwise).")
+@SHOW_ID
 @click.option("--codes", is_flag=True, help="Show verification codes (vouchers without one get one, recorded).")
 @LEDGER
 def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -> None:
@@ -861,7 +862,7 @@ def province_init(ledger: str | None) -> None:
 
 
 @province.command(short_help="跨中心重复 · candidates with vouchers from several centres")
-@click.option("--show-id", is_flag=True, help="Show ID numbers in full (default: partly hidden).")
+@SHOW_ID
 @REPORT_FORMAT
 @LEDGER
 def duplicates(show_id: bool, fmt: str, ledger: str | None) -> None:

@@ -41,7 +41,7 @@ CREATE TABLE vouchers ( voucher_no TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT 
  batch_file TEXT NOT NULL DEFAULT '', page INTEGER,
  status TEXT NOT NULL DEFAULT 'issued' CHECK (status IN ('issued', 'replaced', 'revoked', 'superseded')),
  replaces TEXT NOT NULL DEFAULT '', verify_code TEXT NOT NULL DEFAULT '', center_code TEXT NOT NULL,
- created_at TEXT NOT NULL);
+ created_at TEXT NOT NULL, photo TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX one_in_force_per_certificate ON vouchers (certificate_no) WHERE status = 'issued';
 CREATE INDEX vouchers_by_certificate ON vouchers (certificate_no);
 CREATE INDEX vouchers_by_issue_date ON vouchers (issued_on);
@@ -415,10 +415,12 @@ class PostgresStorage:
         self._histories.clear()
         self.db.execute("UPDATE vouchers SET verify_code = %s WHERE voucher_no = %s", (code, voucher_no))
 
-    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str) -> None:
-        """Record where a voucher is printed (its batch file and page) and with which master."""
-        self.db.execute("UPDATE vouchers SET batch_file = %s, page = %s, template_sha256 = %s WHERE voucher_no = %s",
-                        (batch_file, page, template_sha256, voucher_no))
+    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str,
+              photo: str | None = None) -> None:
+        """Record where a voucher is printed (its batch file and page), with which master and photo (None: as was)."""
+        self.db.execute("UPDATE vouchers SET batch_file = %s, page = %s, template_sha256 = %s, "
+                        "photo = coalesce(%s, photo) WHERE voucher_no = %s",
+                        (batch_file, page, template_sha256, photo, voucher_no))
 
     def append_event(self, event: Event) -> None:
         """Append one event."""
@@ -439,7 +441,7 @@ def _voucher(row: dict) -> Voucher:
         status=row["status"], reason=row["last_reason"], replaces=row["replaces"],
         replaced_by=row["last_other"] if row["last_kind"] == "replaced" else "",
         batch_file=row["batch_file"], page=row["page"], verify_code=row["verify_code"],
-        center_code=row["center_code"])
+        center_code=row["center_code"], photo=row["photo"])
 
 
 def _event(row: dict) -> Event:
