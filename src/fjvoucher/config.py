@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import InputError
 from fjvoucher.layout import CENTER_CODE
-from fjvoucher.ledger.location import Location, as_location
+from fjvoucher.ledger.location import Location, as_location, is_database_url
 
 APP = "fjvoucher"
 ENV_LEDGER = "FJVOUCHER_LEDGER"
@@ -129,9 +129,28 @@ def _path(value: str) -> str:
     return expanded
 
 
+def _ledger(value: str) -> str:
+    """Return a ledger setting: a postgresql:// URL as typed, else a full path."""
+    if is_database_url(value.strip()):
+        return _plain_text(value, MAX_PATH, "postgresql://角色@服务器/数据库 这样的网址")
+    return _path(value)
+
+
+def _upload_columns(value: str) -> str:
+    return _plain_text(value, 2000, "逗号分隔的「键=表头」，如 certificate_no=ZSBH, name=XM（见 README）")
+
+
+def _other_centre(value: str) -> str:
+    value = value.strip().lower()
+    if value not in OTHER_CENTRE_MODES:
+        raise BadValue("refuse（拒绝）或 warn（警告）(refuse or warn)")
+    return value
+
+
 CHECKS: dict[str, Callable[[str], str]] = {
-    "center_name": _center_name, "center_code": _center_code, "ledger": _path, "photos": _path,
-    "verify_url": _verify_url, "phone": _phone, "output": _path,
+    "center_name": _center_name, "center_code": _center_code, "ledger": _ledger, "photos": _path,
+    "verify_url": _verify_url, "phone": _phone, "output": _path, "upload_columns": _upload_columns,
+    "other_centre": _other_centre,
 }
 
 
@@ -218,7 +237,7 @@ def set_value(key: str, value: str, path: Path | None = None) -> Saved:
 
 def _as_typed(key: str, value: str) -> str:
     """Return a path the clerk typed made absolute (relative to where it was typed); other values as they are."""
-    if key in PATH_KEYS and value.strip() and not _UNEXPANDED.search(value):
+    if key in PATH_KEYS and value.strip() and not _UNEXPANDED.search(value) and not is_database_url(value.strip()):
         return str(Path(os.path.expanduser(value.strip())).absolute())
     return value
 
@@ -318,7 +337,4 @@ def setting(key: str) -> str | None:
 
 def other_centre_mode() -> str:
     """Return what merge does with a candidate another centre issued: refuse (default) or warn."""
-    mode = (setting("other_centre") or "refuse").strip().lower()
-    if mode not in OTHER_CENTRE_MODES:
-        raise InputError(f"设置 other_centre 只能是 refuse 或 warn，现为「{mode}」(bad other_centre setting)")
-    return mode
+    return setting("other_centre") or "refuse"  # checked when read: refuse or warn

@@ -173,8 +173,8 @@ def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple
         raise InputError("--batch-size 必须是正整数 (must be at least 1)")
     check_pattern(options.no_pattern, options.center_code)
     check_output_folder(outdir, {"名册 roster": Path(roster), "母版 master": options.template,
-                                 "照片文件夹 photos": options.photos, "台账 ledger": options.ledger if isinstance(options.ledger, Path) else None})
-    if isinstance(options.ledger, Path) and not options.ledger.exists():  # a ledger to create: its folder must be possible too
+                                 "照片文件夹 photos": options.photos, "台账 ledger": _ledger_file(options)})
+    if isinstance(options.ledger, Path) and not options.ledger.exists():  # a ledger to create: its folder too
         check_writable(Path(options.ledger).parent, "台账所在的文件夹", subfolders=())
     output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
     # Read, not written: its boxes are part of the checks.  A .doc master is converted once (cached).
@@ -244,6 +244,11 @@ def _merge_groups(template: PreparedTemplate, groups: dict[Path, tuple[str, list
         result.groups.append(Group(value, folder, part.register, len(members)))
         result.notes += part.notes
     return []
+
+
+def _ledger_file(options: MergeOptions) -> Path | None:
+    """Return the ledger when it is a file (what an output folder must not overwrite); a database is not."""
+    return options.ledger if isinstance(options.ledger, Path) else None
 
 
 def _existing_ledger(options: MergeOptions):
@@ -667,7 +672,7 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
     check_pattern(options.no_pattern, options.center_code)
     outdir = Path(outdir)
     check_output_folder(outdir, {"母版 master": options.template, "照片文件夹 photos": options.photos,
-                                 "台账 ledger": options.ledger})
+                                 "台账 ledger": _ledger_file(options)})
     output_format, _ = choose_format(options.format, options.pdf_engine, options.soffice)
     template = prepare_template(docx_master(options.template, options.soffice))
     assert options.ledger is not None  # reissuing reads the ledger: merge_options() and the CLI name one
