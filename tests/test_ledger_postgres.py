@@ -69,6 +69,14 @@ def merged(tmp_path, rows, ledger, code, name, **options):
         clock=Clock(dt.datetime(2009, 6, 12, 9, 30)), **options))
 
 
+def test_the_postgresql_backend_implements_every_method_of_the_storage_interface():
+    from fjvoucher.ledger.postgres import PostgresStorage
+    from fjvoucher.ledger.storage import SqliteStorage, Storage
+
+    wanted = {name for name in vars(Storage) if not name.startswith("_")}
+    assert wanted <= set(dir(PostgresStorage)) and wanted <= set(dir(SqliteStorage))
+
+
 def test_the_readme_grants_are_the_ones_init_gives():
     assert readme_sql("grants") == [s.strip() for s in GRANTS.split(";") if s.strip()]
 

@@ -782,10 +782,10 @@ def serve(host: str, port: int, ledgers: tuple[str, ...], root_path: str, rate_l
       fjvoucher serve --host 0.0.0.0 --port 8009 --ledger 福州.db --ledger 厦门.db
     """
     from fjvoucher.config import setting
-    from fjvoucher.web.app import Ledgers
-    from fjvoucher.web.server import give_codes, root_path_of, where_served
     from fjvoucher.ledger.backends import ledger_exists
     from fjvoucher.ledger.location import as_location, shown
+    from fjvoucher.web.app import Ledgers
+    from fjvoucher.web.server import give_codes, root_path_of, where_served
     from fjvoucher.web.server import serve as run_server
 
     paths = [as_location(p) for p in ledgers] or [_ledger(None).path]

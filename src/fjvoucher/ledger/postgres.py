@@ -271,6 +271,12 @@ class PostgresStorage:
         return _voucher(row) if row else None
 
     @_explained
+    def sample_no(self) -> str:
+        """Return the NO of some voucher ("" in an empty ledger): verify's stand-in for an unknown NO."""
+        row = self.db.execute("SELECT voucher_no FROM vouchers ORDER BY voucher_no LIMIT 1").fetchone()
+        return row["voucher_no"] if row else ""
+
+    @_explained
     def by_code(self, voucher_no: str, code: str) -> Voucher | None:
         """Return the voucher numbered `voucher_no` whose verification code is `code`, or None."""
         row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = %s AND v.verify_code = %s AND v.verify_code <> ''",

@@ -54,7 +54,7 @@ WORDS = {
 class Ledgers:
     """The ledgers one server answers for (a province serving its cities), opened read-only."""
 
-    def __init__(self, paths: list[Path], clock: Callable[[], dt.datetime] | None = None):
+    def __init__(self, paths: list[Path | str], clock: Callable[[], dt.datetime] | None = None):
         self.ledgers = [Ledger(p, create=False, readonly=True, clock=clock) for p in paths]
 
     def verify(self, number: str, *, name: str | None = None, code: str | None = None) -> Verification:

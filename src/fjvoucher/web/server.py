@@ -8,7 +8,6 @@ import re
 import socket
 import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 
 from fjvoucher.errors import FjvoucherError, InputError
 from fjvoucher.ledger.location import shown
