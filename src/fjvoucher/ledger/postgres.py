@@ -150,6 +150,7 @@ class PostgresStorage:
         self._histories: dict[str, list[Voucher]] = {}
         self._persons: dict[tuple[str, str, str], list[Voucher]] = {}
         self._serials: dict[tuple[str, int], int] = {}
+        self._sample_no = ""
         self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="fjvoucher")
         try:
             self.db.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
@@ -272,9 +273,15 @@ class PostgresStorage:
 
     @_explained
     def sample_no(self) -> str:
-        """Return the NO of some voucher ("" in an empty ledger): verify's stand-in for an unknown NO."""
-        row = self.db.execute("SELECT voucher_no FROM vouchers ORDER BY voucher_no LIMIT 1").fetchone()
-        return row["voucher_no"] if row else ""
+        """Return the NO of some voucher ("" in an empty ledger): verify's stand-in for an unknown NO.
+
+        Kept once found (vouchers are never deleted): every verification would otherwise pay a round
+        trip to the server for it.
+        """
+        if not self._sample_no:
+            row = self.db.execute("SELECT voucher_no FROM vouchers ORDER BY voucher_no LIMIT 1").fetchone()
+            self._sample_no = row["voucher_no"] if row else ""
+        return self._sample_no
 
     @_explained
     def by_code(self, voucher_no: str, code: str) -> Voucher | None:
