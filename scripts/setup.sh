@@ -18,6 +18,7 @@ while IFS=$'\t' read -r package check _; do
     font:*) grep -qF "${check#font:}" <<<"$fonts" || missing+=("$package") ;;
     module:*) "$python" -c "import ${check#module:}" >/dev/null 2>&1 || missing+=("$package") ;;
     file:*) [ -e "${check#file:}" ] || missing+=("$package") ;;
+    glob:*) compgen -G "${check#glob:}" >/dev/null || missing+=("$package") ;;
   esac
 done < <(awk -F '  +' '!/^#/ && NF >= 2 {print $1 "\t" $2 "\t" $3}' src/fjvoucher/pdf/debian-packages.txt)
 if ((${#missing[@]})); then

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from support import postgres
 from support.synthetic import make_candidates, write_roster_xlsx
 
 
@@ -52,3 +53,28 @@ def write_xlsx(tmp_path):
         return write_roster_xlsx(tmp_path / f"roster{next(counter)}.xlsx", rows, **kwargs)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Start a throw-away PostgreSQL cluster for the whole session (Debian's postgresql; see support.postgres)."""
+    reason = postgres.why_not()
+    if reason:
+        pytest.skip(reason)
+    server = postgres.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """Return the URL of a new, empty database on the session's PostgreSQL server."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request, tmp_path):
+    """Return a new ledger's location on each backend in turn: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "ledger.db"
+    return request.getfixturevalue("postgres_url")

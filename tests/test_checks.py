@@ -194,7 +194,8 @@ def test_the_error_sample_shows_one_finding_of_each_kind():
     file_level = {"header-not-found", "column-missing", "column-duplicated", "other-sheets",
                   "cell-too-long"}  # a 32,768-character cell has its own test
     merge_only = {"center-missing", "photo-missing", "photo-unreadable", "photos-none", "no-glyph", "ledger-changed",
-                  "ledger-reissue", "ledger-retired", "voucher-no-clash"}
+                  "ledger-reissue", "ledger-retired", "voucher-no-clash", "upload-missing",
+                  "ledger-other-centre"}
     failures = {code for code in MESSAGES if code.startswith("master-")}  # why a master is refused: not findings
     hostile = {"name-invisible", "name-no-letter", "formula-error"}  # tests/hostile/test_rosters.py
     assert set(MESSAGES) - set(codes) == file_level | merge_only | failures | hostile

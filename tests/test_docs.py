@@ -29,6 +29,12 @@ def test_readme_layout_table_is_generated_from_the_layout():
     assert markdown_table() in README
 
 
+def test_readme_upload_columns_table_is_generated_from_the_columns():
+    from fjvoucher.province.columns import markdown_table as upload_table
+
+    assert upload_table() in README
+
+
 def test_ci_runs_the_readme_test_command():
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text(encoding="utf-8")
     test_command = re.search(r"```bash\n.*\n(.*)\n```", README).group(1)

@@ -28,6 +28,9 @@ def test_the_package_keeps_the_import_rules():
     ("fjvoucher.web.app", "from fjvoucher.desk import work", "imports fjvoucher.desk.work"),
     ("fjvoucher.api", "def f():\n    import fjvoucher.desk.launch", "imports fjvoucher.desk.launch"),
     ("fjvoucher.desk.app", "import click", "fjvoucher.desk.app imports click"),
+    ("fjvoucher.province.upload", "from fjvoucher.word import render", "imports fjvoucher.word.render"),
+    ("fjvoucher.province.upload", "import fjvoucher.merging", "imports fjvoucher.merging"),
+    ("fjvoucher.ledger.monthly", "from fjvoucher.province import upload", "imports fjvoucher.province.upload"),
 ])
 def test_a_forbidden_import_added_anywhere_is_caught(module, source, broken):
     modules = read_package(SRC)
@@ -54,7 +57,7 @@ def test_docxtpl_is_bounded_to_the_versions_checked_and_direct_imports_are_decla
     for source in read_package(SRC).values():
         imported |= {m.split(".")[0] for m in re.findall(r"^\s*(?:from|import) ([a-z_][\w.]*)", source, re.M)}
     third_party = {"click", "python_calamine", "openpyxl", "docx", "docxtpl", "jinja2", "PIL", "pypdf", "lxml",
-                   "markupsafe", "platformdirs"}
+                   "markupsafe", "platformdirs", "psycopg"}
     names = {"python_calamine": "python-calamine", "docx": "python-docx", "PIL": "pillow", "jinja2": "jinja2"}
     used = imported & {m for m in third_party} | ({m for m in imported if m in names})
     assert {names.get(m, m).lower() for m in used} <= declared

@@ -13,6 +13,7 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
+from fjvoucher.errors import FjvoucherError
 from fjvoucher.layout import valid_until as expiry
 from fjvoucher.ledger.schema import LATEST
 from fjvoucher.ledger.store import Ledger, LedgerError
@@ -34,12 +35,14 @@ def recent_rows(count=5, seed=1, days_ago=10):
 def merge(tmp_path, rows, name="r", **options):
     roster = write_roster_xlsx(tmp_path / f"{name}.xlsx", rows)
     options.setdefault("format", "docx")
-    return merge_roster(roster, tmp_path / f"out-{name}", MergeOptions(ledger=tmp_path / "ledger.db", **options))
+    options.setdefault("ledger", tmp_path / "ledger.db")
+    return merge_roster(roster, tmp_path / f"out-{name}", MergeOptions(**options))
 
 
-def all_nos(path):
-    with sqlite3.connect(path) as db:
-        return [r[0] for r in db.execute("SELECT voucher_no FROM vouchers ORDER BY voucher_no")]
+def all_nos(where):
+    """Return every NO in the ledger at `where` (a file or a database), sorted."""
+    with Ledger(where, create=False, readonly=True) as ledger:
+        return sorted(v.voucher_no for v in ledger.select())
 
 
 @pytest.mark.parametrize("issued, expires", [
@@ -85,32 +88,32 @@ def test_not_a_ledger_is_a_clear_error(tmp_path):
         Ledger(tmp_path / "x.db")
 
 
-def test_running_the_same_merge_again_issues_nothing_new(tmp_path):
+def test_running_the_same_merge_again_issues_nothing_new(tmp_path, where):
     rows = make_candidates(5)
-    merge(tmp_path, rows, today=TODAY)
+    merge(tmp_path, rows, today=TODAY, ledger=where)
     first = sorted((tmp_path / "out-r" / "batches").glob("*.docx"))[0].read_bytes()
-    merge(tmp_path, rows, today=TODAY)
-    assert all_nos(tmp_path / "ledger.db") == [f"3501-2009-{i:06d}" for i in range(1, 6)]
+    merge(tmp_path, rows, today=TODAY, ledger=where)
+    assert all_nos(where) == [f"3501-2009-{i:06d}" for i in range(1, 6)]
     assert sorted((tmp_path / "out-r" / "batches").glob("*.docx"))[0].read_bytes() == first
 
 
-def test_a_changed_record_is_an_error_naming_the_differences(tmp_path):
+def test_a_changed_record_is_an_error_naming_the_differences(tmp_path, where):
     rows = make_candidates(3)
-    merge(tmp_path, rows, today=TODAY)
+    merge(tmp_path, rows, today=TODAY, ledger=where)
     rows[1]["name"] = rows[1]["name"] + "华"
-    result = merge(tmp_path, rows, name="again", today=TODAY)
+    result = merge(tmp_path, rows, name="again", today=TODAY, ledger=where)
     assert not result.written
     finding = next(f for f in result.checked.report.findings if f.code == "ledger-changed")
     assert finding.row == 4 and "3501-2009-000002" in finding.message() and "姓名" in finding.message()
 
 
-def test_reissue_replaces_the_old_voucher_with_a_new_no_and_says_so(tmp_path):
+def test_reissue_replaces_the_old_voucher_with_a_new_no_and_says_so(tmp_path, where):
     rows = make_candidates(3)
-    merge(tmp_path, rows, today=TODAY)
+    merge(tmp_path, rows, today=TODAY, ledger=where)
     rows[1]["name"] = rows[1]["name"] + "华"
-    result = merge(tmp_path, rows, name="again", reissue=True, today=TODAY)
+    result = merge(tmp_path, rows, name="again", reissue=True, today=TODAY, ledger=where)
     assert result.written
-    with Ledger(tmp_path / "ledger.db") as ledger:
+    with Ledger(where) as ledger:
         old, new = ledger.get("3501-2009-000002"), ledger.get("3501-2009-000004")
     assert (old.status, old.replaced_by, new.replaces) == ("replaced", "3501-2009-000004", "3501-2009-000002")
     page = docx.Document(tmp_path / "out-again" / "vouchers" / f"{rows[1]['certificate_no']}_{rows[1]['name']}.docx")
@@ -120,23 +123,23 @@ def test_reissue_replaces_the_old_voucher_with_a_new_no_and_says_so(tmp_path):
     assert not any("补发" in p.text for p in unchanged.paragraphs)
 
 
-def test_the_rosters_own_voucher_no_is_honoured_and_checked(tmp_path):
+def test_the_rosters_own_voucher_no_is_honoured_and_checked(tmp_path, where):
     rows = make_candidates(3)
     rows[0]["voucher_no"] = "FZ-2009-0001"
-    merge(tmp_path, rows, today=TODAY)
-    assert all_nos(tmp_path / "ledger.db") == ["3501-2009-000001", "3501-2009-000002", "FZ-2009-0001"]
+    merge(tmp_path, rows, today=TODAY, ledger=where)
+    assert all_nos(where) == ["3501-2009-000001", "3501-2009-000002", "FZ-2009-0001"]
     others = make_candidates(2, seed=99)
     for row in others:  # another institution: certificates the ledger has not seen
         row["certificate_no"] = row["certificate_no"][:7] + "003" + row["certificate_no"][10:]
     others[0]["voucher_no"] = "FZ-2009-0001"  # already belongs to another certificate
-    result = merge(tmp_path, others, name="other", today=TODAY)
+    result = merge(tmp_path, others, name="other", today=TODAY, ledger=where)
     assert [f.code for f in result.checked.report.findings] == ["photos-none", "voucher-no-clash"]
 
 
-def test_verify_genuine_and_minimal_disclosure(tmp_path):
+def test_verify_genuine_and_minimal_disclosure(tmp_path, where):
     rows = recent_rows()
-    merge(tmp_path, rows)
-    ledger = ("--ledger", tmp_path / "ledger.db")
+    merge(tmp_path, rows, ledger=where)
+    ledger = ("--ledger", where)
     good = run("verify", f"3501-{rows[0]['issue_date'].year}-000001", "--name", rows[0]["name"], *ledger)
     assert good.exit_code == 0 and "真实有效" in good.output and "********" in good.output
     assert rows[0]["id_number"] not in good.output
@@ -149,11 +152,11 @@ def test_verify_genuine_and_minimal_disclosure(tmp_path):
     assert run("verify", "X", *ledger).exit_code == 2  # neither --name nor --id
 
 
-def test_verify_expired_replaced_and_revoked(tmp_path):
+def test_verify_expired_replaced_and_revoked(tmp_path, where):
     rows = recent_rows(3)
-    merge(tmp_path, rows)
+    merge(tmp_path, rows, ledger=where)
     year = rows[0]["issue_date"].year
-    ledger = ("--ledger", tmp_path / "ledger.db")
+    ledger = ("--ledger", where)
     assert run("revoke", f"3501-{year}-000002", "--reason", "误发", "--yes", *ledger).exit_code == 0
     assert "已作废" in run("verify", f"3501-{year}-000002", "--name", rows[1]["name"], *ledger).output
     assert run("revoke", f"3501-{year}-000002", "--reason", "again", "--yes", *ledger).exit_code == 1
@@ -161,25 +164,25 @@ def test_verify_expired_replaced_and_revoked(tmp_path):
     superseded = run("verify", f"3501-{year}-000003", "--name", rows[2]["name"], *ledger)
     assert superseded.exit_code == 1 and "已换发国家职业资格证书" in superseded.output
     old = make_candidates(1, seed=5)
-    merge(tmp_path, old, name="old", today=TODAY)
+    merge(tmp_path, old, name="old", today=TODAY, ledger=where)
     expired = run("verify", "3501-2009-000001", "--name", old[0]["name"], *ledger)
     assert expired.exit_code == 1 and "已过有效期" in expired.output
 
 
-def test_supersede_from_a_roster_stops_further_vouchers(tmp_path):
+def test_supersede_from_a_roster_stops_further_vouchers(tmp_path, where):
     rows = make_candidates(4)
-    merge(tmp_path, rows, today=TODAY)
+    merge(tmp_path, rows, today=TODAY, ledger=where)
     roster = write_roster_xlsx(tmp_path / "national.xlsx", rows[:2])
-    result = run("supersede", roster, "--yes", "--ledger", tmp_path / "ledger.db")
+    result = run("supersede", roster, "--yes", "--ledger", where)
     assert "已标记为「已换发国家职业资格证书」(superseded): 2 张凭证" in result.output
-    again = merge(tmp_path, rows, name="again", today=TODAY)
+    again = merge(tmp_path, rows, name="again", today=TODAY, ledger=where)
     assert [f.code for f in again.checked.report.findings] == ["photos-none", "ledger-retired", "ledger-retired"]
 
 
-def test_list_filters_and_masks(tmp_path):
+def test_list_filters_and_masks(tmp_path, where):
     rows = recent_rows(3, days_ago=360)
-    merge(tmp_path, rows)
-    ledger = ("--ledger", tmp_path / "ledger.db")
+    merge(tmp_path, rows, ledger=where)
+    ledger = ("--ledger", where)
     listed = json.loads(run("list", "--format", "json", *ledger).stdout)
     assert len(listed) == 3 and all("********" in r["id_number"] for r in listed)
     assert {"voucher_no", "name", "certificate_no", "id_number", "issued_on", "expires_on", "state",
@@ -198,7 +201,7 @@ def _merge_process(roster, outdir, ledger, *extra):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def test_two_merges_at_once_never_issue_a_no_twice(tmp_path):
+def test_two_merges_at_once_never_issue_a_no_twice(tmp_path, where):
     from support.synthetic import CITIES
 
     fuzhou, xiamen = make_candidates(150, seed=1), make_candidates(150, seed=2, city="厦门市")
@@ -208,7 +211,7 @@ def test_two_merges_at_once_never_issue_a_no_twice(tmp_path):
         row["exam_no"] = "X" + row["exam_no"]
     a = write_roster_xlsx(tmp_path / "a.xlsx", fuzhou)
     b = write_roster_xlsx(tmp_path / "b.xlsx", xiamen)
-    ledger = tmp_path / "ledger.db"
+    ledger = where
     procs = [_merge_process(a, tmp_path / "oa", ledger, "--batch-size", "10"),
              _merge_process(b, tmp_path / "ob", ledger, "--batch-size", "10"),
              _merge_process(a, tmp_path / "oa2", ledger, "--batch-size", "10")]  # the same roster twice at once
@@ -217,22 +220,20 @@ def test_two_merges_at_once_never_issue_a_no_twice(tmp_path):
         assert proc.returncode == 0, err.decode()
     nos = all_nos(ledger)
     assert nos == [f"3501-2009-{i:06d}" for i in range(1, 301)]  # 300 certificates, each once, no gaps
-    with sqlite3.connect(ledger) as db:
-        assert db.execute("SELECT COUNT(DISTINCT certificate_no) FROM vouchers").fetchone()[0] == 300
+    assert len({r[3] for r in records(ledger)}) == 300
 
 
-def test_a_merge_killed_midway_then_rerun_issues_every_voucher_once(tmp_path):
+def test_a_merge_killed_midway_then_rerun_issues_every_voucher_once(tmp_path, where):
     rows = make_candidates(2000, seed=3)
     roster = write_roster_xlsx(tmp_path / "r.xlsx", rows)
-    ledger = tmp_path / "ledger.db"
+    ledger = where
     proc = _merge_process(roster, tmp_path / "out", ledger, "--batch-size", "20")
     deadline = time.monotonic() + 60
     recorded = 0
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=1) as db:
-                recorded = db.execute("SELECT COUNT(*) FROM vouchers").fetchone()[0]
-        except sqlite3.Error:
+            recorded = len(all_nos(ledger))
+        except FjvoucherError:  # not created yet, or being created
             recorded = 0
         if recorded >= 100:
             break
@@ -256,11 +257,11 @@ def test_a_merge_killed_midway_then_rerun_issues_every_voucher_once(tmp_path):
     assert documents == {k: v for k, v in digest(tmp_path / "whole").items() if k.endswith(".docx")}
 
 
-def records(path):
+def records(where):
     """Return every voucher's NO, printed fields, batch and page (what a run decides, not when it ran)."""
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT voucher_no, name, id_number, certificate_no, batch_file, page, status "
-                          "FROM vouchers ORDER BY voucher_no").fetchall()
+    with Ledger(where, create=False, readonly=True) as ledger:
+        return sorted((v.voucher_no, v.fields["name"], v.fields["id_number"], v.fields["certificate_no"],
+                       v.batch_file, v.page, v.status) for v in ledger.select())
 
 
 def test_supersede_checks_what_it_is_given_shows_whom_asks_records_why_and_can_be_undone(tmp_path, monkeypatch):

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from fjvoucher.config import LedgerChoice, choose_ledger, setting
+from fjvoucher.config import LedgerChoice, choose_ledger, other_centre_mode, setting
 from fjvoucher.ledger.audit import AuditReport
+from fjvoucher.ledger.backends import ledger_exists
 from fjvoucher.ledger.copies import Copied
 from fjvoucher.ledger.storage import Clock
 from fjvoucher.ledger.store import Ledger
@@ -34,7 +35,7 @@ from fjvoucher.roster.report import Report
 
 def ledger_choice(path: Path | str | None = None) -> LedgerChoice:
     """Return which ledger a command uses: `path`, $FJVOUCHER_LEDGER, the config, a 0.1.0 one here, the default."""
-    return choose_ledger(Path(path) if path else None)
+    return choose_ledger(path or None)
 
 
 def open_ledger(path: Path | str | None = None, *, readonly: bool = False, clock: Clock | None = None) -> Ledger:
@@ -55,6 +56,7 @@ def merge_options(**given: Any) -> MergeOptions:
         "center": setting("center_name"), "center_code": setting("center_code"),
         "photos": Path(photos).expanduser() if photos else None, "verify_url": setting("verify_url"),
         "ledger": ledger_choice(given.get("ledger")).path, "glyphs": has_glyph,
+        "other_centre": other_centre_mode(),
     }
     values = {**defaults, **{k: v for k, v in given.items() if v is not None}}
     values["ledger"] = defaults["ledger"]
@@ -76,7 +78,7 @@ def validate(roster: Path | str, *, sheet: str | None = None, template: Path | s
     options = merge_options(center=center, ledger=ledger, reissue=reissue, today=today, sheet=sheet)
     boxes = prepare_template(docx_master(Path(template) if template else None)).boxes
     path = options.ledger
-    if not (path and Path(path).is_file()):
+    if not (path and ledger_exists(path)):
         return check_roster(roster, sheet, today=today, glyphs=options.glyphs, boxes=boxes,
                             center=options.center).report
     with Ledger(path, create=False) as book:

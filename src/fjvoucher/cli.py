@@ -18,6 +18,7 @@ import fjvoucher
 from fjvoucher import __version__
 from fjvoucher.errors import ExitCode
 from fjvoucher.ledger.issuing import DEFAULT_PATTERN
+from fjvoucher.ledger.location import shown
 from fjvoucher.messages import EVENT_WORDS, LIST_STATUSES, NATIONAL_CERTIFICATE, STATUS_WORDS
 from fjvoucher.pdf.engine import PDF_ENGINES
 
@@ -142,15 +143,16 @@ def _options(*decorators):
     return apply
 
 
-LEDGER = click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                      help="The ledger (default: $FJVOUCHER_LEDGER, else `fjvoucher config`'s ledger, else the "
-                           "per-user data folder).")
+LEDGER = click.option("--ledger", default=None, metavar="FILE|URL",
+                      help="The ledger: a SQLite file or a postgresql:// URL (default: $FJVOUCHER_LEDGER, else "
+                           "`fjvoucher config`'s ledger, else the per-user data folder).")
 FORCE = click.option("--force", is_flag=True, help="Overwrite the file even if it exists and fjvoucher did not "
                      "write it.")
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                     help="Language of the report: zh (中文) or en.")
 ALL_WARNINGS = click.option("--all-warnings", is_flag=True,
                             help="List every warning row by row (default: grouped by kind with the first rows).")
+SHOW_ID = click.option("--show-id", is_flag=True, help="Show ID numbers in full (they are masked otherwise).")
 SHEET = click.option("--sheet", default=None, help="Sheet name or 1-based number (default: the first sheet).")
 REPORT_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                              show_default=True, callback=_note_format, is_eager=True,
@@ -218,7 +220,8 @@ def layout(output: Path, force: bool) -> None:
     from fjvoucher.config import choose_ledger
     from fjvoucher.sheets.blank_roster import write_blank_roster
 
-    written = write_blank_roster(output, force=force, protected=(choose_ledger(None).path,))
+    ledger = choose_ledger(None).path
+    written = write_blank_roster(output, force=force, protected=(ledger,) if isinstance(ledger, Path) else ())
     for folder in written.created:
         click.echo(f"已新建文件夹 (folder created): {folder}")
     click.echo(f"已写出名册模板 (blank roster written): {written.path}")
@@ -235,7 +238,7 @@ def layout(output: Path, force: bool) -> None:
 @ALL_WARNINGS
 @LANG
 def validate(roster: Path, sheet: str | None, fmt: str, template: Path | None, center: str | None,
-             ledger: Path | None, reissue: bool, all_warnings: bool, lang: str) -> None:
+             ledger: str | None, reissue: bool, all_warnings: bool, lang: str) -> None:
     """检查名册（不写任何文件）· Check ROSTER against the official layout and every cell.
 
     Rows are also checked against the ledger (when it exists) by the rule merge applies: a
@@ -335,7 +338,7 @@ class ProgressLine:
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @ALL_WARNINGS
 @LANG
-def merge(roster: Path, outdir: Path, quiet: bool, all_warnings: bool, lang: str, ledger: Path | None,
+def merge(roster: Path, outdir: Path, quiet: bool, all_warnings: bool, lang: str, ledger: str | None,
           sort_by: tuple[str, ...], fmt: str | None, demo: bool, **given) -> None:
     """检查名册并生成凭证 · Check ROSTER, then write vouchers, print batches and the register.
 
@@ -404,7 +407,7 @@ def merge_summary(result, outdir: Path, lang: str) -> str:
     return "\n".join(lines)
 
 
-def _ledger(option: Path | None):
+def _ledger(option: Path | str | None):
     """Return which ledger a command uses (option, environment, config, a 0.1.0 one here, default)."""
     from fjvoucher.config import choose_ledger
 
@@ -424,11 +427,11 @@ def _demo_ledger(outdir: Path):
 
 def _ledger_line(choice, *, created: bool = True, err: bool = False) -> None:
     """End a command's output naming the ledger it used (on stderr when stdout is JSON)."""
-    if created or choice.path.exists():
-        click.echo(f"台账 ledger: {choice.path}", err=err)
+    if created or not isinstance(choice.path, Path) or choice.path.exists():
+        click.echo(f"台账 ledger: {shown(choice.path)}", err=err)
 
 
-def open_ledger(option: Path | None):
+def open_ledger(option: Path | str | None):
     """Open an existing ledger for a command: a missing one is an error, never created (an upgrade is said)."""
     choice = _ledger(option)
     book = fjvoucher.open_ledger(choice.path)
@@ -473,7 +476,7 @@ def _confirm(question: str, yes: bool) -> None:
 @REPORT_FORMAT
 @LEDGER
 def verify(voucher_no: str, name: str | None, id_number: str | None, code: str | None, fmt: str,
-           ledger: Path | None) -> None:
+           ledger: str | None) -> None:
     """真伪查询 · Answer "is voucher VOUCHER_NO genuine?".
 
     Give the holder's name, ID number or the code printed on the voucher.  The answer shows what
@@ -510,7 +513,7 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, code: str |
               "cannot be found and an empty box is meant).")
 @YES
 @LEDGER
-def reissue(voucher_no: str, reason: str, outdir: Path, fmt: str | None, yes: bool, ledger: Path | None,
+def reissue(voucher_no: str, reason: str, outdir: Path, fmt: str | None, yes: bool, ledger: str | None,
             no_photo: bool, **given) -> None:
     """补发遗失的凭证 · Reissue voucher VOUCHER_NO (lost) under a new NO.
 
@@ -548,7 +551,7 @@ def reissue(voucher_no: str, reason: str, outdir: Path, fmt: str | None, yes: bo
 @REASON
 @YES
 @LEDGER
-def revoke(voucher_no: str, reason: str, yes: bool, ledger: Path | None) -> None:
+def revoke(voucher_no: str, reason: str, yes: bool, ledger: str | None) -> None:
     """作废误发的凭证 · Revoke voucher VOUCHER_NO, issued by mistake.
 
     Shows whose voucher it is and asks for confirmation (--yes for scripts).  verify then answers
@@ -577,7 +580,7 @@ def revoke(voucher_no: str, reason: str, yes: bool, ledger: Path | None) -> None
 @click.argument("voucher_no")
 @REASON
 @LEDGER
-def restore(voucher_no: str, reason: str, ledger: Path | None) -> None:
+def restore(voucher_no: str, reason: str, ledger: str | None) -> None:
     """撤销作废或换发 · Undo the revocation or supersession of VOUCHER_NO: it is in force again.
 
     例 Example:
@@ -597,7 +600,7 @@ def restore(voucher_no: str, reason: str, ledger: Path | None) -> None:
 @cli.command(short_help="凭证的变更记录 · a voucher's history")
 @click.argument("voucher_no")
 @LEDGER
-def history(voucher_no: str, ledger: Path | None) -> None:
+def history(voucher_no: str, ledger: str | None) -> None:
     """凭证的变更记录 · Show every event of VOUCHER_NO: issued, reissued, revoked, restored, superseded.
 
     例 Example:
@@ -628,7 +631,7 @@ def history(voucher_no: str, ledger: Path | None) -> None:
               help="Workbook to write (default: MONTH.xlsx).")
 @FORCE
 @LEDGER
-def report(month: str, output: Path | None, force: bool, ledger: Path | None) -> None:
+def report(month: str, output: Path | None, force: bool, ledger: str | None) -> None:
     """写出月报 · Write the monthly report to the province for MONTH.
 
     Printed sheets 本月发放 (vouchers issued in the month), 本月变更 (reissues, revocations,
@@ -641,13 +644,10 @@ def report(month: str, output: Path | None, force: bool, ledger: Path | None) ->
     \b
       fjvoucher report --month 2009-06 -o 2009-06.xlsx
     """
-    import re
-
     from fjvoucher.config import setting
     from fjvoucher.ledger.monthly import write_monthly_report
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise click.BadParameter("请写成 2009-06 这样的年-月 (use YYYY-MM)", param_hint="--month")
+    _check_month(month)
     path = output or Path(f"{month}.xlsx")
     choice, book = open_ledger(ledger)
     with book:
@@ -663,7 +663,7 @@ def report(month: str, output: Path | None, force: bool, ledger: Path | None) ->
 @YES
 @SHEET
 @LEDGER
-def supersede(sources: tuple[str, ...], reason: str, yes: bool, sheet: str | None, ledger: Path | None) -> None:
+def supersede(sources: tuple[str, ...], reason: str, yes: bool, sheet: str | None, ledger: str | None) -> None:
     """国家证书已到，凭证停用 · National certificates arrived: retire the vouchers of SOURCES.
 
     SOURCES are lists with a 证书编号 column (姓名 and 证书编号 are enough) or certificate numbers
@@ -709,7 +709,7 @@ SHOWN = 20  # holders listed before a confirmation; the rest are counted
 @click.option("--expiring-within", type=click.IntRange(min=0, max=36500), default=None,
               help="Only vouchers in force whose validity ends within N days.")
 @REPORT_FORMAT
-@click.option("--show-id", is_flag=True, help="Show ID numbers in full (they are masked otherwise).")
+@SHOW_ID
 @click.option("--codes", is_flag=True, help="Show verification codes (vouchers without one get one, recorded).")
 @LEDGER
 def list_vouchers(month, status, expiring_within, fmt, show_id, codes, ledger) -> None:
@@ -855,8 +855,9 @@ def restore_backup(source: Path, yes: bool, ledger: Path | None) -> None:
 @cli.command(short_help="真伪查询网站 · the verification web page and API")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8009, show_default=True, help="Port to listen on.")
-@click.option("--ledger", "ledgers", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A ledger to answer for; repeat it for several centres (default: this centre's ledger).")
+@click.option("--ledger", "ledgers", multiple=True, metavar="FILE|URL",
+              help="A ledger to answer for (a file or a postgresql:// URL); repeat it for several centres "
+                   "(default: this centre's ledger).")
 @click.option("--root-path", default="", help="The path prefix when served behind a reverse proxy, e.g. /verify "
               "(the page then works only through the proxy, which strips the prefix).")
 @click.option("--rate-limit", type=click.IntRange(min=0), default=30, show_default=True,
@@ -864,7 +865,7 @@ def restore_backup(source: Path, yes: bool, ledger: Path | None) -> None:
 @click.option("--forwarded-allow-ips", "forwarded", multiple=True, metavar="ADDRESS",
               help="A reverse proxy whose X-Forwarded-For is believed (repeat it; default: none, so the "
                    "rate limit counts the address that connected).")
-def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_limit: int,
+def serve(host: str, port: int, ledgers: tuple[str, ...], root_path: str, rate_limit: int,
           forwarded: tuple[str, ...]) -> None:
     """真伪查询网站 · Serve the 真伪查询 page and its JSON API from the ledger.
 
@@ -880,10 +881,15 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
       fjvoucher serve --host 0.0.0.0 --port 8009 --ledger 福州.db --ledger 厦门.db
     """
     from fjvoucher.config import setting
+    from fjvoucher.ledger.backends import ledger_exists
+    from fjvoucher.ledger.location import as_location, shown
     from fjvoucher.web.server import give_codes, open_ledgers, root_path_of, where_served
     from fjvoucher.web.server import serve as run_server
 
-    paths = list(ledgers) or [_ledger(None).path]
+    paths = [as_location(p) for p in ledgers] or [_ledger(None).path]
+    for path in paths:
+        if not ledger_exists(path):
+            raise Failure(f"找不到凭证台账 {shown(path)} (ledger not found)", ExitCode.UNUSABLE, "ledger-not-found")
     prefix = root_path_of(root_path)  # a bad prefix is refused before the ledgers are touched
     for note in give_codes(paths):  # a missing file, or one that is not a ledger, is refused here
         click.echo(note, err=True)
@@ -894,7 +900,7 @@ def serve(host: str, port: int, ledgers: tuple[Path, ...], root_path: str, rate_
     def ready() -> None:
         for line in where_served(host, port, prefix):
             click.echo(line)
-        click.echo(f"台账 ledger: {', '.join(map(str, paths))}")
+        click.echo(f"台账 ledger: {', '.join(map(shown, paths))}")
 
     run_server(opened, host=host, port=port, root_path=prefix, per_minute=rate_limit, forwarded_allow_ips=forwarded,
                center=setting("center_name") or "", phone=setting("phone") or "", ready=ready)
@@ -927,6 +933,112 @@ def desk(no_browser: bool, shortcut: bool) -> None:
     launch(browser=not no_browser, announce=lambda url: click.echo(f"凭证工作台 workbench: {url}"))
 
 
+@cli.group(short_help="省指导中心 · the province's registry and upload")
+def province() -> None:
+    """省指导中心 · The province's side: the shared ledger, and the month's upload to the national query system."""
+
+
+@province.command(name="init", short_help="建立省共享台账 · set up the shared PostgreSQL ledger")
+@LEDGER
+def province_init(ledger: str | None) -> None:
+    """建立省共享台账 · Create the shared ledger's tables in PostgreSQL and grant the centres' roles.
+
+    Run once as the database's owner, after the README's SQL created the roles and the database;
+    running it again changes nothing.  Then register each centre's role (README) and give each
+    centre its postgresql:// URL as its ledger.
+
+    例 Example:
+
+    \b
+      fjvoucher province init --ledger postgresql://fjvoucher_owner@省中心服务器/fjvoucher
+    """
+    from fjvoucher.province.registry import init_registry
+
+    choice = _ledger(ledger)
+    centres = init_registry(str(choice.path))
+    listed = "、".join(centres) or "（还没有 none yet）"
+    click.echo(f"共享台账已就绪 (ready)；已登记的中心 (centres registered): {listed}")
+    _ledger_line(choice)
+
+
+@province.command(short_help="跨中心重复 · candidates with vouchers from several centres")
+@SHOW_ID
+@REPORT_FORMAT
+@LEDGER
+def duplicates(show_id: bool, fmt: str, ledger: str | None) -> None:
+    """跨中心重复 · List candidates holding vouchers in force from more than one centre.
+
+    Same ID number, occupation and level (四级/中级 and 中级 are one level).  Exit 1 when any.
+
+    例 Example:
+
+    \b
+      fjvoucher province duplicates --ledger postgresql://province@省中心服务器/fjvoucher
+    """
+    from fjvoucher.province.duplicates import find_duplicates
+
+    choice, book = open_ledger(ledger)
+    with book:
+        found = find_duplicates(book)
+    if fmt == "json":
+        click.echo(json.dumps([d.to_dict(show_id) for d in found], ensure_ascii=False, indent=2))
+    else:
+        for duplicate in found:
+            click.echo(duplicate.line(show_id))
+        click.echo(f"跨中心重复 (candidates with vouchers from several centres): {len(found)} 人")
+    _ledger_line(choice, err=fmt == "json")
+    sys.exit(ExitCode.PROBLEMS if found else ExitCode.OK)
+
+
+@province.command(short_help="上报国家查询系统 · the month's certificate records for upload")
+@click.option("--month", required=True, help="The month to upload, as 2009-06.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write: OUTPUT.xlsx and OUTPUT.csv (default: upload-MONTH).")
+@click.option("--check", "check_only", is_flag=True, help="Only check the month; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for the clerk, json for programs.")
+@LANG
+@LEDGER
+def upload(month: str, output: Path | None, check_only: bool, fmt: str, lang: str, ledger: str | None) -> None:
+    """上报国家查询系统 · Write MONTH's certificate records for the national query system.
+
+    Checks the month first (every record complete and valid by the roster's rules, nothing twice)
+    and lists what blocks the upload (exit 1, nothing written).  Then writes OUTPUT.xlsx and
+    OUTPUT.csv (UTF-8) with the columns of the `upload_columns` setting (default: all, see README).
+
+    例 Example:
+
+    \b
+      fjvoucher province upload --month 2009-06 -o 上报-2009-06
+    """
+    from fjvoucher.config import setting
+    from fjvoucher.province.columns import SETTING
+    from fjvoucher.province.upload import write_upload
+
+    _check_month(month)
+    choice, book = open_ledger(ledger)
+    with book:
+        result = write_upload(book, month, output or Path(f"upload-{month}"), setting=setting(SETTING),
+                              check_only=check_only)
+    check = result.check
+    if fmt == "json":
+        click.echo(json.dumps(check.to_dict(lang), ensure_ascii=False, indent=2))
+    else:
+        for line in check.lines(lang):
+            click.echo(line)
+        if result.written:
+            click.echo(f"已写出 (written): {', '.join(map(str, result.written))}")
+    _ledger_line(choice, err=fmt == "json")
+    sys.exit(ExitCode.OK if check.valid else ExitCode.PROBLEMS)
+
+
+def _check_month(month: str) -> None:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise click.BadParameter("请写成 2009-06 这样的年-月 (use YYYY-MM)", param_hint="--month")
+
+
 @cli.group(short_help="设置 · the centre's settings", invoke_without_command=True)
 @click.pass_context
 def config(ctx: click.Context) -> None:
@@ -945,10 +1057,11 @@ def config(ctx: click.Context) -> None:
 
     if ctx.invoked_subcommand:
         return
-    shown = settings()  # a wrong setting is refused before anything is printed
+    current = settings()  # a wrong setting is refused before anything is printed
     click.echo(f"配置文件 config file: {config_path()}")
-    for item in shown:
-        click.echo(f"  {item.key} = {item.value if item.value is not None else '（未设置）'}    [{item.source}]")
+    for item in current:
+        value = shown(item.value) if item.value is not None else "（未设置）"  # a URL's password never shown
+        click.echo(f"  {item.key} = {value}    [{item.source}]")
         click.echo(f"      {KEYS[item.key]}")
     key = fjvoucher.centre_key()
     click.echo(f"中心签名密钥 signing key: {key.path}")
@@ -961,7 +1074,7 @@ def config(ctx: click.Context) -> None:
 def config_set(key: str, value: str) -> None:
     """修改一项设置 · Set KEY to VALUE in the config file.
 
-    KEY is one of center_name, center_code, ledger, photos, verify_url, phone, output.
+    KEY is one of center_name, center_code, ledger, photos, verify_url, phone, output, upload_columns, other_centre.
 
     例 Example:
 

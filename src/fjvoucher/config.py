@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import InputError
 from fjvoucher.layout import CENTER_CODE
+from fjvoucher.ledger.location import Location, as_location, is_database_url
 
 APP = "fjvoucher"
 ENV_LEDGER = "FJVOUCHER_LEDGER"
@@ -26,12 +27,16 @@ LEGACY_LEDGER = "fjvoucher.db"  # where 0.1.0 kept the ledger: the working folde
 KEYS = {  # key → what it is, for `fjvoucher config`
     "center_name": "鉴定指导中心全称 · the centre's full name (seal line)",
     "center_code": "凭证编号中的中心代码 · centre code in new NOs, e.g. 3501",
-    "ledger": "凭证台账文件 · the ledger file",
+    "ledger": "凭证台账：文件或 postgresql:// 网址 · the ledger: a file or a postgresql:// URL",
     "photos": "照片文件夹 · the photo folder",
     "verify_url": "真伪查询网址 · verification address printed as a QR code",
     "phone": "中心联系电话 · the centre's phone, shown with 真伪查询 answers (desk and serve's page)",
     "output": "输出文件夹 · where `fjvoucher desk` writes vouchers, reissues and monthly reports",
+    "upload_columns": "上报国家查询系统的列及表头 · the upload's columns, e.g. certificate_no=ZSBH, name=XM",
+    "other_centre": "他中心已发同一人同职业同等级时：refuse（拒绝，默认）或 warn（警告）"
+                    " · a candidate another centre issued: refuse (default) or warn",
 }
+OTHER_CENTRE_MODES = ("refuse", "warn")
 
 
 MAX_CENTER_NAME = 50  # the longest Fujian centre's name has 13 characters
@@ -124,9 +129,28 @@ def _path(value: str) -> str:
     return expanded
 
 
+def _ledger(value: str) -> str:
+    """Return a ledger setting: a postgresql:// URL as typed, else a full path."""
+    if is_database_url(value.strip()):
+        return _plain_text(value, MAX_PATH, "postgresql://角色@服务器/数据库 这样的网址")
+    return _path(value)
+
+
+def _upload_columns(value: str) -> str:
+    return _plain_text(value, 2000, "逗号分隔的「键=表头」，如 certificate_no=ZSBH, name=XM（见 README）")
+
+
+def _other_centre(value: str) -> str:
+    value = value.strip().lower()
+    if value not in OTHER_CENTRE_MODES:
+        raise BadValue("refuse（拒绝）或 warn（警告）(refuse or warn)")
+    return value
+
+
 CHECKS: dict[str, Callable[[str], str]] = {
-    "center_name": _center_name, "center_code": _center_code, "ledger": _path, "photos": _path,
-    "verify_url": _verify_url, "phone": _phone, "output": _path,
+    "center_name": _center_name, "center_code": _center_code, "ledger": _ledger, "photos": _path,
+    "verify_url": _verify_url, "phone": _phone, "output": _path, "upload_columns": _upload_columns,
+    "other_centre": _other_centre,
 }
 
 
@@ -213,7 +237,7 @@ def set_value(key: str, value: str, path: Path | None = None) -> Saved:
 
 def _as_typed(key: str, value: str) -> str:
     """Return a path the clerk typed made absolute (relative to where it was typed); other values as they are."""
-    if key in PATH_KEYS and value.strip() and not _UNEXPANDED.search(value):
+    if key in PATH_KEYS and value.strip() and not _UNEXPANDED.search(value) and not is_database_url(value.strip()):
         return str(Path(os.path.expanduser(value.strip())).absolute())
     return value
 
@@ -277,17 +301,17 @@ def _ledger_setting(values: dict[str, str]) -> Setting:
 class LedgerChoice:
     """The ledger a command uses, and a note for the clerk (a 0.1.0 ledger found in this folder)."""
 
-    path: Path
+    path: Location  # a SQLite file, or a postgresql:// URL (a string)
     note: str = ""
 
 
-def choose_ledger(option: Path | None = None) -> LedgerChoice:
+def choose_ledger(option: Path | str | None = None) -> LedgerChoice:
     """Return the ledger to use: the option, $FJVOUCHER_LEDGER, the config file, a 0.1.0 one here, the default."""
     if option:
-        return LedgerChoice(Path(option))
+        return LedgerChoice(as_location(option))
     setting = _ledger_setting(read_config())
     assert setting.value is not None  # the ledger setting always has one: the default at last
-    path = Path(setting.value).expanduser()
+    path = as_location(setting.value)
     if setting.source.startswith("0.1.0"):
         return LedgerChoice(path, f"使用了当前文件夹中 0.1.0 版的台账 {path}。建议移到固定位置："
                                   f"fjvoucher config set ledger {path}（或把文件移到 {default_ledger_path()}）"
@@ -309,3 +333,8 @@ def demo_ledger(outdir: Path) -> LedgerChoice:
 def setting(key: str) -> str | None:
     """Return one setting from the config file, or None."""
     return read_config().get(key)
+
+
+def other_centre_mode() -> str:
+    """Return what merge does with a candidate another centre issued: refuse (default) or warn."""
+    return setting("other_centre") or "refuse"  # checked when read: refuse or warn

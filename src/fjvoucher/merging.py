@@ -20,8 +20,9 @@ from fjvoucher.collation import pinyin_key
 from fjvoucher.errors import InputError, PhotoError
 from fjvoucher.layout import FIELD_BY_KEY, FIELDS, field_for_header
 from fjvoucher.ledger import storage
+from fjvoucher.ledger.backends import ledger_exists
 from fjvoucher.ledger.issuing import DEFAULT_PATTERN, Batch, Issued, check_pattern
-from fjvoucher.ledger.policy import decide, describe, own_no_clash, require_status
+from fjvoucher.ledger.policy import decide, describe, other_centre_severity, own_no_clash, require_status
 from fjvoucher.ledger.storage import Clock
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import STATUS_WORDS
@@ -76,13 +77,14 @@ class MergeOptions:
     format: str | None = None  # "docx", "pdf", "both"; None: both where a PDF engine is found, else docx
     pdf_engine: str = "auto"  # drawn where the master's probe passed, else LibreOffice; "libreoffice"; "word"
     soffice: Path | None = None
-    ledger: Path | None = None  # None: no ledger (library use); the CLI always gives one
+    ledger: Path | str | None = None  # a file or a postgresql:// URL; None: no ledger (library use)
     center_code: str | None = None  # for new NOs; default: the certificate number's province and city
     no_pattern: str = DEFAULT_PATTERN
     reissue: bool = False
     glyphs: GlyphProbe | None = None  # whether a font draws a character (the CLI gives fontconfig's answer)
     clock: Clock | None = None  # the ledger's time for events (tests pass months by it)
     verify_url: str | None = None  # the centre's verification site: vouchers print their code and a QR link
+    other_centre: str = "refuse"  # a candidate another centre issued (shared ledger): refuse or warn
 
 
 @dataclass
@@ -171,8 +173,8 @@ def _preflight(roster: Path | str, outdir: Path, options: MergeOptions) -> tuple
         raise InputError("--batch-size 必须是正整数 (must be at least 1)")
     check_pattern(options.no_pattern, options.center_code)
     check_output_folder(outdir, {"名册 roster": Path(roster), "母版 master": options.template,
-                                 "照片文件夹 photos": options.photos, "台账 ledger": options.ledger})
-    if options.ledger and not Path(options.ledger).exists():  # a ledger to create: its folder must be possible too
+                                 "照片文件夹 photos": options.photos, "台账 ledger": _ledger_file(options)})
+    if isinstance(options.ledger, Path) and not options.ledger.exists():  # a ledger to create: its folder too
         check_writable(Path(options.ledger).parent, "台账所在的文件夹", subfolders=())
     output_format, notes = choose_format(options.format, options.pdf_engine, options.soffice)
     # Read, not written: its boxes are part of the checks.  A .doc master is converted once (cached).
@@ -246,9 +248,14 @@ def _merge_groups(template: PreparedTemplate, groups: dict[Path, tuple[str, list
     return []
 
 
+def _ledger_file(options: MergeOptions) -> Path | None:
+    """Return the ledger when it is a file (what an output folder must not overwrite); a database is not."""
+    return options.ledger if isinstance(options.ledger, Path) else None
+
+
 def _existing_ledger(options: MergeOptions):
     """Return the ledger to check rows against when it exists, else a context giving None."""
-    if options.ledger and Path(options.ledger).is_file():
+    if options.ledger and ledger_exists(options.ledger):
         return Ledger(options.ledger, create=False, clock=options.clock)
     return nullcontext()
 
@@ -303,6 +310,12 @@ def check_against_ledger(ledger: Ledger, candidate: Candidate, options: MergeOpt
     if decision.code in ("ledger-changed", "ledger-reissue") and old:
         add("certificate_no", "error" if decision.action == "refuse" else "warning", decision.code,
             value=cert, voucher_no=old.voucher_no, changes=describe(decision.changes, mask=mask_id))
+    center = options.center_code or cert[2:6]
+    other = ledger.in_force_elsewhere(candidate["id_number"], candidate["occupation"], candidate["level"], center)
+    severity = other_centre_severity(other, decision, options.other_centre)
+    if severity and other:
+        add("id_number", severity, "ledger-other-centre", value=mask_id(candidate["id_number"]),
+            center=other.center_code, voucher_no=other.voucher_no, other_cert=other.fields["certificate_no"])
     if own_no:
         clash = own_no_clash(own_no, ledger.get(own_no), cert, decision, options.reissue)
         if clash is not None:
@@ -538,7 +551,8 @@ def _issuer(options: MergeOptions, roster_nos: frozenset[str], template_sha256: 
                     "page": page, "photo": str(folder / p.photo[0]) if folder and p.photo else ""}
                    for page, p in enumerate(chunk, start=1)]
         return batch.issue(entries, template_sha256=template_sha256, center_code=options.center_code,
-                           pattern=options.no_pattern, reissue=options.reissue, reserved=roster_nos)
+                           pattern=options.no_pattern, reissue=options.reissue, reserved=roster_nos,
+                           other_centre=options.other_centre)
 
     return record
 
@@ -660,7 +674,7 @@ def reissue_voucher(voucher_no: str, reason: str, outdir: Path | str, options: M
     check_pattern(options.no_pattern, options.center_code)
     outdir = Path(outdir)
     check_output_folder(outdir, {"母版 master": options.template, "照片文件夹 photos": options.photos,
-                                 "台账 ledger": options.ledger})
+                                 "台账 ledger": _ledger_file(options)})
     output_format, _ = choose_format(options.format, options.pdf_engine, options.soffice)
     template = prepare_template(docx_master(options.template, options.soffice))
     assert options.ledger is not None  # reissuing reads the ledger: merge_options() and the CLI name one

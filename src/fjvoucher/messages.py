@@ -222,6 +222,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "photos-none": (
         "没有指定照片文件夹（--photos，或 fjvoucher config set photos 文件夹），凭证上的照片框将留空",
         "No photo folder (--photos, or fjvoucher config set photos FOLDER): the photo boxes stay empty"),
+    # province
+    "ledger-other-centre": (
+        "此人（身份证号 {value}）同一职业、同一等级已由中心 {center} 发过凭证 {voucher_no}（证书编号 {other_cert}），"
+        "仍然有效。请核对是否重复；确属两张证书时，可由省中心把设置 other_centre 改为 warn",
+        "This person (ID {value}) already holds voucher {voucher_no} from centre {center} (certificate "
+        "{other_cert}) for the same occupation and level, in force. Check for a duplicate; if both certificates "
+        "are real, the province may set other_centre to warn"),
+    "upload-missing": (
+        "此项为空，国家证书查询系统需要「{header}」。请在台账中补全（如重新 merge 名册时加 --center）后再生成上报文件",
+        "Empty, but the national query system needs {header}. Complete the record (e.g. merge again with "
+        "--center) before writing the upload"),
     "photo-unreadable": (
         "照片 {file} 无法使用：{reason}。请换一张 JPG 或 PNG 照片",
         "Photo {file} cannot be used: {reason}. Replace it with a JPG or PNG"),
@@ -337,10 +348,17 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "ledger-not-found": (2, "找不到凭证台账", "no ledger there"),
     "ledger-not-ours": (2, "不是凭证台账文件", "not a fjvoucher ledger"),
     "ledger-tampered": (1, "台账与其签名的记录不符", "the ledger does not prove itself (see fjvoucher audit)"),
+    "ledger-unchained": (1, "PostgreSQL 登记库尚未连成哈希链", "a PostgreSQL registry is not chained yet"),
     "ledger-too-new": (1, "台账由更新版本建立", "the ledger was written by a newer fjvoucher"),
     "ledger-read-only": (1, "台账所在位置只读", "the ledger's folder is read-only"),
     "ledger-damaged": (1, "台账记录已损坏", "a damaged ledger row"),
     "ledger-sqlite": (1, "台账数据库出错", "the ledger's database failed"),
+    "ledger-connect": (1, "连接不上台账数据库", "cannot connect to the ledger's database"),
+    "ledger-permission": (1, "本数据库账号无权做这项改动", "this database role may not make the change"),
+    "ledger-busy": (1, "台账被同时运行的程序占用", "the ledger is busy with another run"),
+    "ledger-postgres": (1, "台账数据库出错", "the ledger's PostgreSQL database failed"),
+    "ledger-roles-missing": (1, "数据库中还没有所需的角色", "the database roles are missing"),
+    "ledger-not-database": (2, "需要 postgresql:// 网址", "a postgresql:// URL is needed"),
     "disk-full": (1, "磁盘已满", "disk full"),
     "config-invalid": (2, "设置有误", "a setting in the config file is wrong"),
     "output-unusable": (2, "输出文件夹无法使用", "the output folder cannot be made or written"),

@@ -9,9 +9,10 @@ PACKAGE = "fjvoucher"
 CLICK_ALLOWED = {"fjvoucher.cli", "fjvoucher.__main__"}
 # folder → folders of ours it must never import
 FORBIDDEN = {
-    "fjvoucher.roster": ("fjvoucher.word", "fjvoucher.pdf", "fjvoucher.ledger"),
-    "fjvoucher.pdf": ("fjvoucher.roster",),
-    "fjvoucher.ledger": ("fjvoucher.word", "fjvoucher.pdf"),
+    "fjvoucher.roster": ("fjvoucher.word", "fjvoucher.pdf", "fjvoucher.ledger", "fjvoucher.province"),
+    "fjvoucher.pdf": ("fjvoucher.roster", "fjvoucher.province"),
+    "fjvoucher.ledger": ("fjvoucher.word", "fjvoucher.pdf", "fjvoucher.province"),
+    "fjvoucher.province": ("fjvoucher.word", "fjvoucher.pdf", "fjvoucher.merging", "fjvoucher.api", "fjvoucher.web"),
     "fjvoucher.layout": ("fjvoucher.",),  # pure data: imports nothing of ours
 }
 ONLY = {"fjvoucher.contract": {"fjvoucher.layout"}}  # imports nothing of ours but these

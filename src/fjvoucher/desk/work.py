@@ -15,6 +15,8 @@ from pathlib import Path
 import fjvoucher
 from fjvoucher.config import default_output_path, setting
 from fjvoucher.errors import InputError
+from fjvoucher.ledger.backends import ledger_exists
+from fjvoucher.ledger.location import shown
 from fjvoucher.ledger.monthly import MonthCounts, write_monthly_report
 from fjvoucher.ledger.store import Ledger, Voucher
 from fjvoucher.ledger.verify import Verification, normalise_no
@@ -24,8 +26,8 @@ from fjvoucher.roster.report import Report
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-def ledger_path() -> Path:
-    """Return the ledger the CLI would use ($FJVOUCHER_LEDGER, the config, the default)."""
+def ledger_path() -> Path | str:
+    """Return the ledger the CLI would use ($FJVOUCHER_LEDGER, the config, the default): a file or a URL."""
     return fjvoucher.ledger_choice().path
 
 
@@ -65,7 +67,9 @@ def blank_roster(path: Path) -> Path:
     """Write the blank official roster to `path`."""
     from fjvoucher.sheets.blank_roster import write_blank_roster
 
-    return write_blank_roster(path, force=True, protected=(ledger_path(),)).path
+    ledger = ledger_path()
+    protected = (ledger,) if isinstance(ledger, Path) else ()
+    return write_blank_roster(path, force=True, protected=protected).path
 
 
 def merge_options(*, photos: Path | None, sort_by: tuple[str, ...], fmt: str | None,
@@ -130,7 +134,7 @@ def monthly_report(month: str, folder: Path) -> tuple[Path, MonthCounts]:
 class LedgerState:
     """Where the ledger is and what it holds, for the settings screen."""
 
-    path: Path
+    path: Path | str  # a file, or a postgresql:// URL
     source: str
     exists: bool
     vouchers: int = 0
@@ -148,12 +152,13 @@ def ledger_state() -> LedgerState:
 
     source = next(s.source for s in settings() if s.key == "ledger")
     path = ledger_path()
-    if not path.is_file():
-        return LedgerState(path, source, False)
+    if not ledger_exists(path):
+        return LedgerState(shown(path) if isinstance(path, str) else path, source, False)
     with fjvoucher.open_ledger(path, readonly=True) as ledger:  # events are lighter to read than vouchers
         events = ledger.events_between(dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1))
     vouchers = sum(e.kind in ("issued", "reissued") for e in events)  # every voucher begins with one of these
     last = max((e.at for e in events), default=None)
-    private = os.name == "nt" or (path.stat().st_mode & 0o077) == 0
-    return LedgerState(path, source, True, vouchers, len(events),
+    # A database's access is its roles' business; a file must be owner-only.
+    private = not isinstance(path, Path) or os.name == "nt" or (path.stat().st_mode & 0o077) == 0
+    return LedgerState(shown(path) if isinstance(path, str) else path, source, True, vouchers, len(events),
                        f"{last:%Y-%m-%d %H:%M}" if last else "", private)

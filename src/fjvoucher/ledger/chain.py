@@ -5,7 +5,7 @@ of its content (number, kind, time, reason, actor, the other NO, and what it set
 voucher's row).  After each write the head (how many events, the last hash) is signed with the
 centre's key, so an edit, a deletion, an insertion or a reordering made with plain SQL breaks a
 link, a hash or the signature.  Storage only keeps the columns; everything here sits above it,
-so every backend gets it the same.
+so every chained backend gets it the same (PostgreSQL is not chained yet: see `chained`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,15 @@ from fjvoucher.ledger.storage import Event, Head, Storage, stamp
 EVENT_FORMAT = "fjvoucher-event-1"
 HEAD_FORMAT = "fjvoucher-head-1"
 GENESIS = "0" * 64  # the "hash before" the first event
+
+
+def chained(storage: Storage) -> bool:
+    """Return whether `storage` keeps the chain: the one place a backend's `chained` is read.
+
+    PostgreSQL's shared registry is not chained yet (`PostgresStorage.chained = False`): its events
+    are appended as they come, unsigned, and the proofs (`audit`) have nothing to check there.
+    """
+    return storage.chained
 
 
 def encode_data(data: dict | list) -> str:
@@ -54,12 +63,18 @@ class Chain:
     """The chain's tip inside one write transaction: appends events linked to it, then signs the head."""
 
     def __init__(self, storage: Storage):
-        self.storage = storage
+        self.storage, self.linked = storage, chained(storage)
         count, last = storage.last_event() or (0, GENESIS)
         self.count, self.hash, self.started = count, last, count
 
     def append(self, event: Event) -> Event:
-        """Append `event` (its data canonical JSON) as the next link; return it as stored."""
+        """Append `event` (its data canonical JSON) as the next link; return it as stored.
+
+        A backend that is not chained gets the event as it is: no link, nothing to sign.
+        """
+        if not self.linked:
+            self.storage.append_event(event)
+            return event
         number = self.count + 1
         at = stamp(event.at)
         linked = Event(event.voucher_no, event.kind, event.at, event.reason, event.actor, event.other_no, event.data,

@@ -35,8 +35,10 @@ class Copied:
 def backup(ledger: Ledger, dest: Path, *, with_key: bool = False) -> Copied:
     """Copy `ledger` to `dest` (a new file, or a folder to name it in), audit the copy; the key too when asked."""
     dest = Path(dest)
+    if not isinstance(ledger.path, Path):  # a database: its backend says how it is backed up (pg_dump)
+        ledger.storage.backup_to(dest)
     moment = ledger.clock().strftime("%Y%m%d-%H%M%S")
-    target = dest / f"{ledger.path.stem}-{moment}.db" if dest.is_dir() else dest
+    target = dest / f"{Path(ledger.path).stem}-{moment}.db" if dest.is_dir() else dest
     if os.path.lexists(target):
         raise InputError(f"{target} 已存在，不会覆盖；请换一个文件名，或给出文件夹让 fjvoucher 按时间命名 "
                          "(the backup exists)", code="input-unusable")
@@ -54,12 +56,15 @@ def backup(ledger: Ledger, dest: Path, *, with_key: bool = False) -> Copied:
     return Copied(target, _named(report, target), key)
 
 
-def restore(ledger_path: Path, source: Path, clock) -> Copied:
+def restore(ledger_path: Path | str, source: Path, clock) -> Copied:
     """Replace the ledger at `ledger_path` with the backup `source` after auditing it; keep the current one beside.
 
     Raise LedgerError (nothing changed) when the backup does not audit clean.
     """
     source = Path(source)
+    if not isinstance(ledger_path, Path):  # a database: its backend says how it is restored (by its administrator)
+        with Ledger(ledger_path, create=False) as live:
+            live.storage.restore_from(source)
     with Ledger(source, create=False, readonly=True) as backup_copy:
         checked = backup_copy.audit()
     if not checked.ok:

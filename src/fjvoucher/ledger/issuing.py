@@ -16,7 +16,7 @@ from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.layout import CENTER_CODE, MAX_NO_LENGTH, no_problem, printable, valid_until
 from fjvoucher.ledger.audit import voucher_problem
 from fjvoucher.ledger.chain import Chain, encode_data
-from fjvoucher.ledger.policy import decide, describe, require_status
+from fjvoucher.ledger.policy import decide, describe, other_centre_error, other_centre_severity, require_status
 from fjvoucher.ledger.projection import issue_data
 from fjvoucher.ledger.storage import FIELD_KEYS, Event, Voucher, stamp
 from fjvoucher.messages import STATUS_WORDS
@@ -127,21 +127,29 @@ class Batch:
         self.chain, self.storage = chain, chain.storage
 
     def issue(self, entries: list[dict], *, template_sha256: str, center_code: str | None,
-              pattern: str = DEFAULT_PATTERN, reissue: bool = False, reserved: frozenset[str] = frozenset()
-              ) -> list[Issued]:
+              pattern: str = DEFAULT_PATTERN, reissue: bool = False, reserved: frozenset[str] = frozenset(),
+              other_centre: str = "refuse") -> list[Issued]:
         """Record one batch of vouchers; return each candidate's NO.
 
         Each entry holds the printed fields, `issued_on` (a date), `batch_file` and `page`.  The
         issuing rule decides per entry, on the history read now, under the lock.  New serials
-        skip `reserved`: NOs the roster itself gives to later rows.
+        skip `reserved`: NOs the roster itself gives to later rows.  A candidate another centre
+        issued (same ID, occupation, level, in force) is refused unless `other_centre` is "warn".
         """
-        return [self._issue_one(entry, template_sha256, center_code, pattern, reissue, reserved)
+        self.storage.prefetch([e["certificate_no"] for e in entries],
+                              [(e["id_number"], e["occupation"], e["level"]) for e in entries])
+        return [self._issue_one(entry, template_sha256, center_code, pattern, reissue, reserved, other_centre)
                 for entry in entries]
 
     def _issue_one(self, entry: dict, template_sha256: str, center_code: str | None, pattern: str,
-                   reissue: bool, reserved: frozenset[str]) -> Issued:
+                   reissue: bool, reserved: frozenset[str], other_centre: str) -> Issued:
         decision = decide(self.storage.for_certificate(entry["certificate_no"]), entry, reissue=reissue)
         old = decision.voucher
+        if decision.action == "issue":
+            center = center_code or entry["certificate_no"][2:6]
+            other = self.storage.in_force_elsewhere(entry["id_number"], entry["occupation"], entry["level"], center)
+            if other and other_centre_severity(other, decision, other_centre) == "error":
+                raise other_centre_error(entry, other)
         if decision.action == "keep" and old:
             code = old.verify_code or give_code(self.chain, old.voucher_no)
             self._place(old, entry["batch_file"], entry["page"], template_sha256, entry.get("photo") or None)

@@ -79,7 +79,7 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
 
     An existing file is replaced only when it is a monthly report fjvoucher wrote, or with `force`.
     """
-    if Path(path).resolve() == ledger.path.resolve():
+    if isinstance(ledger.path, Path) and Path(path).resolve() == ledger.path.resolve():
         raise InputError(f"-o {path} 就是凭证台账本身，不能覆盖；请写到另一个文件 (the output is the ledger)")
     if Path(path).is_dir():
         raise InputError(f"-o {path} 是文件夹；请写一个文件名，如 {Path(path) / (month + '.xlsx')} (a folder)",
@@ -98,7 +98,7 @@ def write_monthly_report(ledger: Ledger, month: str, path: Path, center: str = "
     issued = [e for e in events if e.kind in ISSUING]
     changes = [e for e in events if e.kind in CHANGES]
     vouchers = {e.voucher_no: v for e in events if (v := ledger.get(e.voucher_no)) is not None}
-    at_end = {no: _state_at(ledger, v, end) for no, v in vouchers.items()}
+    at_end = {no: state_at_end(ledger, v, end) for no, v in vouchers.items()}
     title = f"{center} {start.year}年{start.month}月 凭证发放月报".strip()
     code_columns = [0, 1] + [i + 2 for i, f in enumerate(PRINTED) if f.is_code]
     printed = [_printed_row(n, vouchers[e.voucher_no], at_end) for n, e in enumerate(issued, start=1)]
@@ -179,7 +179,7 @@ def _issued_widths() -> dict[int, float]:
     return widths
 
 
-def _state_at(ledger: Ledger, voucher: Voucher, end: dt.datetime) -> str:
+def state_at_end(ledger: Ledger, voucher: Voucher, end: dt.datetime) -> str:
     """Return the voucher's state at the end of the month, expiry included."""
     status = ledger.status_at(voucher.voucher_no, end)
     if status == "issued":

@@ -49,6 +49,24 @@ def decide(history: list[Voucher], entry: dict, *, reissue: bool) -> Decision:
     return Decision("issue")
 
 
+def other_centre_severity(other: Voucher | None, decision: Decision, mode: str) -> str | None:
+    """Return how a new certificate's row is held when another centre has the same candidate in force.
+
+    Same ID, occupation and level under another centre's voucher: "error" (mode refuse) or
+    "warning" (mode warn); None when there is no such voucher or the row issues nothing new.
+    """
+    if other is None or decision.action != "issue":
+        return None
+    return "warning" if mode == "warn" else "error"
+
+
+def other_centre_error(entry: dict, other: Voucher) -> LedgerError:
+    """Return the refusal of a candidate another centre issued (raised under the lock, in the batch)."""
+    return LedgerError(f"证书 {entry['certificate_no']}：此人同一职业、同一等级已由中心 {other.center_code} 发过凭证 "
+                       f"{other.voucher_no}（证书编号 {other.fields['certificate_no']}）(issued by another centre)",
+                       code="ledger-other-centre")
+
+
 def own_no_clash(own_no: str, holder: Voucher | None, certificate_no: str, decision: Decision,
                  reissue: bool) -> str | None:
     """Return what the roster's own NO clashes with ('' for none), or None: the NO is free to use.

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from fjvoucher.atomic import make_folder
 from fjvoucher.errors import InputError, LedgerError, NotALedger
@@ -105,8 +105,9 @@ class Head:
 class Storage(Protocol):
     """What issuing, policy and the commands need of a backend: queries, and primitive writes in a transaction."""
 
-    path: Path
+    path: Path | str  # a file, or a URL without its password (PostgreSQL)
     clock: Clock
+    chained: bool  # keeps the hash chain and the signed head (False: PostgreSQL, not yet; see chain.chained)
     notes: list[str]  # what opening it did that the clerk should hear (the upgrade's note)
     created: bool  # this open made a new ledger where nothing was
 
@@ -124,6 +125,9 @@ class Storage(Protocol):
     def without_code(self) -> list[str]: ...
     def no_in_use(self, voucher_no: str) -> bool: ...
     def issue_time(self, voucher_nos: list[str]) -> dt.datetime | None: ...
+    def in_force_elsewhere(self, id_number: str, occupation: str, level: str,
+                           center_code: str) -> Voucher | None: ...
+    def prefetch(self, certificates: list[str], persons: list[tuple[str, str, str]]) -> None: ...
     def take_serial(self, center_code: str, year: int) -> int: ...
     def insert_voucher(self, row: dict) -> None: ...
     def set_status(self, voucher_no: str, status: str) -> None: ...
@@ -145,16 +149,6 @@ class Storage(Protocol):
     def schema_problems(self) -> list[str]: ...
     def backup_to(self, target: Path) -> None: ...
     def restore_from(self, source: Path) -> None: ...
-
-
-def open_storage(path: Path | str, *, create: bool = True, readonly: bool = False,
-                 clock: Clock | None = None, upgrade: Callable[[Storage], str] | None = None) -> Storage:
-    """Return the backend for the ledger named by `path` (a SQLite file).
-
-    `upgrade` is called inside the transaction of the migration that chains the events (schema.CHAINED):
-    it builds the chain and signs the head above storage, and returns a note for the clerk.
-    """
-    return SqliteStorage(path, create=create, readonly=readonly, clock=clock, upgrade=upgrade)
 
 
 def _explained(method):
@@ -202,6 +196,8 @@ class SqliteStorage:
     `create=False` refuses a missing file instead of creating an empty ledger; `readonly` opens
     it without write access (serve).
     """
+
+    chained = True
 
     @_explained
     def __init__(self, path: Path | str, *, create: bool = True, readonly: bool = False,
@@ -321,7 +317,7 @@ class SqliteStorage:
                 for statement in _statements(script):
                     self.db.execute(statement)
                 if number == CHAINED and self.upgrade:
-                    self.notes.append(self.upgrade(self))
+                    self.notes.append(self.upgrade(cast("Storage", self)))
                 self.db.execute(f"PRAGMA user_version = {number}")
                 self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
@@ -409,6 +405,13 @@ class SqliteStorage:
         row = self.db.execute(f"SELECT max(created_at) FROM vouchers WHERE voucher_no IN ({marks})",
                               voucher_nos).fetchone()
         return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def in_force_elsewhere(self, id_number: str, occupation: str, level: str, center_code: str) -> Voucher | None:
+        """Return None: a centre's SQLite ledger holds its own vouchers (the shared registry is PostgreSQL's)."""
+        return None
+
+    def prefetch(self, certificates: list[str], persons: list[tuple[str, str, str]]) -> None:
+        """Do nothing: SQLite answers in-process, and its write lock already covers the whole batch."""
 
     # --- writing: inside a transaction the caller opened -----------------------------------------
 

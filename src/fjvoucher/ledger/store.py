@@ -12,16 +12,17 @@ import datetime as dt
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from fjvoucher.errors import LedgerError
 from fjvoucher.ledger import witness
 from fjvoucher.ledger.audit import AuditReport, audit, head_problem, require_sound, rows_problem, voucher_problem
+from fjvoucher.ledger.backends import open_storage
 from fjvoucher.ledger.chain import Chain, build_chain
 from fjvoucher.ledger.issuing import Batch, change_status, give_code, required_reason
 from fjvoucher.ledger.keys import CentreKey, fingerprint, key_path, load_key
+from fjvoucher.ledger.location import Location
 from fjvoucher.ledger.policy import require_status
-from fjvoucher.ledger.storage import Clock, Event, Storage, Voucher, open_storage
+from fjvoucher.ledger.storage import Clock, Event, Storage, Voucher
 from fjvoucher.messages import NATIONAL_CERTIFICATE
 
 
@@ -32,7 +33,7 @@ class Ledger:
     ledger instead of creating an empty one; `readonly` opens it without write access (serve).
     """
 
-    def __init__(self, path: Path | str, *, create: bool = True, readonly: bool = False,
+    def __init__(self, path: Location, *, create: bool = True, readonly: bool = False,
                  clock: Clock | None = None):
         self.storage: Storage = open_storage(path, create=create, readonly=readonly, clock=clock,
                                              upgrade=lambda storage: build_chain(storage, self.key))
@@ -110,6 +111,10 @@ class Ledger:
     def events_between(self, start: dt.datetime, end: dt.datetime) -> list[Event]:
         """Return the events at or after `start` and before `end`, in order."""
         return self.storage.events_between(start, end)
+
+    def in_force_elsewhere(self, id_number: str, occupation: str, level: str, center_code: str) -> Voucher | None:
+        """Return a voucher in force for the same person, occupation and level from another centre, or None."""
+        return self.storage.in_force_elsewhere(id_number, occupation, level, center_code)
 
     def status_at(self, voucher_no: str, moment: dt.datetime) -> str:
         """Return the status `voucher_no` had just before `moment`."""

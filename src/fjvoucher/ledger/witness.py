@@ -25,7 +25,7 @@ def witness_path() -> Path:
     return Path(platformdirs.user_data_dir("fjvoucher", appauthor=False)) / WITNESS_FILE
 
 
-def seen(ledger: Path) -> tuple[int, str, str] | None:
+def seen(ledger: Path | str) -> tuple[int, str, str] | None:
     """Return the furthest head (count, hash, signing key) this computer saw for the ledger at `ledger`, or None."""
     entry = _read().get(_name(ledger))
     try:
@@ -34,7 +34,7 @@ def seen(ledger: Path) -> tuple[int, str, str] | None:
         return None  # a damaged record proves nothing either way
 
 
-def remember(ledger: Path, count: int, last_hash: str, public_key: str, *, backwards: bool = False) -> None:
+def remember(ledger: Path | str, count: int, last_hash: str, public_key: str, *, backwards: bool = False) -> None:
     """Record head (count, hash, key) for `ledger` when it is further than what was seen (or always, `backwards`)."""
     heads = _read()
     known = heads.get(_name(ledger))
@@ -47,7 +47,7 @@ def remember(ledger: Path, count: int, last_hash: str, public_key: str, *, backw
         pass  # a server run by an account without a writable data folder: it checks, it cannot remember
 
 
-def forget(ledger: Path) -> None:
+def forget(ledger: Path | str) -> None:
     """Forget what was seen under `ledger`'s name (fjvoucher began a new ledger there)."""
     heads = _read()
     if heads.pop(_name(ledger), None) is not None:
@@ -65,5 +65,5 @@ def _read() -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _name(ledger: Path) -> str:
+def _name(ledger: Path | str) -> str:
     return os.path.normcase(str(Path(ledger).resolve()))

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from fjvoucher.errors import FjvoucherError
+from fjvoucher.ledger.location import is_database_url, shown
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.ledger.verify import Verification, verify
 from fjvoucher.roster.cells import chinese_date
@@ -71,8 +72,8 @@ class Served:
     (a restored backup copied over it), it reopens the new file, which must then prove itself too.
     """
 
-    def __init__(self, path: Path, clock: Callable[[], dt.datetime] | None = None):
-        self.path, self.clock = Path(path), clock
+    def __init__(self, path: Path | str, clock: Callable[[], dt.datetime] | None = None):
+        self.path, self.clock = (path if is_database_url(path) else Path(path)), clock
         self.ledger: Ledger | None = None
         self.identity: tuple[int, int] | None = None
         self.closed = False  # the server stopped: nothing is opened again
@@ -83,7 +84,11 @@ class Served:
         """Return the ledger now under the name (reopened when the file was replaced); raise Unavailable."""
         with self.lock:
             if self.closed:
-                raise RuntimeError(f"ledger {self.path} was closed")  # a bug if asked: answered 500, logged
+                raise RuntimeError(f"ledger {shown(self.path)} was closed")  # a bug if asked: answered 500, logged
+            if not isinstance(self.path, Path):  # a database: no file to be replaced under its name
+                if self.ledger is None:
+                    self.ledger = Ledger(self.path, create=False, readonly=True, clock=self.clock)
+                return self.ledger
             try:
                 info = os.stat(self.path)
             except OSError as exc:
@@ -129,7 +134,7 @@ class Served:
 class Ledgers:
     """The ledgers one server answers for (a province serving its cities), opened read-only."""
 
-    def __init__(self, paths: list[Path], clock: Callable[[], dt.datetime] | None = None):
+    def __init__(self, paths: list[Path | str], clock: Callable[[], dt.datetime] | None = None):
         self.served = []
         try:
             for path in paths:

@@ -11,22 +11,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fjvoucher.errors import FjvoucherError, InputError, NotALedger
+from fjvoucher.ledger.location import shown
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.web.app import SECURITY_HEADERS, Ledgers, create_app
 
 
-def give_codes(paths: list[Path]) -> list[str]:
+def give_codes(paths: list) -> list[str]:
     """Give vouchers issued before verification codes existed their code (an event each); return notes."""
     notes = []
     for path in paths:
         try:
             with Ledger(path, create=False) as ledger:
                 if count := ledger.ensure_codes():
-                    notes.append(f"{path}：为 {count} 张旧凭证生成了查询码 (codes given)")
+                    notes.append(f"{shown(path)}：为 {count} 张旧凭证生成了查询码 (codes given)")
         except (NotALedger, InputError):
             raise  # not a ledger, or none there: said before the server starts
         except (FjvoucherError, sqlite3.Error) as exc:  # a ledger on read-only media: answer without codes
-            notes.append(f"{path}：无法写入，旧凭证暂无查询码（{exc}）")
+            notes.append(f"{shown(path)}：无法写入，旧凭证暂无查询码（{exc}）")
     return notes
 
 
@@ -46,10 +47,10 @@ def where_served(host: str, port: int, root_path: str = "") -> list[str]:
             f"按钮都不可用，{address.rstrip('/')}{prefix}/ 则找不到 (works behind the proxy only)"]
 
 
-def open_ledgers(paths: list[Path]) -> tuple[Ledgers, list[str]]:
+def open_ledgers(paths: list[Path | str]) -> tuple[Ledgers, list[str]]:
     """Open the ledgers to serve (a file that is not a ledger raises here, before serving); return warnings."""
     ledgers = Ledgers(paths)
-    warnings = [f"{path}：台账与其签名的记录不符或无法使用（{problem}），查询将答复 503。请运行 fjvoucher audit "
+    warnings = [f"{shown(path)}：台账与其签名的记录不符或无法使用（{problem}），查询将答复 503。请运行 fjvoucher audit "
                 f"(the ledger does not prove itself)" for path, problem in zip(paths, ledgers.health(), strict=True)
                 if problem]
     return ledgers, warnings

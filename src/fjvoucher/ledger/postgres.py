@@ -1,0 +1,542 @@
+"""The ledger in PostgreSQL: one registry the province's centres share, behind the same Storage interface.
+
+`ledger = "postgresql://role@host/db"` selects it.  The schema follows SQLite's (same tables,
+columns, partial unique index and never-edited events), plus what sharing needs:
+
+- Each centre connects as its own database role, listed in `centre_roles`; row-level security
+  lets a role insert and change only the vouchers, events and serials of its own centre, and
+  read everyone's (a candidate already issued elsewhere must be seen to be refused).
+- Serials are taken with INSERT … ON CONFLICT DO UPDATE, which holds the centre's serial row
+  locked until the batch commits: two merges of one centre take turns there, a failed batch
+  gives its serials back (no gap), and centres never wait for each other.
+- A certificate's history is read under a transaction-scoped advisory lock on the certificate,
+  so two merges of the same certificate cannot both decide to issue it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fjvoucher.errors import InputError, LedgerError
+from fjvoucher.ledger.location import shown
+from fjvoucher.ledger.storage import FIELD_KEYS, Clock, Event, Head, Voucher, stamp
+from fjvoucher.messages import CHANGE_EVENTS, VOUCHER_STATUSES
+
+APPLICATION = "fjvoucher ledger"  # in fjvoucher_meta: a database without it is not ours
+LOCK_TIMEOUT = "60s"  # how long a merge waits for another one's batch of the same centre
+
+V1 = """
+CREATE TABLE fjvoucher_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE centre_roles (role_name TEXT PRIMARY KEY, center_code TEXT NOT NULL);
+CREATE TABLE vouchers ( voucher_no TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', sex TEXT NOT NULL DEFAULT '',
+ birth_date TEXT NOT NULL DEFAULT '', education TEXT NOT NULL DEFAULT '', id_number TEXT NOT NULL DEFAULT '',
+ occupation TEXT NOT NULL DEFAULT '', level TEXT NOT NULL DEFAULT '', theory_score TEXT NOT NULL DEFAULT '',
+ skill_score TEXT NOT NULL DEFAULT '', result TEXT NOT NULL DEFAULT '', certificate_no TEXT NOT NULL DEFAULT '',
+ issue_date TEXT NOT NULL DEFAULT '', exam_no TEXT NOT NULL DEFAULT '', center TEXT NOT NULL DEFAULT '',
+ issued_on TEXT NOT NULL, expires_on TEXT NOT NULL, template_sha256 TEXT NOT NULL,
+ batch_file TEXT NOT NULL DEFAULT '', page INTEGER,
+ status TEXT NOT NULL DEFAULT 'issued' CHECK (status IN ('issued', 'replaced', 'revoked', 'superseded')),
+ replaces TEXT NOT NULL DEFAULT '', verify_code TEXT NOT NULL DEFAULT '', center_code TEXT NOT NULL,
+ created_at TEXT NOT NULL, photo TEXT NOT NULL DEFAULT '');
+CREATE UNIQUE INDEX one_in_force_per_certificate ON vouchers (certificate_no) WHERE status = 'issued';
+CREATE INDEX vouchers_by_certificate ON vouchers (certificate_no);
+CREATE INDEX vouchers_by_issue_date ON vouchers (issued_on);
+CREATE UNIQUE INDEX vouchers_by_code ON vouchers (verify_code) WHERE verify_code <> '';
+CREATE INDEX vouchers_in_force_by_person ON vouchers (id_number, occupation, level) WHERE status = 'issued';
+CREATE TABLE events ( id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, voucher_no TEXT NOT NULL,
+ kind TEXT NOT NULL CHECK (kind IN ('issued', 'reissued', 'replaced', 'revoked', 'restored', 'superseded', 'coded',
+ 'placed')),
+ at TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '', other_no TEXT NOT NULL DEFAULT '',
+ data TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX events_by_voucher ON events (voucher_no, id);
+CREATE INDEX events_by_time ON events (at);
+CREATE TABLE serials (center_code TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,
+ PRIMARY KEY (center_code, year));
+CREATE FUNCTION fjvoucher_refuse_edit() RETURNS trigger LANGUAGE plpgsql AS
+ $$ BEGIN RAISE EXCEPTION 'ledger events are never edited or deleted'; END $$;
+CREATE TRIGGER events_are_never_edited BEFORE UPDATE OR DELETE ON events
+ FOR EACH ROW EXECUTE FUNCTION fjvoucher_refuse_edit();
+CREATE FUNCTION fjvoucher_centre() RETURNS TEXT LANGUAGE sql STABLE AS
+ $$ SELECT center_code FROM centre_roles WHERE role_name = current_user $$;
+ALTER TABLE vouchers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE serials ENABLE ROW LEVEL SECURITY;
+CREATE POLICY everyone_reads ON vouchers FOR SELECT USING (true);
+CREATE POLICY centre_adds_its_own ON vouchers FOR INSERT WITH CHECK (center_code = fjvoucher_centre());
+CREATE POLICY centre_changes_its_own ON vouchers FOR UPDATE USING (center_code = fjvoucher_centre())
+ WITH CHECK (center_code = fjvoucher_centre());
+CREATE POLICY everyone_reads ON events FOR SELECT USING (true);
+CREATE POLICY centre_records_its_own ON events FOR INSERT WITH CHECK (EXISTS (SELECT 1 FROM vouchers v
+ WHERE v.voucher_no = events.voucher_no AND v.center_code = fjvoucher_centre()));
+CREATE POLICY centre_numbers_its_own ON serials FOR ALL USING (center_code = fjvoucher_centre())
+ WITH CHECK (center_code = fjvoucher_centre());
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1),)
+
+# What the group roles may do (the README's set-up creates them; `province init` grants this).
+CENTRES, READERS = "fjvoucher_centres", "fjvoucher_readers"
+GRANTS = f"""
+GRANT SELECT, INSERT, UPDATE ON vouchers, serials TO {CENTRES};
+GRANT SELECT, INSERT ON events TO {CENTRES};
+GRANT SELECT ON centre_roles, fjvoucher_meta TO {CENTRES}, {READERS};
+GRANT SELECT ON vouchers, events TO {READERS};
+"""
+LATEST = MIGRATIONS[-1][0]
+
+# The last status change joined LATERAL: PostgreSQL walks events_by_voucher backwards for each voucher
+# (SQLite's "e.id = (SELECT max(id) …)" form makes PostgreSQL scan every event once per voucher).
+_SELECT = ("SELECT v.*, coalesce(e.reason, '') AS last_reason, coalesce(e.kind, '') AS last_kind, "
+           "coalesce(e.other_no, '') AS last_other FROM vouchers v LEFT JOIN LATERAL "
+           "(SELECT reason, kind, other_no FROM events WHERE events.voucher_no = v.voucher_no AND kind IN "
+           f"({', '.join(repr(k) for k in CHANGE_EVENTS)}) ORDER BY id DESC LIMIT 1) e ON true")
+
+
+def _explained(method):
+    """Turn psycopg's errors inside a storage method into one line naming the database and what to do."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        import psycopg
+
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as exc:
+            raise database_error(self.path, exc) from exc
+
+    return wrapper
+
+
+def database_error(where: str, exc) -> LedgerError:
+    """Return the one-line error for a PostgreSQL failure on the ledger `where`."""
+    import psycopg
+    import psycopg.errors as pe
+
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, pe.UniqueViolation):
+        return LedgerError(f"凭证台账 {where}：编号、证书或查询码与已有的凭证重复（{exc.diag.constraint_name}），"
+                           "本批没有记入 "
+                           "(a duplicate)", code="voucher-no-taken")
+    if isinstance(exc, pe.InsufficientPrivilege):
+        return LedgerError(f"凭证台账 {where}：本数据库账号无权做这项改动（每个中心只能改本中心的凭证）：{first} "
+                           "(permission denied)", code="ledger-permission")
+    if isinstance(exc, pe.LockNotAvailable | pe.QueryCanceled):
+        return LedgerError(f"凭证台账 {where}：另一个程序长时间占用，请稍后重新运行 ({first})", code="ledger-busy")
+    if isinstance(exc, pe.DeadlockDetected | pe.SerializationFailure):
+        return LedgerError(f"凭证台账 {where}：与同时运行的另一个 merge 冲突，本批没有记入；请重新运行 ({first})",
+                           code="ledger-busy")
+    if isinstance(exc, psycopg.ProgrammingError) and ("URI" in first or "conninfo" in first.lower()):
+        return LedgerError(f"凭证台账网址 {where} 写法有误：{first}。格式为 postgresql://角色@服务器/数据库 "
+                           "(bad URL)", code="ledger-connect")
+    if isinstance(exc, psycopg.OperationalError):
+        return LedgerError(f"连接不上凭证台账数据库 {where}：{first}。请检查网址、账号和网络 (cannot connect)",
+                           code="ledger-connect")
+    return LedgerError(f"凭证台账 {where}：{first} ({type(exc).__name__})", code="ledger-postgres")
+
+
+class PostgresStorage:
+    """A ledger in a PostgreSQL database, shared by centres that each connect as their own role.
+
+    Not chained yet (`chained = False`): several centres write at once and each sees only its own rows,
+    so one chain over the whole table cannot be built or checked; a chain per centre is still to come.
+    Events keep their data (what they set) for it.  The chain's methods answer only what they can.
+    """
+
+    chained = False
+    notes: list[str] = []  # nothing to say on opening: there is no upgrade to chain
+
+    @_explained
+    def __init__(self, url: str, *, create: bool = True, readonly: bool = False, clock: Clock | None = None):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        self.url, self.path = url, shown(url)
+        self.created = False  # the registry is made by `province init`; the seen-head witness never applies
+        self.clock: Clock = clock or dt.datetime.now
+        # What a batch read under its locks, kept until the transaction ends (see `prefetch`).
+        self._histories: dict[str, list[Voucher]] = {}
+        self._persons: dict[tuple[str, str, str], list[Voucher]] = {}
+        self._serials: dict[tuple[str, int], int] = {}
+        self._sample_no = ""
+        self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="fjvoucher")
+        try:
+            self.db.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+            version = self._check_ours(create)
+            if version < LATEST and not readonly:
+                self._migrate()
+            if readonly:
+                self.db.execute("SET default_transaction_read_only = on")
+        except BaseException:
+            self.db.close()
+            raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    @_explained
+    def grant(self) -> list[str]:
+        """Grant the group roles their rights (idempotent); return the centres registered so far."""
+        missing = [r for r in (CENTRES, READERS) if self.db.execute(
+            "SELECT 1 FROM pg_roles WHERE rolname = %s", (r,)).fetchone() is None]
+        if missing:
+            raise LedgerError(f"数据库中还没有角色 {'、'.join(missing)}："
+                              "请先按 README「省指导中心」一节的 SQL 建立角色 "
+                              "(roles missing)", code="ledger-roles-missing")
+        with self.db.transaction():
+            self.db.execute(GRANTS)
+        return [f"{r['center_code']} ← {r['role_name']}" for r in self.db.execute(
+            "SELECT role_name, center_code FROM centre_roles ORDER BY center_code, role_name")]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a block as one transaction; row locks (serials) and advisory locks last until it ends."""
+        import psycopg
+
+        try:
+            # Pipeline mode: writes whose result nobody reads (inserts, events) travel with the next query
+            # instead of waiting for their own round trip; a failure still surfaces and rolls back the whole.
+            with self.db.pipeline(), self.db.transaction():
+                yield
+        except psycopg.Error as exc:
+            raise database_error(self.path, exc) from exc
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        """Drop what was read under the transaction's locks: it is not ours to trust once they are gone."""
+        self._histories.clear()
+        self._persons.clear()
+        self._serials.clear()
+
+    def prefetch(self, certificates: list[str], persons: list[tuple[str, str, str]]) -> None:
+        """Lock a batch's certificates and candidates at once, in one order, and read their vouchers.
+
+        Inside the batch's transaction: for_certificate and in_force_elsewhere then answer from what
+        was read here (three round trips a batch instead of four a voucher).  Locks are taken sorted,
+        so two batches wanting the same certificates queue instead of deadlocking.
+        """
+        keys = sorted({_key("certificate:" + c) for c in certificates}
+                      | {_key(f"person:{i}|{o}|{lv}") for i, o, lv in persons})
+        self.db.execute("SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k "
+                        "ORDER BY 1) AS locks", (keys,)).fetchone()
+        wanted = list(dict.fromkeys(certificates))
+        self._histories.update({c: [] for c in wanted})
+        for row in self.db.execute(f"{_SELECT} WHERE v.certificate_no = ANY(%s) ORDER BY v.created_at, v.voucher_no",
+                                   (wanted,)):
+            self._histories[row["certificate_no"]].append(_voucher(row))
+        people = list(dict.fromkeys(persons))
+        self._persons.update({p: [] for p in people})
+        for row in self.db.execute(
+                f"{_SELECT} JOIN unnest(%s::text[], %s::text[], %s::text[]) AS p(i, o, l) ON v.id_number = p.i "
+                "AND v.occupation = p.o AND v.level = p.l WHERE v.status = 'issued' ORDER BY v.voucher_no",
+                ([p[0] for p in people], [p[1] for p in people], [p[2] for p in people])):
+            self._persons[(row["id_number"], row["occupation"], row["level"])].append(_voucher(row))
+
+    def _check_ours(self, create: bool) -> int:
+        """Return the schema version; refuse a database that holds other tables, or none when not creating."""
+        tables = {r["tablename"] for r in self.db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+        if not tables:
+            if not create:
+                raise InputError(f"数据库 {self.path} 中还没有凭证台账。"
+                                 "请检查 --ledger 或 fjvoucher config 中的 ledger "
+                                 "设置 (ledger not found)", code="ledger-not-found")
+            return 0
+        meta = {}
+        if "fjvoucher_meta" in tables:
+            meta = {r["key"]: r["value"] for r in self.db.execute("SELECT key, value FROM fjvoucher_meta")}
+        if meta.get("application") != APPLICATION:
+            raise LedgerError(f"数据库 {self.path} 中已有别的表，不是凭证台账，不会改动它。请换一个数据库 "
+                              "(not a fjvoucher ledger)", code="ledger-not-ours")
+        version = int(meta.get("version", "0"))
+        if version > LATEST:
+            raise LedgerError(f"凭证台账 {self.path} 由更新版本的 fjvoucher 建立（版本 {version}），请升级 fjvoucher",
+                              code="ledger-too-new")
+        return version
+
+    def _migrate(self) -> None:
+        with self.db.transaction():
+            # One migrator at a time: a second merge starting together waits here, then finds it done.
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_key("migrate"),))
+            exists = self.db.execute("SELECT to_regclass('fjvoucher_meta') IS NOT NULL AS e").fetchone()
+            current = 0
+            if exists and exists["e"]:
+                row = self.db.execute("SELECT value FROM fjvoucher_meta WHERE key = 'version'").fetchone()
+                current = int(row["value"]) if row else 0
+            for number, script in MIGRATIONS:
+                if number > current:
+                    self.db.execute(script)
+            self.db.execute("INSERT INTO fjvoucher_meta VALUES ('application', %s), ('version', %s) "
+                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (APPLICATION, str(LATEST)))
+
+    # --- reading -------------------------------------------------------------------------------
+
+    @_explained
+    def get(self, voucher_no: str) -> Voucher | None:
+        """Return the voucher numbered `voucher_no`, or None."""
+        row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = %s", (voucher_no,)).fetchone()
+        return _voucher(row) if row else None
+
+    @_explained
+    def sample_no(self) -> str:
+        """Return the NO of some voucher ("" in an empty ledger): verify's stand-in for an unknown NO.
+
+        Kept once found (vouchers are never deleted): every verification would otherwise pay a round
+        trip to the server for it.
+        """
+        if not self._sample_no:
+            row = self.db.execute("SELECT voucher_no FROM vouchers ORDER BY voucher_no LIMIT 1").fetchone()
+            self._sample_no = row["voucher_no"] if row else ""
+        return self._sample_no
+
+    @_explained
+    def by_code(self, voucher_no: str, code: str) -> Voucher | None:
+        """Return the voucher numbered `voucher_no` whose verification code is `code`, or None."""
+        row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = %s AND v.verify_code = %s AND v.verify_code <> ''",
+                              (voucher_no, code)).fetchone()
+        return _voucher(row) if row else None
+
+    @_explained
+    def for_certificate(self, certificate_no: str) -> list[Voucher]:
+        """Return every voucher ever issued for `certificate_no`, oldest first.
+
+        Inside a transaction the certificate is locked first: the history read is the one issuing
+        acts on, and another merge of the same certificate waits until this one commits.
+        """
+        if certificate_no in self._histories:
+            return list(self._histories[certificate_no])
+        if self.db.info.transaction_status != 0:  # not idle: a write transaction is open
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_key("certificate:" + certificate_no),))
+        rows = self.db.execute(f"{_SELECT} WHERE v.certificate_no = %s ORDER BY v.created_at, v.voucher_no",
+                               (certificate_no,)).fetchall()
+        return [_voucher(r) for r in rows]
+
+    @_explained
+    def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
+               today: dt.date) -> list[Voucher]:
+        """Return the vouchers matching every filter given (month of 发证日期), by issue date and NO."""
+        clauses, params = [], []
+        if month:
+            clauses.append("substr(v.issued_on, 1, 7) = %s")
+            params.append(month)
+        if status in VOUCHER_STATUSES:
+            clauses.append("v.status = %s")
+            params.append(status)
+        if expiring_within is not None:
+            clauses.append("v.status = 'issued' AND v.expires_on >= %s AND v.expires_on <= %s")
+            params += [today.isoformat(), (today + dt.timedelta(days=expiring_within)).isoformat()]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.execute(f"{_SELECT} {where} ORDER BY v.issued_on, v.voucher_no", params)
+        return [_voucher(r) for r in rows]
+
+    @_explained
+    def history(self, voucher_no: str) -> list[Event]:
+        """Return the events of `voucher_no`, oldest first."""
+        rows = self.db.execute("SELECT * FROM events WHERE voucher_no = %s ORDER BY id", (voucher_no,))
+        return [_event(r) for r in rows]
+
+    @_explained
+    def events_between(self, start: dt.datetime, end: dt.datetime) -> list[Event]:
+        """Return the events at or after `start` and before `end`, in order."""
+        rows = self.db.execute("SELECT * FROM events WHERE at >= %s AND at < %s ORDER BY at, id",
+                               (stamp(start), stamp(end)))
+        return [_event(r) for r in rows]
+
+    @_explained
+    def status_at(self, voucher_no: str, moment: dt.datetime) -> str:
+        """Return the status `voucher_no` had just before `moment` (issued, replaced, revoked, superseded)."""
+        row = self.db.execute("SELECT kind FROM events WHERE voucher_no = %s AND at < %s AND kind = ANY(%s) "
+                              "ORDER BY id DESC LIMIT 1", (voucher_no, stamp(moment), list(CHANGE_EVENTS))).fetchone()
+        return "issued" if row is None or row["kind"] == "restored" else row["kind"]
+
+    @_explained
+    def without_code(self) -> list[str]:
+        """Return the NOs of this centre's vouchers issued before verification codes existed."""
+        return [r["voucher_no"] for r in self.db.execute(
+            "SELECT voucher_no FROM vouchers WHERE verify_code = '' AND "
+            "(fjvoucher_centre() IS NULL OR center_code = fjvoucher_centre())")]
+
+    @_explained
+    def no_in_use(self, voucher_no: str) -> bool:
+        """Return True when a voucher numbered `voucher_no` exists."""
+        return self.db.execute("SELECT 1 FROM vouchers WHERE voucher_no = %s", (voucher_no,)).fetchone() is not None
+
+    @_explained
+    def issue_time(self, voucher_nos: list[str]) -> dt.datetime | None:
+        """Return when the latest of `voucher_nos` was first recorded, or None for none of them."""
+        row = self.db.execute("SELECT max(created_at) AS t FROM vouchers WHERE voucher_no = ANY(%s)",
+                              (list(voucher_nos),)).fetchone()
+        return dt.datetime.fromisoformat(row["t"]) if row and row["t"] else None
+
+    @_explained
+    def in_force_elsewhere(self, id_number: str, occupation: str, level: str, center_code: str) -> Voucher | None:
+        """Return a voucher in force for the same person, occupation and level from another centre, or None.
+
+        Locked like a certificate: two centres issuing the same candidate at once take turns.
+        """
+        known = self._persons.get((id_number, occupation, level))
+        if known is not None:
+            return next((v for v in known if v.center_code != center_code), None)
+        if self.db.info.transaction_status != 0:
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_key(f"person:{id_number}|{occupation}|{level}"),))
+        row = self.db.execute(f"{_SELECT} WHERE v.id_number = %s AND v.occupation = %s AND v.level = %s "
+                              "AND v.status = 'issued' AND v.center_code <> %s ORDER BY v.voucher_no LIMIT 1",
+                              (id_number, occupation, level, center_code)).fetchone()
+        return _voucher(row) if row else None
+
+    # --- writing: inside a transaction the caller opened -----------------------------------------
+
+    def take_serial(self, center_code: str, year: int) -> int:
+        """Return the next serial of the centre and year; the row stays locked until the batch commits.
+
+        Once the row is locked, this transaction alone can change it: later serials are counted here
+        and written without waiting for an answer.
+        """
+        key = (center_code, year)
+        if key in self._serials:
+            self._serials[key] += 1
+            self.db.execute("UPDATE serials SET last = %s WHERE center_code = %s AND year = %s",
+                            (self._serials[key], center_code, year))
+            return self._serials[key]
+        row = self.db.execute("INSERT INTO serials (center_code, year, last) VALUES (%s, %s, 1) "
+                              "ON CONFLICT (center_code, year) DO UPDATE SET last = serials.last + 1 RETURNING last",
+                              (center_code, year)).fetchone()
+        assert row is not None  # INSERT … RETURNING always returns the row
+        self._serials[key] = int(row["last"])
+        return self._serials[key]
+
+    def insert_voucher(self, row: dict) -> None:
+        """Insert a new voucher row (keys: the columns); raise LedgerError when its NO is taken."""
+        import psycopg.errors as pe
+
+        self._histories.pop(row["certificate_no"], None)
+        self._persons.pop((row["id_number"], row["occupation"], row["level"]), None)
+        try:  # the error ends the batch: its transaction rolls back whole
+            self.db.execute(f"INSERT INTO vouchers ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
+                            list(row.values()))
+        except pe.UniqueViolation as exc:
+            raise LedgerError(f"凭证编号 {row['voucher_no']} 已被使用，不能重复发放 ({exc.diag.constraint_name})",
+                              code="voucher-no-taken") from exc
+
+    def set_status(self, voucher_no: str, status: str) -> None:
+        """Set a voucher's status; refuse a voucher this centre's role may not change."""
+        self._histories.clear()
+        self._persons.clear()
+        changed = self.db.execute("UPDATE vouchers SET status = %s WHERE voucher_no = %s RETURNING voucher_no",
+                                  (status, voucher_no)).fetchone()  # fetched: row-level security may hide it
+        if changed is None:
+            owner = self.db.execute("SELECT center_code FROM vouchers WHERE voucher_no = %s", (voucher_no,)).fetchone()
+            raise LedgerError(f"凭证 {voucher_no} 属于中心 {owner['center_code'] if owner else '?'}，本中心的数据库账号"
+                              "不能修改它 (another centre's voucher)", code="ledger-permission")
+
+    def set_code(self, voucher_no: str, code: str) -> None:
+        """Give a voucher its verification code."""
+        self._histories.clear()
+        self.db.execute("UPDATE vouchers SET verify_code = %s WHERE voucher_no = %s", (code, voucher_no))
+
+    def place(self, voucher_no: str, batch_file: str, page: int | None, template_sha256: str,
+              photo: str | None = None) -> None:
+        """Record where a voucher is printed (its batch file and page), with which master and photo (None: as was)."""
+        self.db.execute("UPDATE vouchers SET batch_file = %s, page = %s, template_sha256 = %s, "
+                        "photo = coalesce(%s, photo) WHERE voucher_no = %s",
+                        (batch_file, page, template_sha256, photo, voucher_no))
+
+    def append_event(self, event: Event) -> None:
+        """Append one event with its data (number and links are the chain's, which this backend does not keep)."""
+        self.db.execute("INSERT INTO events (voucher_no, kind, at, reason, actor, other_no, data) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        (event.voucher_no, event.kind, stamp(event.at), event.reason, event.actor, event.other_no,
+                         event.data))
+
+    # --- the chain's methods: not chained (see the class), so only what holds without a chain -----------
+
+    def head(self) -> Head | None:
+        """Return None: no signed head is kept."""
+        return None
+
+    def last_event(self, before: dt.datetime | None = None) -> tuple[int, str] | None:
+        """Return None: events are not linked, there is no chain's tip."""
+        return None
+
+    def link(self, number: int) -> tuple[str, str] | None:
+        """Return None: events are not linked."""
+        return None
+
+    @_explained
+    def event_count(self) -> int:
+        """Return how many events this centre sees."""
+        return self._count("SELECT count(*) AS n FROM events")
+
+    @_explained
+    def voucher_count(self) -> int:
+        """Return how many vouchers this centre sees."""
+        return self._count("SELECT count(*) AS n FROM vouchers")
+
+    @_explained
+    def issue_count(self) -> int:
+        """Return how many issue events this centre sees."""
+        return self._count("SELECT count(*) AS n FROM events WHERE kind IN ('issued', 'reissued')")
+
+    def _count(self, query: str) -> int:
+        row = self.db.execute(query).fetchone()
+        return int(row["n"]) if row else 0
+
+    def raw_events(self, voucher_no: str | None = None) -> Iterator[dict]:
+        """Refuse: the rows are not chained, so there is nothing for an audit to walk."""
+        raise _unchained(self.path)
+
+    def raw_vouchers(self, voucher_no: str | None = None) -> Iterator[dict]:
+        """Refuse: see `raw_events`."""
+        raise _unchained(self.path)
+
+    def set_head(self, head: Head) -> None:
+        """Refuse: no head is kept."""
+        raise _unchained(self.path)
+
+    def chain_existing(self, number: int, data: str, prev: str, hash: str) -> None:
+        """Refuse: there is no chain to build."""
+        raise _unchained(self.path)
+
+    def schema_problems(self) -> list[str]:
+        """Return []: the schema is the database owner's, guarded by its grants."""
+        return []
+
+    def backup_to(self, target: Path) -> None:
+        """Refuse: a database is backed up by its administrator (pg_dump), not by fjvoucher."""
+        raise _unchained(self.path)
+
+    def restore_from(self, source: Path) -> None:
+        """Refuse: see `backup_to`."""
+        raise _unchained(self.path)
+
+
+def _unchained(path: str) -> LedgerError:
+    return LedgerError(f"凭证台账 {path} 在 PostgreSQL 上，尚未连成哈希链：没有核查、备份与恢复；"
+                       "请由数据库管理员用 pg_dump 备份 (a PostgreSQL registry is not chained yet)",
+                       code="ledger-unchained")
+
+
+def _key(text: str) -> int:
+    """Return a stable 63-bit advisory lock key for `text` (the same in every process)."""
+    return zlib.crc32(text.encode("utf-8")) | (zlib.adler32(text.encode("utf-8")) << 32) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def _voucher(row: dict) -> Voucher:
+    return Voucher(
+        voucher_no=row["voucher_no"], fields={k: row[k] for k in FIELD_KEYS},
+        issued_on=dt.date.fromisoformat(row["issued_on"]), expires_on=dt.date.fromisoformat(row["expires_on"]),
+        status=row["status"], reason=row["last_reason"], replaces=row["replaces"],
+        replaced_by=row["last_other"] if row["last_kind"] == "replaced" else "",
+        batch_file=row["batch_file"], page=row["page"], verify_code=row["verify_code"],
+        center_code=row["center_code"], photo=row["photo"])
+
+
+def _event(row: dict) -> Event:
+    return Event(row["voucher_no"], row["kind"], dt.datetime.fromisoformat(row["at"]), row["reason"], row["actor"],
+                 row["other_no"])
