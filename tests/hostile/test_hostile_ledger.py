@@ -328,3 +328,43 @@ def test_config_shows_the_key_fingerprint_that_signed_the_ledger(ledger):
     shown = run("config").output
     audited = json.loads(run("audit", "--format", "json", "--ledger", ledger).stdout)
     assert "中心签名密钥" in shown and audited["head"]["key"] in shown
+
+
+def test_a_backup_taken_while_a_merge_writes_audits_clean_and_restores(tmp_path, write_xlsx):
+    """SQLite's online backup copies a consistent state while another process commits batches."""
+    import subprocess
+    import sys
+    import time
+
+    from support.synthetic import make_candidates
+
+    ledger, folder = tmp_path / "ledger.db", tmp_path / "backups"
+    folder.mkdir()
+    rows = make_candidates(3005, seed=2)
+    assert run("merge", write_xlsx(rows[:5]), "-o", tmp_path / "first", "--format", "docx",
+               "--ledger", ledger).exit_code == 0
+    big = write_xlsx(rows[5:])
+    merging = subprocess.Popen([sys.executable, "-m", "fjvoucher", "merge", str(big), "-o", str(tmp_path / "big"),
+                                "--format", "docx", "--batch-size", "50", "--no-per-candidate", "-q",
+                                "--ledger", str(ledger)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    copies = []
+    try:
+        while merging.poll() is None and len(copies) < 3:
+            time.sleep(0.5)
+            copy = folder / f"copy-{len(copies)}.db"
+            made = run("backup", copy, "--ledger", ledger)
+            assert made.exit_code == 0, made.output
+            copies.append(copy)
+    finally:
+        _, err = merging.communicate(timeout=600)
+    assert merging.returncode == 0, err.decode()
+    assert copies, "the merge ended before a backup could be taken"
+    counts = []
+    for copy in copies:
+        assert run("audit", "--ledger", copy).exit_code == 0
+        with sqlite3.connect(copy) as db:
+            counts.append(db.execute("SELECT count(*) FROM vouchers").fetchone()[0])
+    assert any(5 <= n < len(rows) for n in counts), counts  # at least one taken mid-merge
+    restored = run("restore-backup", copies[-1], "--yes", "--ledger", ledger)
+    assert restored.exit_code == 0, restored.output
+    assert run("audit", "--ledger", ledger).exit_code == 0
