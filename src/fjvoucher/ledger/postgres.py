@@ -24,8 +24,16 @@ from pathlib import Path
 
 from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.ledger.location import shown
-from fjvoucher.ledger.storage import FIELD_KEYS, Clock, Event, Head, Voucher, stamp
-from fjvoucher.messages import CHANGE_EVENTS, VOUCHER_STATUSES
+from fjvoucher.ledger.storage import (
+    Clock,
+    Event,
+    Head,
+    Voucher,
+    select_where,
+    stamp,
+    voucher_from_row,
+)
+from fjvoucher.messages import CHANGE_EVENTS
 
 APPLICATION = "fjvoucher ledger"  # in fjvoucher_meta: a database without it is not ours
 LOCK_TIMEOUT = "60s"  # how long a merge waits for another one's batch of the same centre
@@ -229,14 +237,14 @@ class PostgresStorage:
         self._histories.update({c: [] for c in wanted})
         for row in self.db.execute(f"{_SELECT} WHERE v.certificate_no = ANY(%s) ORDER BY v.created_at, v.voucher_no",
                                    (wanted,)):
-            self._histories[row["certificate_no"]].append(_voucher(row))
+            self._histories[row["certificate_no"]].append(voucher_from_row(row))
         people = list(dict.fromkeys(persons))
         self._persons.update({p: [] for p in people})
         for row in self.db.execute(
                 f"{_SELECT} JOIN unnest(%s::text[], %s::text[], %s::text[]) AS p(i, o, l) ON v.id_number = p.i "
                 "AND v.occupation = p.o AND v.level = p.l WHERE v.status = 'issued' ORDER BY v.voucher_no",
                 ([p[0] for p in people], [p[1] for p in people], [p[2] for p in people])):
-            self._persons[(row["id_number"], row["occupation"], row["level"])].append(_voucher(row))
+            self._persons[(row["id_number"], row["occupation"], row["level"])].append(voucher_from_row(row))
 
     def _check_ours(self, create: bool) -> int:
         """Return the schema version; refuse a database that holds other tables, or none when not creating."""
@@ -281,7 +289,7 @@ class PostgresStorage:
     def get(self, voucher_no: str) -> Voucher | None:
         """Return the voucher numbered `voucher_no`, or None."""
         row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = %s", (voucher_no,)).fetchone()
-        return _voucher(row) if row else None
+        return voucher_from_row(row) if row else None
 
     @_explained
     def sample_no(self) -> str:
@@ -300,7 +308,7 @@ class PostgresStorage:
         """Return the voucher numbered `voucher_no` whose verification code is `code`, or None."""
         row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = %s AND v.verify_code = %s AND v.verify_code <> ''",
                               (voucher_no, code)).fetchone()
-        return _voucher(row) if row else None
+        return voucher_from_row(row) if row else None
 
     @_explained
     def for_certificate(self, certificate_no: str) -> list[Voucher]:
@@ -315,25 +323,15 @@ class PostgresStorage:
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_key("certificate:" + certificate_no),))
         rows = self.db.execute(f"{_SELECT} WHERE v.certificate_no = %s ORDER BY v.created_at, v.voucher_no",
                                (certificate_no,)).fetchall()
-        return [_voucher(r) for r in rows]
+        return [voucher_from_row(r) for r in rows]
 
     @_explained
     def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
                today: dt.date) -> list[Voucher]:
         """Return the vouchers matching every filter given (month of 发证日期), by issue date and NO."""
-        clauses, params = [], []
-        if month:
-            clauses.append("substr(v.issued_on, 1, 7) = %s")
-            params.append(month)
-        if status in VOUCHER_STATUSES:
-            clauses.append("v.status = %s")
-            params.append(status)
-        if expiring_within is not None:
-            clauses.append("v.status = 'issued' AND v.expires_on >= %s AND v.expires_on <= %s")
-            params += [today.isoformat(), (today + dt.timedelta(days=expiring_within)).isoformat()]
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = select_where(month, status, expiring_within, today, "%s")
         rows = self.db.execute(f"{_SELECT} {where} ORDER BY v.issued_on, v.voucher_no", params)
-        return [_voucher(r) for r in rows]
+        return [voucher_from_row(r) for r in rows]
 
     @_explained
     def history(self, voucher_no: str) -> list[Event]:
@@ -388,7 +386,7 @@ class PostgresStorage:
         row = self.db.execute(f"{_SELECT} WHERE v.id_number = %s AND v.occupation = %s AND v.level = %s "
                               "AND v.status = 'issued' AND v.center_code <> %s ORDER BY v.voucher_no LIMIT 1",
                               (id_number, occupation, level, center_code)).fetchone()
-        return _voucher(row) if row else None
+        return voucher_from_row(row) if row else None
 
     # --- writing: inside a transaction the caller opened -----------------------------------------
 
@@ -525,16 +523,6 @@ def _unchained(path: str) -> LedgerError:
 def _key(text: str) -> int:
     """Return a stable 63-bit advisory lock key for `text` (the same in every process)."""
     return zlib.crc32(text.encode("utf-8")) | (zlib.adler32(text.encode("utf-8")) << 32) & 0x7FFF_FFFF_FFFF_FFFF
-
-
-def _voucher(row: dict) -> Voucher:
-    return Voucher(
-        voucher_no=row["voucher_no"], fields={k: row[k] for k in FIELD_KEYS},
-        issued_on=dt.date.fromisoformat(row["issued_on"]), expires_on=dt.date.fromisoformat(row["expires_on"]),
-        status=row["status"], reason=row["last_reason"], replaces=row["replaces"],
-        replaced_by=row["last_other"] if row["last_kind"] == "replaced" else "",
-        batch_file=row["batch_file"], page=row["page"], verify_code=row["verify_code"],
-        center_code=row["center_code"], photo=row["photo"])
 
 
 def _event(row: dict) -> Event:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from fjvoucher.atomic import make_folder
 from fjvoucher.errors import InputError, LedgerError, NotALedger
@@ -327,7 +327,7 @@ class SqliteStorage:
     def get(self, voucher_no: str) -> Voucher | None:
         """Return the voucher numbered `voucher_no`, or None."""
         row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = ?", (voucher_no,)).fetchone()
-        return _voucher(row) if row else None
+        return voucher_from_row(row) if row else None
 
     @_explained
     def sample_no(self) -> str:
@@ -340,32 +340,22 @@ class SqliteStorage:
         """Return the voucher numbered `voucher_no` whose verification code is `code`, or None."""
         row = self.db.execute(f"{_SELECT} WHERE v.voucher_no = ? AND v.verify_code = ? AND v.verify_code <> ''",
                               (voucher_no, code)).fetchone()
-        return _voucher(row) if row else None
+        return voucher_from_row(row) if row else None
 
     @_explained
     def for_certificate(self, certificate_no: str) -> list[Voucher]:
         """Return every voucher ever issued for `certificate_no`, oldest first."""
         rows = self.db.execute(f"{_SELECT} WHERE v.certificate_no = ? ORDER BY v.created_at, v.voucher_no",
                                (certificate_no,)).fetchall()
-        return [_voucher(r) for r in rows]
+        return [voucher_from_row(r) for r in rows]
 
     @_explained
     def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
                today: dt.date) -> list[Voucher]:
         """Return the vouchers matching every filter given (month of 发证日期), by issue date and NO."""
-        clauses, params = [], []
-        if month:
-            clauses.append("substr(v.issued_on, 1, 7) = ?")
-            params.append(month)
-        if status in VOUCHER_STATUSES:
-            clauses.append("v.status = ?")
-            params.append(status)
-        if expiring_within is not None:
-            clauses.append("v.status = 'issued' AND v.expires_on >= ? AND v.expires_on <= ?")
-            params += [today.isoformat(), (today + dt.timedelta(days=expiring_within)).isoformat()]
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = select_where(month, status, expiring_within, today, "?")
         rows = self.db.execute(f"{_SELECT} {where} ORDER BY v.issued_on, v.voucher_no", params)
-        return [_voucher(r) for r in rows]
+        return [voucher_from_row(r) for r in rows]
 
     @_explained
     def history(self, voucher_no: str) -> list[Event]:
@@ -567,7 +557,24 @@ def _statements(script: str) -> Iterator[str]:
         yield buffer.strip()
 
 
-def _voucher(row: sqlite3.Row) -> Voucher:
+def select_where(month: str | None, status: str | None, expiring_within: int | None, today: dt.date,
+                 mark: str) -> tuple[str, list]:
+    """Return the WHERE clause and parameters of `select`'s filters, with `mark` as the backend's placeholder."""
+    clauses, params = [], []
+    if month:
+        clauses.append(f"substr(v.issued_on, 1, 7) = {mark}")
+        params.append(month)
+    if status in VOUCHER_STATUSES:
+        clauses.append(f"v.status = {mark}")
+        params.append(status)
+    if expiring_within is not None:
+        clauses.append(f"v.status = 'issued' AND v.expires_on >= {mark} AND v.expires_on <= {mark}")
+        params += [today.isoformat(), (today + dt.timedelta(days=expiring_within)).isoformat()]
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def voucher_from_row(row: Any) -> Voucher:
+    """Return the voucher a vouchers row (joined with its last status change) holds, on either backend."""
     try:
         return Voucher(
             voucher_no=row["voucher_no"], fields={k: row[k] for k in FIELD_KEYS},
