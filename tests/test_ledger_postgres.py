@@ -216,3 +216,21 @@ def test_a_postgresql_registry_is_not_chained_yet_and_audit_says_so_in_one_line(
     backed = run("backup", str(tmp_path), "--ledger", registry["3501"])
     assert backed.exit_code == 1 and "pg_dump" in backed.output and not list(tmp_path.glob("*.db"))
     assert "Traceback" not in backed.output
+
+
+def test_a_search_by_part_of_a_name_runs_in_the_database_on_both_backends(registry, tmp_path):
+    rows = centre_rows("福州市", 5, 3)
+    rows[1]["name"], rows[3]["name"] = "林%_小", "林%_大"  # the clerk's text is text: % and _ are not wildcards
+    merged(tmp_path, rows, registry["3501"], "3501", "fz")
+    merged(tmp_path, rows, tmp_path / "ledger.db", "3501", "fz-sqlite")
+    for where in (registry["province"], tmp_path / "ledger.db"):
+        with Ledger(where, create=False, readonly=True) as ledger:
+            def found(text, column="name", limit=None):
+                return [v.voucher_no for v in ledger.storage.select(
+                    month=None, status=None, expiring_within=None, today=dt.date(2009, 6, 20),
+                    containing=(column, text), limit=limit)]
+            assert found("%_") == ["3501-2009-000002", "3501-2009-000004"]
+            assert found("%_", limit=1) == ["3501-2009-000002"]
+            assert found("_") == found("%") == found("%_")
+            assert found(rows[0]["certificate_no"][-6:], "certificate_no") == ["3501-2009-000001"]
+            assert found("没有这个人") == []

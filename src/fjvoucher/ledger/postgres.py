@@ -327,10 +327,11 @@ class PostgresStorage:
 
     @_explained
     def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
-               today: dt.date) -> list[Voucher]:
+               today: dt.date, containing: tuple[str, str] | None = None,
+               limit: int | None = None) -> list[Voucher]:
         """Return the vouchers matching every filter given (month of 发证日期), by issue date and NO."""
-        where, params = select_where(month, status, expiring_within, today, "%s")
-        rows = self.db.execute(f"{_SELECT} {where} ORDER BY v.issued_on, v.voucher_no", params)
+        where, params = select_where(month, status, expiring_within, today, "%s", containing, limit)
+        rows = self.db.execute(f"{_SELECT} {where}", params)
         return [voucher_from_row(r) for r in rows]
 
     @_explained

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -118,7 +119,8 @@ class Storage(Protocol):
     def by_code(self, voucher_no: str, code: str) -> Voucher | None: ...
     def for_certificate(self, certificate_no: str) -> list[Voucher]: ...
     def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
-               today: dt.date) -> list[Voucher]: ...
+               today: dt.date, containing: tuple[str, str] | None = None,
+               limit: int | None = None) -> list[Voucher]: ...
     def history(self, voucher_no: str) -> list[Event]: ...
     def events_between(self, start: dt.datetime, end: dt.datetime) -> list[Event]: ...
     def status_at(self, voucher_no: str, moment: dt.datetime) -> str: ...
@@ -351,10 +353,11 @@ class SqliteStorage:
 
     @_explained
     def select(self, *, month: str | None, status: str | None, expiring_within: int | None,
-               today: dt.date) -> list[Voucher]:
+               today: dt.date, containing: tuple[str, str] | None = None,
+               limit: int | None = None) -> list[Voucher]:
         """Return the vouchers matching every filter given (month of 发证日期), by issue date and NO."""
-        where, params = select_where(month, status, expiring_within, today, "?")
-        rows = self.db.execute(f"{_SELECT} {where} ORDER BY v.issued_on, v.voucher_no", params)
+        where, params = select_where(month, status, expiring_within, today, "?", containing, limit)
+        rows = self.db.execute(f"{_SELECT} {where}", params)
         return [voucher_from_row(r) for r in rows]
 
     @_explained
@@ -557,10 +560,25 @@ def _statements(script: str) -> Iterator[str]:
         yield buffer.strip()
 
 
+SEARCHABLE = ("name", "certificate_no")  # the columns `select(containing=…)` may look into
+
+
 def select_where(month: str | None, status: str | None, expiring_within: int | None, today: dt.date,
-                 mark: str) -> tuple[str, list]:
-    """Return the WHERE clause and parameters of `select`'s filters, with `mark` as the backend's placeholder."""
-    clauses, params = [], []
+                 mark: str, containing: tuple[str, str] | None = None,
+                 limit: int | None = None) -> tuple[str, list]:
+    """Return the WHERE, ORDER and LIMIT clauses and parameters of `select`, with `mark` as the backend's placeholder.
+
+    `containing` (column, text) keeps the vouchers whose column holds the text anywhere: LIKE with the
+    text's own % and _ escaped, so both backends search in the database rather than in Python.
+    """
+    clauses: list[str] = []
+    params: list[str | int] = []
+    if containing is not None:
+        column, text = containing
+        if column not in SEARCHABLE:
+            raise ValueError(f"not a searchable column: {column}")
+        clauses.append(f"v.{column} LIKE {mark} ESCAPE '!'")
+        params.append("%" + re.sub(r"([!%_])", r"!\1", text) + "%")
     if month:
         clauses.append(f"substr(v.issued_on, 1, 7) = {mark}")
         params.append(month)
@@ -570,7 +588,12 @@ def select_where(month: str | None, status: str | None, expiring_within: int | N
     if expiring_within is not None:
         clauses.append(f"v.status = 'issued' AND v.expires_on >= {mark} AND v.expires_on <= {mark}")
         params += [today.isoformat(), (today + dt.timedelta(days=expiring_within)).isoformat()]
-    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+    where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+    order = "ORDER BY v.issued_on, v.voucher_no"
+    if limit is not None:
+        order += f" LIMIT {mark}"
+        params.append(limit)
+    return where + order, params
 
 
 def voucher_from_row(row: Any) -> Voucher:
