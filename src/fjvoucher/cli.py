@@ -656,6 +656,38 @@ def report(month: str, output: Path | None, force: bool, ledger: str | None) -> 
     _ledger_line(choice)
 
 
+@cli.command(short_help="导出月度交换文件 · the month's signed file for the province")
+@click.option("--month", required=True, help="The month to export, as 2026-11.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: CENTRE-MONTH.fjv).")
+@click.option("--center-code", default=None, help="This centre's code (default: `fjvoucher config`'s center_code, "
+              "else the one code the ledger's vouchers carry).")
+@LEDGER
+def export(month: str, output: Path | None, center_code: str | None, ledger: str | None) -> None:
+    """导出月度交换文件 · Write MONTH's events, with the chain's hashes, signed with the centre key.
+
+    For a province without a connection: send the file (it holds personal data: owner-only) to the
+    province, which imports it with `fjvoucher province import`.  The ledger is audited first; an
+    empty month still gives a file; exporting the month again gives the same bytes.
+
+    例 Example:
+
+    \b
+      fjvoucher export --month 2026-11 -o 3501-2026-11.fjv
+    """
+    from fjvoucher.config import setting
+    from fjvoucher.ledger.exchange import export_month, sole_centre
+
+    _check_month(month)
+    choice, book = open_ledger(ledger)
+    with book:
+        centre = center_code or setting("center_code") or sole_centre(book)
+        written = export_month(book, month, output or Path(f"{centre}-{month}.fjv"), centre)
+    click.echo(f"中心 {written.centre} {month}：第 {written.start[0] + 1}–{written.end[0]} 条事件，共 "
+               f"{len(written.events)} 条，已签名 {written.fingerprint}，已写出 (written): {written.path}")
+    _ledger_line(choice)
+
+
 @cli.command(short_help="国家证书已到 · national certificates arrived")
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--reason", default=NATIONAL_CERTIFICATE, show_default=True,
@@ -935,7 +967,7 @@ def desk(no_browser: bool, shortcut: bool) -> None:
 
 @cli.group(short_help="省指导中心 · the province's registry and upload")
 def province() -> None:
-    """省指导中心 · The province's side: the shared ledger, and the month's upload to the national query system."""
+    """省指导中心 · The province's side: the shared ledger or the registry of monthly files, and the upload."""
 
 
 @province.command(name="init", short_help="建立省共享台账 · set up the shared PostgreSQL ledger")
@@ -1032,6 +1064,89 @@ def upload(month: str, output: Path | None, check_only: bool, fmt: str, lang: st
     sys.exit(ExitCode.OK if check.valid else ExitCode.PROBLEMS)
 
 
+@province.command(name="import", short_help="导入各中心的月度文件 · import the centres' monthly files")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@REPORT_FORMAT
+@LEDGER
+def province_import(files: tuple[Path, ...], fmt: str, ledger: str | None) -> None:
+    """导入各中心的月度文件 · Import the centres' signed monthly files (fjvoucher export) into the registry.
+
+    Each file must be signed with its centre's listed key (`province keys add`), continue the
+    centre's chain where the registry's copy ends (a missing month is named) and leave what was
+    imported unchanged (a rewritten history is refused, naming the first event that differs).
+    Files are applied per centre in chain order, whatever the order given; each one whole or not at
+    all; a file imported again changes nothing.  The registry is a SQLite ledger signed with this
+    computer's key.  Exit 1 when a file is refused.
+
+    例 Example:
+
+    \b
+      fjvoucher province import --ledger 省登记库.db 收到/*.fjv
+    """
+    from fjvoucher.province.imports import import_files, open_registry
+
+    choice = _ledger(ledger)
+    with open_registry(choice.path) as book:
+        report = import_files(book, list(files))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    _ledger_line(choice, err=fmt == "json")
+    sys.exit(report.exit_code)
+
+
+@province.group(short_help="各中心的公钥 · the centres' public keys")
+def keys() -> None:
+    """各中心的公钥 · The centres' public keys the registry accepts monthly files from."""
+
+
+@keys.command(name="add", short_help="登记中心的公钥 · list a centre's public key")
+@click.argument("centre")
+@click.argument("key")
+@LEDGER
+def keys_add(centre: str, key: str, ledger: str | None) -> None:
+    """登记中心的公钥 · List CENTRE's public KEY (the file `fjvoucher config key` wrote, or its hex).
+
+    Compare the fingerprint it prints with the centre's (by telephone) before importing its files.
+
+    例 Example:
+
+    \b
+      fjvoucher province keys add 3501 3501.pub --ledger 省登记库.db
+    """
+    from fjvoucher.province.imports import add_key, open_registry
+
+    text = Path(key).read_text(encoding="utf-8") if Path(key).is_file() else key
+    choice = _ledger(ledger)
+    with open_registry(choice.path) as book:
+        shown_key, added = add_key(book, centre, text)
+    click.echo(f"中心 {centre}：{shown_key}（{'已登记 listed' if added else '早已登记，没有改动 already listed'}）")
+    _ledger_line(choice)
+
+
+@keys.command(name="list", short_help="列出已登记的公钥 · the listed keys")
+@LEDGER
+def keys_list(ledger: str | None) -> None:
+    """列出已登记的公钥 · List the centres and their keys' fingerprints.
+
+    例 Example:
+
+    \b
+      fjvoucher province keys list --ledger 省登记库.db
+    """
+    from fjvoucher.province.imports import list_keys, open_registry
+
+    choice = _ledger(ledger)
+    with open_registry(choice.path, create=False) as book:
+        listed = list_keys(book)
+    for centre, shown_key in listed:
+        click.echo(f"{centre}  {shown_key}")
+    click.echo(f"已登记 {len(listed)} 个中心 (centres listed)")
+    _ledger_line(choice)
+
+
 def _check_month(month: str) -> None:
     import re
 
@@ -1066,6 +1181,33 @@ def config(ctx: click.Context) -> None:
     key = fjvoucher.centre_key()
     click.echo(f"中心签名密钥 signing key: {key.path}")
     click.echo(f"      {key.fingerprint or '（尚未生成：第一次写台账时生成）(made on first write)'}")
+
+
+@config.command(name="key", short_help="写出本中心的公钥 · write the centre's public key")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the public key to this file, for the province (`province keys add`).")
+def config_key(output: Path | None) -> None:
+    """写出本中心的公钥 · Show the centre's public key and fingerprint; write it to a file for the province.
+
+    The public key only checks signatures: it can be sent by e-mail; tell the fingerprint by telephone.
+
+    例 Example:
+
+    \b
+      fjvoucher config key -o 3501.pub
+    """
+    from fjvoucher.atomic import write_bytes_atomic
+    from fjvoucher.ledger.exchange import public_key_text
+    from fjvoucher.ledger.keys import key_path, load_key
+
+    key = load_key(create=False)
+    if key is None:
+        raise Failure(f"本机还没有中心签名密钥 {key_path()}：第一次写台账时生成 (no key yet)", ExitCode.PROBLEMS,
+                      "ledger-error")
+    click.echo(f"{key.fingerprint}\n{key.public_key}")
+    if output:
+        write_bytes_atomic(output, public_key_text(key.public_key).encode("utf-8"))
+        click.echo(f"已写出 (written): {output}")
 
 
 @config.command(name="set", short_help="修改一项设置 · change one setting")
@@ -1176,12 +1318,18 @@ def help_reference() -> str:
     for name, command in cli.commands.items():
         ctx = click.Context(command, info_name=name, parent=root, terminal_width=HELP_WIDTH,
                             max_content_width=HELP_WIDTH)
-        sections.append(_help_section(ctx, command, f"fjvoucher {name}"))
-        for sub_name, sub in getattr(command, "commands", {}).items():
-            sub_ctx = click.Context(sub, info_name=sub_name, parent=ctx, terminal_width=HELP_WIDTH,
-                                    max_content_width=HELP_WIDTH)
-            sections.append(_help_section(sub_ctx, sub, f"fjvoucher {name} {sub_name}"))
+        sections += _help_sections(ctx, command, f"fjvoucher {name}")
     return "\n\n".join(sections)
+
+
+def _help_sections(ctx: click.Context, command: click.Command, title: str) -> list[str]:
+    """Return the help of `command` and of its subcommands, depth first (province keys add)."""
+    sections = [_help_section(ctx, command, title)]
+    for sub_name, sub in getattr(command, "commands", {}).items():
+        sub_ctx = click.Context(sub, info_name=sub_name, parent=ctx, terminal_width=HELP_WIDTH,
+                                max_content_width=HELP_WIDTH)
+        sections += _help_sections(sub_ctx, sub, f"{title} {sub_name}")
+    return sections
 
 
 def _help_section(ctx: click.Context, command: click.Command, title: str) -> str:

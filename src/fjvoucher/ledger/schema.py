@@ -7,6 +7,9 @@ verification code and the application id that marks the file as a fjvoucher ledg
 chains the events (each carries the hash of the one before it and its own, see chain.py), adds
 what each event changes in the voucher's row (`data`: the whole row at issue), the `placed` event,
 and the signed head; the chain itself is built by the code above storage, in the same transaction.
+Version 5 adds the province's registry of imported centre chains (province/imports.py): the centres'
+public keys, each imported event's place in its centre's chain, and the files imported; a centre's
+own ledger keeps these tables empty.
 """
 
 from __future__ import annotations
@@ -109,6 +112,20 @@ CREATE TRIGGER events_come_chained BEFORE INSERT ON events WHEN NEW.hash = ''
  BEGIN SELECT RAISE(ABORT, 'ledger events are chained'); END;
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3), (4, V4))
+# 5: the province's registry of imported monthly exchanges.  `imported_events` ties an event of the registry's
+# own chain (`number`, its events.id) to its place in its centre's chain; like events, never edited or deleted.
+V5 = """
+CREATE TABLE centre_keys ( center_code TEXT PRIMARY KEY, public_key TEXT NOT NULL, added_at TEXT NOT NULL);
+CREATE TABLE imported_events ( number INTEGER PRIMARY KEY, center_code TEXT NOT NULL, center_number INTEGER NOT NULL,
+ center_hash TEXT NOT NULL, UNIQUE (center_code, center_number));
+CREATE TABLE imports ( sha256 TEXT PRIMARY KEY, center_code TEXT NOT NULL, month TEXT NOT NULL,
+ from_count INTEGER NOT NULL, to_count INTEGER NOT NULL, added INTEGER NOT NULL, at TEXT NOT NULL);
+CREATE TRIGGER imported_events_are_never_edited BEFORE UPDATE ON imported_events
+ BEGIN SELECT RAISE(ABORT, 'imported events are never edited'); END;
+CREATE TRIGGER imported_events_are_never_deleted BEFORE DELETE ON imported_events
+ BEGIN SELECT RAISE(ABORT, 'imported events are never deleted'); END;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3), (4, V4), (5, V5))
 CHAINED = 4  # the version whose migration asks the code above storage to build the chain
 LATEST = MIGRATIONS[-1][0]

@@ -301,7 +301,7 @@ class SqliteStorage:
         legacy = app_id == 0 and version == 1 and {"vouchers", "serials"} <= tables  # written by 0.1.0
         if not (legacy or app_id == APPLICATION_ID):  # an empty SQLite file too: ledgers are made by _create
             raise _not_a_ledger(self.path, "foreign")
-        if version < LATEST and "head" in tables:  # made by a migration the version says did not run
+        if version < CHAINED and "head" in tables:  # made by a migration the version says did not run
             raise LedgerError(f"凭证台账 {self.path} 的版本标记被改动（{version}）。请运行 fjvoucher audit 查看，"
                               "并用备份恢复 (the file's marks were changed)", code="ledger-tampered")
         if version > LATEST:
@@ -541,6 +541,66 @@ class SqliteStorage:
             origin.backup(self.db)
         finally:
             origin.close()
+
+    # --- the province's registry of imported centre chains (SQLite only; province/imports.py) ---------
+
+    @_explained
+    def centre_keys(self) -> dict[str, str]:
+        """Return the centres' public keys (hex) the registry accepts, by centre code."""
+        return dict(self.db.execute("SELECT center_code, public_key FROM centre_keys ORDER BY center_code"))
+
+    def add_centre_key(self, center_code: str, public_key: str, at: str) -> None:
+        """List a centre's public key (inside the caller's transaction)."""
+        self.db.execute("INSERT INTO centre_keys (center_code, public_key, added_at) VALUES (?, ?, ?)",
+                        (center_code, public_key, at))
+
+    @_explained
+    def centre_tip(self, center_code: str) -> tuple[int, str] | None:
+        """Return the number and hash of the last event imported from `center_code`'s chain, or None."""
+        row = self.db.execute("SELECT center_number, center_hash FROM imported_events WHERE center_code = ? "
+                              "ORDER BY center_number DESC LIMIT 1", (center_code,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    @_explained
+    def centre_events(self, center_code: str, first: int, last: int) -> Iterator[dict]:
+        """Yield the imported events numbered `first`…`last` in `center_code`'s chain: its number and hash, with
+        the registry's event (voucher NO, kind), in order."""
+        yield from self._dicts("SELECT i.center_number, i.center_hash, e.voucher_no, e.kind FROM imported_events i "
+                               "JOIN events e ON e.id = i.number WHERE i.center_code = ? AND i.center_number "
+                               "BETWEEN ? AND ? ORDER BY i.center_number", (center_code, first, last))
+
+    def link_imported(self, links: list[tuple[int, str, int, str]]) -> None:
+        """Record where appended events sit in their centre's chain: (registry number, centre, number, hash)."""
+        self.db.executemany("INSERT INTO imported_events (number, center_code, center_number, center_hash) "
+                            "VALUES (?, ?, ?, ?)", links)
+
+    @_explained
+    def issuing_centre(self, voucher_no: str) -> str | None:
+        """Return the centre whose imported chain issued voucher `voucher_no` ('' for the registry's own), or None."""
+        row = self.db.execute("SELECT coalesce(i.center_code, '') FROM events e LEFT JOIN imported_events i "
+                              "ON i.number = e.id WHERE e.voucher_no = ? AND e.kind IN ('issued', 'reissued') "
+                              "ORDER BY e.id LIMIT 1", (voucher_no,)).fetchone()
+        return row[0] if row else None
+
+    def set_fields(self, voucher_no: str, fields: dict) -> None:
+        """Set named columns of a voucher row (projection.SETS decides which; only the table's own names pass)."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(vouchers)")}
+        if not set(fields) <= columns - {"voucher_no", "status"}:
+            raise ValueError(f"not a voucher column: {sorted(set(fields) - columns)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self.db.execute(f"UPDATE vouchers SET {assignments} WHERE voucher_no = ?", (*fields.values(), voucher_no))
+
+    @_explained
+    def imports(self, center_code: str | None = None) -> list[dict]:
+        """Return the files imported (of one centre), by centre and range."""
+        where, params = ("WHERE center_code = ?", (center_code,)) if center_code else ("", ())
+        return list(self._dicts(f"SELECT * FROM imports {where} ORDER BY center_code, from_count, to_count",
+                                params))
+
+    def record_import(self, row: dict) -> None:
+        """Record one file imported (keys: the imports table's columns); the same file twice is kept once."""
+        self.db.execute(f"INSERT OR IGNORE INTO imports ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                        list(row.values()))
 
 
 def stamp(moment: dt.datetime) -> str:

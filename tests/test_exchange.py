@@ -1,0 +1,283 @@
+"""The offline signed monthly exchange: centres export a month, the province imports it into its registry.
+
+Real ledgers (issued through the library's Batch, each centre with its own key), real files, the CLI.
+"""
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from fjvoucher.ledger.store import Ledger
+from support import Clock, run
+from support.synthetic import make_candidates
+
+CENTRES = {"3501": "福州市", "3502": "厦门市"}
+
+
+@pytest.fixture
+def keys(tmp_path):
+    """Return a key file per centre and the province's (made on first use by the ledger that needs it)."""
+    return {name: tmp_path / "keys" / f"{name}.pem" for name in (*CENTRES, "province")}
+
+
+@pytest.fixture
+def act_as(monkeypatch, keys):
+    """Return a function that makes the test act as a centre or the province (its key signs)."""
+    def act(name):
+        monkeypatch.setenv("FJVOUCHER_KEY", str(keys[name]))
+    return act
+
+
+def issue(ledger_path, centre, rows, clock):
+    """Issue `rows` as `centre` through the ledger's Batch at the clock's time."""
+    with Ledger(ledger_path, clock=clock) as ledger, ledger.batch() as batch:
+        batch.issue([{**{k: str(v) for k, v in r.items() if k != "voucher_no"}, "issued_on": clock().date(),
+                      "batch_file": "b.docx", "page": i + 1} for i, r in enumerate(rows)],
+                    template_sha256="t" * 64, center_code=centre)
+
+
+def candidates(centre, count, seed):
+    rows = make_candidates(count, seed=seed, city=CENTRES[centre])
+    for row in rows:
+        row["certificate_no"] = row["certificate_no"][:11] + str(seed % 10) + row["certificate_no"][12:]
+    return rows
+
+
+@pytest.fixture
+def centres(tmp_path, act_as):
+    """Two centres, each two months (November and December 2026) in its own ledger; return their paths."""
+    paths = {}
+    for seed, centre in enumerate(CENTRES):
+        act_as(centre)
+        path = paths[centre] = tmp_path / f"{centre}.db"
+        clock = Clock(dt.datetime(2026, 11, 10, 9))
+        issue(path, centre, candidates(centre, 4, seed * 10 + 1), clock)
+        clock.set(2026, 12, 3, 10)
+        issue(path, centre, candidates(centre, 3, seed * 10 + 2), clock)
+        with Ledger(path, clock=clock) as ledger:
+            ledger.revoke(f"{centre}-2026-000002", "实为不合格")
+    return paths
+
+
+def export(act_as, tmp_path, paths, centre, month):
+    act_as(centre)
+    target = tmp_path / "sent" / f"{centre}-{month}.fjv"
+    target.parent.mkdir(exist_ok=True)
+    result = run("export", "--month", month, "-o", target, "--ledger", paths[centre])
+    assert result.exit_code == 0, result.output
+    return target
+
+
+@pytest.fixture
+def registry(tmp_path, act_as, centres, keys):
+    """The province's registry with both centres' keys listed (read from the files `config key` writes)."""
+    for centre in CENTRES:
+        act_as(centre)
+        assert run("config", "key", "-o", tmp_path / f"{centre}.pub").exit_code == 0
+    act_as("province")
+    path = tmp_path / "province.db"
+    for centre in CENTRES:
+        result = run("province", "keys", "add", centre, tmp_path / f"{centre}.pub", "--ledger", path)
+        assert result.exit_code == 0, result.output
+    return path
+
+
+def files(act_as, tmp_path, centres):
+    return [export(act_as, tmp_path, centres, c, m) for c in CENTRES for m in ("2026-11", "2026-12")]
+
+
+def import_(act_as, registry, *paths):
+    act_as("province")
+    return run("province", "import", *paths, "--ledger", registry)
+
+
+def content(path):
+    """Return every table's rows of a ledger file, for comparing before and after."""
+    with sqlite3.connect(path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+
+
+def test_two_centres_two_months_round_trip_into_a_registry_that_proves_itself(tmp_path, act_as, centres, registry):
+    sent = files(act_as, tmp_path, centres)
+    result = import_(act_as, registry, *reversed(sent))  # the order given does not matter
+    assert result.exit_code == 0, result.output
+    assert result.output.count("(imported)") == 4
+    assert "新增 16 条事件" in result.output  # 7 issues and 1 revocation a centre
+    act_as("province")
+    audited = run("audit", "--ledger", registry)
+    assert audited.exit_code == 0 and "16 条事件，14 张凭证" in audited.output, audited.output
+    with Ledger(registry) as ledger, Ledger(centres["3501"], readonly=True) as centre:
+        assert ledger.get("3502-2026-000002").status == "revoked"
+        assert ledger.get("3501-2026-000007").fields == centre.get("3501-2026-000007").fields
+        name = ledger.get("3501-2026-000001").fields["name"]
+    answer = run("verify", "3501-2026-000001", "--name", name, "--ledger", registry, "--format", "json")
+    assert answer.exit_code == 0 and json.loads(answer.stdout)["status"] in ("genuine", "expired"), answer.output
+    assert run("province", "duplicates", "--ledger", registry).exit_code == 0
+    upload = run("province", "upload", "--month", "2026-11", "--check", "--ledger", registry)
+    assert "证书记录 8 条" in upload.output, upload.output
+
+
+def test_the_same_file_twice_changes_nothing(tmp_path, act_as, centres, registry):
+    sent = files(act_as, tmp_path, centres)
+    assert import_(act_as, registry, *sent).exit_code == 0
+    before = content(registry)
+    again = import_(act_as, registry, *sent)
+    assert again.exit_code == 0 and again.output.count("already imported") == 4, again.output
+    assert content(registry) == before
+
+
+def test_exporting_a_month_twice_gives_the_same_bytes_owner_only(tmp_path, act_as, centres):
+    first = export(act_as, tmp_path, centres, "3501", "2026-11").read_bytes()
+    second = export(act_as, tmp_path, centres, "3501", "2026-11")
+    assert second.read_bytes() == first and second.stat().st_mode & 0o077 == 0
+    doc = json.loads(first)
+    assert doc["format"] == "fjvoucher-exchange-1" and doc["from"]["count"] == 0 and doc["to"]["count"] == 4
+
+
+def test_a_missing_month_is_named_never_skipped(tmp_path, act_as, centres, registry):
+    november, december = (export(act_as, tmp_path, centres, "3501", m) for m in ("2026-11", "2026-12"))
+    refused = import_(act_as, registry, december)
+    assert refused.exit_code == 1
+    assert "缺少 2026-12 之前的各月" in refused.output and "从第 5 条开始" in refused.output, refused.output
+    assert import_(act_as, registry, november).exit_code == 0
+    act_as("3501")  # January's file comes, December's is still missing
+    january = tmp_path / "sent" / "3501-2027-01.fjv"
+    issue(centres["3501"], "3501", candidates("3501", 1, 7), Clock(dt.datetime(2027, 1, 5, 9)))
+    assert run("export", "--month", "2027-01", "-o", january, "--ledger", centres["3501"]).exit_code == 0
+    refused = import_(act_as, registry, january)
+    assert refused.exit_code == 1 and "缺少 2026-12的文件" in refused.output, refused.output
+    assert import_(act_as, registry, january, december).exit_code == 0
+
+
+def test_an_empty_month_is_exported_and_imported(tmp_path, act_as, centres, registry):
+    assert import_(act_as, registry, *files(act_as, tmp_path, centres)).exit_code == 0
+    empty = export(act_as, tmp_path, centres, "3501", "2027-02")
+    doc = json.loads(empty.read_bytes())
+    assert doc["from"] == doc["to"] and doc["events"] == []
+    result = import_(act_as, registry, empty)
+    assert result.exit_code == 0 and "新增 0 条事件 (imported)" in result.output, result.output
+    with sqlite3.connect(registry) as db:
+        assert ("3501", "2027-02") in db.execute("SELECT center_code, month FROM imports").fetchall()
+
+
+def forged(path, change):
+    doc = json.loads(path.read_bytes())
+    change(doc)
+    forged_path = path.with_name("forged-" + path.name)
+    forged_path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return forged_path
+
+
+def edit_event(doc):
+    data = json.loads(doc["events"][1][9])
+    data[0] += "甲"  # the holder's name
+    doc["events"][1][9] = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def edit_and_rehash(doc):
+    from fjvoucher.ledger.chain import event_hash
+
+    row = doc["events"][-1]
+    row[6] = "改动"
+    row[2] = event_hash(row[0], row[1], *row[3:])
+    doc["to"]["hash"] = row[2]
+
+
+@pytest.mark.parametrize("change, code", [
+    (edit_event, "exchange-broken"),
+    (edit_and_rehash, "exchange-signature"),
+    (lambda doc: doc.update(signature="00" * 64), "exchange-signature"),
+    (lambda doc: doc["events"].pop(), "exchange-broken"),
+    (lambda doc: doc.update(format="something-else"), "exchange-unreadable"),
+])
+def test_a_forged_file_is_refused_and_changes_nothing(tmp_path, act_as, centres, registry, change, code):
+    november = export(act_as, tmp_path, centres, "3501", "2026-11")
+    before = content(registry)
+    result = import_(act_as, registry, forged(november, change), "--format", "json")
+    outcome = json.loads(result.stdout)["files"][0]
+    assert result.exit_code in (1, 2) and outcome["code"] == code, result.output
+    assert str(november.parent) in outcome["message"]
+    assert content(registry) == before
+
+
+def test_a_file_signed_with_another_key_is_refused(tmp_path, act_as, centres, registry, keys):
+    """The key of another centre, or a key the province never listed, cannot speak for 3501."""
+    november = export(act_as, tmp_path, centres, "3501", "2026-11")
+    shutil.copy(keys["3502"], keys["3501"])  # the thief signs 3501's ledger with 3502's key
+    act_as("3501")
+    stolen = tmp_path / "stolen.fjv"
+    with Ledger(centres["3501"]) as ledger:
+        from fjvoucher.ledger.exchange import export_month
+
+        with pytest.raises(Exception, match="另一把密钥"):  # the centre's own audit sees the foreign key
+            export_month(ledger, "2026-11", stolen, "3501")
+    doc = json.loads(november.read_bytes())
+    from fjvoucher.ledger.exchange import signed_message
+    from fjvoucher.ledger.keys import load_key
+
+    key = load_key(create=False)  # 3502's
+    doc["public_key"] = key.public_key
+    doc["signature"] = key.sign(signed_message("3501", "2026-11", (0, doc["from"]["hash"]),
+                                               (4, doc["to"]["hash"]), key.public_key))
+    stolen.write_text(json.dumps(doc), encoding="utf-8")
+    result = import_(act_as, registry, stolen)
+    assert result.exit_code == 1
+    assert "却由密钥" in result.output and "自称来自中心 3501" in result.output, result.output
+    unlisted = tmp_path / "unlisted.db"
+    result = run("province", "import", november, "--ledger", unlisted)
+    assert result.exit_code == 1 and "登记库没有中心 3501 的公钥" in result.output, result.output
+
+
+def test_a_rewritten_history_is_refused_naming_the_first_difference(tmp_path, act_as, centres, registry):
+    november = export(act_as, tmp_path, centres, "3501", "2026-11")
+    assert import_(act_as, registry, november).exit_code == 0
+    act_as("3501")  # the centre rebuilds November: same key, other vouchers
+    rebuilt = tmp_path / "rebuilt.db"
+    issue(rebuilt, "3501", candidates("3501", 4, 99), Clock(dt.datetime(2026, 11, 10, 9)))
+    other = tmp_path / "rebuilt-2026-11.fjv"
+    assert run("export", "--month", "2026-11", "-o", other, "--ledger", rebuilt).exit_code == 0
+    before = content(registry)
+    result = import_(act_as, registry, other)
+    assert result.exit_code == 1, result.output
+    assert "改写了已导入的历史：第 1 条事件已导入的是凭证 3501-2026-000001 的 issued" in result.output
+    assert content(registry) == before
+
+
+def test_a_no_held_by_another_centre_is_refused(tmp_path, act_as, centres, registry):
+    assert import_(act_as, registry, export(act_as, tmp_path, centres, "3501", "2026-11")).exit_code == 0
+    act_as("3502")  # 3502 issues NOs in 3501's pattern
+    clash = tmp_path / "clash.db"
+    with Ledger(clash, clock=Clock(dt.datetime(2026, 11, 12, 9))) as ledger, ledger.batch() as batch:
+        batch.issue([{**{k: str(v) for k, v in r.items() if k != "voucher_no"}, "issued_on": dt.date(2026, 11, 12),
+                      "batch_file": "", "page": None} for r in candidates("3502", 2, 55)],
+                    template_sha256="", center_code="3501")
+    sent = tmp_path / "clash.fjv"
+    assert run("export", "--month", "2026-11", "-o", sent, "--center-code", "3502", "--ledger", clash).exit_code == 0
+    result = import_(act_as, registry, sent)
+    assert result.exit_code == 1 and "凭证编号 3501-2026-000001 已由中心 3501 发放" in result.output, result.output
+
+
+def test_a_postgresql_ledger_is_not_an_offline_registry(postgres_url, tmp_path):
+    result = run("province", "keys", "list", "--ledger", postgres_url)
+    assert result.exit_code == 2 and "SQLite" in result.output, result.output
+
+
+def test_serve_answers_from_the_registry(tmp_path, act_as, centres, registry):
+    from starlette.testclient import TestClient
+
+    from fjvoucher.web.app import Ledgers, create_app
+
+    assert import_(act_as, registry, *files(act_as, tmp_path, centres)).exit_code == 0
+    act_as("province")
+    with Ledger(registry, readonly=True) as ledger:
+        name = ledger.get("3502-2026-000003").fields["name"]
+    ledgers = Ledgers([registry])
+    with TestClient(create_app(ledgers, per_minute=0)) as client:
+        answer = client.get("/api/verify", params={"no": "3502-2026-000003", "name": name}).json()
+        revoked = client.get("/api/verify", params={"no": "3502-2026-000002", "name": "x"}).json()
+    ledgers.close()
+    assert answer["status"] in ("genuine", "expired") and revoked["status"] == "unknown"  # a wrong name: unknown
