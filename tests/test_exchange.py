@@ -256,7 +256,8 @@ def test_a_no_held_by_another_centre_is_refused(tmp_path, act_as, centres, regis
                       "batch_file": "", "page": None} for r in candidates("3502", 2, 55)],
                     template_sha256="", center_code="3501")
     sent = tmp_path / "clash.fjv"
-    assert run("export", "--month", "2026-11", "-o", sent, "--center-code", "3502", "--ledger", clash).exit_code == 0
+    assert run("config", "set", "center_code", "3502").exit_code == 0  # the vouchers say 3501: the setting says who
+    assert run("export", "--month", "2026-11", "-o", sent, "--ledger", clash).exit_code == 0
     result = import_(act_as, registry, sent)
     assert result.exit_code == 1 and "凭证编号 3501-2026-000001 已由中心 3501 发放" in result.output, result.output
 

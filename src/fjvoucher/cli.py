@@ -660,14 +660,13 @@ def report(month: str, output: Path | None, force: bool, ledger: str | None) -> 
 @click.option("--month", required=True, help="The month to export, as 2026-11.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (default: CENTRE-MONTH.fjv).")
-@click.option("--center-code", default=None, help="This centre's code (default: `fjvoucher config`'s center_code, "
-              "else the one code the ledger's vouchers carry).")
 @LEDGER
-def export(month: str, output: Path | None, center_code: str | None, ledger: str | None) -> None:
+def export(month: str, output: Path | None, ledger: str | None) -> None:
     """导出月度交换文件 · Write MONTH's events, with the chain's hashes, signed with the centre key.
 
     For a province without a connection: send the file (it holds personal data: owner-only) to the
-    province, which imports it with `fjvoucher province import`.  The ledger is audited first; an
+    province, which imports it with `fjvoucher province import`.  The centre is `fjvoucher config`'s
+    center_code, else the one code the ledger's vouchers carry.  The ledger is audited first; an
     empty month still gives a file; exporting the month again gives the same bytes.
 
     例 Example:
@@ -681,7 +680,7 @@ def export(month: str, output: Path | None, center_code: str | None, ledger: str
     _check_month(month)
     choice, book = open_ledger(ledger)
     with book:
-        centre = center_code or setting("center_code") or sole_centre(book)
+        centre = setting("center_code") or sole_centre(book)
         written = export_month(book, month, output or Path(f"{centre}-{month}.fjv"), centre)
     click.echo(f"中心 {written.centre} {month}：第 {written.start[0] + 1}–{written.end[0]} 条事件，共 "
                f"{len(written.events)} 条，已签名 {written.fingerprint}，已写出 (written): {written.path}")

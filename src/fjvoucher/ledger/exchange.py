@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import ExitCode, FjvoucherError, InputError, LedgerError
@@ -106,7 +107,7 @@ def sole_centre(ledger: Ledger) -> str:
     if len(codes) == 1 and CENTER_CODE.fullmatch(codes[0]):
         return codes[0]
     found = "、".join(codes) or "（台账中还没有凭证 no vouchers yet）"
-    raise InputError(f"不能确定本中心的代码（台账中的中心代码：{found}）。请加 --center-code 3501，或 "
+    raise InputError(f"不能确定本中心的代码（台账中的中心代码：{found}）。请先设置 "
                      "fjvoucher config set center_code 3501 (say which centre exports)", code="usage")
 
 
@@ -145,6 +146,7 @@ def _parsed(path: Path, doc: object, sha256: str) -> Exchange:
     if not all(isinstance(e, dict) and isinstance(e.get("count"), int) and isinstance(e.get("hash"), str)
                for e in ends):
         raise bad("from/to")
+    start, end = cast("list[dict]", ends)
     centre, month, key = doc.get("centre"), doc.get("month"), doc.get("public_key")
     if not (isinstance(centre, str) and CENTER_CODE.fullmatch(centre) and isinstance(month, str)
             and len(month) == MONTH_LENGTH and isinstance(key, str)):
@@ -157,8 +159,8 @@ def _parsed(path: Path, doc: object, sha256: str) -> Exchange:
                and all(isinstance(v, str) for v in r[1:]) for r in doc["events"]):
         raise bad("an event is not a row of the columns: a number, then text")
     events = tuple(dict(zip(COLUMNS, r, strict=True)) for r in doc["events"])
-    return Exchange(path, centre, month, key, (ends[0]["count"], ends[0]["hash"]),
-                    (ends[1]["count"], ends[1]["hash"]), events, sha256)
+    return Exchange(path, centre, month, key, (start["count"], start["hash"]), (end["count"], end["hash"]), events,
+                    sha256)
 
 
 def prove_run(exchange: Exchange) -> None:

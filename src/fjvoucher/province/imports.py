@@ -49,7 +49,8 @@ class Outcome:
         """Return the outcome in one line for the clerk."""
         if self.status == "refused":
             return f"[未导入 refused] {self.message}"
-        what = f"新增 {self.added} 条事件 (imported)" if self.status == "imported" else "已导入过，没有改动 (already imported)"
+        what = (f"新增 {self.added} 条事件 (imported)" if self.status == "imported"
+                else "已导入过，没有改动 (already imported)")
         return f"{self.path}：中心 {self.centre} {self.month}，{what}"
 
     def to_dict(self) -> dict:
@@ -162,7 +163,8 @@ def _import_one(ledger: Ledger, storage: SqliteStorage, exchange: Exchange) -> O
         _check_overlap(storage, exchange, tip)
         new = [e for e in exchange.events if e["number"] > tip[0]]
         known = any(r["sha256"] == exchange.sha256 for r in storage.imports(exchange.centre))
-        links, owned = [], set()
+        links: list[tuple[int, str, int, str]] = []
+        owned: set[str] = set()
         for event in new:
             _apply(storage, exchange, event, owned)
             stored = batch.chain.append(Event(event["voucher_no"], event["kind"], _moment(exchange, event),
@@ -228,8 +230,9 @@ def _check_overlap(storage: SqliteStorage, exchange: Exchange, tip: tuple[int, s
             continue
         now = f"，文件中是凭证 {new['voucher_no']} 的 {new['kind']}" if new else ""
         raise refused(exchange.path, "exchange-rewritten",
-                      f"中心 {exchange.centre} 改写了已导入的历史：第 {number} 条事件已导入的是凭证 {old['voucher_no']} "
-                      f"的 {old['kind']}（哈希 {old['center_hash'][:16]}…）{now}（哈希 {new_hash[:16]}…）",
+                      f"中心 {exchange.centre} 改写了已导入的历史：第 {number} 条事件已导入的是凭证 "
+                      f"{old['voucher_no']} 的 {old['kind']}（哈希 {old['center_hash'][:16]}…）"
+                      f"{now}（哈希 {new_hash[:16]}…）",
                       "已导入的事件不能更改：请与中心核实其台账为何与上报的不同（fjvoucher audit）")
 
 
