@@ -282,3 +282,93 @@ def test_serve_answers_from_the_registry(tmp_path, act_as, centres, registry):
         revoked = client.get("/api/verify", params={"no": "3502-2026-000002", "name": "x"}).json()
     ledgers.close()
     assert answer["status"] in ("genuine", "expired") and revoked["status"] == "unknown"  # a wrong name: unknown
+
+
+def signed_file(path, centre, month, start, rows):
+    """Write a month's file for `centre` from event rows (COLUMNS' values), signed with the key now in use."""
+    from fjvoucher.ledger.exchange import COLUMNS, FORMAT, encode_file, signed_message
+    from fjvoucher.ledger.keys import load_key
+
+    key = load_key(create=False)
+    end = (rows[-1][0], rows[-1][2]) if rows else start
+    header = {"format": FORMAT, "centre": centre, "month": month, "public_key": key.public_key,
+              "fingerprint": key.fingerprint, "from": {"count": start[0], "hash": start[1]},
+              "to": {"count": end[0], "hash": end[1]},
+              "signature": key.sign(signed_message(centre, month, start, end, key.public_key)),
+              "columns": list(COLUMNS)}
+    path.write_bytes(encode_file(header, rows))
+    return path
+
+
+def test_a_centre_cannot_change_another_centres_voucher(tmp_path, act_as, centres, registry):
+    """3502 signs a file of its own chain that revokes a voucher of 3501: refused, the voucher untouched."""
+    from fjvoucher.ledger.chain import event_hash
+
+    sent = [export(act_as, tmp_path, centres, c, "2026-11") for c in CENTRES]
+    assert import_(act_as, registry, *sent).exit_code == 0
+    tip = json.loads(sent[1].read_bytes())["to"]
+    act_as("3502")
+    event = [5, tip["hash"], "", "3501-2026-000001", "revoked", "2026-12-05T09:00:00", "收回", "clerk", "", "{}"]
+    event[2] = event_hash(event[0], event[1], *event[3:])
+    hostile = signed_file(tmp_path / "hostile.fjv", "3502", "2026-12", (tip["count"], tip["hash"]), [event])
+    result = import_(act_as, registry, hostile)
+    assert result.exit_code == 1 and "不是中心 3502 发放的" in result.output, result.output
+    with Ledger(registry, readonly=True) as ledger:
+        assert ledger.get("3501-2026-000001").status == "issued"
+
+
+def test_keys_are_listed_once_and_another_key_for_a_listed_centre_is_refused(tmp_path, act_as, registry, keys):
+    act_as("3501")
+    again = run("province", "keys", "add", "3501", tmp_path / "3501.pub", "--ledger", registry)
+    assert again.exit_code == 0 and "already listed" in again.output
+    from fjvoucher.ledger.keys import load_key
+
+    act_as("province")
+    other = load_key(create=True).public_key
+    taken = run("province", "keys", "add", "3501", other, "--ledger", registry)
+    assert taken.exit_code == 1 and "已登记密钥" in taken.output, taken.output
+    listed = run("province", "keys", "list", "--ledger", registry)
+    assert listed.output.count("ed25519:") == 2 and "已登记 2 个中心" in listed.output
+    assert run("province", "keys", "add", "3501", "not-a-key", "--ledger", registry).exit_code == 2
+
+
+def test_a_month_exported_early_then_again_adds_only_what_is_new(tmp_path, act_as, registry):
+    act_as("3501")
+    ledger = tmp_path / "early.db"
+    issue(ledger, "3501", candidates("3501", 2, 31), Clock(dt.datetime(2026, 11, 10, 9)))
+    early = tmp_path / "early.fjv"
+    assert run("export", "--month", "2026-11", "-o", early, "--ledger", ledger).exit_code == 0
+    issue(ledger, "3501", candidates("3501", 3, 32), Clock(dt.datetime(2026, 11, 20, 9)))
+    whole = tmp_path / "whole.fjv"
+    assert run("export", "--month", "2026-11", "-o", whole, "--ledger", ledger).exit_code == 0
+    assert "新增 2 条事件" in import_(act_as, registry, early).output
+    result = import_(act_as, registry, whole, early)
+    assert result.exit_code == 0 and "新增 3 条事件" in result.output and "already imported" in result.output
+
+
+def test_province_duplicates_finds_one_person_with_vouchers_from_two_centres(tmp_path, act_as, centres, registry):
+    twin = candidates("3501", 4, 1)[0]  # 3501's first holder, the same occupation and level
+    twin["certificate_no"] = twin["certificate_no"][:4] + "02" + twin["certificate_no"][6:11] + "9" + \
+        twin["certificate_no"][12:]
+    act_as("3502")
+    issue(centres["3502"], "3502", [twin], Clock(dt.datetime(2026, 12, 20, 9)))
+    assert import_(act_as, registry, *files(act_as, tmp_path, centres)).exit_code == 0
+    found = run("province", "duplicates", "--ledger", registry, "--format", "json")
+    assert found.exit_code == 1, found.output
+    [duplicate] = json.loads(found.stdout)
+    assert [v["voucher_no"] for v in duplicate["vouchers"]] == ["3501-2026-000001", "3502-2026-000008"]
+
+
+def test_a_ledger_of_the_version_before_upgrades_and_still_audits_clean(tmp_path):
+    """Schema 5 only adds the registry's tables: a centre's version-4 ledger takes them, empty, and proves itself."""
+    path = tmp_path / "v4.db"
+    issue(path, "3501", candidates("3501", 3, 41), Clock(dt.datetime(2026, 11, 10, 9)))
+    with sqlite3.connect(path) as db:
+        for table in ("centre_keys", "imported_events", "imports"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("PRAGMA user_version = 4")
+    result = run("audit", "--ledger", path)
+    assert result.exit_code == 0 and "3 张凭证" in result.output, result.output
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert db.execute("SELECT count(*) FROM imported_events").fetchone()[0] == 0

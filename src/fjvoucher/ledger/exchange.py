@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
@@ -48,6 +48,7 @@ class Exchange:
     end: tuple[int, str]  # (count, hash) after it: the closing head
     events: tuple[dict, ...]  # COLUMNS → value as stored at the centre
     sha256: str  # of the file's bytes
+    signature: str = ""  # hex Ed25519 signature of signed_message(…)
 
     @property
     def fingerprint(self) -> str:
@@ -83,15 +84,16 @@ def export_month(ledger: Ledger, month: str, path: Path, centre: str | None = No
     events = [{c: row["id"] if c == "number" else row[c] for c in COLUMNS}
               for row in ledger.storage.raw_events() if start[0] < row["id"] <= end[0]]
     key = ledger.key
+    signature = key.sign(signed_message(centre, month, start, end, key.public_key))
     header = {"format": FORMAT, "centre": centre, "month": month, "public_key": key.public_key,
               "fingerprint": key.fingerprint, "from": {"count": start[0], "hash": start[1]},
               "to": {"count": end[0], "hash": end[1]},
-              "signature": key.sign(signed_message(centre, month, start, end, key.public_key)),
+              "signature": signature,
               "columns": list(COLUMNS)}
     data = encode_file(header, [[e[c] for c in COLUMNS] for e in events])
     write_bytes_atomic(Path(path), data)
     return Exchange(Path(path), centre, month, key.public_key, start, end, tuple(events),
-                    hashlib.sha256(data).hexdigest())
+                    hashlib.sha256(data).hexdigest(), signature)
 
 
 def encode_file(header: dict, rows: list[list]) -> bytes:
@@ -111,25 +113,39 @@ def sole_centre(ledger: Ledger) -> str:
                      "fjvoucher config set center_code 3501 (say which centre exports)", code="usage")
 
 
+def peek_exchange(path: Path) -> Exchange:
+    """Return a month's file's header (who, which month, which run of the chain), its events left out, unproven.
+
+    Enough to put files in chain order without holding every file's events at once.
+    """
+    exchange = _read(Path(path))
+    return replace(exchange, events=())
+
+
 def read_exchange(path: Path) -> Exchange:
     """Read a month's file and prove it by itself: its signature, and every event's hash and link.
 
     Whether the key is the centre's is the registry's question (province/imports.py).  Raise
     ExchangeRefused naming the file and what is wrong.
     """
-    path = Path(path)
+    exchange = _read(Path(path))
+    doc_signature = exchange.signature
+    message = signed_message(exchange.centre, exchange.month, exchange.start, exchange.end, exchange.public_key)
+    if not signature_valid(exchange.public_key, doc_signature, message):
+        raise refused(path, "exchange-signature", "签名无效：文件在导出后被改动，或签名是伪造的",
+                      "请让中心重新导出并发送")
+    prove_run(exchange)
+    return exchange
+
+
+def _read(path: Path) -> Exchange:
+    """Return the file's content checked for shape; raise ExchangeRefused when it cannot be read as one."""
     try:
         data = path.read_bytes()
         doc = json.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise refused(path, "exchange-unreadable", f"无法读取（{exc}）", "请让中心重新导出并发送") from exc
-    exchange = _parsed(path, doc, hashlib.sha256(data).hexdigest())
-    message = signed_message(exchange.centre, exchange.month, exchange.start, exchange.end, exchange.public_key)
-    if not signature_valid(exchange.public_key, str(doc.get("signature")), message):
-        raise refused(path, "exchange-signature", "签名无效：文件在导出后被改动，或签名是伪造的",
-                      "请让中心重新导出并发送")
-    prove_run(exchange)
-    return exchange
+    return _parsed(path, doc, hashlib.sha256(data).hexdigest())
 
 
 def _parsed(path: Path, doc: object, sha256: str) -> Exchange:
@@ -160,7 +176,7 @@ def _parsed(path: Path, doc: object, sha256: str) -> Exchange:
         raise bad("an event is not a row of the columns: a number, then text")
     events = tuple(dict(zip(COLUMNS, r, strict=True)) for r in doc["events"])
     return Exchange(path, centre, month, key, (start["count"], start["hash"]), (end["count"], end["hash"]), events,
-                    sha256)
+                    sha256, str(doc.get("signature")))
 
 
 def prove_run(exchange: Exchange) -> None:

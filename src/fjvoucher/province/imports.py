@@ -16,11 +16,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fjvoucher.errors import InputError
+from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.layout import CENTER_CODE, printable
 from fjvoucher.ledger import projection
 from fjvoucher.ledger.chain import GENESIS
-from fjvoucher.ledger.exchange import Exchange, ExchangeRefused, read_exchange, read_public_key, refused
+from fjvoucher.ledger.exchange import Exchange, ExchangeRefused, peek_exchange, read_exchange, read_public_key, refused
 from fjvoucher.ledger.keys import fingerprint
 from fjvoucher.ledger.location import Location, is_database_url
 from fjvoucher.ledger.monthly import month_bounds
@@ -118,9 +118,9 @@ def add_key(ledger: Ledger, centre: str, key_text: str) -> tuple[str, bool]:
         if listed == key:
             return fingerprint(key), False
         if listed is not None:
-            raise InputError(f"中心 {centre} 已登记密钥 {fingerprint(listed)}，不能再登记 {fingerprint(key)}。"
-                             "中心换了密钥时请与中心核实 (the centre has another key listed)",
-                             code="exchange-key-taken")
+            raise LedgerError(f"中心 {centre} 已登记密钥 {fingerprint(listed)}，不能再登记 {fingerprint(key)}。"
+                              "中心换了密钥时请与中心核实 (the centre has another key listed)",
+                              code="exchange-key-taken")
         storage.add_centre_key(centre, key, stamp(ledger.clock()))
     return fingerprint(key), True
 
@@ -133,22 +133,26 @@ def list_keys(ledger: Ledger) -> list[tuple[str, str]]:
 def import_files(ledger: Ledger, paths: list[Path]) -> ImportReport:
     """Import the month's files at `paths` into the registry, each centre's in chain order; return each outcome.
 
-    Files are read and proven first (signature, hashes); then applied one transaction each,
-    ordered by centre and place in the chain, whatever the order given.
+    Files are ordered by their headers first, by centre and place in the chain, whatever the order
+    given; then each is read again, proven (signature, hashes) and applied in one transaction, so
+    only one file's events are held at a time.
     """
     storage = registry_storage(ledger)
     report = ImportReport(str(ledger.path))
-    read: list[Exchange] = []
+    headers: list[Exchange] = []
     for path in paths:
         try:
-            read.append(read_exchange(Path(path)))
+            headers.append(peek_exchange(Path(path)))
         except ExchangeRefused as exc:
             report.outcomes.append(Outcome(Path(path), "refused", code=exc.code, message=str(exc)))
-    for exchange in sorted(read, key=lambda e: (e.centre, e.start[0], e.end[0], e.month)):
+    for header in sorted(headers, key=lambda e: (e.centre, e.start[0], e.end[0], e.month)):
         try:
+            exchange = read_exchange(header.path)
+            if exchange.sha256 != header.sha256:
+                raise refused(header.path, "exchange-unreadable", "导入时文件被改动", "请等文件传完后再导入")
             report.outcomes.append(_import_one(ledger, storage, exchange))
         except ExchangeRefused as exc:
-            report.outcomes.append(Outcome(exchange.path, "refused", exchange.centre, exchange.month, code=exc.code,
+            report.outcomes.append(Outcome(header.path, "refused", header.centre, header.month, code=exc.code,
                                            message=str(exc)))
     return report
 
