@@ -193,6 +193,7 @@ def edit_and_rehash(doc):
     (lambda doc: doc.update(signature="00" * 64), "exchange-signature"),
     (lambda doc: doc["events"].pop(), "exchange-broken"),
     (lambda doc: doc.update(format="something-else"), "exchange-unreadable"),
+    (lambda doc: doc.update(fingerprint="ed25519:0000-0000-0000-0000-0000-0000-0000-0000"), "exchange-unreadable"),
 ])
 def test_a_forged_file_is_refused_and_changes_nothing(tmp_path, act_as, centres, registry, change, code):
     november = export(act_as, tmp_path, centres, "3501", "2026-11")
@@ -220,7 +221,7 @@ def test_a_file_signed_with_another_key_is_refused(tmp_path, act_as, centres, re
     from fjvoucher.ledger.keys import load_key
 
     key = load_key(create=False)  # 3502's
-    doc["public_key"] = key.public_key
+    doc["public_key"], doc["fingerprint"] = key.public_key, key.fingerprint
     doc["signature"] = key.sign(signed_message("3501", "2026-11", (0, doc["from"]["hash"]),
                                                (4, doc["to"]["hash"]), key.public_key))
     stolen.write_text(json.dumps(doc), encoding="utf-8")

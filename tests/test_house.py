@@ -31,6 +31,7 @@ def test_the_package_keeps_the_import_rules():
     ("fjvoucher.province.upload", "from fjvoucher.word import render", "imports fjvoucher.word.render"),
     ("fjvoucher.province.upload", "import fjvoucher.merging", "imports fjvoucher.merging"),
     ("fjvoucher.ledger.monthly", "from fjvoucher.province import upload", "imports fjvoucher.province.upload"),
+    ("fjvoucher.ledger.exchange", "from fjvoucher.province import imports", "imports fjvoucher.province.imports"),
 ])
 def test_a_forbidden_import_added_anywhere_is_caught(module, source, broken):
     modules = read_package(SRC)

@@ -169,8 +169,11 @@ def _parsed(path: Path, doc: object, sha256: str) -> Exchange:
         raise bad("centre/month/public_key")
     try:
         month_bounds(month)
+        shown = doc.get("fingerprint", fingerprint(key))
+        if shown != fingerprint(key):  # people compare the fingerprint: it must be the key's own
+            raise bad("the fingerprint is not the key's")
     except ValueError as exc:
-        raise bad(f"month {month}") from exc
+        raise bad(f"month {month} or public_key") from exc
     if not all(isinstance(r, list) and len(r) == len(COLUMNS) and isinstance(r[0], int)
                and all(isinstance(v, str) for v in r[1:]) for r in doc["events"]):
         raise bad("an event is not a row of the columns: a number, then text")
