@@ -138,6 +138,15 @@ def test_exporting_a_month_twice_gives_the_same_bytes_owner_only(tmp_path, act_a
     assert doc["format"] == "fjvoucher-exchange-1" and doc["from"]["count"] == 0 and doc["to"]["count"] == 4
 
 
+def test_export_never_replaces_a_file_it_did_not_write(tmp_path, act_as, centres):
+    act_as("3501")
+    other = tmp_path / "notes.fjv"
+    other.write_text("the clerk's notes", encoding="utf-8")
+    result = run("export", "--month", "2026-11", "-o", other, "--ledger", centres["3501"])
+    assert result.exit_code == 2 and "不是 fjvoucher 导出的交换文件" in result.output, result.output
+    assert other.read_text(encoding="utf-8") == "the clerk's notes"
+
+
 def test_a_missing_month_is_named_never_skipped(tmp_path, act_as, centres, registry):
     november, december = (export(act_as, tmp_path, centres, "3501", m) for m in ("2026-11", "2026-12"))
     refused = import_(act_as, registry, december)

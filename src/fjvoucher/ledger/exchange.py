@@ -29,6 +29,7 @@ FORMAT = "fjvoucher-exchange-1"
 COLUMNS = ("number", "prev", "hash", "voucher_no", "kind", "at", "reason", "actor", "other_no", "data")
 SUFFIX = ".fjv"
 MONTH_LENGTH = 7  # 2026-11
+FILE_START = f'{{"format":"{FORMAT}",'.encode("ascii")  # how export_month's files begin
 
 
 def signed_message(centre: str, month: str, start: tuple[int, str], end: tuple[int, str], public_key: str) -> bytes:
@@ -72,6 +73,9 @@ def export_month(ledger: Ledger, month: str, path: Path, centre: str | None = No
                           "(a PostgreSQL ledger has no chain to export)", code="ledger-unchained")
     if isinstance(ledger.path, Path) and Path(path).resolve() == ledger.path.resolve():
         raise InputError(f"-o {path} 就是凭证台账本身，不能覆盖；请写到另一个文件 (the output is the ledger)")
+    if (Path(path).exists() or Path(path).is_symlink()) and not _ours(Path(path)):
+        raise InputError(f"{path} 已存在，不是 fjvoucher 导出的交换文件，没有覆盖。请换一个文件名 "
+                         "(exists and fjvoucher did not write it)", code="output-exists")
     audited = ledger.audit()
     if not audited.ok:
         raise LedgerError(f"凭证台账 {ledger.path} 有 {len(audited.discrepancies)} 处问题，不能导出："
@@ -94,6 +98,14 @@ def export_month(ledger: Ledger, month: str, path: Path, centre: str | None = No
     write_bytes_atomic(Path(path), data)
     return Exchange(Path(path), centre, month, key.public_key, start, end, tuple(events),
                     hashlib.sha256(data).hexdigest(), signature)
+
+
+def _ours(path: Path) -> bool:
+    """Return True when `path` is a regular file that begins as every exchange file does (never a link to one)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    with open(path, "rb") as file:
+        return file.read(len(FILE_START)) == FILE_START
 
 
 def encode_file(header: dict, rows: list[list]) -> bytes:
