@@ -311,20 +311,39 @@ def signed_file(path, centre, month, start, rows):
 
 
 def test_a_centre_cannot_change_another_centres_voucher(tmp_path, act_as, centres, registry):
-    """3502 signs a file of its own chain that revokes a voucher of 3501: refused, the voucher untouched."""
+    """3502 signs a file of its own chain that revokes its own voucher, then one of 3501's: refused, nothing changed
+    (the file is one transaction: its sound first event is not kept either)."""
     from fjvoucher.ledger.chain import event_hash
 
     sent = [export(act_as, tmp_path, centres, c, "2026-11") for c in CENTRES]
     assert import_(act_as, registry, *sent).exit_code == 0
     tip = json.loads(sent[1].read_bytes())["to"]
     act_as("3502")
-    event = [5, tip["hash"], "", "3501-2026-000001", "revoked", "2026-12-05T09:00:00", "收回", "clerk", "", "{}"]
-    event[2] = event_hash(event[0], event[1], *event[3:])
-    hostile = signed_file(tmp_path / "hostile.fjv", "3502", "2026-12", (tip["count"], tip["hash"]), [event])
+    rows, prev = [], tip["hash"]
+    for number, voucher in ((5, "3502-2026-000001"), (6, "3501-2026-000001")):
+        event = [number, prev, "", voucher, "revoked", "2026-12-05T09:00:00", "收回", "clerk", "", "{}"]
+        event[2] = prev = event_hash(event[0], event[1], *event[3:])
+        rows.append(event)
+    hostile = signed_file(tmp_path / "hostile.fjv", "3502", "2026-12", (tip["count"], tip["hash"]), rows)
+    before = content(registry)
     result = import_(act_as, registry, hostile)
-    assert result.exit_code == 1 and "不是中心 3502 发放的" in result.output, result.output
-    with Ledger(registry, readonly=True) as ledger:
-        assert ledger.get("3501-2026-000001").status == "issued"
+    assert result.exit_code == 1 and "第 6 条事件（凭证 3501-2026-000001" in result.output, result.output
+    assert "不是中心 3502 发放的" in result.output
+    assert content(registry) == before
+
+
+def test_a_certificate_in_force_at_another_centre_is_refused(tmp_path, act_as, centres, registry):
+    assert import_(act_as, registry, export(act_as, tmp_path, centres, "3501", "2026-11")).exit_code == 0
+    stranger = candidates("3502", 1, 77)[0]
+    stranger["certificate_no"] = candidates("3501", 4, 1)[2]["certificate_no"]  # 3501's third certificate
+    act_as("3502")
+    clash = tmp_path / "cert.db"
+    issue(clash, "3502", [stranger], Clock(dt.datetime(2026, 11, 12, 9)))
+    sent = tmp_path / "cert.fjv"
+    assert run("export", "--month", "2026-11", "-o", sent, "--ledger", clash).exit_code == 0
+    result = import_(act_as, registry, sent)
+    assert result.exit_code == 1, result.output
+    assert f"证书 {stranger['certificate_no']} 已有中心 3501 的有效凭证 3501-2026-000003" in result.output
 
 
 def test_keys_are_listed_once_and_another_key_for_a_listed_centre_is_refused(tmp_path, act_as, registry, keys):
