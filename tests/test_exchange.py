@@ -401,3 +401,37 @@ def test_a_ledger_of_the_version_before_upgrades_and_still_audits_clean(tmp_path
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 5
         assert db.execute("SELECT count(*) FROM imported_events").fetchone()[0] == 0
+
+
+def test_the_readmes_offline_walk_is_true_as_written(tmp_path, monkeypatch, act_as):
+    """Run the README's offline block line by line: centre 3501's lines with its key and ledger, the province's
+    with its own."""
+    import glob
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### 离线：按月签名交换")[1].split("```bash\n")[1].split("```")[0]
+    lines = [shlex.split(line.split("#")[0]) for line in block.splitlines() if line.strip() and line[0] != "#"]
+    assert [words[1] for words in lines] == ["config", "province", "province", "export", "province", "province",
+                                             "province", "audit", "serve"]
+    monkeypatch.chdir(tmp_path)
+    act_as("3501")
+    issue(tmp_path / "3501.db", "3501", candidates("3501", 5, 1), Clock(dt.datetime(2026, 11, 10, 9)))
+    (tmp_path / "收到").mkdir()
+    for words in lines[:-1]:  # serve runs until stopped: its ledger is checked below
+        centre = words[1] in ("config", "export")
+        act_as("3501" if centre else "province")
+        if centre:
+            monkeypatch.setenv("FJVOUCHER_LEDGER", str(tmp_path / "3501.db"))
+        else:
+            monkeypatch.delenv("FJVOUCHER_LEDGER", raising=False)
+        arguments = [a for w in words[1:] for a in (sorted(glob.glob(w)) if "*" in w else [w])]
+        result = run(*arguments)
+        assert result.exit_code == 0, (words, result.output)
+        if words[1] == "export":
+            shutil.copy(words[-1], tmp_path / "收到")  # sent to the province
+    assert lines[-1][-2:] == ["--ledger", "省登记库.db"]
+    assert (tmp_path / "上报-2026-11.csv").exists()
+    with Ledger(tmp_path / "省登记库.db", readonly=True) as ledger:
+        assert ledger.get("3501-2026-000005") is not None
