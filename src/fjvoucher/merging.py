@@ -47,6 +47,7 @@ from fjvoucher.roster.records import Candidate
 from fjvoucher.roster.report import Finding, Report
 from fjvoucher.sheets.register import holds_rows, register_rows, write_register, write_rejected
 from fjvoucher.word.drawn import draw_record
+from fjvoucher.word.drawn import photo_shapes as _photo_shapes
 from fjvoucher.word.drawn import probe_master as _probe_master
 from fjvoucher.word.master import PreparedTemplate, prepare_template
 from fjvoucher.word.photos import PhotoFolder, PhotoInfo, check_photo, load_photo
@@ -426,7 +427,8 @@ def _render_convert_record(template: PreparedTemplate, planned: list[_Planned], 
                                template.sha256)
     sample = next((p.photo for p in planned if p.photo), None)  # the drawing engine's probe shows one photo
     writer = _BatchWriter(template, outdir, photos, options, result, progress, ledger, record, len(planned),
-                          load_photo(photos.path(sample[0]), sample[1]) if sample and photos else None)
+                          load_photo(photos.path(sample[0]), sample[1]) if sample and photos else None,
+                          _photo_shapes(p.photo[1] for p in planned if p.photo))
     try:
         for number, start in enumerate(range(0, len(planned), options.batch_size), start=1):
             name = batch_names[number - 1] if batch_names else _batch_name(number)
@@ -442,14 +444,14 @@ class _BatchWriter:
 
     def __init__(self, template: PreparedTemplate, outdir: Path, photos: PhotoFolder | None,
                  options: MergeOptions, result: MergeResult, progress: Progress | None, ledger: Ledger | None,
-                 record: Recorder, total: int, sample_photo=None):
+                 record: Recorder, total: int, sample_photo=None, shapes=()):
         self.template, self.outdir, self.photos, self.options = template, outdir, photos, options
         self.result, self.progress, self.ledger, self.record, self.total = result, progress, ledger, record, total
         self.renderer = VoucherRenderer(template)
         self.make_docx, self.make_pdf = result.format in ("docx", "both"), result.format in ("pdf", "both")
         self.converter = open_engine(options.pdf_engine, outdir, options.soffice,
                                      _Counter(progress, "pdf", total).add,
-                                     _probe_master(template, self.renderer, sample_photo),
+                                     _probe_master(template, self.renderer, sample_photo, shapes),
                                      _probe_progress(progress)) if self.make_pdf else None
         self.drawing = draws(self.converter)
         self.folder = outdir / "batches" if self.make_docx or not self.converter else self.converter.workdir / "docx"

@@ -25,12 +25,24 @@ from fjvoucher.pdf.drawnpdf import shared_programs, write_pdf
 from fjvoucher.pdf.faces import installed_faces
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, soffice_version_text
-from fjvoucher.pdf.probe import Plan, ProbeMaster, Refused, cache_key, learn, probe_pages
+from fjvoucher.pdf.probe import (
+    Plan,
+    ProbeMaster,
+    Refused,
+    cache_key,
+    learn,
+    photo_pages,
+    probe_pages,
+    read_probe,
+    shape_spots,
+)
 
 REASONS = {
     "probe": "母版未通过自检 (master not proven)",
     "branch:reissue": "补发凭证 (reissue note)",
     "branch:qr": "真伪查询码和二维码 (verification code and QR)",
+    "branch:reissue+qr": "补发凭证，带真伪查询码和二维码 (reissue note, verification code and QR)",
+    "branch:listing": "字段中含换行或制表符 (a value with line breaks or tabs)",
     "photo-size": "照片比例未经探测 (photo size not probed)",
     "photo-kind": "照片不是 JPEG (photo not JPEG)",
     "character": "含未经验证的字符 (character not proven)",
@@ -42,23 +54,31 @@ REASONS = {
 def plan_for(master: ProbeMaster, soffice: Path, workdir: Path, cache: Path | None = None,
              note=None) -> tuple[Plan | None, str]:
     """Return the master's drawing plan (None when refused) and what was decided, probing once per master,
-    LibreOffice version and set of fonts; `note(done, total)` hears of a probe: (0, 1) before, (1, 1) after."""
+    LibreOffice version and set of fonts (photo shapes the plan has not placed yet: once each, kept in the plan);
+    `note(done, total)` hears of a probe: (0, 1) before, (1, 1) after."""
     faces = installed_faces()
     key = cache_key(master, soffice_version_text(soffice) or "", [path for path, _ in faces.values()])
     folder = cache or _cache()
     cached = folder / f"{key}.json"
+    plan, reason, record = None, "", None
     if cached.is_file():
         try:
             data = json.loads(cached.read_text(encoding="utf-8"))
-            return (Plan.from_json(json.dumps(data["plan"])), "") if "plan" in data else (None, data["refused"])
+            plan, reason = (Plan.from_json(json.dumps(data["plan"])), "") if "plan" in data else (None, data["refused"])
+            record = data
         except (ValueError, KeyError, TypeError):
             pass
+    shapes = photo_pages(master, {}, plan.photos)[1][1:] if plan else []
+    if record is not None and not shapes:
+        return plan, reason
     if note:
         note(0, 1)
     try:
-        plan = _probe(master, soffice, workdir)
+        if plan is None:
+            plan = _probe(master, soffice, workdir)
+        else:
+            plan.photos |= _probe_shapes(master, soffice, workdir, plan.photos)
         record = {"plan": json.loads(plan.to_json())}
-        reason = ""
     except Refused as exc:
         plan, reason = None, str(exc)
         record = {"refused": reason}
@@ -71,7 +91,28 @@ def plan_for(master: ProbeMaster, soffice: Path, workdir: Path, cache: Path | No
 
 def _probe(master: ProbeMaster, soffice: Path, workdir: Path) -> Plan:
     pages, flags, layout = probe_pages(master)
-    folder = workdir / "probe"
+    pdf = _render(master, pages, flags, workdir / "probe", soffice)
+    try:
+        return learn(pdf, master, layout)
+    finally:
+        shutil.rmtree(workdir / "probe", ignore_errors=True)
+
+
+def _probe_shapes(master: ProbeMaster, soffice: Path, workdir: Path, known=()) -> dict[str, dict]:
+    """Return where LibreOffice places the merge's photo shapes a cached plan lacks (one page each)."""
+    plain = probe_pages(master)[0][3]  # the plain page with markers, as the probe's
+    pages, flags = photo_pages(master, plain, known)
+    try:
+        _, read = read_probe(_render(master, pages, flags, workdir / "shapes", soffice))
+        return shape_spots(read[0], read[1:], flags[1:])
+    except Refused as exc:
+        return {f"{e[0]},{e[1]}": {"refused": str(exc)} for e in flags[1:]}
+    finally:
+        shutil.rmtree(workdir / "shapes", ignore_errors=True)
+
+
+def _render(master: ProbeMaster, pages: list[dict], flags: list, folder: Path, soffice: Path) -> Path:
+    """Return LibreOffice's PDF of the probe's `pages`; raise Refused when it cannot make it."""
     folder.mkdir(parents=True, exist_ok=True)
     docx, pdf = folder / "probe.docx", folder / "probe.pdf"
     docx.write_bytes(master.render(pages, flags))
@@ -80,10 +121,7 @@ def _probe(master: ProbeMaster, soffice: Path, workdir: Path) -> Plan:
     failures = converter.finish()
     if failures:
         raise Refused(f"探测页转换失败：{failures[0].reason}")
-    try:
-        return learn(pdf, master, layout)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return pdf
 
 
 def _cache() -> Path:

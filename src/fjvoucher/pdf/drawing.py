@@ -23,7 +23,8 @@ class DrawRecord:
     photo: bytes | None = None  # JPEG bytes as in the DOCX
     photo_pixels: tuple[int, int] = (0, 0)
     photo_extent: tuple[int, int] | None = None  # EMU, as the DOCX draws it
-    branch: str = ""  # "" for the probed branch; "reissue", "qr" … are printed by LibreOffice
+    branch: str = ""  # "" plain; "reissue", "qr", "reissue+qr": drawn where the probe proved it; "listing" …
+    qr: bytes | None = None  # the QR's PNG as in the DOCX
 
 
 @dataclass
@@ -35,6 +36,7 @@ class DrawnPage:
     photo: bytes | None
     photo_pixels: tuple[int, int]
     components: int = 3
+    qr: tuple[int, int, bytes] | None = None  # width, height and Flate-packed grey pixels, as LibreOffice embeds it
 
 
 class Drawer:
@@ -51,7 +53,7 @@ class Drawer:
 
     def draw_page(self, record: DrawRecord) -> DrawnPage | str:
         """Return the record's page, or why it goes to LibreOffice."""
-        if record.branch:
+        if record.branch and record.branch not in self.plan.branches:
             return f"branch:{record.branch}"
         photo = self._photo(record)
         if isinstance(photo, str):
@@ -60,7 +62,14 @@ class Drawer:
         glyphs: dict[str, list[int]] = {}
         if photo:
             pieces.append(photo)
+        qr = None
+        spot = self.plan.branches.get(record.branch, {}).get("qr") if record.branch else None
+        if spot and record.qr:
+            qr = _grey(record.qr)
+            pieces.append(b"q %s re\nW* n\nq %s cm\n/Q Do Q\nQ\n" % (spot["clip"].encode(), spot["cm"].encode()))
         for line in self.plan.lines:
+            if line.branch and line.branch != record.branch:
+                continue
             text = line.text(record.values)
             reason = self._unproven(text)
             if reason:
@@ -75,13 +84,13 @@ class Drawer:
             pieces.append(self._line(line, placed, line.start(width), glyphs))
         shown = record.photo if photo else None
         components = _jpeg_components(shown) if shown else 3
-        return DrawnPage(b"".join(pieces), glyphs, shown, record.photo_pixels, components)
+        return DrawnPage(b"".join(pieces), glyphs, shown, record.photo_pixels, components, qr)
 
     def _photo(self, record: DrawRecord) -> bytes | str | None:
         if record.photo is None or not self.plan.prints_photo:
             return None
-        spot = self.plan.photo
-        if spot is None or record.photo_extent is None or list(record.photo_extent) != spot["extent"]:
+        spot = self.plan.photos.get(",".join(map(str, record.photo_extent or ())))
+        if spot is None or "refused" in spot:
             return "photo-size"
         if _jpeg_components(record.photo) not in (1, 3):
             return "photo-kind"
@@ -120,6 +129,18 @@ class Drawer:
         state = f"{inner}\n" if inner else ""
         return (f"q {pre}\nBT\n{state}{_num(round(x, 3))} {line.y} Td /@{face}@ {_num(line.size)} Tf"
                 f"<{codes}>Tj\nET\nQ\n").encode("latin-1")
+
+
+def _grey(png: bytes) -> tuple[int, int, bytes]:
+    """Return a QR's PNG as LibreOffice embeds it: eight-bit grey pixels, Flate level 6 (the same bytes)."""
+    import io
+    import zlib
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        grey = image.convert("L")
+        return grey.width, grey.height, zlib.compress(grey.tobytes(), 6)
 
 
 def _jpeg_components(data: bytes) -> int:

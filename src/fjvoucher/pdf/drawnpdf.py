@@ -127,6 +127,11 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
             image = writer.stream(b"<</Type/XObject/Subtype/Image/Width %d/Height %d/BitsPerComponent 8"
                                   b"/ColorSpace%s/Filter/DCTDecode" % (w, h, space), page.photo, compress=False)
             xobjects += b"/P %d 0 R" % image
+        if page.qr is not None:
+            w, h, data = page.qr
+            code = writer.stream(b"<</Type/XObject/Subtype/Image/Width %d/Height %d/BitsPerComponent 8"
+                                 b"/ColorSpace/DeviceGray/Filter/FlateDecode" % (w, h), data, compress=False)
+            xobjects += b"/Q %d 0 R" % code
         stream = writer.stream(b"<<", content)
         kids.append(writer.add(b"<</Type/Page/Parent %d 0 R/MediaBox%s/Resources<</Font %s/XObject<<%s>>>>"
                                b"/Contents %d 0 R>>" % (pages_ref, box, font_dict, xobjects, stream)))

@@ -4,9 +4,12 @@ The master is rendered with every field empty, with one-character and two-charac
 a photo, with a mixed line (Han, Latin, digits, punctuation) and with one over-long field a page.  From
 those pages come: the page without field lines (cut from LibreOffice's content stream), each line's
 text with its fields, font, size, baseline, alignment and the widest text proven to fit on one line,
-and the photo's place.  Self-checks refuse a master whose pages this model does not reproduce (static
-drawing that moves with the text, positions off by more than 0.05 pt, outlines that differ from the
-installed face): such a master is printed by LibreOffice whole.
+and the photo's place.  The master's branches (the reissue note, the verification code and its QR, and
+both) are rendered the same way, each with its own lines and the QR's place; photos of other shapes
+are placed by LibreOffice once each (`photo_pages`), their clip and scale kept with the plan.
+Self-checks refuse a master whose pages this model does not reproduce (static drawing that moves with
+the text, positions off by more than 0.05 pt, outlines that differ from the installed face): such a
+master is printed by LibreOffice whole; a branch that fails them is printed by LibreOffice alone.
 """
 
 from __future__ import annotations
@@ -25,14 +28,23 @@ from fjvoucher.pdf.fonts import RARE_FACES
 from fjvoucher.pdf.fontsubset import TrueType
 from fjvoucher.pdf.lines import lay_out
 from fjvoucher.pdf.lopage import Block, Glyph, LoFont, Unreadable, read_blocks, read_fonts
+from fjvoucher.querycode import CODE_ALPHABET, CODE_LENGTH, printed_code
 
-PROBE_VERSION = 3  # part of the cache key: a change to the model probes every master again
+PROBE_VERSION = 4  # part of the cache key: a change to the model probes every master again
 MARKERS = "甲乙丙丁戊己庚辛壬癸丑寅卯辰巳午未酉戌亥鼠虎兔龙蛇羊猴鸡狗猪梅兰竹菊松柏"
 MIXED = "{m}A1（{m}）·{m}、b2-{m}"  # every class the line model knows, with and without Writer's spacing
 RARE = "{m}𠀋{m}㐀{m}"  # Extension B and A: from the faces LibreOffice falls back to (fonts.RARE_FACES)
 NOT_TEXT = frozenset({"photo", "qr", "reissue"})
+BRANCHES = (("reissue",), ("qr",), ("reissue", "qr"))  # the master's conditions a voucher may take, alone or both
+LONG = 45  # characters of an over-long value in a paragraph (no cell width known)
+# Values whose form is fixed, printed on a branch page as they are: a line with a picture at its end (the QR)
+# shows no first line to measure when it wraps, so the widest such value is proven to fit instead.
+SAMPLES = {"verify_code": printed_code(CODE_ALPHABET[-CODE_LENGTH:])}
+MAX_SHAPES = 200  # photo shapes probed in one LibreOffice run (the rest go to LibreOffice until the next merge)
 TOLERANCE = 0.05  # points
+GRID = 0.1  # Writer places glyphs on tenths of a point (lines.lay_out): one may stand that much before the pen
 _PHOTO = re.compile(rb"Q q ([-\d. ]+) re\nW\* n\nq ([-\d. ]+) cm\n/(\w+) Do Q\nQ (q [-\d. ]+ re\nW\* n\n)")
+_IMAGE = re.compile(rb"Q q ([-\d. ]+) re\nW\* n\nq ([-\d. ]+) cm\n/(\w+) Do Q\n")  # a picture, wherever it stands
 
 
 class Refused(Exception):
@@ -51,6 +63,7 @@ class Line:
     state: str  # graphics state of its text ("0 0 0 rg", "2 Tr 0.73333 w")
     face: str
     limit: float = 0.0  # the widest line LibreOffice was seen to keep on one line
+    branch: str = ""  # "": every voucher's line; "reissue", "qr", "reissue+qr": only a voucher taking that branch
 
     def text(self, values: dict[str, str]) -> str:
         """Return the line's text for `values`."""
@@ -77,6 +90,9 @@ class Plan:
     punctuation: bool = False  # the mixed line proved punctuation and spacing
     images: dict[str, dict] = field(default_factory=dict)  # the master's own pictures, as LibreOffice embedded them
     prints_photo: bool = True  # the master has a photo placeholder (else a record's photo is not printed)
+    photos: dict[str, dict] = field(default_factory=dict)  # "cx,cy" (EMU) → {"clip", "cm"}: photo shapes placed
+    branches: dict[str, dict] = field(default_factory=dict)  # proven branch → {"qr": {"clip", "cm"} or None}
+    refused_branches: dict[str, str] = field(default_factory=dict)  # branch → why the probe did not prove it
 
     def to_json(self) -> str:
         """Return the plan as JSON (the probe cache)."""
@@ -101,6 +117,7 @@ class ProbeMaster:
     personal_headers: bool  # or another reason the master's text cannot be told from its values
     render: Callable[[list[dict], list[bool]], bytes]  # contexts, photo or not per page → batch DOCX
     photo_extent: tuple[int, int] | None  # the probe photo's drawing size (EMU), None: no photos
+    photo_extents: tuple[tuple[int, int], ...] = ()  # every photo shape the merge prints (EMU)
 
 
 def cache_key(master: ProbeMaster, soffice_version: str, font_files: list[str]) -> str:
@@ -112,7 +129,7 @@ def cache_key(master: ProbeMaster, soffice_version: str, font_files: list[str]) 
             stats.append(f"{path}:{st.st_size}:{int(st.st_mtime)}")
         except OSError:
             stats.append(path)
-    text = json.dumps([PROBE_VERSION, master.sha256, soffice_version, stats, master.photo_extent])
+    text = json.dumps([PROBE_VERSION, master.sha256, soffice_version, stats])  # photo shapes: kept in the plan
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -135,10 +152,32 @@ def probe_pages(master: ProbeMaster) -> tuple[list[dict], list[bool], dict]:
         pages.append(base | marker | {mixed: RARE.format(m=marker[mixed])})
         flags += [photo, photo]
     for f in fields:
-        length = int(master.boxes[f]) + 2 if f in master.boxes else 45
+        length = int(master.boxes[f]) + 2 if f in master.boxes else LONG
         pages.append(base | marker | {f: marker[f] * length})
         flags.append(photo)
-    return pages, flags, {"fields": fields, "marker": marker, "mixed": mixed}
+    branches = []
+    for branch in (b for b in BRANCHES if set(b) <= master.names):
+        on: dict[str, str | bool] = {"reissue": "reissue" in branch, "qr": "qr" in branch}  # qr True: a QR
+        # Fields in a paragraph (no cell width) may sit in the branch: each gets an over-long value once.
+        longs = [f for f in fields if f not in master.boxes]
+        branches.append(("+".join(branch), len(pages), longs))
+        pages += [base | marker | on, base | {f: m * 2 for f, m in marker.items()} | on,
+                  base | marker | on | {f: v for f, v in SAMPLES.items() if f in marker}]
+        pages += [base | marker | on | {f: marker[f] * LONG} for f in longs]
+        flags += [photo] * (3 + len(longs))
+    shapes = photo_pages(master, base | marker)
+    layout = {"fields": fields, "marker": marker, "mixed": mixed, "branches": branches,
+              "shapes": [(extent, len(pages) + i) for i, extent in enumerate(shapes[1][1:])]}
+    return pages + shapes[0][1:], flags + shapes[1][1:], layout
+
+
+def photo_pages(master: ProbeMaster, context: dict, known=()) -> tuple[list[dict], list]:
+    """Return pages placing the master's photo shapes not `known`: the page without a photo first, then one page a
+    shape (flags: False, then each shape's extent)."""
+    if "photo" not in master.names:
+        return [context], [False]
+    shapes = [e for e in dict.fromkeys(master.photo_extents) if f"{e[0]},{e[1]}" not in known]
+    return [context] * (1 + len(shapes[:MAX_SHAPES])), [False, *shapes[:MAX_SHAPES]]
 
 
 def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
@@ -146,16 +185,7 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     from pypdf import PdfReader
 
     reader = PdfReader(pdf)
-    try:
-        fonts = read_fonts(reader.pages[0]["/Resources"].get_object())
-        pages = []
-        for page in reader.pages:
-            stream = page.get_contents()
-            if stream is None:
-                raise Unreadable("a page without content")
-            pages.append((stream.get_data(), read_blocks(stream.get_data(), fonts)))
-    except Unreadable as exc:
-        raise Refused(f"LibreOffice 的页面无法解读 ({exc})") from exc
+    fonts, pages = read_probe(pdf)
     box = reader.pages[0].mediabox
     fields, marker = layout["fields"], layout["marker"]
     by_marker = {m: f for f, m in marker.items()}
@@ -178,12 +208,110 @@ def learn(pdf: Path, master: ProbeMaster, layout: dict) -> Plan:
     for (_, blocks), page_values in zip(pages[:4], values, strict=True):
         _check_page(blocks, background, lines, page_values, fonts, faces)
     punctuation, rare = _optional_proofs(pages, layout, background, lines, fonts, faces)
-    for f, (_, blocks) in zip(fields, pages[6 if layout["mixed"] else 4:], strict=True):
+    first = 6 if layout["mixed"] else 4
+    for f, (_, blocks) in zip(fields, pages[first:first + len(fields)], strict=True):
         _widths(lines, f, marker[f], blocks, fonts)
     _check_outlines(reader.pages[0]["/Resources"].get_object(), fonts, faces)
     text, static, chars = _background(ones, ones[1], line_blocks, photo, fonts, faces)
-    return Plan((float(box.width), float(box.height)), text, used, static, chars, lines, fields, photo, rare,
+    plan = Plan((float(box.width), float(box.height)), text, used, static, chars, lines, fields, photo, rare,
                 punctuation, images, "photo" in master.names)
+    if photo:
+        plan.photos[",".join(map(str, photo["extent"]))] = {"clip": photo["clip"], "cm": photo["cm"]}
+    shapes = layout["shapes"]
+    plan.photos |= shape_spots(bare, [pages[i] for _, i in shapes], [e for e, _ in shapes])
+    for key, start, longs in layout["branches"]:
+        try:
+            plan.lines += _branch(key, pages[start:start + 3 + len(longs)], longs, ones, background, plan, layout,
+                                  fonts, faces)
+        except Refused as exc:
+            plan.refused_branches[key] = str(exc)
+    return plan
+
+
+def read_probe(pdf: Path) -> tuple[dict[str, LoFont], list[tuple[bytes, list[Block]]]]:
+    """Return the fonts and every page (content, text blocks) of a probe's PDF; raise Refused if unreadable."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    try:
+        fonts = read_fonts(reader.pages[0]["/Resources"].get_object())
+        pages = []
+        for page in reader.pages:
+            stream = page.get_contents()
+            if stream is None:
+                raise Unreadable("a page without content")
+            pages.append((stream.get_data(), read_blocks(stream.get_data(), fonts)))
+    except Unreadable as exc:
+        raise Refused(f"LibreOffice 的页面无法解读 ({exc})") from exc
+    return fonts, pages
+
+
+def shape_spots(bare: tuple[bytes, list[Block]], pages: list, extents: list) -> dict[str, dict]:
+    """Return, by photo shape ("cx,cy"), where LibreOffice clipped and placed it on its page, or why that page is
+    not the page without a photo plus the photo ({"refused": why})."""
+    spots: dict[str, dict] = {}
+    before = {(m.group(1), m.group(2)) for m in _IMAGE.finditer(bare[0])}
+    plain = _skeleton(bare[0], bare[1], None)
+    for extent, (content, blocks) in zip(extents, pages, strict=True):
+        key = f"{extent[0]},{extent[1]}"
+        found = [m for m in _PHOTO.finditer(content) if (m.group(1), m.group(2)) not in before]
+        if len(found) != 1:
+            spots[key] = {"refused": "照片的位置无法确定 (photo not found once)"}
+            continue
+        spot = {"extent": list(extent), "clip": found[0].group(1).decode(), "cm": found[0].group(2).decode()}
+        if [b.raw for b in blocks] != [b.raw for b in bare[1]] or \
+                _skeleton(content, blocks, spot, drop_photo=True) != plain:
+            spots[key] = {"refused": "这种比例的照片使版面改变 (the photo moves the page)"}
+            continue
+        spots[key] = {"clip": spot["clip"], "cm": spot["cm"]}
+    return spots
+
+
+def _branch(key: str, pages: list, longs: list[str], ones, background: list[Block], plan: Plan, layout: dict,
+            fonts, faces) -> list[Line]:
+    """Return the lines a branch adds (its one-marker, two-marker and over-long pages); note its QR's place in
+    `plan.branches`; raise Refused when the branch page is not the plain page plus those lines and the QR."""
+    marker = layout["marker"]
+    twos = {f: m * 2 for f, m in marker.items()}
+    by_marker = {m: f for f, m in marker.items()}
+    qr = _qr_spot(pages[0], ones, "qr" in key.split("+"), plan.photo)
+    if _qr_spot(pages[1], ones, "qr" in key.split("+"), plan.photo) != qr:
+        raise Refused("二维码随文字移动 (the QR moves with the text)")
+    plain = [line for line in plan.lines if not line.branch]
+    seen = {(line.y, tuple(line.tokens)) for line in plain}  # a branch's lines are its own, even where two share one
+    found, _ = _lines(pages[0][1], by_marker, fonts, faces)
+    new = [line for line in found if (line.y, tuple(line.tokens)) not in seen]
+    for line in new:
+        line.branch = key
+        _align(line, pages[0][1], pages[1][1], by_marker, marker, fonts, faces)
+    for (_, blocks), values in ((pages[0], marker), (pages[1], twos)):
+        _check_page(blocks, background, plain + new, values, fonts, faces)
+    for f, (_, blocks) in zip(longs, pages[3:], strict=True):
+        _widths(new, f, marker[f], blocks, fonts)
+    for line in new:  # the samples' line, where it stays one line
+        rows = [c for c in _clusters(pages[2][1]) if c[0][1].y == float(line.y) and c[0][1].size == line.size]
+        shown = "".join(g.char for _, g in rows[0]) if len(rows) == 1 else ""
+        if shown and not any(f"{{{f}}}" in line.tokens and marker[f] in shown for f in SAMPLES if f in marker):
+            line.limit = max(line.limit, round(rows[0][-1][1].end - rows[0][0][1].x, 3))
+    plan.branches[key] = {"qr": qr}
+    return new
+
+
+def _qr_spot(page, ones, wanted: bool, photo: dict | None) -> dict | None:
+    """Return where the branch page draws the QR (the one picture the plain page lacks), None without a QR;
+    raise Refused when anything else but text differs."""
+    before = {(m.group(1), m.group(2)) for m in _IMAGE.finditer(ones[0])}
+    new = [m for m in _IMAGE.finditer(page[0]) if (m.group(1), m.group(2)) not in before]
+    if len(new) != (1 if wanted else 0):
+        raise Refused("二维码的位置无法确定 (QR not found once)")
+    drawing = _skeleton(page[0], page[1], photo)
+    if new:
+        chunk = new[0].group(0)
+        renamed = chunk.replace(b"/" + new[0].group(3) + b" Do", b"/Picture Do")
+        drawing = drawing.replace(chunk, b"", 1) if chunk in drawing else drawing.replace(renamed, b"", 1)
+    if drawing != _skeleton(ones[0], ones[1], photo):
+        raise Refused("分支改变了线条或图片 (the branch moves the drawing)")
+    return {"clip": new[0].group(1).decode(), "cm": new[0].group(2).decode()} if new else None
 
 
 def _check_drawing(empty, ones, twos, bare, photo: dict | None) -> None:
@@ -287,7 +415,8 @@ def _clusters(blocks: list[Block]) -> list[list[tuple[int, Glyph]]]:
     clusters: list[list[tuple[int, Glyph]]] = []
     for i, g in glyphs:
         last = clusters[-1][-1][1] if clusters else None
-        if last and last.y == g.y and last.size == g.size and -TOLERANCE <= g.x - last.end <= g.size / 5 + TOLERANCE:
+        gap = g.x - last.end if last else 0.0
+        if last and last.y == g.y and last.size == g.size and -GRID - TOLERANCE <= gap <= g.size / 5 + TOLERANCE:
             clusters[-1].append((i, g))
         else:
             clusters.append([(i, g)])

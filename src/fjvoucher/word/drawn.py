@@ -15,11 +15,13 @@ from fjvoucher.pdf.probe import ProbeMaster
 from fjvoucher.roster.cells import CONTROL_CHARACTERS
 from fjvoucher.word.master import DOCUMENT, PreparedTemplate, prepare_template
 from fjvoucher.word.photos import Photo
+from fjvoucher.word.qr import qr_image
 from fjvoucher.word.render import Voucher, VoucherRenderer
 
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
 _PLAIN_NAME = re.compile(r"^\s*\w+\s*$")
+PROBE_LINK = "https://jd.example.cn/v/3501200900001?c=ABCDEFGHJKMN"  # the probe's QR: only its place matters
 _BRANCH = re.compile(r"^p?\s*(if\s+(reissue|qr|photo)|endif)\s*$")
 
 
@@ -35,29 +37,52 @@ def plain_master(template: PreparedTemplate) -> bool:
     return True
 
 
-def probe_master(template: PreparedTemplate, renderer: VoucherRenderer, photo: Photo | None) -> ProbeMaster:
-    """Return what the probe needs of `template`; `photo` (one of the merge's) is drawn on the probe pages."""
+def probe_master(template: PreparedTemplate, renderer: VoucherRenderer, photo: Photo | None,
+                 extents: tuple[tuple[int, int], ...] = ()) -> ProbeMaster:
+    """Return what the probe needs of `template`; `photo` (one of the merge's) is drawn on the probe pages, and in
+    each photo shape of `extents` (EMU: the shapes the merge prints) on a page of its own."""
 
-    def render(contexts: list[dict], photos: list[bool]) -> bytes:
-        return renderer.batch([Voucher(c, photo if p else None) for c, p in zip(contexts, photos, strict=True)])
+    def render(contexts: list[dict], photos: list) -> bytes:
+        vouchers = []
+        for context, shown in zip(contexts, photos, strict=True):
+            code = qr_image(PROBE_LINK) if context.get("qr") is True else None  # the branch's QR, any link
+            vouchers.append(Voucher(context | {"qr": ""}, _shaped(photo, shown), code))
+        return renderer.batch(vouchers)
 
     return ProbeMaster(template.sha256, template.names, dict(template.boxes),
                        template.personal_headers or not plain_master(template), render,
-                       photo.extent() if photo is not None else None)
+                       photo.extent() if photo is not None else None, tuple(extents) if photo is not None else ())
+
+
+def _shaped(photo: Photo | None, shown) -> Photo | None:
+    """Return the probe's photo as a page shows it: none, as it is (True), or drawn `shown` EMU wide and high."""
+    if photo is None or not shown:
+        return None
+    if shown is True:
+        return photo
+    return Photo(photo.data, photo.ext, shown[0], shown[1])  # Photo.extent gives back a shape that fits the box
+
+
+def photo_shapes(infos) -> tuple[tuple[int, int], ...]:
+    """Return the drawing sizes (EMU) of photos known by their headers (`PhotoInfo`), as the DOCX draws them upright
+    (EXIF orientations 5–8 turn a photo a quarter), each once, in order of first appearance."""
+    sizes = ((i.height, i.width) if i.orientation in (5, 6, 7, 8) else (i.width, i.height) for i in infos)
+    return tuple(dict.fromkeys(Photo(b"", "jpeg", w, h).extent() for w, h in sizes))
 
 
 def draw_record(voucher: Voucher) -> DrawRecord:
     """Return what the voucher prints, as the drawing engine takes it."""
     context = voucher.context
     values = {k: CONTROL_CHARACTERS.sub("", v) for k, v in context.items() if isinstance(v, str)}
-    branch = "reissue" if context.get("reissue") else "qr" if voucher.qr is not None else ""
-    if not branch and any("\n" in v or "\t" in v for v in values.values()):
+    branch = "+".join(b for b, on in (("reissue", context.get("reissue")), ("qr", voucher.qr is not None)) if on)
+    if any("\n" in v or "\t" in v for v in values.values()):
         branch = "listing"
+    qr = voucher.qr.data if voucher.qr is not None else None
     photo = voucher.photo
     if photo is None:
-        return DrawRecord(values, branch=branch)
+        return DrawRecord(values, branch=branch, qr=qr)
     return DrawRecord(values, photo.data if photo.ext in ("jpeg", "jpg") else b"", (photo.width, photo.height),
-                      photo.extent(), branch)
+                      photo.extent(), branch, qr)
 
 
 def engine_for(master: Path | None, soffice: Path | None, workdir: Path) -> tuple[str, str]:
