@@ -3,7 +3,8 @@
 One roster is merged twice, `--pdf-engine auto` (drawn where the probe proved the master) and
 `--pdf-engine libreoffice`; every batch page and every per-candidate PDF must read and look the same.
 The corpus: ordinary rows, mixed Han/Latin/digit/punctuation text, a value exactly as wide as its cell
-and one a character wider, rare characters (Extension A and B), photos of several aspect ratios.
+and one a character wider, rare characters (Extension A and B), photos of the common ID-photo sizes and a
+landscape one; vouchers with the verification code and QR, and a reissue (補发) with both.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from fjvoucher.pdf.libreoffice import find_soffice
 from fjvoucher.pdf.pages import count_pages
 from fjvoucher.pdf.probe import Refused
 from support import TODAY, needs_fonts
-from support.alike import differences
+from support.alike import differences, text
 from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 from support.word_master import word_master
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(find_soffice() is None or shutil.which("pdftoppm") is None,
                                 reason="LibreOffice and poppler-utils are installed by scripts/setup.sh")]
 
+SHAPES = [(295, 413), (358, 441), (390, 567), (413, 579), (413, 295), (300, 400)]  # ID photos, one landscape
 AT_WIDTH = "中" * 19  # the occupation cell's first line holds 19 characters at 12 pt
 ONE_OVER = "中" * 20
 
@@ -38,7 +40,7 @@ def corpus() -> list[dict]:
     rows[1]["occupation"] = "计算机CAD2级（操作员）·A-1、B"  # Han, Latin, digits, punctuation, Writer's spacing
     rows[2]["occupation"] = AT_WIDTH
     rows[3]["name"] = "欧阳Ali"
-    rows[8]["occupation"] = ONE_OVER  # batch 3: one line a character too wide (and a photo of another shape)
+    rows[8]["occupation"] = ONE_OVER  # batch 3: one line a character too wide
     rows[12]["name"] = "王𪚥"  # batch 4: rare characters, Extension B and A (UMing lacks 㐀, HanaMinA has it)
     rows[13]["name"] = "李㐀"
     rows[14]["name"] = "张𠀋㐀"  # both missing from UMing: LibreOffice takes the face holding both
@@ -72,7 +74,7 @@ def both(tmp_path_factory, request):
     photos = folder / "photos"
     photos.mkdir()
     for i, row in enumerate(rows):
-        size = (300, 400) if i == 6 else (413, 295) if i == 10 else (295, 413)  # batch 2 and 3: other shapes
+        size = SHAPES[i % len(SHAPES)]  # every batch holds photos of several shapes
         make_photo(photos / f"{row['id_number']}.jpg", seed=i, size=size)
     roster = write_roster_xlsx(folder / "r.xlsx", rows)
     results = {}
@@ -95,13 +97,13 @@ def test_fallbacks_are_counted_by_reason(both):
         assert [n for n in results["auto"].notes if n.startswith("PDF：")] == [
             f"PDF：直接绘制 {len(rows)} 张，由 LibreOffice 生成 0 张 (drawn {len(rows)}, LibreOffice 0)"]
         return
-    if len(rows) == 8:  # the MERGEFIELD master: the first batch drawn, the second (a photo of another shape) not
-        assert any("直接绘制 4 张" in n and "照片比例未经探测 (photo size not probed) 4 张" in n
-                   for n in results["auto"].notes)
+    if len(rows) == 8:  # the MERGEFIELD master: both batches drawn, photos of six shapes among them
+        assert [n for n in results["auto"].notes if n.startswith("PDF：")] == [
+            "PDF：直接绘制 8 张，由 LibreOffice 生成 0 张 (drawn 8, LibreOffice 0)"]
         return
     note = next(n for n in results["auto"].notes if n.startswith("PDF："))
-    assert "直接绘制 8 张" in note and "由 LibreOffice 生成 8 张" in note  # batches 1 and 4 drawn
-    assert "照片比例未经探测 (photo size not probed) 4 张" in note
+    assert "直接绘制 12 张" in note and "由 LibreOffice 生成 4 张" in note  # batches 1, 2 and 4 drawn
+    assert "照片比例" not in note  # every shape was probed
     assert "超出单元格第一行 (wider than the cell's first line) 4 张" in note
 
 
@@ -219,19 +221,56 @@ def test_rare_characters_come_from_the_intended_faces(both):
         assert faces == {"𪚥": {"HanaMinB"}, "㐀": {"HanaMinA"}, "𠀋": {"HanaMinA"}}, engine
 
 
-def test_a_branch_the_probe_did_not_render_is_printed_by_libreoffice(tmp_path):
-    """Vouchers with a verification code and QR (the master's {%p if qr %} branch): their batch goes to
-    LibreOffice, counted, and reads and looks as LibreOffice draws that batch's DOCX."""
+def _same_as_libreoffice(pdf: Path, docx: Path, pages: int, folder: Path) -> None:
+    """Check that each page of the drawn `pdf` reads and looks as LibreOffice draws `docx` (poppler and MuPDF)."""
     from fjvoucher.pdf.jobs import PdfJob
     from fjvoucher.pdf.libreoffice import LibreOfficeConverter
 
-    rows = make_candidates(4, seed=9)
-    result = merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out", MergeOptions(
-        batch_size=4, today=TODAY, ledger=tmp_path / "l.db", verify_url="https://jd.example.cn"))
-    assert any("真伪查询码和二维码 (verification code and QR) 4 张" in n for n in result.notes)
-    converter = LibreOfficeConverter(find_soffice(), tmp_path / "lo")
-    converter.submit(PdfJob(tmp_path / "out" / "batches" / "batch-001.docx", tmp_path / "again.pdf", 4))
+    converter = LibreOfficeConverter(find_soffice(), folder / "lo")
+    converter.submit(PdfJob(docx, folder / "libreoffice.pdf", pages))
     assert converter.finish() == []
-    for page in range(1, 5):
-        assert differences(tmp_path / "out" / "batches" / "batch-001.pdf", page, tmp_path / "again.pdf", page,
-                           tmp_path / "cmp") == []
+    for page in range(1, pages + 1):
+        assert differences(pdf, page, folder / "libreoffice.pdf", page, folder / "cmp") == [], (pdf.name, page)
+
+
+def test_vouchers_with_a_qr_and_a_reissue_are_drawn_as_libreoffice_draws_them(tmp_path):
+    """The master's {%p if qr %} branch (verification code and QR) and its reissue note, alone and with the QR:
+    the probe rendered them, so such vouchers are drawn (not passed on), and read and look as LibreOffice
+    draws the same DOCX."""
+    from fjvoucher.merging import reissue_voucher
+
+    rows = make_candidates(4, seed=9)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, row in enumerate(rows):
+        make_photo(photos / f"{row['id_number']}.jpg", seed=i, size=SHAPES[i + 1])
+    options = {"today": TODAY, "ledger": tmp_path / "l.db", "photos": photos}
+    result = merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out", MergeOptions(
+        batch_size=4, verify_url="https://jd.example.cn", **options))
+    assert [n for n in result.notes if n.startswith("PDF：")] == [
+        "PDF：直接绘制 4 张，由 LibreOffice 生成 0 张 (drawn 4, LibreOffice 0)"]
+    _same_as_libreoffice(tmp_path / "out" / "batches" / "batch-001.pdf",
+                         tmp_path / "out" / "batches" / "batch-001.docx", 4, tmp_path / "qr")
+    for verify, name in (("https://jd.example.cn", "with-qr"), ("", "plain")):
+        again = reissue_voucher(_voucher_no(tmp_path / "l.db", 1 if verify else 2), "遗失", tmp_path / name,
+                                MergeOptions(verify_url=verify or None, **options))
+        assert not again.pdf_failures
+        pdf = next((tmp_path / name / "batches").glob("*.pdf"))
+        assert "补发" in text(pdf, 1) and ("真伪查询码" in text(pdf, 1)) == bool(verify)
+        assert _drawn(pdf) and _drawn(next((tmp_path / name / "vouchers").glob("*.pdf"))), name
+        _same_as_libreoffice(pdf, pdf.with_suffix(".docx"), 1, tmp_path / f"cmp-{name}")
+
+
+def _drawn(pdf: Path) -> bool:
+    """Return whether the drawing engine wrote `pdf` (LibreOffice names itself as the producer; it does not)."""
+    info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, check=True).stdout
+    return "Producer:" not in info
+
+
+def _voucher_no(ledger: Path, number: int) -> str:
+    """Return the NO of the ledger's voucher `number` (in issuing order)."""
+    import sqlite3
+
+    with sqlite3.connect(ledger) as db:
+        row = db.execute("SELECT voucher_no FROM vouchers ORDER BY rowid LIMIT 1 OFFSET ?", (number - 1,)).fetchone()
+    return row[0]

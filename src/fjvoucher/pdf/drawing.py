@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fjvoucher.pdf.faces import Face, face_named
-from fjvoucher.pdf.lines import ASIAN, LATIN, char_class, lay_out
+from fjvoucher.pdf.lines import ASIAN, LATIN, char_class, lay_out, written
 from fjvoucher.pdf.probe import Plan, _num
 
 
@@ -108,24 +108,24 @@ class Drawer:
         """Return the blocks drawing a laid-out line: a new block where Writer's spacing or the face changes."""
         pre, _, inner = line.state.partition("|")
         out: list[bytes] = []
-        run: list[tuple[int, str]] = []
-        run_x, face, pen = 0.0, "", 0.0
-        for p in placed:
-            if run and (p.face != face or abs(p.x - pen) > 1e-9):
-                out.append(self._block(pre, inner, start + run_x, line, face, run))
+        run: list[tuple[int, str, int]] = []
+        run_x, face, origin = 0.0, "", -1.0
+        for p, (x, step) in zip(placed, written(placed, start, line.size), strict=True):
+            if run and (p.face != face or p.run != origin):
+                out.append(self._block(pre, inner, run_x, line, face, run))
                 run = []
             if not run:
-                run_x, face = p.x, p.face
-            run.append((p.glyph, p.char))
+                run_x, face, origin, step = x, p.face, p.run, 0
+            run.append((p.glyph, p.char, step))
             glyphs.setdefault(p.face, []).append(p.glyph)
-            pen = p.x + p.advance
         if run:
-            out.append(self._block(pre, inner, start + run_x, line, face, run))
+            out.append(self._block(pre, inner, run_x, line, face, run))
         return b"".join(out)
 
     @staticmethod
-    def _block(pre: str, inner: str, x: float, line, face: str, run: list[tuple[int, str]]) -> bytes:
-        codes = "".join(f"{{{face}:{g}:{ord(c)}}}" for g, c in run)  # resolved to codes when the PDF is written
+    def _block(pre: str, inner: str, x: float, line, face: str, run: list[tuple[int, str, int]]) -> bytes:
+        # Resolved to codes when the PDF is written; a step from the pen goes before its glyph, as LibreOffice does.
+        codes = "".join(f"{{{face}:{g}:{ord(c)}:{s}}}" if s else f"{{{face}:{g}:{ord(c)}}}" for g, c, s in run)
         state = f"{inner}\n" if inner else ""
         return (f"q {pre}\nBT\n{state}{_num(round(x, 3))} {line.y} Td /@{face}@ {_num(line.size)} Tf"
                 f"<{codes}>Tj\nET\nQ\n").encode("latin-1")

@@ -22,7 +22,7 @@ from fjvoucher.pdf.faces import Face, Programs
 from fjvoucher.pdf.probe import Plan
 
 _RUN = re.compile(rb"/@([^@]+)@ ([\d.]+) Tf<((?:\{[^}]+\})+)>Tj")
-_CODE = re.compile(rb"\{([^:{}]+):(\d+):(\d+)\}")
+_CODE = re.compile(rb"\{([^:{}]+):(\d+):(\d+)(?::(-?\d+))?\}")  # face, glyph, character, step (1/1000 em)
 _STATIC = re.compile(rb"/@([^@]+)@ ([\d.]+) Tf\[([^\]]*)\]TJ")
 _STATIC_CODE = re.compile(rb"<00([0-9A-F]{2})>")
 CODES = 255  # a simple font's codes 1–255: LibreOffice's kind of font, drawn alike by every reader
@@ -90,15 +90,27 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
 
     def runs(match: re.Match) -> bytes:
         face, size = match.group(1).decode(), match.group(2)
-        out, current, codes = [], 0, bytearray()
+        out, current, items, codes = [], 0, [], bytearray()
+
+        def shown() -> bytes:  # LibreOffice's forms: <…>Tj, or [<…>5<…>]TJ where the pen steps
+            if codes:
+                items.append(b"<%s>" % codes.hex().upper().encode())
+            text = b"".join(items)
+            return b"/%s %s Tf%s" % (name(face, current), size, b"[%s]TJ" % text if len(items) > 1 else text + b"Tj")
+
         for m in _CODE.finditer(match.group(3)):
             font, code = numbering.add(m.group(1).decode(), int(m.group(2)), chr(int(m.group(3))))
-            if font != current and codes:
-                out.append(b"/%s %s Tf<%s>Tj" % (name(face, current), size, codes.hex().upper().encode()))
-                codes = bytearray()
+            if font != current and (codes or items):
+                out.append(shown())
+                items, codes = [], bytearray()
             current = font
+            if m.group(4):
+                if codes:
+                    items.append(b"<%s>" % codes.hex().upper().encode())
+                    codes = bytearray()
+                items.append(b"%d" % -int(m.group(4)))
             codes.append(code)
-        out.append(b"/%s %s Tf<%s>Tj" % (name(face, current), size, codes.hex().upper().encode()))
+        out.append(shown())
         return b" ".join(out)
 
     contents = [_RUN.sub(runs, p.content) for p in pages]

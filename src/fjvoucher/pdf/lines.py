@@ -1,7 +1,11 @@
 """Lay out one line of text as LibreOffice Writer does on a voucher: plain advances and its Asian spacing.
 
-Writer places each glyph on a tenth of a point from the line's start, rounding down (a half-width
-character at 10.5 pt ends on x.x5: the next glyph stands 0.05 pt earlier than its advances say).
+Writer lays a line out in twips but puts glyphs on tenths of a point, rounding down (`Placed.at`): a
+run of one script (Asian or Latin; spaces and signs go with the run before them) starts on the tenth at
+or before its place on the page, and each glyph of the run on the tenth at or before its offset in the
+run.  After a half-width character at 10.5 pt a glyph may so stand 0.05 pt before the pen.  Its PDF
+writes a run as one block, each glyph's step from the pen in whole thousandths of an em rounded down
+(`written`): the positions a reader sees drift from the tenths by that rounding, and are reproduced.
 Writer adds a fifth of the font size between a Han character and a Latin letter or digit that touch
 (its "autospace"), and nothing next to punctuation; at the voucher's sizes it kerns nothing else.
 Characters outside the classes below are not laid out here: their record goes to LibreOffice.
@@ -49,6 +53,34 @@ class Placed:
     char: str
     x: float
     advance: float
+    run: float = 0.0  # where its script's run starts (the same origin as x)
+
+    def at(self, start: float) -> float:
+        """Return where Writer puts the glyph on a line starting at `start` (points, on its tenths)."""
+        return round(on_grid(start + self.run) + on_grid(self.x - self.run), 1)
+
+
+def on_grid(x: float) -> float:
+    """Return where Writer puts a glyph whose pen stands at `x` (points): the tenth of a point at or before it."""
+    return math.floor(x * 10 + 1e-6) / 10
+
+
+def written(placed: list[Placed], start: float, size: float) -> list[tuple[float, int]]:
+    """Return, for each glyph of a line starting at `start`, where LibreOffice's PDF shows it and the step from
+    the pen before it (thousandths of an em; 0 where a run starts: it is placed, not stepped)."""
+    out: list[tuple[float, int]] = []
+    before: tuple[Placed, float, float] | None = None
+    for p in placed:
+        true = p.at(start)
+        if before is None or before[0].run != p.run:
+            shown, step = true, 0
+        else:
+            last, last_true, last_shown = before
+            step = math.floor((true - last_true - last.advance) * 1000 / size + 1e-6)
+            shown = last_shown + last.advance + step * size / 1000
+        out.append((shown, step))
+        before = (p, true, shown)
+    return out
 
 
 def lay_out(text: str, faces: list[Face], size: float) -> tuple[list[Placed], float] | None:
@@ -64,7 +96,7 @@ def lay_out(text: str, faces: list[Face], size: float) -> tuple[list[Placed], fl
     if missing and fallback is None:
         return None
     placed: list[Placed] = []
-    x, before = 0.0, None
+    x, before, run, script = 0.0, None, 0.0, None
     for char in text:
         klass = char_class(char)
         face = primary if primary.glyph(char) else fallback
@@ -76,7 +108,9 @@ def lay_out(text: str, faces: list[Face], size: float) -> tuple[list[Placed], fl
             return None
         if before is not None and before[1] and klass[1] and {before[0], klass[0]} == {ASIAN, LATIN}:
             x += size / 5
-        placed.append(Placed(face.name, glyph, char, math.floor(x * 10 + 1e-6) / 10, advance))
+        if klass[0] != WEAK and klass[0] != script:
+            run, script = (x if script else 0.0), klass[0]
+        placed.append(Placed(face.name, glyph, char, x, advance, run))
         x += advance
         before = klass
     return placed, x

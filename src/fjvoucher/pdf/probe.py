@@ -15,6 +15,7 @@ master is printed by LibreOffice whole; a branch that fails them is printed by L
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from collections import Counter
@@ -26,11 +27,11 @@ from fjvoucher.contract import CONTRACT
 from fjvoucher.pdf.faces import Face, face_named
 from fjvoucher.pdf.fonts import RARE_FACES
 from fjvoucher.pdf.fontsubset import TrueType
-from fjvoucher.pdf.lines import lay_out
+from fjvoucher.pdf.lines import lay_out, on_grid, written
 from fjvoucher.pdf.lopage import Block, Glyph, LoFont, Unreadable, read_blocks, read_fonts
 from fjvoucher.querycode import CODE_ALPHABET, CODE_LENGTH, printed_code
 
-PROBE_VERSION = 4  # part of the cache key: a change to the model probes every master again
+PROBE_VERSION = 5  # part of the cache key: a change to the model probes every master again
 MARKERS = "甲乙丙丁戊己庚辛壬癸丑寅卯辰巳午未酉戌亥鼠虎兔龙蛇羊猴鸡狗猪梅兰竹菊松柏"
 MIXED = "{m}A1（{m}）·{m}、b2-{m}"  # every class the line model knows, with and without Writer's spacing
 RARE = "{m}𠀋{m}㐀{m}"  # Extension B and A: from the faces LibreOffice falls back to (fonts.RARE_FACES)
@@ -284,8 +285,17 @@ def _branch(key: str, pages: list, longs: list[str], ones, background: list[Bloc
     for line in new:
         line.branch = key
         _align(line, pages[0][1], pages[1][1], by_marker, marker, fonts, faces)
-    for (_, blocks), values in ((pages[0], marker), (pages[1], twos)):
-        _check_page(blocks, background, plain + new, values, fonts, faces)
+    samples = marker | {f: v for f, v in SAMPLES.items() if f in marker}
+    checks = ((pages[0][1], marker), (pages[1][1], twos), (pages[2][1], samples))
+    # A right-aligned line's end is known to a twip or two from the markers; the samples' page tells which.
+    ends = [[line.anchor + d for d in ((0, 0.05, -0.05) if line.align == "right" else (0,))] for line in new]
+    for choice in itertools.product(*ends):
+        for line, anchor in zip(new, choice, strict=True):
+            line.anchor = round(anchor, 3)
+        if all(_proves(blocks, background, plain + new, values, fonts, faces) for blocks, values in checks):
+            break
+    else:
+        raise Refused("字段位置与 LibreOffice 不符 (field positions differ from LibreOffice's)")
     for f, (_, blocks) in zip(longs, pages[3:], strict=True):
         _widths(new, f, marker[f], blocks, fonts)
     for line in new:  # the samples' line, where it stays one line
@@ -466,18 +476,28 @@ def _align(line: Line, ones: list[Block], twos: list[Block], by_marker, marker, 
     if abs(x1 - x2) <= TOLERANCE:
         line.align, line.anchor = "left", x1
     elif abs((x1 + w1) - (x2 + w2)) <= TOLERANCE:
-        line.align, line.anchor = "right", round(x1 + w1, 3)
+        # The end is known to the twip where both starts, on the grid, say the same (`anchors` picks between two).
+        line.align, line.anchor = "right", anchors(x1, w1, x2, w2)[0]
     elif abs((x1 + w1 / 2) - (x2 + w2 / 2)) <= TOLERANCE:
         line.align, line.anchor = "center", round(x1 + w1 / 2, 3)
     else:
         raise Refused("行的对齐方式无法确定（两端对齐？）(alignment unknown, justified?)")
 
 
+def anchors(x1: float, w1: float, x2: float, w2: float) -> list[float]:
+    """Return the ends (whole twips) of a right-aligned line that put lines `w1` and `w2` wide at `x1` and `x2`
+    on the grid; the rounded sum first."""
+    guess = round((x1 + w1) * 20)
+    found = [t / 20 for t in sorted(range(guess - 2, guess + 3), key=lambda t: (abs(t - guess), t))
+             if abs(on_grid(t / 20 - w1) - x1) < 1e-6 and abs(on_grid(t / 20 - w2) - x2) < 1e-6]
+    return found or [round(x1 + w1, 3)]
+
+
 def predicted(line: Line, values: dict[str, str], faces: dict[str, Face], rare=()) -> tuple[list, float]:
     """Return the glyphs the model draws for the line (character, position, face), and the line's width."""
     placed, width = _measure(line, values, faces, rare)
     start = line.start(width)
-    return [(p.char, start + p.x, p.face) for p in placed], width
+    return [(p.char, x, p.face) for p, (x, _) in zip(placed, written(placed, start, line.size), strict=True)], width
 
 
 def _check_page(blocks: list[Block], background: list[Block], lines: list[Line], values, fonts, faces,
