@@ -10,6 +10,7 @@ landscape one; vouchers with the verification code and QR, and a reissue (補发
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,7 +22,7 @@ from fjvoucher.pdf.drawengine import plan_for
 from fjvoucher.pdf.libreoffice import find_soffice
 from fjvoucher.pdf.pages import count_pages
 from fjvoucher.pdf.probe import Refused
-from support import TODAY, needs_fonts
+from support import TODAY, needs_fonts, run
 from support.alike import differences, text
 from support.synthetic import make_candidates, make_photo, write_roster_xlsx
 from support.word_master import word_master
@@ -144,8 +145,8 @@ def test_per_candidate_pdfs_without_photo_stay_under_40_kb(tmp_path):
     assert len(sizes) == 8 and max(sizes) < 40 * 1024
 
 
-def _justified_master(folder: Path) -> Path:
-    """Return the bundled master with the occupation cell's paragraph justified at both ends (distributed)."""
+def _justified_master(folder: Path, placeholder: str = "{{ occupation }}") -> Path:
+    """Return the bundled master with the paragraph of `placeholder` justified at both ends (distributed)."""
     import zipfile
 
     from fjvoucher.word.master import default_master
@@ -157,11 +158,12 @@ def _justified_master(folder: Path) -> Path:
             data = old.read(item.filename)
             if item.filename == "word/document.xml":
                 xml = data.decode("utf-8")
-                at = xml.index("{{ occupation }}")
+                at = xml.index(placeholder)
                 start = xml.rindex("<w:p>", 0, at) if "<w:p>" in xml[:at] else xml.rindex("<w:p ", 0, at)
                 head = xml.index(">", start) + 1
-                xml = xml[:head] + '<w:pPr><w:jc w:val="distribute"/></w:pPr>' + xml[head:] \
-                    if "<w:pPr>" not in xml[head:at] else xml[:head] + xml[head:at].replace(
+                own = re.sub(r'<w:jc w:val="\w+"/>', "", xml[head:at])
+                xml = xml[:head] + '<w:pPr><w:jc w:val="distribute"/></w:pPr>' + own + xml[at:] \
+                    if "<w:pPr>" not in own else xml[:head] + own.replace(
                         "<w:pPr>", '<w:pPr><w:jc w:val="distribute"/>', 1) + xml[at:]
                 data = xml.encode("utf-8")
             new.writestr(item, data)
@@ -274,3 +276,18 @@ def _voucher_no(ledger: Path, number: int) -> str:
     with sqlite3.connect(ledger) as db:
         row = db.execute("SELECT voucher_no FROM vouchers ORDER BY rowid LIMIT 1 OFFSET ?", (number - 1,)).fetchone()
     return row[0]
+
+
+def test_a_branch_the_probe_cannot_prove_is_refused_alone_said_and_printed_by_libreoffice(tmp_path):
+    """The QR line justified at both ends: the plain page and the reissue note are drawn, the QR branches are not;
+    `template check` says which and why, and a merge passes those vouchers on, counted."""
+    master = _justified_master(tmp_path, "真伪查询码 {{ verify_code }}")
+    said = run("template", "check", str(master)).output
+    engine = next(line for line in said.splitlines() if line.startswith("PDF 引擎"))
+    assert "直接绘制：探测通过" in engine and "以下凭证也直接绘制 (drawn too)：补发凭证 (reissue note)；" in engine
+    assert "真伪查询码和二维码 (verification code and QR) 由 LibreOffice 生成：二维码随文字移动" in engine
+    rows = make_candidates(4, seed=9)
+    result = merge_roster(write_roster_xlsx(tmp_path / "r.xlsx", rows), tmp_path / "out", MergeOptions(
+        template=master, batch_size=4, today=TODAY, ledger=tmp_path / "l.db", verify_url="https://jd.example.cn"))
+    assert any("真伪查询码和二维码 (verification code and QR) 4 张" in n for n in result.notes)
+    assert not _drawn(tmp_path / "out" / "batches" / "batch-001.pdf")

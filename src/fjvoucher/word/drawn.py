@@ -88,7 +88,8 @@ def draw_record(voucher: Voucher) -> DrawRecord:
 def engine_for(master: Path | None, soffice: Path | None, workdir: Path) -> tuple[str, str]:
     """Return which PDF engine `--pdf-engine auto` gives the master (None: the bundled one) and why.
 
-    Probes the master once (cached); photos are probed in the first merge, one shape at a time.
+    Probes the master once (cached), its branches (reissue note, verification code and QR) with it; photos are
+    placed in the first merge that prints them, once a shape.
     """
     from fjvoucher.pdf.drawengine import plan_for
     from fjvoucher.pdf.libreoffice import find_soffice
@@ -100,5 +101,19 @@ def engine_for(master: Path | None, soffice: Path | None, workdir: Path) -> tupl
     plan, refused = plan_for(probe_master(template, VoucherRenderer(template), None), found, workdir)
     if plan is None:
         return "libreoffice", f"由 LibreOffice 生成：{refused} (printed by LibreOffice: the probe refused it)"
-    return "drawing", (f"直接绘制：探测通过，{len(plan.lines)} 行字段 (drawn: the probe passed; vouchers it "
-                       "cannot prove go to LibreOffice)")
+    return "drawing", branches_said(plan)
+
+
+def branches_said(plan) -> str:
+    """Return what `template check` and `doctor` say of a proven master: its lines, which of its branches are drawn
+    and which LibreOffice prints (and why), and how photos are placed."""
+    from fjvoucher.pdf.drawengine import REASONS
+
+    lines = sum(1 for line in plan.lines if not line.branch)
+    said = f"直接绘制：探测通过，{lines} 行字段 (drawn: the probe passed, {lines} field lines)"
+    if plan.branches:
+        said += "；以下凭证也直接绘制 (drawn too)：" + "；".join(REASONS[f"branch:{b}"] for b in sorted(plan.branches))
+    for branch, why in sorted(plan.refused_branches.items()):
+        said += f"；{REASONS[f'branch:{branch}']} 由 LibreOffice 生成：{why} (printed by LibreOffice)"
+    return said + ("；照片每种比例在第一次用到时探测一次；探测未证明的凭证由 LibreOffice 生成 (each photo shape is "
+                   "placed once, in the first merge printing it; what the probe did not prove goes to LibreOffice)")
