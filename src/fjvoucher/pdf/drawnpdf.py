@@ -125,7 +125,9 @@ def write_pdf(plan: Plan, faces: dict[str, Face], pages: list[DrawnPage], level:
                                         Programs(faces[face], []), shared.entries[face] if first else ([], []))
     font_dict = b"<<" + b"".join(b"/%s %d 0 R" % (n, r) for n, r in refs.items()) + b">>"
     width, height = plan.size
-    box = b"[0 0 %s %s]" % (_n(width), _n(height))
+    # The page's size exactly as LibreOffice writes it (595.303937007874: twips in points): rounded to the
+    # thousandth, poppler moves everything by a ten-thousandth of a pixel, and the title's stroked edges show it.
+    box = b"[0 0 %s %s]" % (_exact(width), _exact(height))
     pictures = b"".join(b"/%s %d 0 R" % (name.encode(), _picture(writer, image))
                         for name, image in plan.images.items())
     form = writer.stream(b"<</Type/XObject/Subtype/Form/BBox%s/Resources<</Font %s/XObject<<%s>>>>" % (
@@ -196,6 +198,11 @@ def _pdf_date(moment: dt.datetime) -> bytes:
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"D:{local:%Y%m%d%H%M%S}{sign}{abs(minutes) // 60:02d}'{abs(minutes) % 60:02d}'".encode()
+
+
+def _exact(value: float) -> bytes:
+    """Return `value` with LibreOffice's twelve decimals, trailing zeros dropped."""
+    return f"{value:.12f}".rstrip("0").rstrip(".").encode()
 
 
 def _n(value: float) -> bytes:
