@@ -198,6 +198,29 @@ def test_the_probe_is_cached_per_master(tmp_path):
     assert first is not None and first == again and heard == [(0, 1), (1, 1)]  # probed once, and said so
 
 
+def test_a_new_photo_shape_is_placed_once_and_kept_with_the_cached_plan(tmp_path):
+    """The cache key does not hold photo shapes: a merge printing a shape the cached plan lacks has LibreOffice place
+    just that shape (one run), the plan in the cache grows, and the next merge probes nothing."""
+    from fjvoucher.word.drawn import photo_shapes, probe_master
+    from fjvoucher.word.master import prepare_template
+    from fjvoucher.word.photos import PhotoInfo, load_photo
+    from fjvoucher.word.render import VoucherRenderer
+
+    template = prepare_template(None)
+    photo = load_photo(make_photo(tmp_path / "p.jpg", seed=1))
+    first, second = (photo_shapes(PhotoInfo("jpeg", w, h, 1) for w, h in sizes)
+                     for sizes in ([(295, 413)], [(295, 413), (413, 295), (358, 441)]))
+    heard = []
+    plans = [plan_for(probe_master(template, VoucherRenderer(template), photo, shapes), find_soffice(),
+                      tmp_path / f"w{i}", cache=tmp_path / "cache", note=lambda *a: heard.append(a))[0]
+             for i, shapes in enumerate((first, second, second))]
+    assert heard == [(0, 1), (1, 1), (0, 1), (1, 1)]  # the master, then the two new shapes; then nothing
+    assert set(plans[0].photos) == {f"{cx},{cy}" for cx, cy in first}
+    assert set(plans[1].photos) == set(plans[2].photos) == {f"{cx},{cy}" for cx, cy in second}
+    assert all("refused" not in spot for spot in plans[2].photos.values())
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 1
+
+
 def test_refused_is_an_exception_with_its_reason():
     assert str(Refused("why")) == "why"
 

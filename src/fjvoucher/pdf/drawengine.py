@@ -99,14 +99,15 @@ def _probe(master: ProbeMaster, soffice: Path, workdir: Path) -> Plan:
 
 
 def _probe_shapes(master: ProbeMaster, soffice: Path, workdir: Path, known=()) -> dict[str, dict]:
-    """Return where LibreOffice places the merge's photo shapes a cached plan lacks (one page each)."""
+    """Return where LibreOffice places the merge's photo shapes a cached plan lacks (one page each); nothing when
+    LibreOffice could not make the pages (those photos are printed by it, and placed in a later merge)."""
     plain = probe_pages(master)[0][3]  # the plain page with markers, as the probe's
     pages, flags = photo_pages(master, plain, known)
     try:
         _, read = read_probe(_render(master, pages, flags, workdir / "shapes", soffice))
         return shape_spots(read[0], read[1:], flags[1:])
-    except Refused as exc:
-        return {f"{e[0]},{e[1]}": {"refused": str(exc)} for e in flags[1:]}
+    except Refused:
+        return {}
     finally:
         shutil.rmtree(workdir / "shapes", ignore_errors=True)
 

@@ -41,7 +41,9 @@ LONG = 45  # characters of an over-long value in a paragraph (no cell width know
 # Values whose form is fixed, printed on a branch page as they are: a line with a picture at its end (the QR)
 # shows no first line to measure when it wraps, so the widest such value is proven to fit instead.
 SAMPLES = {"verify_code": printed_code(CODE_ALPHABET[-CODE_LENGTH:])}
-MAX_SHAPES = 200  # photo shapes probed in one LibreOffice run (the rest go to LibreOffice until the next merge)
+# Photo shapes placed in one LibreOffice run, a page each (about 50 pages a second): the rest are printed by
+# LibreOffice until a later merge places them.  ID photos come in a few sizes; scans in many.
+MAX_SHAPES = 1000
 TOLERANCE = 0.05  # points
 GRID = 0.1  # Writer places glyphs on tenths of a point (lines.lay_out): one may stand that much before the pen
 _PHOTO = re.compile(rb"Q q ([-\d. ]+) re\nW\* n\nq ([-\d. ]+) cm\n/(\w+) Do Q\nQ (q [-\d. ]+ re\nW\* n\n)")
