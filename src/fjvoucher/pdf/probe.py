@@ -45,7 +45,7 @@ SAMPLES = {"verify_code": printed_code(CODE_ALPHABET[-CODE_LENGTH:])}
 # LibreOffice until a later merge places them.  ID photos come in a few sizes; scans in many.
 MAX_SHAPES = 1000
 TOLERANCE = 0.05  # points
-GRID = 0.1  # Writer places glyphs on tenths of a point (lines.lay_out): one may stand that much before the pen
+GRID = 0.1  # Writer places glyphs on tenths of a point (lines.Placed.at): one may stand that much before the pen
 _PHOTO = re.compile(rb"Q q ([-\d. ]+) re\nW\* n\nq ([-\d. ]+) cm\n/(\w+) Do Q\nQ (q [-\d. ]+ re\nW\* n\n)")
 _IMAGE = re.compile(rb"Q q ([-\d. ]+) re\nW\* n\nq ([-\d. ]+) cm\n/(\w+) Do Q\n")  # a picture, wherever it stands
 
@@ -118,7 +118,8 @@ class ProbeMaster:
     names: frozenset[str]
     boxes: dict[str, float]
     personal_headers: bool  # or another reason the master's text cannot be told from its values
-    render: Callable[[list[dict], list[bool]], bytes]  # contexts, photo or not per page → batch DOCX
+    # Contexts ("qr": True asks for a QR) and each page's photo (False, True: the sample, or a shape in EMU) → DOCX
+    render: Callable[[list[dict], list], bytes]
     photo_extent: tuple[int, int] | None  # the probe photo's drawing size (EMU), None: no photos
     photo_extents: tuple[tuple[int, int], ...] = ()  # every photo shape the merge prints (EMU)
 
