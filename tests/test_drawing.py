@@ -4,7 +4,7 @@ One roster is merged twice, `--pdf-engine auto` (drawn where the probe proved th
 `--pdf-engine libreoffice`; every batch page and every per-candidate PDF must read and look the same.
 The corpus: ordinary rows, mixed Han/Latin/digit/punctuation text, a value exactly as wide as its cell
 and one a character wider, rare characters (Extension A and B), photos of the common ID-photo sizes and a
-landscape one; vouchers with the verification code and QR, and a reissue (補发) with both.
+landscape one; vouchers with the verification code and QR, and a reissue (补发) with and without the QR.
 """
 
 from __future__ import annotations
