@@ -221,6 +221,8 @@ def test_two_merges_at_once_never_issue_a_no_twice(tmp_path, where):
     nos = all_nos(ledger)
     assert nos == [f"3501-2009-{i:06d}" for i in range(1, 301)]  # 300 certificates, each once, no gaps
     assert len({r[3] for r in records(ledger)}) == 300
+    audited = run("audit", "--ledger", ledger)  # three writers took turns on one chain: it proves itself
+    assert audited.exit_code == 0 and "0 处问题" in audited.output, audited.output
 
 
 def test_a_merge_killed_midway_then_rerun_issues_every_voucher_once(tmp_path, where):
@@ -247,6 +249,8 @@ def test_a_merge_killed_midway_then_rerun_issues_every_voucher_once(tmp_path, wh
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err.decode()
     assert all_nos(ledger) == [f"3501-2009-{i:06d}" for i in range(1, 2001)]
+    audited = run("audit", "--ledger", ledger)  # the killed batch left no half of a link behind
+    assert audited.exit_code == 0 and "0 处问题" in audited.output, audited.output
     assert len(list((tmp_path / "out" / "vouchers").glob("*.docx"))) == 2000
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".") and ".tmp" in p.name]
     whole = _merge_process(roster, tmp_path / "whole", tmp_path / "whole.db", "--batch-size", "20")

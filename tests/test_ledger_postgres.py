@@ -8,6 +8,7 @@ import datetime as dt
 import itertools
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from fjvoucher.ledger.chain import head_message
+from fjvoucher.ledger.keys import signature_valid
 from fjvoucher.ledger.postgres import GRANTS
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.merging import MergeOptions, merge_roster
@@ -64,9 +67,9 @@ def centre_rows(city: str, count: int, seed: int) -> list[dict]:
 
 def merged(tmp_path, rows, ledger, code, name, **options):
     roster = write_roster_xlsx(tmp_path / f"{name}.xlsx", rows)
-    return merge_roster(roster, tmp_path / f"out-{name}", MergeOptions(
-        format="docx", ledger=ledger, center_code=code, today=dt.date(2009, 6, 20),
-        clock=Clock(dt.datetime(2009, 6, 12, 9, 30)), **options))
+    options = {"today": dt.date(2009, 6, 20), "clock": Clock(dt.datetime(2009, 6, 12, 9, 30)), **options}
+    return merge_roster(roster, tmp_path / f"out-{name}", MergeOptions(format="docx", ledger=ledger, center_code=code,
+                                                                      **options))
 
 
 def test_the_postgresql_backend_implements_every_method_of_the_storage_interface():
@@ -95,8 +98,19 @@ def test_a_centre_cannot_revoke_another_centres_voucher(registry, tmp_path):
     assert "Traceback" not in theirs.output
     with psycopg.connect(registry["3502"], autocommit=True) as db:  # and plain SQL changes nothing either
         assert db.execute("UPDATE vouchers SET status = 'revoked'").rowcount == 0
+        for centre in ("3501", "3502"):  # on 3501's chain, or on its own chain for 3501's voucher
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                db.execute("INSERT INTO events (voucher_no, kind, at, center_code, number, prev, hash) VALUES "
+                           "('3501-2009-000001', 'revoked', '2009', %s, 99, 'x', 'y')", (centre,))
+        # nor another centre's chain or head: not its history to chain, not its head to sign
+        assert db.execute("UPDATE events SET number = 7, hash = 'forged' WHERE center_code = '3501'").rowcount == 0
+        assert db.execute("UPDATE heads SET count = 0, signature = 'forged'").rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            db.execute("INSERT INTO events (voucher_no, kind, at) VALUES ('3501-2009-000001', 'revoked', '2009')")
+            db.execute("INSERT INTO heads VALUES ('3501', 1, 'x', 'y', 'z', '2009') ON CONFLICT (center_code) "
+                       "DO UPDATE SET signature = 'forged'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db.execute("DELETE FROM heads")
+    assert run("audit", "--ledger", registry["province"]).exit_code == 0
     ours = run("revoke", "3501-2009-000001", "--reason", "误发", "--yes", "--ledger", registry["3501"])
     assert ours.exit_code == 0, ours.output
 
@@ -204,15 +218,30 @@ def test_serve_answers_for_the_whole_province_from_postgresql(registry, tmp_path
         ledgers.close()
 
 
-def test_a_postgresql_registry_is_not_chained_yet_and_audit_says_so_in_one_line(registry, tmp_path):
-    merged(tmp_path, centre_rows("福州市", 2, 61), registry["3501"], "3501", "fz")
-    with Ledger(registry["3501"], create=False) as ledger:
-        assert ledger.storage.head() is None  # nothing signed: no key was needed to write
-        assert [e.kind for e in ledger.history("3501-2009-000001")] == ["issued"]
-    audited = run("audit", "--ledger", registry["3501"])
-    assert audited.exit_code == 0, audited.output
-    assert [line for line in audited.output.splitlines() if "not chained yet" in line] != []
-    assert "discrepancies" not in audited.output
+def audited(url: str):
+    """Return the exit code and the lines of `fjvoucher audit` on the registry at `url`."""
+    result = run("audit", "--ledger", url)
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_each_centre_keeps_its_own_chain_signed_with_its_key_and_the_registry_audits_clean(registry, tmp_path):
+    merged(tmp_path, centre_rows("福州市", 3, 61), registry["3501"], "3501", "fz")
+    merged(tmp_path, centre_rows("厦门市", 2, 62), registry["3502"], "3502", "xm")
+    assert run("revoke", "3501-2009-000002", "--reason", "误发", "--yes", "--ledger", registry["3501"]).exit_code == 0
+    with psycopg.connect(registry["owner"], autocommit=True) as db:
+        chains = db.execute("SELECT center_code, array_agg(number ORDER BY number) FROM events "
+                            "GROUP BY center_code ORDER BY 1").fetchall()
+        heads = db.execute("SELECT center_code, count, hash, signature, public_key FROM heads ORDER BY 1").fetchall()
+    assert chains == [("3501", [1, 2, 3, 4]), ("3502", [1, 2])]  # numbered within each centre
+    for centre, count, last, signature, public_key in heads:
+        assert signature_valid(public_key, signature, head_message(count, last)), centre
+    assert [h[1] for h in heads] == [4, 2]
+    code, output = audited(registry["province"])  # the province walks every centre's chain
+    assert code == 0 and "0 处问题" in output, output
+    assert "中心 3501：4 条事件" in output and "中心 3502：2 条事件" in output
+    code, output = audited(registry["3502"])  # a centre walks its own
+    assert code == 0 and "中心 3502：2 条事件" in output and "中心 3501" not in output
     backed = run("backup", str(tmp_path), "--ledger", registry["3501"])
     assert backed.exit_code == 1 and "pg_dump" in backed.output and not list(tmp_path.glob("*.db"))
     assert "Traceback" not in backed.output
@@ -234,3 +263,120 @@ def test_a_search_by_part_of_a_name_runs_in_the_database_on_both_backends(regist
             assert found("_") == found("%") == found("%_")
             assert found(rows[0]["certificate_no"][-6:], "certificate_no") == ["3501-2009-000001"]
             assert found("没有这个人") == []
+
+
+def _forge_head(db):
+    row = db.execute("SELECT count, hash FROM heads WHERE center_code = '3501'").fetchone()
+    db.execute("UPDATE heads SET signature = %s WHERE center_code = '3501'", ("00" * 64,))
+    return row
+
+
+TAMPERING = {  # what the registry's owner (who may switch its guards off) does with plain SQL → audit's code
+    "event-edited": ["ALTER TABLE events DISABLE TRIGGER events_are_never_edited",
+                     "UPDATE events SET reason = '伪造' WHERE center_code = '3501' AND number = 4"],
+    "voucher-edited": ["UPDATE vouchers SET status = 'issued' WHERE voucher_no = '3501-{y}-000002'"],
+    "voucher-forged": ["INSERT INTO vouchers SELECT '3501-{y}-000009', name, sex, birth_date, education, id_number, "
+                       "occupation, level, theory_score, skill_score, result, substr(certificate_no, 1, 6) || '9' || substr(certificate_no, 8), "
+                       "issue_date, exam_no, center, issued_on, expires_on, template_sha256, batch_file, page, 'issued', "
+                       "replaces, 'FORGEDCODE1', center_code, created_at, photo FROM vouchers "
+                       "WHERE voucher_no = '3501-{y}-000001'"],
+    "head-mismatch": ["INSERT INTO events (voucher_no, kind, at, center_code, number, prev, hash) SELECT "
+                      "'3501-{y}-000003', 'revoked', '2009-06-13T09:00:00', '3501', 5, hash, repeat('a', 64) "
+                      "FROM events WHERE center_code = '3501' AND number = 4",
+                      "UPDATE vouchers SET status = 'revoked' WHERE voucher_no = '3501-{y}-000003'"],
+    "head-missing": ["DELETE FROM heads WHERE center_code = '3501'"],
+    "head-signature": [_forge_head],
+    "chain-broken": ["ALTER TABLE events DISABLE TRIGGER events_are_never_deleted",
+                     "DELETE FROM events WHERE center_code = '3501' AND number = 2"],
+}
+
+
+@pytest.mark.parametrize("kind", TAMPERING)
+def test_the_owners_plain_sql_is_found_by_audit_and_refused_by_verify(registry, tmp_path, kind):
+    rows = centre_rows("福州市", 3, 63)
+    recent = dt.date.today() - dt.timedelta(days=3)
+    for row in rows:  # valid today: verify answers "genuine" until the ledger is tampered with
+        row["issue_date"] = recent
+        row["certificate_no"] = f"{recent.year % 100:02d}" + row["certificate_no"][2:]
+    y = recent.year
+    assert merged(tmp_path, rows, registry["3501"], "3501", "fz", today=None, clock=None).written
+    merged(tmp_path, centre_rows("厦门市", 2, 64), registry["3502"], "3502", "xm")
+    assert run("revoke", f"3501-{y}-000002", "--reason", "误发", "--yes", "--ledger", registry["3501"]).exit_code == 0
+    serial, row = {"voucher-forged": (9, 0), "event-edited": (2, 1), "voucher-edited": (2, 1)}.get(kind, (3, 2))
+    number = f"3501-{y}-{serial:06d}"  # the voucher the edit touched
+    before = run("verify", f"3501-{y}-000003", "--name", rows[2]["name"], "--ledger", registry["province"])
+    assert before.exit_code == 0 and audited(registry["province"])[0] == 0, before.output
+    with psycopg.connect(registry["owner"], autocommit=True) as db:
+        for step in TAMPERING[kind]:
+            step(db) if callable(step) else db.execute(step.replace("{y}", str(y)))
+    code, output = audited(registry["province"])
+    assert code == 1 and f"[{kind}] 中心 3501" in output, output
+    assert "中心 3502 " not in output.split("0 处问题")[0].replace("中心 3502：", "")  # the other chain is sound
+    verified = run("verify", number, "--name", rows[row]["name"], "--ledger", registry["province"])
+    assert verified.exit_code == 1 and "does not prove itself" in verified.output, verified.output
+    assert "Traceback" not in verified.output
+
+
+V1_GRANTS = """GRANT SELECT, INSERT, UPDATE ON vouchers, serials TO fjvoucher_centres;
+GRANT SELECT, INSERT ON events TO fjvoucher_centres;
+GRANT SELECT ON centre_roles, fjvoucher_meta TO fjvoucher_centres, fjvoucher_readers;
+GRANT SELECT ON vouchers, events TO fjvoucher_readers;"""  # what `province init` granted before the chain
+
+
+def unchained_registry(roles, tmp_path) -> dict[str, str]:
+    """Return the URLs of a registry as the version before the chain left it: two centres' events, unlinked."""
+    from fjvoucher.ledger.postgres import APPLICATION, V1
+
+    name = f"registry{next(NAMES)}"
+    with psycopg.connect(roles.url(), autocommit=True) as db:
+        db.execute(f"CREATE DATABASE {name} OWNER fjvoucher_owner")
+    urls = {who: roles.url(name, role) for who, role in
+            (("owner", "fjvoucher_owner"), ("3501", "centre_3501"), ("3502", "centre_3502"), ("province", "province"))}
+    source = tmp_path / "written-before.db"  # the same rows and events the old version wrote, through SQLite
+    merged(tmp_path, centre_rows("福州市", 3, 71), source, "3501", "fz")
+    merged(tmp_path, centre_rows("厦门市", 2, 72), source, "3502", "xm")
+    with Ledger(source) as ledger:
+        ledger.revoke("3501-2009-000002", "误发")
+    events = "voucher_no, kind, at, reason, actor, other_no, data"
+    with psycopg.connect(urls["owner"], autocommit=True) as db, sqlite3.connect(source) as old:
+        db.execute(V1)
+        db.execute("INSERT INTO fjvoucher_meta VALUES ('application', %s), ('version', '1')", (APPLICATION,))
+        db.execute(V1_GRANTS)
+        for statement in readme_sql("centres"):
+            db.execute(statement)
+        names = [r[1] for r in old.execute("PRAGMA table_info(vouchers)")]
+        with db.cursor().copy(f"COPY vouchers ({', '.join(names)}) FROM STDIN") as copy:
+            for row in old.execute(f"SELECT {', '.join(names)} FROM vouchers ORDER BY rowid"):
+                copy.write_row(row)
+        with db.cursor().copy(f"COPY events ({events}) FROM STDIN") as copy:
+            for row in old.execute(f"SELECT {events} FROM events ORDER BY id"):
+                copy.write_row(row)
+    return urls
+
+
+def test_an_unchained_registry_is_upgraded_by_its_owner_then_each_centre_chains_its_own_history(roles, tmp_path):
+    urls = unchained_registry(roles, tmp_path)
+    early = run("list", "--ledger", urls["3501"])  # a centre cannot change the tables: the owner upgrades them
+    assert early.exit_code == 1 and "province init" in early.output and "Traceback" not in early.output
+    assert run("province", "init", "--ledger", urls["owner"]).exit_code == 0
+    code, output = audited(urls["province"])
+    assert code == 1 and "[chain-not-built] 中心 3501" in output and "[chain-not-built] 中心 3502" in output
+    refused = run("verify", "3501-2009-000001", "--name", "x", "--ledger", urls["province"])
+    assert refused.exit_code == 1 and "not chained yet" in refused.output
+    code, output = audited(urls["3501"])  # the centre's next command chains its history with its own key, once
+    assert code == 0 and "已升级，4 条历史事件按顺序连成哈希链并签名" in output, output
+    code, output = audited(urls["province"])
+    assert code == 1 and "中心 3501 " not in output.replace("中心 3501：", "") and "[chain-not-built] 中心 3502" in output
+    assert "已升级" not in run("list", "--ledger", urls["3501"]).output  # only once
+    assert audited(urls["3502"])[0] == 0
+    later = centre_rows("福州市", 2, 73)
+    for row in later:  # certificates not seen yet
+        row["certificate_no"] = row["certificate_no"][:6] + "5" + row["certificate_no"][7:]
+    more = merged(tmp_path, later, urls["3501"], "3501", "fz2")  # the chain goes on from there
+    assert more.written, [f.message() for f in more.checked.report.findings]
+    code, output = audited(urls["province"])
+    assert code == 0 and "中心 3501：6 条事件" in output and "中心 3502：2 条事件" in output, output
+    with psycopg.connect(urls["owner"], autocommit=True) as db:
+        assert db.execute("SELECT count(*) FROM events WHERE hash = ''").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.RaiseException):  # chained once: never again
+            db.execute("UPDATE events SET hash = 'x', number = 99 WHERE number = 1")

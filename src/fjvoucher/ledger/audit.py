@@ -10,12 +10,14 @@ events and row, so `verify`, `serve`, `list` and `report` refuse a tampered ledg
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from fjvoucher.errors import LedgerError
 from fjvoucher.ledger import projection, witness
-from fjvoucher.ledger.chain import GENESIS, chained, head_message, stored_hash
+from fjvoucher.ledger.chain import GENESIS, chained, head_message, per_centre, stored_hash
 from fjvoucher.ledger.keys import fingerprint, load_key, signature_valid
 from fjvoucher.ledger.storage import Head, Storage
 
@@ -49,7 +51,9 @@ class AuditReport:
     key: str = ""  # the fingerprint the head was checked against
     discrepancies: list[Discrepancy] = field(default_factory=list)
     hashes: dict[int, str] = field(default_factory=dict)  # event number → hash, for `audit --report`
-    chained: bool = True  # False: a backend that keeps no chain (PostgreSQL, not yet), nothing was checked
+    chained: bool = True  # every backend keeps the chain now (kept for programs reading the JSON)
+    # PostgreSQL: centre → events, head, key
+    centres: dict[str, tuple[int, Head | None, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -62,10 +66,10 @@ class AuditReport:
 
     def lines(self) -> list[str]:
         """Return the report for the clerk: one line a discrepancy, then the verdict."""
-        if not self.chained:
-            return [f"台账 {self.path}：PostgreSQL 上的登记库尚未连成哈希链，没有可核查的签名 "
-                    "(a PostgreSQL registry is not chained yet: nothing to audit)"]
         out = [d.line() for d in self.discrepancies]
+        for centre, (events, tip, key) in self.centres.items():
+            at = f"签名的链头 {tip.count} 条 {tip.hash[:16]}…" if tip else "没有签名的链头"
+            out.append(f"  中心 {centre or '?'}：{events} 条事件，{at}，密钥 {key or '-'}")
         head = f"，签名的链头 {self.head.count} 条 {self.head.hash[:16]}…" if self.head else ""
         verdict = "发现问题 (discrepancies found)" if self.discrepancies else "完好 (the ledger proves itself)"
         out.append(f"台账 {self.path}：{self.events} 条事件，{self.vouchers} 张凭证{head}，密钥 {self.key or '-'}；"
@@ -77,6 +81,8 @@ class AuditReport:
         return {"ledger": self.path, "ok": self.ok, "chained": self.chained, "events": self.events,
                 "vouchers": self.vouchers,
                 "head": self.head and {"count": self.head.count, "hash": self.head.hash, "key": self.key},
+                "centres": {c: {"events": n, "head": h and {"count": h.count, "hash": h.hash}, "key": k}
+                            for c, (n, h, k) in self.centres.items()},
                 "discrepancies": [d.__dict__ for d in self.discrepancies]}
 
 
@@ -103,13 +109,34 @@ def fingerprint_of(public_key: str) -> str:
         return "（无法识别）"
 
 
+def key_for(storage: Storage, head: Head | None) -> tuple[str, str]:
+    """Return the key `storage`'s head must be signed with, and a problem: `trusted_key`, except for another
+    centre's chain in a shared registry, whose key only that centre holds (the head names it)."""
+    if getattr(storage, "foreign", False):
+        return (head.public_key if head else ""), ""
+    return trusted_key(head)
+
+
+@functools.lru_cache(maxsize=4096)
+def signed(public_key: str, signature: str, count: int, last_hash: str) -> bool:
+    """Return True when `signature` signs the head (count, last_hash) with `public_key` (remembered: a server
+    checks the same heads for every query until a write moves them)."""
+    return signature_valid(public_key, signature, head_message(count, last_hash))
+
+
 def head_problem(storage: Storage, *, count_all: bool = True) -> str:
     """Return why the signed head does not match the chain's last event ('' when it does): no walk.
 
     `count_all` also counts the events (a deletion in the middle); a server asks per query and skips it.
+    A registry with a chain per centre answers for each centre its role covers (one query for all).
     """
     if not chained(storage):
         return ""  # no head to check (see chain.chained)
+    if per_centre(storage):
+        for view in storage.centre_chains():
+            if problem := head_problem(view, count_all=count_all):
+                return f"中心 {view.centre}：{problem}"
+        return ""
     head, last = storage.head(), storage.last_event()
     if head is None and (schema := storage.schema_problems()):
         return f"表结构被改动：{schema[0]}"
@@ -120,14 +147,20 @@ def head_problem(storage: Storage, *, count_all: bool = True) -> str:
         return f"链头签名记录 {head.count} 条事件，链上是 {number} 条、末尾哈希不同 (the head does not match the chain)"
     if count_all and storage.event_count() != number:
         return f"事件编号到 {number}，实有 {storage.event_count()} 条：有事件被删除或插入 (events missing)"
-    key, problem = trusted_key(head)
+    key, problem = key_for(storage, head)
     if problem:
         return problem
     if schema := storage.schema_problems():
         return f"表结构被改动：{schema[0]}"
-    if not signature_valid(key, head.signature, head_message(head.count, head.hash)):
+    if not signed(key, head.signature, head.count, head.hash):
         return "链头签名无效（伪造或改动）(the head's signature is not valid)"
-    return witness_problem(storage, head)
+    return witness_problem(storage, head) if witnessed(storage) else ""
+
+
+def witnessed(storage: Storage) -> bool:
+    """Return whether this computer keeps the furthest head it saw of `storage` (not of a shared registry's chains,
+    which every centre moves: its administrator's pg_dump is its history)."""
+    return bool(getattr(storage, "witnessed", True)) and not per_centre(storage)
 
 
 def witness_problem(storage: Storage, head: Head) -> str:
@@ -155,8 +188,34 @@ def voucher_problem(storage: Storage, voucher_no: str, tip: tuple[int, str] | No
     """
     if not chained(storage):
         return ""  # no links to check (see chain.chained)
+    if per_centre(storage):
+        return _centre_voucher_problem(storage, voucher_no, tip)
     events = list(storage.raw_events(voucher_no))
     rows = list(storage.raw_vouchers(voucher_no))
+    return _events_problem(storage, voucher_no, events, rows, tip)
+
+
+def _centre_voucher_problem(storage: Any, voucher_no: str, tip: tuple[int, str] | None) -> str:
+    """Return what is wrong with a voucher in a registry with a chain per centre: its centre's head, then its own.
+
+    One query reads the voucher's events with their neighbours' links, its row, and its centre's head.
+    """
+    view, events, rows = storage.voucher_chain(voucher_no)
+    if not events and not rows:
+        return ""
+    if any(e["center_code"] != view.centre for e in events):
+        return f"有事件记在别的中心的链上，不在中心 {view.centre} 的链上 (an event on another centre's chain)"
+    if any(e["id"] is None for e in events):
+        return (f"事件尚未连成链：中心 {view.centre} 的下一个 fjvoucher 命令（用本中心的角色和密钥）会连成 "
+                "(history not chained yet)")
+    if tip is None and (problem := head_problem(view, count_all=False)):
+        return f"中心 {view.centre}：{problem}"
+    return _events_problem(view, voucher_no, events, rows, tip)
+
+
+def _events_problem(storage: Storage, voucher_no: str, events: list[dict], rows: list[dict],
+                    tip: tuple[int, str] | None) -> str:
+    """Return what is wrong with one voucher's events and row, read from `storage`'s chain ('' for nothing)."""
     if not events and not rows:
         return ""
     head = storage.head() if tip is None else Head(tip[0], tip[1], "", "", "")
@@ -195,11 +254,16 @@ def rows_problem(storage: Storage, numbers: list[str]) -> str:
             if problem := voucher_problem(storage, number):
                 return f"凭证 {number}：{problem}"
         return ""
+    chains = storage.centre_chains(everything=True) if per_centre(storage) else [storage]
+    return next(filter(None, (_rows_problem(chain, set(numbers)) for chain in chains)), "")
+
+
+def _rows_problem(storage: Storage, wanted: set[str]) -> str:
+    """Return the first thing wrong with one chain, or with its rows numbered in `wanted`, by one walk."""
     walked = AuditReport(str(storage.path))
     expected, _, _ = _walk(storage, walked)
     if walked.discrepancies:
         return walked.discrepancies[0].line()
-    wanted = set(numbers)
     for row in storage.raw_vouchers():
         number = row["voucher_no"]
         if number in wanted and (number not in expected or projection.differences(expected[number], row)):
@@ -223,7 +287,7 @@ def require_sound(storage: Storage, voucher_no: str | None = None, *, count_all:
     if problem:
         raise LedgerError(f"凭证台账 {storage.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
                           "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
-    if head := storage.head():
+    if witnessed(storage) and (head := storage.head()):
         witness.remember(storage.path, head.count, head.hash, head.public_key)
 
 
@@ -235,11 +299,34 @@ def audit(storage: Storage) -> AuditReport:
         return report
     for problem in storage.schema_problems():
         report.add("schema", "表结构 schema", problem)
+    if per_centre(storage):
+        for view in storage.centre_chains(everything=True):
+            _audit_centre(view, report, own=view.centre == storage.own_centre)
+        return report
     rows, last_hash, number = _walk(storage, report)
     report.events = number
     _check_head(storage, report, number, last_hash)
     _check_projection(storage, report, rows)
     return report
+
+
+def _audit_centre(view: Any, report: AuditReport, *, own: bool) -> None:
+    """Walk one centre's chain of a shared registry into `report`, its discrepancies named by the centre."""
+    found = AuditReport(view.path)
+    if waiting := view.unchained():
+        found.add("chain-not-built", "链 chain", f"{waiting} 条事件尚未连成链：本中心的下一个 fjvoucher 命令"
+                  "（用本中心的角色和密钥）会把它们连成链并签名 (history not chained yet)")
+    rows, last_hash, number = _walk(cast("Storage", view), found)
+    if number or view.head() is not None or waiting:
+        _check_head(cast("Storage", view), found, number, last_hash)
+    _check_projection(cast("Storage", view), found, rows)
+    report.discrepancies += [Discrepancy(d.code, f"中心 {view.centre or '?'} {d.where}", d.what, d.since)
+                             for d in found.discrepancies]
+    report.events += number
+    report.vouchers += found.vouchers
+    report.centres[view.centre] = (number, found.head, found.key)
+    if own:  # `audit --report` checks the closing head of the role's own centre's monthly report
+        report.hashes = found.hashes
 
 
 def _walk(storage: Storage, report: AuditReport) -> tuple[dict[str, dict], str, int]:
@@ -283,13 +370,13 @@ def _check_head(storage: Storage, report: AuditReport, number: int, last_hash: s
     if (head.count, head.hash) != (number, last_hash):
         report.add("head-mismatch", "链头 head", f"签名的链头是 {head.count} 条事件，链上有 {number} 条，"
                    "或末尾哈希不同：末尾的事件被删除、添加或改动 (head does not match the chain)", head.at)
-    key, problem = trusted_key(head)
+    key, problem = key_for(storage, head)
     report.key = fingerprint_of(key) if key else ""
     if problem:
         report.add("head-foreign-key", "链头 head", problem, head.at)
-    elif not signature_valid(key, head.signature, head_message(head.count, head.hash)):
+    elif not signed(key, head.signature, head.count, head.hash):
         report.add("head-signature", "链头 head", "签名无效：链头被伪造或改动 (signature not valid)", head.at)
-    elif problem := witness_problem(storage, head):
+    elif witnessed(storage) and (problem := witness_problem(storage, head)):
         report.add("head-rolled-back", "链头 head", problem, head.at)
 
 

@@ -16,10 +16,11 @@ def open_storage(location: Location, *, create: bool = True, readonly: bool = Fa
 
     `upgrade` is called inside the transaction of the SQLite migration that chains the events
     (schema.CHAINED): it builds the chain and signs the head above storage, and returns a note for the
-    clerk.  PostgreSQL's registry is not chained (`chained = False`), so it never needs it.
+    clerk.  On PostgreSQL it is called for the role's own centre, once, when the centre's events were
+    written before the registry was chained (only the centre's computer holds the centre's key).
     """
     if is_database_url(location):
-        return PostgresStorage(str(location), create=create, readonly=readonly, clock=clock)
+        return PostgresStorage(str(location), create=create, readonly=readonly, clock=clock, upgrade=upgrade)
     return SqliteStorage(location, create=create, readonly=readonly, clock=clock, upgrade=upgrade)
 
 

@@ -5,7 +5,8 @@ of its content (number, kind, time, reason, actor, the other NO, and what it set
 voucher's row).  After each write the head (how many events, the last hash) is signed with the
 centre's key, so an edit, a deletion, an insertion or a reordering made with plain SQL breaks a
 link, a hash or the signature.  Storage only keeps the columns; everything here sits above it,
-so every chained backend gets it the same (PostgreSQL is not chained yet: see `chained`).
+so every chained backend gets it the same.  PostgreSQL's registry, where centres write at once,
+keeps one chain per centre (`CentreChains`), each signed with its centre's key.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import TypeGuard
 
 from fjvoucher.ledger.keys import CentreKey
-from fjvoucher.ledger.storage import Event, Head, Storage, stamp
+from fjvoucher.ledger.storage import CentreStorage, Event, Head, Storage, stamp
 
 EVENT_FORMAT = "fjvoucher-event-1"
 HEAD_FORMAT = "fjvoucher-head-1"
@@ -23,12 +25,13 @@ GENESIS = "0" * 64  # the "hash before" the first event
 
 
 def chained(storage: Storage) -> bool:
-    """Return whether `storage` keeps the chain: the one place a backend's `chained` is read.
-
-    PostgreSQL's shared registry is not chained yet (`PostgresStorage.chained = False`): its events
-    are appended as they come, unsigned, and the proofs (`audit`) have nothing to check there.
-    """
+    """Return whether `storage` keeps the chain: the one place a backend's `chained` is read."""
     return storage.chained
+
+
+def per_centre(storage: Storage) -> TypeGuard[CentreStorage]:
+    """Return whether `storage` keeps one chain per centre (PostgreSQL's registry) rather than one chain."""
+    return bool(getattr(storage, "per_centre", False))
 
 
 def encode_data(data: dict | list) -> str:
@@ -88,6 +91,71 @@ class Chain:
         """Store the signed head when events were appended (a write that changed nothing signs nothing)."""
         if self.count != self.started:
             self.storage.set_head(sign_head(key, self.count, self.hash, self.storage.clock))
+
+    def tip_of(self, voucher_no: str) -> tuple[int, str] | None:
+        """Return the tip (count, hash) of the chain voucher `voucher_no`'s events are on, as appended so far."""
+        return self.count, self.hash
+
+
+class CentreChains(Chain):
+    """The tips of a registry's chains, one per centre, inside one write transaction (PostgreSQL).
+
+    Each event goes on its voucher's centre's chain.  A centre's tip is taken under a row lock on its
+    head, held until the commit: two writers of one centre take turns, writers of different centres
+    never wait for each other.  A centre's role takes its own turn first, before any other lock
+    (serials, certificates), so two of its merges always queue in the same order.
+    """
+
+    def __init__(self, storage: CentreStorage):
+        self.storage, self.linked = storage, True
+        self.count, self.hash, self.started = 0, GENESIS, 0  # the one-chain tip: unused here (see `tips`)
+        self.centres = storage
+        self.tips: dict[str, list] = {}  # centre → [count, hash, count at start, head row made now]
+        if storage.own_centre:
+            self._tip(storage.own_centre)
+
+    def _tip(self, centre: str) -> list:
+        if centre not in self.tips:
+            last, fresh = self.centres.lock_tip(centre)
+            count, digest = last or (0, GENESIS)
+            self.tips[centre] = [count, digest, count, fresh]
+        return self.tips[centre]
+
+    def tip_of(self, voucher_no: str) -> tuple[int, str] | None:
+        """Return the tip (count, hash) of voucher `voucher_no`'s centre's chain, as appended so far.
+
+        None for another centre's voucher seen by a centre's role: that chain is not this role's to take
+        (its signed head stands; writing to it is refused by row-level security).
+        """
+        centre = self.centres.centre_of(voucher_no)
+        if centre not in self.tips and self.centres.own_centre and centre != self.centres.own_centre:
+            return None
+        count, digest, _, _ = self._tip(centre)
+        return count, digest
+
+    def append(self, event: Event) -> Event:
+        """Append `event` as the next link of its voucher's centre's chain; return it as stored."""
+        centre = event.center_code or self.centres.centre_of(event.voucher_no)
+        tip = self._tip(centre)
+        number, prev = tip[0] + 1, tip[1]
+        digest = event_hash(number, prev, event.voucher_no, event.kind, stamp(event.at), event.reason, event.actor,
+                            event.other_no, event.data)
+        linked = Event(event.voucher_no, event.kind, event.at, event.reason, event.actor, event.other_no, event.data,
+                       number, prev, digest, centre)
+        self.storage.append_event(linked)
+        tip[0], tip[1] = number, digest
+        return linked
+
+    def sign(self, key: CentreKey) -> None:
+        """Store each centre's signed head where events were appended, or where its head row was made now."""
+        for centre, (count, digest, started, fresh) in self.tips.items():
+            if count != started or fresh:
+                self.centres.set_centre_head(centre, sign_head(key, count, digest, self.storage.clock))
+
+
+def open_chain(storage: Storage) -> Chain:
+    """Return the chain writer for `storage`'s backend, inside its write transaction: one chain, or one per centre."""
+    return CentreChains(storage) if per_centre(storage) else Chain(storage)
 
 
 def build_chain(storage: Storage, key: CentreKey) -> str:

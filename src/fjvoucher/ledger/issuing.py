@@ -97,7 +97,7 @@ def change_status(chain: Chain, voucher: Voucher, status: str, kind: str, reason
 
     The voucher must prove itself first: a forged or edited row is never changed and signed as if true.
     """
-    if problem := voucher_problem(chain.storage, voucher.voucher_no, (chain.count, chain.hash)):
+    if problem := voucher_problem(chain.storage, voucher.voucher_no, chain.tip_of(voucher.voucher_no)):
         raise LedgerError(f"凭证台账 {chain.storage.path} 中凭证 {voucher.voucher_no} 与其事件不符：{problem}。"
                           "请运行 fjvoucher audit 查看 (the voucher does not prove itself)", code="ledger-tampered")
     chain.storage.set_status(voucher.voucher_no, status)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.ledger.location import shown
@@ -85,15 +86,55 @@ CREATE POLICY centre_numbers_its_own ON serials FOR ALL USING (center_code = fjv
  WITH CHECK (center_code = fjvoucher_centre());
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1),)
+# 2: a hash chain per centre (centres write at once: one chain for the province would make them take turns).
+# Each event carries its centre, its number in that centre's chain, prev and hash (chain.py's encoding);
+# `heads` holds each centre's signed head.  Existing events get their centre here; their links are
+# made by each centre's next command, with the centre's key, which only the centre's computer holds
+# (PostgresStorage.upgrade).  An event may be changed once, from unchained to chained, and nothing else.
+V2 = """
+DROP TRIGGER events_are_never_edited ON events;
+ALTER TABLE events ADD COLUMN center_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN number BIGINT;
+ALTER TABLE events ADD COLUMN prev TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+UPDATE events e SET center_code = v.center_code FROM vouchers v WHERE v.voucher_no = e.voucher_no;
+CREATE UNIQUE INDEX events_by_chain ON events (center_code, number);
+CREATE TABLE heads (center_code TEXT PRIMARY KEY, count BIGINT NOT NULL, hash TEXT NOT NULL,
+ signature TEXT NOT NULL, public_key TEXT NOT NULL, at TEXT NOT NULL);
+CREATE FUNCTION fjvoucher_chain_once() RETURNS trigger LANGUAGE plpgsql AS
+ $$ BEGIN
+ IF OLD.hash = '' AND NEW.hash <> '' AND NEW.number IS NOT NULL AND (NEW.id, NEW.voucher_no, NEW.kind, NEW.at,
+ NEW.reason, NEW.actor, NEW.other_no, NEW.center_code) IS NOT DISTINCT FROM (OLD.id, OLD.voucher_no, OLD.kind,
+ OLD.at, OLD.reason, OLD.actor, OLD.other_no, OLD.center_code) THEN RETURN NEW; END IF;
+ RAISE EXCEPTION 'ledger events are never edited or deleted'; END $$;
+CREATE TRIGGER events_are_never_edited BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION fjvoucher_chain_once();
+CREATE TRIGGER events_are_never_deleted BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION fjvoucher_refuse_edit();
+CREATE FUNCTION fjvoucher_come_chained() RETURNS trigger LANGUAGE plpgsql AS
+ $$ BEGIN IF NEW.hash = '' OR NEW.number IS NULL THEN RAISE EXCEPTION 'ledger events are chained'; END IF;
+ RETURN NEW; END $$;
+CREATE TRIGGER events_come_chained BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fjvoucher_come_chained();
+DROP POLICY centre_records_its_own ON events;
+CREATE POLICY centre_records_its_own ON events FOR INSERT WITH CHECK (center_code = fjvoucher_centre() AND
+ EXISTS (SELECT 1 FROM vouchers v WHERE v.voucher_no = events.voucher_no AND v.center_code = events.center_code));
+CREATE POLICY centre_chains_its_history ON events FOR UPDATE USING (center_code = fjvoucher_centre() AND hash = '')
+ WITH CHECK (center_code = fjvoucher_centre());
+ALTER TABLE heads ENABLE ROW LEVEL SECURITY;
+CREATE POLICY everyone_reads ON heads FOR SELECT USING (true);
+CREATE POLICY centre_signs_its_own ON heads FOR INSERT WITH CHECK (center_code = fjvoucher_centre());
+CREATE POLICY centre_resigns_its_own ON heads FOR UPDATE USING (center_code = fjvoucher_centre())
+ WITH CHECK (center_code = fjvoucher_centre());
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2))
 
 # What the group roles may do (the README's set-up creates them; `province init` grants this).
 CENTRES, READERS = "fjvoucher_centres", "fjvoucher_readers"
 GRANTS = f"""
-GRANT SELECT, INSERT, UPDATE ON vouchers, serials TO {CENTRES};
+GRANT SELECT, INSERT, UPDATE ON vouchers, serials, heads TO {CENTRES};
 GRANT SELECT, INSERT ON events TO {CENTRES};
+GRANT UPDATE (number, prev, hash, data) ON events TO {CENTRES};
 GRANT SELECT ON centre_roles, fjvoucher_meta TO {CENTRES}, {READERS};
-GRANT SELECT ON vouchers, events TO {READERS};
+GRANT SELECT ON vouchers, events, heads TO {READERS};
 """
 LATEST = MIGRATIONS[-1][0]
 
@@ -150,35 +191,45 @@ def database_error(where: str, exc) -> LedgerError:
 class PostgresStorage:
     """A ledger in a PostgreSQL database, shared by centres that each connect as their own role.
 
-    Not chained yet (`chained = False`): several centres write at once and each sees only its own rows,
-    so one chain over the whole table cannot be built or checked; a chain per centre is still to come.
-    Events keep their data (what they set) for it.  The chain's methods answer only what they can.
+    Chained per centre (`per_centre`): each centre's events form their own chain with their own signed
+    head, so centres never wait for each other, and row-level security keeps each centre to its own
+    chain.  The Storage methods of the chain answer for the role's own centre; `centre_chains` and
+    `voucher_chain` give every centre's chain as a `CentreChain` view for the checks above storage.
     """
 
-    chained = False
-    notes: list[str] = []  # nothing to say on opening: there is no upgrade to chain
+    chained = True
+    per_centre = True
 
     @_explained
-    def __init__(self, url: str, *, create: bool = True, readonly: bool = False, clock: Clock | None = None):
+    def __init__(self, url: str, *, create: bool = True, readonly: bool = False, clock: Clock | None = None,
+                 upgrade: Callable[[Any], str] | None = None):
         import psycopg
         from psycopg.rows import dict_row
 
         self.url, self.path = url, shown(url)
         self.created = False  # the registry is made by `province init`; the seen-head witness never applies
         self.clock: Clock = clock or dt.datetime.now
+        self.notes: list[str] = []  # a centre's history chained on this open
         # What a batch read under its locks, kept until the transaction ends (see `prefetch`).
         self._histories: dict[str, list[Voucher]] = {}
         self._persons: dict[tuple[str, str, str], list[Voucher]] = {}
         self._serials: dict[tuple[str, int], int] = {}
+        self._centres: dict[str, str] = {}  # voucher NO → centre, as read or inserted (vouchers never move)
         self._sample_no = ""
         self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="fjvoucher")
         try:
             self.db.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
             version = self._check_ours(create)
+            if 0 < version < LATEST and readonly:
+                raise _needs_upgrade(self.path)
             if version < LATEST and not readonly:
                 self._migrate()
+            row = self.db.execute("SELECT coalesce(fjvoucher_centre(), '') AS c").fetchone()
+            self.own_centre: str = row["c"] if row else ""
             if readonly:
                 self.db.execute("SET default_transaction_read_only = on")
+            elif upgrade is not None and self.own_centre:
+                self._chain_history(upgrade)
         except BaseException:
             self.db.close()
             raise
@@ -238,6 +289,7 @@ class PostgresStorage:
         for row in self.db.execute(f"{_SELECT} WHERE v.certificate_no = ANY(%s) ORDER BY v.created_at, v.voucher_no",
                                    (wanted,)):
             self._histories[row["certificate_no"]].append(voucher_from_row(row))
+            self._centres[row["voucher_no"]] = row["center_code"]
         people = list(dict.fromkeys(persons))
         self._persons.update({p: [] for p in people})
         for row in self.db.execute(
@@ -269,6 +321,14 @@ class PostgresStorage:
         return version
 
     def _migrate(self) -> None:
+        import psycopg.errors as pe
+
+        try:
+            self._migrate_now()
+        except pe.InsufficientPrivilege as exc:  # a centre's role met a registry the owner has not upgraded
+            raise _needs_upgrade(self.path) from exc
+
+    def _migrate_now(self) -> None:
         with self.db.transaction():
             # One migrator at a time: a second merge starting together waits here, then finds it done.
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_key("migrate"),))
@@ -416,6 +476,7 @@ class PostgresStorage:
 
         self._histories.pop(row["certificate_no"], None)
         self._persons.pop((row["id_number"], row["occupation"], row["level"]), None)
+        self._centres[row["voucher_no"]] = row["center_code"]
         try:  # the error ends the batch: its transaction rolls back whole
             self.db.execute(f"INSERT INTO vouchers ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
                             list(row.values()))
@@ -447,78 +508,323 @@ class PostgresStorage:
                         (batch_file, page, template_sha256, photo, voucher_no))
 
     def append_event(self, event: Event) -> None:
-        """Append one event with its data (number and links are the chain's, which this backend does not keep)."""
-        self.db.execute("INSERT INTO events (voucher_no, kind, at, reason, actor, other_no, data) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        """Append one event to its centre's chain, with its number and links as the chain computed them."""
+        self.db.execute("INSERT INTO events (voucher_no, kind, at, reason, actor, other_no, data, center_code, number, "
+                        "prev, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         (event.voucher_no, event.kind, stamp(event.at), event.reason, event.actor, event.other_no,
-                         event.data))
+                         event.data, event.center_code, event.number, event.prev, event.hash))
 
-    # --- the chain's methods: not chained (see the class), so only what holds without a chain -----------
+    # --- the chains: one per centre ----------------------------------------------------------------
 
+    def lock_tip(self, center_code: str) -> tuple[tuple[int, str] | None, bool]:
+        """Take the centre's turn on its chain (its head row, locked until the transaction ends); return its tip.
+
+        Returns the number and hash of the chain's last event (None: no event yet), and whether the head
+        row was made here (a centre's first write: it must be signed even if nothing is appended).
+        """
+        lock = "SELECT count FROM heads WHERE center_code = %s FOR UPDATE"
+        fresh = self.db.execute(lock, (center_code,)).fetchone() is None
+        if fresh:  # two first writers: the second waits on the key, then locks the row the first made
+            self.db.execute("INSERT INTO heads VALUES (%s, 0, '', '', '', '') ON CONFLICT DO NOTHING", (center_code,))
+            self.db.execute(lock, (center_code,)).fetchone()
+        # Read after the lock, in a statement of its own: it sees what the merge before us committed.
+        return self._tip(center_code), fresh
+
+    def _tip(self, center_code: str, before: dt.datetime | None = None) -> tuple[int, str] | None:
+        where, params = ("AND at < %s", (center_code, stamp(before))) if before else ("", (center_code,))
+        row = self.db.execute("SELECT number, hash FROM events WHERE center_code = %s AND number IS NOT NULL "
+                              f"{where} ORDER BY number DESC LIMIT 1", params).fetchone()
+        return (int(row["number"]), row["hash"]) if row else None
+
+    def set_centre_head(self, center_code: str, head: Head) -> None:
+        """Store centre `center_code`'s signed head (its row, replaced after each write)."""
+        self.db.execute("INSERT INTO heads VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (center_code) DO UPDATE SET "
+                        "count = excluded.count, hash = excluded.hash, signature = excluded.signature, "
+                        "public_key = excluded.public_key, at = excluded.at",
+                        (center_code, head.count, head.hash, head.signature, head.public_key, head.at))
+
+    def centre_of(self, voucher_no: str) -> str:
+        """Return the centre whose chain voucher `voucher_no`'s events go on (its row's centre)."""
+        if voucher_no not in self._centres:
+            row = self.db.execute("SELECT center_code FROM vouchers WHERE voucher_no = %s", (voucher_no,)).fetchone()
+            self._centres[voucher_no] = row["center_code"] if row else ""
+        return self._centres[voucher_no]
+
+    @_explained
+    def centre_chains(self, *, everything: bool = False) -> list[CentreChain]:
+        """Return the chains the checks cover: the role's own centre's, or every centre's (the province, the owner).
+
+        One query: each centre's head and last event.  `everything` (the audit) also finds centres that
+        only have events or vouchers (a head deleted, a row forged under a new centre code).
+        """
+        if self.own_centre:
+            centres, params = "SELECT %s::text AS center_code", [self.own_centre]
+        else:
+            centres, params = "SELECT center_code FROM heads UNION SELECT center_code FROM centre_roles", []
+            if everything:
+                centres += " UNION SELECT center_code FROM events UNION SELECT center_code FROM vouchers"
+        rows = self.db.execute(f"SELECT c.center_code, {_HEAD_AND_TIP} FROM ({centres}) c ORDER BY 1", params)
+        return [CentreChain(self, r["center_code"], _head(r["head"]), _pair(r["tip"])) for r in rows]
+
+    @_explained
+    def voucher_chain(self, voucher_no: str) -> tuple[CentreChain, list[dict], list[dict]]:
+        """Return voucher `voucher_no`'s centre's chain, its events (as stored, with their neighbours' links) and row.
+
+        One round trip (a server asks this for every query): the events carry `center_code`, and the
+        view answers `link` for the events around them and `head`/`last_event` for their centre.
+        """
+        row = self.db.execute(_VOUCHER_CHAIN, {"no": voucher_no}).fetchone()
+        assert row is not None  # a query of scalar subqueries always returns its one row
+        events, links = [], {}
+        for e in row["events"] or []:
+            for number, link in ((e["id"], (e["prev"], e["hash"])), (e["id"] and e["id"] - 1, e.pop("before")),
+                                 (e["id"] and e["id"] + 1, e.pop("after"))):
+                if number is not None and link is not None:
+                    links[number] = tuple(link)
+            events.append(e)
+        view = CentreChain(self, row["centre"], _head(row["head"]), _pair(row["tip"]), links)
+        return view, events, list(row["rows"] or [])
+
+    def _chain_history(self, upgrade: Callable[[Any], str]) -> None:
+        """Chain this centre's events written before the chain existed, once, with the centre's key (`upgrade`).
+
+        The owner's migration gave every event its centre; only the centre's own computer holds its key,
+        so each centre's next command links and signs its own history.  Under the centre's head lock:
+        a merge of the centre running meanwhile waits, and a second command finds it done.
+        """
+        pending = "SELECT 1 FROM events WHERE center_code = %s AND hash = '' LIMIT 1"
+        if self.db.execute(pending, (self.own_centre,)).fetchone() is None:
+            return
+        with self.transaction():
+            self.lock_tip(self.own_centre)
+            history = _History(self, self.own_centre)
+            if history.ids and not history.chained:
+                self.notes.append(upgrade(history))
+
+    # --- the role's own centre's chain, as the Storage interface asks -------------------------------
+
+    @_explained
     def head(self) -> Head | None:
-        """Return None: no signed head is kept."""
-        return None
+        """Return the signed head of the role's own centre, or None (none yet, or a role of no centre)."""
+        if not self.own_centre:
+            return None
+        row = self.db.execute("SELECT * FROM heads WHERE center_code = %s", (self.own_centre,)).fetchone()
+        return _head(row)
 
+    def set_head(self, head: Head) -> None:
+        """Store the role's own centre's signed head."""
+        self.set_centre_head(self.own_centre, head)
+
+    @_explained
     def last_event(self, before: dt.datetime | None = None) -> tuple[int, str] | None:
-        """Return None: events are not linked, there is no chain's tip."""
-        return None
+        """Return the number and hash of the own centre's last event (of the last one dated before `before`)."""
+        return self._tip(self.own_centre, before) if self.own_centre else None
 
+    @_explained
     def link(self, number: int) -> tuple[str, str] | None:
-        """Return None: events are not linked."""
-        return None
+        """Return the stored prev and hash of event `number` of the own centre's chain, or None."""
+        return _link(self, self.own_centre, number)
+
+    def chain_existing(self, number: int, data: str, prev: str, hash: str) -> None:
+        """Refuse: a centre's history is chained through `_History` (see `_chain_history`)."""
+        raise LedgerError(f"凭证台账 {self.path}：中心的历史由中心自己的下一个命令连成链 (chained by the centre)",
+                          code="ledger-error")
 
     @_explained
     def event_count(self) -> int:
-        """Return how many events this centre sees."""
+        """Return how many events there are (every role reads every centre's)."""
         return self._count("SELECT count(*) AS n FROM events")
 
     @_explained
     def voucher_count(self) -> int:
-        """Return how many vouchers this centre sees."""
+        """Return how many vouchers there are."""
         return self._count("SELECT count(*) AS n FROM vouchers")
 
     @_explained
     def issue_count(self) -> int:
-        """Return how many issue events this centre sees."""
+        """Return how many issue events there are."""
         return self._count("SELECT count(*) AS n FROM events WHERE kind IN ('issued', 'reissued')")
 
-    def _count(self, query: str) -> int:
-        row = self.db.execute(query).fetchone()
+    def _count(self, query: str, params: tuple = ()) -> int:
+        row = self.db.execute(query, params).fetchone()
         return int(row["n"]) if row else 0
 
+    @_explained
     def raw_events(self, voucher_no: str | None = None) -> Iterator[dict]:
-        """Refuse: the rows are not chained, so there is nothing for an audit to walk."""
-        raise _unchained(self.path)
+        """Yield events as stored, every centre's, by centre and number (`id` is the number in its centre's chain)."""
+        where, params = ("WHERE voucher_no = %s", (voucher_no,)) if voucher_no is not None else ("", ())
+        yield from self.db.execute(f"SELECT {_RAW_EVENT} FROM events {where} ORDER BY center_code, number", params)
 
+    @_explained
     def raw_vouchers(self, voucher_no: str | None = None) -> Iterator[dict]:
-        """Refuse: see `raw_events`."""
-        raise _unchained(self.path)
+        """Yield voucher rows as stored, by NO; or the one numbered `voucher_no`."""
+        where, params = ("WHERE voucher_no = %s", (voucher_no,)) if voucher_no is not None else ("", ())
+        yield from self.db.execute(f"SELECT * FROM vouchers {where} ORDER BY voucher_no", params)
 
-    def set_head(self, head: Head) -> None:
-        """Refuse: no head is kept."""
-        raise _unchained(self.path)
-
-    def chain_existing(self, number: int, data: str, prev: str, hash: str) -> None:
-        """Refuse: there is no chain to build."""
-        raise _unchained(self.path)
-
+    @_explained
     def schema_problems(self) -> list[str]:
-        """Return []: the schema is the database owner's, guarded by its grants."""
-        return []
+        """Return what guards the registry that is missing or off: the events' triggers, row-level security."""
+        problems = []
+        triggers = {r["tgname"]: r["tgenabled"] for r in self.db.execute(
+            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal")}
+        for name in ("events_are_never_edited", "events_are_never_deleted", "events_come_chained"):
+            if triggers.get(name, "D") == "D":
+                problems.append(f"触发器 {name} 被删除或停用 (trigger missing or disabled)")
+        secured = self.db.execute("SELECT relname, relrowsecurity FROM pg_class WHERE relname = ANY(%s) AND "
+                                  "relnamespace = current_schema()::regnamespace", (list(_GUARDED),)).fetchall()
+        problems += [f"表 {r['relname']} 的行级安全被关闭 (row-level security off)" for r in secured
+                     if not r["relrowsecurity"]]
+        return sorted(problems)
 
     def backup_to(self, target: Path) -> None:
         """Refuse: a database is backed up by its administrator (pg_dump), not by fjvoucher."""
-        raise _unchained(self.path)
+        raise _not_here(self.path)
 
     def restore_from(self, source: Path) -> None:
         """Refuse: see `backup_to`."""
-        raise _unchained(self.path)
+        raise _not_here(self.path)
 
 
-def _unchained(path: str) -> LedgerError:
-    return LedgerError(f"凭证台账 {path} 在 PostgreSQL 上，尚未连成哈希链：没有核查、备份与恢复；"
-                       "请由数据库管理员用 pg_dump 备份 (a PostgreSQL registry is not chained yet)",
-                       code="ledger-unchained")
+_GUARDED = ("vouchers", "events", "serials", "heads")
+_RAW_EVENT = "number AS id, center_code, voucher_no, kind, at, reason, actor, other_no, data, prev, hash"
+# A centre's signed head and its chain's last event, as JSON, for the centre in `c` (see centre_chains).
+_HEAD_AND_TIP = ("(SELECT to_jsonb(h) FROM heads h WHERE h.center_code = c.center_code) AS head, "
+                 "(SELECT jsonb_build_array(t.number, t.hash) FROM events t WHERE t.center_code = c.center_code "
+                 "AND t.number IS NOT NULL ORDER BY t.number DESC LIMIT 1) AS tip")
+_LINKED = ("jsonb_build_object('id', e.number, 'center_code', e.center_code, 'voucher_no', e.voucher_no, "
+           "'kind', e.kind, 'at', e.at, 'reason', e.reason, 'actor', e.actor, 'other_no', e.other_no, 'data', e.data, "
+           "'prev', e.prev, 'hash', e.hash, 'before', CASE WHEN b.id IS NULL THEN NULL ELSE jsonb_build_array(b.prev, "
+           "b.hash) END, 'after', CASE WHEN a.id IS NULL THEN NULL ELSE jsonb_build_array(a.prev, a.hash) END)")
+_VOUCHER_CHAIN = (
+    f"SELECT c.center_code AS centre, {_HEAD_AND_TIP}, "
+    "(SELECT jsonb_agg(to_jsonb(v)) FROM vouchers v WHERE v.voucher_no = %(no)s) AS rows, "
+    f"(SELECT jsonb_agg({_LINKED} ORDER BY e.center_code, e.number) FROM events e "
+    "LEFT JOIN events b ON b.center_code = e.center_code AND b.number = e.number - 1 "
+    "LEFT JOIN events a ON a.center_code = e.center_code AND a.number = e.number + 1 "
+    "WHERE e.voucher_no = %(no)s) AS events "
+    "FROM (SELECT coalesce((SELECT center_code FROM vouchers WHERE voucher_no = %(no)s), "
+    "(SELECT center_code FROM events WHERE voucher_no = %(no)s ORDER BY id LIMIT 1), '') AS center_code) c")
+
+
+class CentreChain:
+    """One centre's chain in the registry, answering the Storage methods the checks read (audit.py), for that centre.
+
+    Made with what one query read (its head, its last event, and for `voucher_chain` the links around a
+    voucher's events); the rest is asked when needed.  Another centre's head is signed by a key only
+    that centre holds, so its key is taken as the head names it (`foreign`); the seen-head record
+    (witness.py) is kept for a centre's own file-like ledger, not here (`witnessed`).
+    """
+
+    chained = True
+    witnessed = False
+
+    def __init__(self, storage: PostgresStorage, centre: str, head: Head | None, tip: tuple[int, str] | None,
+                 links: dict[int, tuple] | None = None):
+        self.storage, self.centre, self._head, self._tip_ = storage, centre, head, tip
+        self._links = links
+        self.path = f"{storage.path}（中心 {centre or '?'}）"
+        self.clock = storage.clock
+        self.foreign = centre != storage.own_centre
+
+    def head(self) -> Head | None:
+        """Return the centre's signed head, as read."""
+        return self._head
+
+    def last_event(self, before: dt.datetime | None = None) -> tuple[int, str] | None:
+        """Return the number and hash of the centre's last event, as read."""
+        return self._tip_
+
+    def link(self, number: int) -> tuple[str, str] | None:
+        """Return the stored prev and hash of the centre's event `number`, or None."""
+        if self._links is not None and number in self._links:
+            return self._links[number]
+        return _link(self.storage, self.centre, number)
+
+    def event_count(self) -> int:
+        """Return how many chained events the centre has."""
+        return self.storage._count("SELECT count(*) AS n FROM events WHERE center_code = %s AND number IS NOT NULL",
+                                   (self.centre,))
+
+    def unchained(self) -> int:
+        """Return how many of the centre's events are not chained yet (written before the chain existed)."""
+        return self.storage._count("SELECT count(*) AS n FROM events WHERE center_code = %s AND number IS NULL",
+                                   (self.centre,))
+
+    def raw_events(self, voucher_no: str | None = None) -> Iterator[dict]:
+        """Yield the centre's chained events as stored, in chain order (`id` is the number in the chain)."""
+        where, params = ("AND voucher_no = %s", (self.centre, voucher_no)) if voucher_no else ("", (self.centre,))
+        yield from self.storage.db.execute(f"SELECT {_RAW_EVENT} FROM events WHERE center_code = %s AND number IS "
+                                           f"NOT NULL {where} ORDER BY number", params)
+
+    def raw_vouchers(self, voucher_no: str | None = None) -> Iterator[dict]:
+        """Yield the centre's voucher rows as stored, by NO."""
+        where, params = ("AND voucher_no = %s", (self.centre, voucher_no)) if voucher_no else ("", (self.centre,))
+        yield from self.storage.db.execute(f"SELECT * FROM vouchers WHERE center_code = %s {where} "
+                                           "ORDER BY voucher_no", params)
+
+    def schema_problems(self) -> list[str]:
+        """Return []: the registry's guards are the audit's to check (PostgresStorage.schema_problems), once."""
+        return []
+
+
+class _History:
+    """A centre's events written before the chain existed, numbered 1… in the order they were written.
+
+    What chain.build_chain reads and writes to link and sign them, once (see `_chain_history`).
+    """
+
+    def __init__(self, storage: PostgresStorage, centre: str):
+        self.storage, self.centre, self.clock = storage, centre, storage.clock
+        self.path = f"{storage.path}（中心 {centre}）"
+        self.rows = list(storage.db.execute(
+            "SELECT id AS global_id, voucher_no, kind, at, reason, actor, other_no, data FROM events "
+            "WHERE center_code = %s AND hash = '' ORDER BY id", (centre,)))
+        self.ids = {number: row.pop("global_id") for number, row in enumerate(self.rows, start=1)}
+        self.chained = storage._count("SELECT count(*) AS n FROM events WHERE center_code = %s AND hash <> ''",
+                                      (centre,))
+
+    def raw_events(self) -> Iterator[dict]:
+        """Yield the unchained events as stored, numbered in order."""
+        for number, row in enumerate(self.rows, start=1):
+            yield {**row, "id": number}
+
+    def chain_existing(self, number: int, data: str, prev: str, hash: str) -> None:
+        """Give event `number` its place in the centre's chain, its data and links (the trigger allows it once)."""
+        self.storage.db.execute("UPDATE events SET number = %s, data = %s, prev = %s, hash = %s WHERE id = %s",
+                                (number, data, prev, hash, self.ids[number]))
+
+    def set_head(self, head: Head) -> None:
+        """Store the centre's signed head."""
+        self.storage.set_centre_head(self.centre, head)
+
+
+def _link(storage: PostgresStorage, centre: str, number: int) -> tuple[str, str] | None:
+    row = storage.db.execute("SELECT prev, hash FROM events WHERE center_code = %s AND number = %s",
+                             (centre, number)).fetchone()
+    return (row["prev"], row["hash"]) if row else None
+
+
+def _head(row: dict | None) -> Head | None:
+    """Return the head a heads row holds; None for none, or for a centre's first write not signed yet."""
+    if not row or (not row["signature"] and not row["count"]):
+        return None
+    return Head(int(row["count"]), row["hash"], row["signature"], row["public_key"], row["at"])
+
+
+def _pair(value) -> tuple[int, str] | None:
+    return (int(value[0]), str(value[1])) if value else None
+
+
+def _needs_upgrade(path: str) -> LedgerError:
+    return LedgerError(f"凭证台账 {path} 需要升级（每个中心一条哈希链）：请数据库所有者先运行 "
+                       f"fjvoucher province init --ledger postgresql://fjvoucher_owner@…，然后各中心照常使用 "
+                       "(the registry needs an upgrade by its owner)", code="ledger-error")
+
+
+def _not_here(path: str) -> LedgerError:
+    return LedgerError(f"凭证台账 {path} 在 PostgreSQL 上：由数据库管理员用 pg_dump 备份和恢复，"
+                       "恢复后用 fjvoucher audit 核查 (back a PostgreSQL registry up with pg_dump)",
+                       code="ledger-pg-dump")
 
 
 def _key(text: str) -> int:

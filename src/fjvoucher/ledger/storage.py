@@ -90,6 +90,7 @@ class Event:
     number: int = 0  # its place in the chain, 1…n (0: not appended yet)
     prev: str = ""  # the hash of event number - 1
     hash: str = ""  # its own hash (chain.event_hash)
+    center_code: str = ""  # whose chain it is on, where there is one per centre (PostgreSQL); '' for the one chain
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class Storage(Protocol):
 
     path: Path | str  # a file, or a URL without its password (PostgreSQL)
     clock: Clock
-    chained: bool  # keeps the hash chain and the signed head (False: PostgreSQL, not yet; see chain.chained)
+    chained: bool  # keeps the hash chain and the signed head (see chain.chained)
     notes: list[str]  # what opening it did that the clerk should hear (the upgrade's note)
     created: bool  # this open made a new ledger where nothing was
 
@@ -151,6 +152,24 @@ class Storage(Protocol):
     def schema_problems(self) -> list[str]: ...
     def backup_to(self, target: Path) -> None: ...
     def restore_from(self, source: Path) -> None: ...
+
+
+class CentreStorage(Storage, Protocol):
+    """A backend with one chain per centre (PostgreSQL's registry): centres write at once, each on its own chain.
+
+    The Storage methods of the chain (`head`, `last_event`, `link`, `set_head`) answer for the role's own
+    centre; every centre's chain is seen through `centre_chains` and `voucher_chain` (views that answer
+    the same methods for one centre, so the audit's checks run on them unchanged).
+    """
+
+    per_centre: bool  # True
+    own_centre: str  # the centre of the role connected ('' for the owner or the province)
+
+    def centre_chains(self, *, everything: bool = False) -> list[Any]: ...
+    def voucher_chain(self, voucher_no: str) -> tuple[Any, list[dict], list[dict]]: ...
+    def lock_tip(self, center_code: str) -> tuple[tuple[int, str] | None, bool]: ...
+    def centre_of(self, voucher_no: str) -> str: ...
+    def set_centre_head(self, center_code: str, head: Head) -> None: ...
 
 
 def _explained(method):

@@ -17,7 +17,7 @@ from fjvoucher.errors import LedgerError
 from fjvoucher.ledger import witness
 from fjvoucher.ledger.audit import AuditReport, audit, head_problem, require_sound, rows_problem, voucher_problem
 from fjvoucher.ledger.backends import open_storage
-from fjvoucher.ledger.chain import Chain, build_chain
+from fjvoucher.ledger.chain import Chain, build_chain, open_chain
 from fjvoucher.ledger.issuing import Batch, change_status, give_code, required_reason
 from fjvoucher.ledger.keys import CentreKey, fingerprint, key_path, load_key
 from fjvoucher.ledger.location import Location
@@ -156,8 +156,8 @@ class Ledger:
         The head is checked first: writing on top of a tampered chain and signing it would hide the tampering.
         """
         with self.storage.transaction():
+            chain = open_chain(self.storage)  # first: a centre's turn on its chain (PostgreSQL) comes before its checks
             require_sound(self.storage, count_all=False)
-            chain = Chain(self.storage)
             yield chain
             chain.sign(self.key)
         if chain.count != chain.started:
