@@ -98,13 +98,43 @@ def test_what_blocks_the_upload_is_listed_and_nothing_is_written(tmp_path, clock
     assert {(p["voucher_no"], p["code"]) for p in problems} == {("3501-2009-000004", "duplicate-id-occupation")}
 
 
-def test_a_record_damaged_outside_fjvoucher_is_refused_before_the_upload(tmp_path, clock):
+def test_a_record_damaged_outside_fjvoucher_blocks_the_upload_as_a_chain_problem(tmp_path, clock):
     merged(tmp_path, make_candidates(3, seed=43), clock)
-    with sqlite3.connect(tmp_path / "ledger.db") as db:  # the chain finds it: the upload never sees the record
+    with sqlite3.connect(tmp_path / "ledger.db") as db:  # the chain finds it: the upload never trusts the record
         db.execute("UPDATE vouchers SET theory_score = '45', center = '' WHERE voucher_no = '3501-2009-000002'")
     result = run("province", "upload", "--month", "2009-06", "-o", tmp_path / "u", "--ledger", tmp_path / "ledger.db")
-    assert result.exit_code == 1 and "凭证 3501-2009-000002" in result.output
-    assert "does not prove itself" in result.output and not list(tmp_path.glob("u.*"))
+    assert result.exit_code == 1 and not list(tmp_path.glob("u.*")) and "Traceback" not in result.output
+    blockers = [line for line in result.output.splitlines() if line.startswith("台账链不完整")]
+    assert blockers == ["台账链不完整 [voucher-edited] 凭证 3501-2009-000002：记录与其事件不符：theory_score「45」应为"
+                        f"「{make_candidates(3, seed=43)[1]['theory_score']}」、center「」应为"
+                        f"「{make_candidates(3, seed=43)[1]['center']}」 (row differs from its events)"]
+    assert "台账链有 1 处问题" in result.output
+    as_json = json.loads(run("province", "upload", "--month", "2009-06", "--check", "--format", "json",
+                             "--ledger", tmp_path / "ledger.db").stdout)
+    assert [(c["code"], c["where"]) for c in as_json["chain"]] == [("voucher-edited", "凭证 3501-2009-000002")]
+    assert not as_json["valid"]
+
+
+def test_a_damaged_record_the_chain_proves_is_listed_with_its_columns(tmp_path, clock):
+    rows = make_candidates(4, seed=43)
+    merged(tmp_path, rows[:3], clock)
+    bad = dict(rows[3], theory_score="45", center="")  # issued through the library: no roster check on the way
+    with Ledger(tmp_path / "ledger.db", clock=clock) as ledger, ledger.batch() as batch:
+        batch.issue([{**{k: str(v) for k, v in bad.items()}, "issued_on": bad["issue_date"], "batch_file": "",
+                      "page": None}], template_sha256="", center_code="3501")
+    twin = dict(rows[0], certificate_no=rows[0]["certificate_no"][:-4] + "9999")  # same person, occupation, level
+    merged(tmp_path, [twin], clock, name="again")
+    assert run("audit", "--ledger", tmp_path / "ledger.db").exit_code == 0  # the ledger proves every record
+    result = run("province", "upload", "--month", "2009-06", "-o", tmp_path / "u", "--ledger", tmp_path / "ledger.db")
+    assert result.exit_code == 1 and not list(tmp_path.glob("u.*"))
+    assert "第 5 行（3501-2009-000004" in result.output and "「发证机构」" in result.output
+    assert "第 6 行（3501-2009-000005" in result.output and "同一职业、同一等级已在第 2 行" in result.output
+    assert rows[3]["id_number"] not in result.output  # masked
+    as_json = run("province", "upload", "--month", "2009-06", "--format", "json", "--ledger", tmp_path / "ledger.db")
+    problems = json.loads(as_json.stdout)["problems"]
+    assert {(p["voucher_no"], p["code"]) for p in problems} == {
+        ("3501-2009-000004", "score-fail"), ("3501-2009-000004", "upload-missing"),
+        ("3501-2009-000005", "duplicate-id-occupation")}
 
 
 def test_check_only_writes_nothing_and_a_clean_month_exits_0(tmp_path, clock):

@@ -291,8 +291,8 @@ def require_sound(storage: Storage, voucher_no: str | None = None, *, count_all:
         witness.remember(storage.path, head.count, head.hash, head.public_key)
 
 
-def audit(storage: Storage) -> AuditReport:
-    """Walk the whole ledger and return every discrepancy."""
+def audit(storage: Storage, centres: set[str] | None = None) -> AuditReport:
+    """Walk the whole ledger and return every discrepancy (a registry with a chain per centre: of `centres` only)."""
     report = AuditReport(str(storage.path))
     if not chained(storage):
         report.chained = False
@@ -301,7 +301,8 @@ def audit(storage: Storage) -> AuditReport:
         report.add("schema", "表结构 schema", problem)
     if per_centre(storage):
         for view in storage.centre_chains(everything=True):
-            _audit_centre(view, report, own=view.centre == storage.own_centre)
+            if centres is None or view.centre in centres:
+                _audit_centre(view, report, own=view.centre == storage.own_centre)
         return report
     rows, last_hash, number = _walk(storage, report)
     report.events = number

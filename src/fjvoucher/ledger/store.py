@@ -143,9 +143,10 @@ class Ledger:
             raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：{problem}。请运行 fjvoucher audit 查看，"
                               "并用备份恢复 (the ledger does not prove itself)", code="ledger-tampered")
 
-    def audit(self) -> AuditReport:
-        """Walk the whole ledger: chain, signature, schema and every voucher row."""
-        return audit(self.storage)
+    def audit(self, centres: set[str] | None = None) -> AuditReport:
+        """Walk the whole ledger: chain, signature, schema and every voucher row (of `centres`' chains only,
+        where a registry keeps one chain per centre)."""
+        return audit(self.storage, centres)
 
     # --- writing: each change reads the voucher again under the write lock ------------------------
 

@@ -2,10 +2,12 @@
 
 The notice: each month's certificates are reported to the province, which uploads them to the
 national system "供社会公开查询".  What the public can look up must be right, so the month is
-checked before anything is written: every record complete and valid by the roster's own rules
-(the same checks `validate` runs), no certificate or candidate twice, and no candidate who also holds
-another centre's voucher in force for the same occupation and level.  Any error blocks the upload
-and is listed with the voucher it is on; nothing is written until the month is clean.
+checked before anything is written: the chain of every centre with records in the month intact
+(the audit: a record the ledger cannot prove is not uploaded), every record complete and valid by
+the roster's own rules (the same checks `validate` runs), no certificate or candidate twice, and no
+candidate who also holds another centre's voucher in force for the same occupation and level.  Any
+error blocks the upload and is listed with the voucher it is on (a chain's problem: one line each);
+nothing is written until the month is clean.
 
 Records are the vouchers issued or reissued in the month, with their state at the month's end.
 A voucher revoked (issued by mistake) is not a certificate, and one replaced within the month is
@@ -23,6 +25,7 @@ from pathlib import Path
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import InputError
 from fjvoucher.layout import FIELD_BY_KEY, FIELDS
+from fjvoucher.ledger.audit import Discrepancy
 from fjvoucher.ledger.monthly import ISSUING, month_bounds, state_at_end
 from fjvoucher.ledger.store import Ledger, Voucher
 from fjvoucher.messages import SEVERITY_WORDS, STATUS_WORDS
@@ -68,6 +71,7 @@ class UploadCheck:
     findings: list[Finding] = field(default_factory=list)
     labels: dict[int | None, str] = field(default_factory=dict)  # row → "NO，姓名，350102********123X"
     numbers: dict[int | None, str] = field(default_factory=dict)  # row → voucher NO
+    chain: list[Discrepancy] = field(default_factory=list)  # what the audit of the month's centres found
 
     def name(self, row: int, record: UploadRecord) -> None:
         """Remember which voucher row `row` is, for the clerk (ID masked) and for programs."""
@@ -79,10 +83,12 @@ class UploadCheck:
     @property
     def valid(self) -> bool:
         """Return True when nothing blocks the upload."""
-        return not self.findings
+        return not self.findings and not self.chain
 
     def lines(self, lang: str = "zh"):
-        """Yield the blockers for the clerk, grouped by record, then a one-line summary."""
+        """Yield the blockers for the clerk: the chain's, one line each; then by record; then a one-line summary."""
+        for problem in self.chain:
+            yield ("台账链不完整 " if lang == "zh" else "Chain not intact ") + problem.line()
         current = None
         for f in self.findings:
             if f.row != current:
@@ -97,14 +103,18 @@ class UploadCheck:
         """Return the month's counts and how many records block the upload."""
         blocked = len(self.labels)
         if lang == "en":
+            chain = f"; the ledger's chain has {len(self.chain)} problems (fjvoucher audit)" if self.chain else ""
             return (f"{self.month}: {self.records} certificate records, {blocked} blocking the upload "
-                    f"({self.left_out} revoked or replaced vouchers left out).")
+                    f"({self.left_out} revoked or replaced vouchers left out){chain}.")
+        chain = f"；台账链有 {len(self.chain)} 处问题（见 fjvoucher audit），阻止上报" if self.chain else ""
         return (f"{self.month}：证书记录 {self.records} 条，其中 {blocked} 条有问题、阻止上报"
-                f"（另有{STATUS_WORDS['revoked']}或{STATUS_WORDS['replaced']}的凭证 {self.left_out} 张，不上报）。")
+                f"（另有{STATUS_WORDS['revoked']}或{STATUS_WORDS['replaced']}的凭证 {self.left_out} 张，不上报）"
+                f"{chain}。")
 
     def to_dict(self, lang: str = "zh") -> dict:
         """Return the check as JSON data: counts and every blocker with its row and voucher NO."""
         return {"month": self.month, "records": self.records, "left_out": self.left_out, "valid": self.valid,
+                "chain": [d.__dict__ for d in self.chain],
                 "problems": [{"row": f.row, "voucher_no": self.numbers[f.row], "column": f.column,
                               "field": f.field, "code": f.code, "message": f.message(lang)} for f in self.findings]}
 
@@ -190,6 +200,9 @@ def write_upload(ledger: Ledger, month: str, base: Path, *, setting: str | None 
         raise InputError(f"-o {base} 会覆盖凭证台账本身；请写到另一个文件 (the output is the ledger)")
     columns = chosen_columns(setting)
     records, left_out = month_records(ledger, month)
+    audited = ledger.audit({r.voucher.center_code for r in records})
+    if not audited.ok:  # the rows cannot be trusted: their checks would judge what someone wrote by hand
+        return UploadResult(UploadCheck(month, len(records), left_out, chain=audited.discrepancies))
     check = check_upload(records, columns, month, left_out, today or ledger.clock().date())
     _other_centres(check, records, find_duplicates(ledger))
     if not check.valid or check_only:
