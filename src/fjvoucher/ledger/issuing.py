@@ -27,6 +27,7 @@ PATTERN_KEYS = {"center_code", "year", "serial"}
 # What a pattern is tried with before any NO is issued: every NO it makes must be one verify finds.
 SAMPLE_YEARS, SAMPLE_SERIALS = (1999, 2009, 2099), (1, 7, 10, 123, 99_999, 999_999)
 REISSUE_REASON = "补发"
+AHEAD = 256  # NOs asked about at once when taking serials
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Batch:
 
     def __init__(self, chain: Chain):
         self.chain, self.storage = chain, chain.storage
+        self._free: set[str] = set()  # NOs found free under the serial's lock, not yet taken (see _in_use)
 
     def issue(self, entries: list[dict], *, template_sha256: str, center_code: str | None,
               pattern: str = DEFAULT_PATTERN, reissue: bool = False, reserved: frozenset[str] = frozenset(),
@@ -202,11 +204,27 @@ class Batch:
     def _next_number(self, center_code: str, year: int, pattern: str, reserved: frozenset[str]) -> str:
         """Take the next serial of the centre and year, skipping NOs in use or reserved by the roster."""
         for _ in range(1_000_000):
-            number = pattern.format(center_code=center_code, year=year,
-                                    serial=self.storage.take_serial(center_code, year))
-            if number not in reserved and not self.storage.no_in_use(number):
+            serial = self.storage.take_serial(center_code, year)
+            number = pattern.format(center_code=center_code, year=year, serial=serial)
+            if number not in reserved and not self._in_use(number, [
+                    pattern.format(center_code=center_code, year=year, serial=k) for k in range(serial, serial + AHEAD)
+            ] if number not in self._free else []):
                 return number
         raise LedgerError(f"中心 {center_code} 的 {year} 年编号已用尽 (no serial left)", code="no-serial-left")
+
+    def _in_use(self, number: str, ahead: list[str]) -> bool:
+        """Return True when NO `number` is taken; `ahead` (it and the NOs the next serials make) are asked at once.
+
+        The serial row stays locked until the batch commits, so the next serials are this batch's:
+        one question for the next AHEAD NOs instead of one per voucher (a round trip each on a server).
+        """
+        if ahead:
+            used = self.storage.nos_in_use(ahead)
+            self._free.update(n for n in ahead if n not in used)
+        if number in self._free:
+            self._free.discard(number)
+            return False
+        return True
 
     def _insert(self, number: str, entry: dict, template_sha256: str, center_code: str, replaces: str,
                 reason: str) -> Issued:
@@ -219,5 +237,6 @@ class Batch:
                "batch_file": entry["batch_file"], "page": entry["page"], "replaces": replaces, "verify_code": code,
                "center_code": center_code, "created_at": stamp(now), "photo": entry.get("photo", "")}
         self.storage.insert_voucher(row)
+        self._free.discard(number)  # a NO the roster gave: taken now
         record_event(self.chain, number, "reissued" if replaces else "issued", reason, replaces, issue_data(row), now)
         return Issued(number, replaces, code)

@@ -427,6 +427,12 @@ class PostgresStorage:
         return self.db.execute("SELECT 1 FROM vouchers WHERE voucher_no = %s", (voucher_no,)).fetchone() is not None
 
     @_explained
+    def nos_in_use(self, voucher_nos: list[str]) -> set[str]:
+        """Return which of `voucher_nos` are NOs of existing vouchers (one round trip for all)."""
+        return {r["voucher_no"] for r in self.db.execute("SELECT voucher_no FROM vouchers WHERE voucher_no = ANY(%s)",
+                                                         (list(voucher_nos),))}
+
+    @_explained
     def issue_time(self, voucher_nos: list[str]) -> dt.datetime | None:
         """Return when the latest of `voucher_nos` was first recorded, or None for none of them."""
         row = self.db.execute("SELECT max(created_at) AS t FROM vouchers WHERE voucher_no = ANY(%s)",

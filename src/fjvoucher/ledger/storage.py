@@ -127,6 +127,7 @@ class Storage(Protocol):
     def status_at(self, voucher_no: str, moment: dt.datetime) -> str: ...
     def without_code(self) -> list[str]: ...
     def no_in_use(self, voucher_no: str) -> bool: ...
+    def nos_in_use(self, voucher_nos: list[str]) -> set[str]: ...
     def issue_time(self, voucher_nos: list[str]) -> dt.datetime | None: ...
     def in_force_elsewhere(self, id_number: str, occupation: str, level: str,
                            center_code: str) -> Voucher | None: ...
@@ -409,6 +410,13 @@ class SqliteStorage:
     def no_in_use(self, voucher_no: str) -> bool:
         """Return True when a voucher numbered `voucher_no` exists."""
         return self.db.execute("SELECT 1 FROM vouchers WHERE voucher_no = ?", (voucher_no,)).fetchone() is not None
+
+    @_explained
+    def nos_in_use(self, voucher_nos: list[str]) -> set[str]:
+        """Return which of `voucher_nos` are NOs of existing vouchers."""
+        marks = ", ".join("?" * len(voucher_nos))
+        return {r[0] for r in self.db.execute(f"SELECT voucher_no FROM vouchers WHERE voucher_no IN ({marks})",
+                                              voucher_nos)}
 
     @_explained
     def issue_time(self, voucher_nos: list[str]) -> dt.datetime | None:
