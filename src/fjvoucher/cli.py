@@ -800,7 +800,8 @@ def audit(reports: tuple[Path, ...], fmt: str, ledger: Path | None) -> None:
     Each event must link to the one before it and match its hash, the signed head must match the
     chain's last event and be signed by this centre's key, the tables and triggers must be
     fjvoucher's, and every voucher row must be what its events make.  One line per discrepancy
-    (which event or voucher, what differs, since when).  Exit 1 when any.
+    (which event or voucher, what differs, since when).  Exit 1 when any.  On PostgreSQL each
+    centre's chain is walked (a centre's role: its own).
 
     例 Example:
 
@@ -1033,8 +1034,9 @@ def duplicates(show_id: bool, fmt: str, ledger: str | None) -> None:
 def upload(month: str, output: Path | None, check_only: bool, fmt: str, lang: str, ledger: str | None) -> None:
     """上报国家查询系统 · Write MONTH's certificate records for the national query system.
 
-    Checks the month first (every record complete and valid by the roster's rules, nothing twice)
-    and lists what blocks the upload (exit 1, nothing written).  Then writes OUTPUT.xlsx and
+    Checks the month first (the chain of every centre with records in the month intact, every
+    record complete and valid by the roster's rules, nothing twice) and lists what blocks the
+    upload (exit 1, nothing written).  Then writes OUTPUT.xlsx and
     OUTPUT.csv (UTF-8) with the columns of the `upload_columns` setting (default: all, see README).
 
     例 Example:
