@@ -156,17 +156,23 @@ def _merge_as(roster: Path, outdir: Path, url: str, code: str) -> subprocess.Pop
 def test_centres_merging_at_once_each_get_their_own_nos_without_gaps(registry, tmp_path):
     jobs = []
     for code, city, seed in (("3501", "福州市", 1), ("3502", "厦门市", 2)):
-        roster = write_roster_xlsx(tmp_path / f"{code}.xlsx", centre_rows(city, 60, seed))
+        roster = write_roster_xlsx(tmp_path / f"{code}.xlsx", centre_rows(city, 110, seed))
         jobs += [_merge_as(roster, tmp_path / f"o{code}a", registry[code], code),
                  _merge_as(roster, tmp_path / f"o{code}b", registry[code], code)]  # the same roster twice at once
     for job in jobs:
         _, err = job.communicate(timeout=180)
         assert job.returncode == 0, err.decode()
     with Ledger(registry["province"], create=False, readonly=True) as ledger:
-        vouchers = ledger.select()
+        vouchers = ledger.select()  # more than a few: proved by walking every centre's chain
     nos = sorted(v.voucher_no for v in vouchers)
-    assert nos == [f"{c}-2009-{i:06d}" for c in ("3501", "3502") for i in range(1, 61)]
+    assert nos == [f"{c}-2009-{i:06d}" for c in ("3501", "3502") for i in range(1, 111)]
     assert {v.center_code for v in vouchers if v.voucher_no.startswith("3502")} == {"3502"}
+    code, output = audited(registry["province"])  # four writers, two chains: each proves itself
+    assert code == 0 and "中心 3501：110 条事件" in output and "中心 3502：110 条事件" in output, output
+    with psycopg.connect(registry["owner"], autocommit=True) as db:
+        db.execute("UPDATE vouchers SET name = '伪造' WHERE voucher_no = '3502-2009-000107'")
+    listed = run("list", "--ledger", registry["3501"])  # a centre listing the province: the other chain too
+    assert listed.exit_code == 1 and "中心 3502" in listed.output and "does not prove itself" in listed.output
 
 
 def test_a_database_that_is_not_a_ledger_is_left_alone(postgres_server):

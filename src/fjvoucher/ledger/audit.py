@@ -254,11 +254,15 @@ def rows_problem(storage: Storage, numbers: list[str]) -> str:
             if problem := voucher_problem(storage, number):
                 return f"凭证 {number}：{problem}"
         return ""
-    chains = storage.centre_chains(everything=True) if per_centre(storage) else [storage]
-    return next(filter(None, (_rows_problem(chain, set(numbers)) for chain in chains)), "")
+    if not per_centre(storage):
+        return _rows_problem(storage, set(numbers))
+    for view in storage.centre_chains(everything=True, every_centre=True):  # the rows may be any centre's
+        if problem := head_problem(view, count_all=False) or _rows_problem(view, set(numbers)):
+            return f"中心 {view.centre}：{problem}"
+    return ""
 
 
-def _rows_problem(storage: Storage, wanted: set[str]) -> str:
+def _rows_problem(storage: Any, wanted: set[str]) -> str:
     """Return the first thing wrong with one chain, or with its rows numbered in `wanted`, by one walk."""
     walked = AuditReport(str(storage.path))
     expected, _, _ = _walk(storage, walked)

@@ -557,13 +557,14 @@ class PostgresStorage:
         return self._centres[voucher_no]
 
     @_explained
-    def centre_chains(self, *, everything: bool = False) -> list[CentreChain]:
-        """Return the chains the checks cover: the role's own centre's, or every centre's (the province, the owner).
+    def centre_chains(self, *, everything: bool = False, every_centre: bool = False) -> list[CentreChain]:
+        """Return the chains the checks cover: the role's own centre's, or every centre's (the province, the owner,
+        or `every_centre`: a centre's role reading rows of the whole province).
 
         One query: each centre's head and last event.  `everything` (the audit) also finds centres that
         only have events or vouchers (a head deleted, a row forged under a new centre code).
         """
-        if self.own_centre:
+        if self.own_centre and not every_centre:
             centres, params = "SELECT %s::text AS center_code", [self.own_centre]
         else:
             centres, params = "SELECT center_code FROM heads UNION SELECT center_code FROM centre_roles", []
