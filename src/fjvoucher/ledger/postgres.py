@@ -710,7 +710,8 @@ _VOUCHER_CHAIN = (
     "LEFT JOIN events a ON a.center_code = e.center_code AND a.number = e.number + 1 "
     "WHERE e.voucher_no = %(no)s) AS events "
     "FROM (SELECT coalesce((SELECT center_code FROM vouchers WHERE voucher_no = %(no)s), "
-    "(SELECT center_code FROM events WHERE voucher_no = %(no)s ORDER BY id LIMIT 1), '') AS center_code) c")
+    "(SELECT center_code FROM events WHERE voucher_no = %(no)s ORDER BY id LIMIT 1), '') AS center_code "
+    "OFFSET 0) c")  # kept a subquery (OFFSET 0): its centre is a value the tip's backward index scan can use
 
 
 class CentreChain:
