@@ -19,7 +19,7 @@ from fjvoucher.errors import LedgerError
 from fjvoucher.ledger import projection, witness
 from fjvoucher.ledger.chain import GENESIS, chained, head_message, per_centre, stored_hash
 from fjvoucher.ledger.keys import fingerprint, load_key, signature_valid
-from fjvoucher.ledger.storage import Head, Storage
+from fjvoucher.ledger.storage import Head, Storage, Voucher
 
 FEW = 200  # up to this many vouchers are checked one by one; more by one walk of the chain
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
@@ -189,18 +189,31 @@ def voucher_problem(storage: Storage, voucher_no: str, tip: tuple[int, str] | No
     if not chained(storage):
         return ""  # no links to check (see chain.chained)
     if per_centre(storage):
-        return _centre_voucher_problem(storage, voucher_no, tip)
+        return _centre_voucher_problem(storage.voucher_chain(voucher_no), tip)
     events = list(storage.raw_events(voucher_no))
     rows = list(storage.raw_vouchers(voucher_no))
     return _events_problem(storage, voucher_no, events, rows, tip)
 
 
-def _centre_voucher_problem(storage: Any, voucher_no: str, tip: tuple[int, str] | None) -> str:
+def proved_voucher(storage: Storage, voucher_no: str) -> tuple[Voucher | None, str]:
+    """Return the voucher numbered `voucher_no` (or None) and what is wrong with its events and row ('' for nothing).
+
+    A registry with a chain per centre reads both in one query (a server asks this twice a verification).
+    """
+    if per_centre(storage):
+        found = storage.voucher_chain(voucher_no)
+        return found[3], _centre_voucher_problem(found, None)
+    return storage.get(voucher_no), voucher_problem(storage, voucher_no)
+
+
+def _centre_voucher_problem(found: tuple, tip: tuple[int, str] | None) -> str:
     """Return what is wrong with a voucher in a registry with a chain per centre: its centre's head, then its own.
 
-    One query reads the voucher's events with their neighbours' links, its row, and its centre's head.
+    `found` is what PostgresStorage.voucher_chain read in one query: the voucher's centre's chain (its
+    head and tip), its events with their neighbours' links, and its row.
     """
-    view, events, rows = storage.voucher_chain(voucher_no)
+    view, events, rows, _ = found
+    voucher_no = rows[0]["voucher_no"] if rows else events[0]["voucher_no"] if events else ""
     if not events and not rows:
         return ""
     if any(e["center_code"] != view.centre for e in events):

@@ -574,8 +574,9 @@ class PostgresStorage:
         return [CentreChain(self, r["center_code"], _head(r["head"]), _pair(r["tip"])) for r in rows]
 
     @_explained
-    def voucher_chain(self, voucher_no: str) -> tuple[CentreChain, list[dict], list[dict]]:
-        """Return voucher `voucher_no`'s centre's chain, its events (as stored, with their neighbours' links) and row.
+    def voucher_chain(self, voucher_no: str) -> tuple[CentreChain, list[dict], list[dict], Voucher | None]:
+        """Return voucher `voucher_no`'s centre's chain, its events (as stored, with their neighbours' links), its
+        row as stored, and the voucher (as `get` answers).
 
         One round trip (a server asks this for every query): the events carry `center_code`, and the
         view answers `link` for the events around them and `head`/`last_event` for their centre.
@@ -590,7 +591,7 @@ class PostgresStorage:
                     links[number] = tuple(link)
             events.append(e)
         view = CentreChain(self, row["centre"], _head(row["head"]), _pair(row["tip"]), links)
-        return view, events, list(row["rows"] or [])
+        return view, events, list(row["rows"] or []), voucher_from_row(row["voucher"]) if row["voucher"] else None
 
     def _chain_history(self, upgrade: Callable[[Any], str]) -> None:
         """Chain this centre's events written before the chain existed, once, with the centre's key (`upgrade`).
@@ -704,6 +705,7 @@ _LINKED = ("jsonb_build_object('id', e.number, 'center_code', e.center_code, 'vo
            "b.hash) END, 'after', CASE WHEN a.id IS NULL THEN NULL ELSE jsonb_build_array(a.prev, a.hash) END)")
 _VOUCHER_CHAIN = (
     f"SELECT c.center_code AS centre, {_HEAD_AND_TIP}, "
+    f"(SELECT to_jsonb(x) FROM ({_SELECT} WHERE v.voucher_no = %(no)s) x) AS voucher, "
     "(SELECT jsonb_agg(to_jsonb(v)) FROM vouchers v WHERE v.voucher_no = %(no)s) AS rows, "
     f"(SELECT jsonb_agg({_LINKED} ORDER BY e.center_code, e.number) FROM events e "
     "LEFT JOIN events b ON b.center_code = e.center_code AND b.number = e.number - 1 "

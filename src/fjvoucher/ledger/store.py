@@ -15,7 +15,15 @@ from contextlib import contextmanager
 
 from fjvoucher.errors import LedgerError
 from fjvoucher.ledger import witness
-from fjvoucher.ledger.audit import AuditReport, audit, head_problem, require_sound, rows_problem, voucher_problem
+from fjvoucher.ledger.audit import (
+    AuditReport,
+    audit,
+    head_problem,
+    proved_voucher,
+    require_sound,
+    rows_problem,
+    voucher_problem,
+)
 from fjvoucher.ledger.backends import open_storage
 from fjvoucher.ledger.chain import Chain, build_chain, open_chain
 from fjvoucher.ledger.issuing import Batch, change_status, give_code, required_reason
@@ -133,9 +141,20 @@ class Ledger:
     def require_voucher(self, voucher_no: str) -> None:
         """Raise LedgerError unless voucher `voucher_no`'s events and row prove themselves (no head check)."""
         if problem := voucher_problem(self.storage, voucher_no):
-            raise LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：凭证 {voucher_no}：{problem}。"
-                              "请运行 fjvoucher audit 查看，并用备份恢复 (the ledger does not prove itself)",
-                              code="ledger-tampered")
+            raise self._tampered(voucher_no, problem)
+
+    def proved(self, voucher_no: str) -> Voucher | None:
+        """Return the voucher numbered `voucher_no`, or None; raise LedgerError unless its events and row prove
+        themselves (a deleted row still has its events: refused, never "not found")."""
+        voucher, problem = proved_voucher(self.storage, voucher_no)
+        if problem:
+            raise self._tampered(voucher_no, problem)
+        return voucher
+
+    def _tampered(self, voucher_no: str, problem: str) -> LedgerError:
+        return LedgerError(f"凭证台账 {self.path} 与其签名的记录不符：凭证 {voucher_no}：{problem}。"
+                           "请运行 fjvoucher audit 查看，并用备份恢复 (the ledger does not prove itself)",
+                           code="ledger-tampered")
 
     def require_rows(self, numbers: list[str]) -> None:
         """Raise LedgerError unless the head proves itself and the rows of `numbers` are what their events make."""

@@ -71,13 +71,11 @@ def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_numbe
     """
     number = normalise_no(voucher_no)
     ledger.require_sound(count_all=count_all)
-    found = ledger.get(number)
+    found = ledger.proved(number)  # read with its proof; a deleted row still has its events: refused, not "unknown"
     stand_in_no = ledger.sample_no()
-    held = found or ledger.get(stand_in_no)
+    held = found or ledger.proved(stand_in_no)
     if found is not None:
-        ledger.get("")  # the lookup that finds nothing, which an unknown NO made above
-    ledger.require_voucher(number)  # a deleted row still has its events: refused, not "unknown"
-    ledger.require_voucher(stand_in_no if found is None else "")  # one voucher proved, one empty look, both ways
+        ledger.proved("")  # the lookup that finds nothing, which an unknown NO made above: one of each, both ways
     if held is None:  # an empty ledger: nothing to tell apart
         return Verification("unknown", None)
     given = any(x is not None for x in (name, id_number, code))
