@@ -321,6 +321,18 @@ def test_the_owners_plain_sql_is_found_by_audit_and_refused_by_verify(registry, 
     verified = run("verify", number, "--name", rows[row]["name"], "--ledger", registry["province"])
     assert verified.exit_code == 1 and "does not prove itself" in verified.output, verified.output
     assert "Traceback" not in verified.output
+    from starlette.testclient import TestClient
+
+    from fjvoucher.web.app import Ledgers, create_app
+
+    ledgers = Ledgers([registry["province"]])  # the province's server refuses it too, and still answers for 3502
+    try:
+        with TestClient(create_app(ledgers, per_minute=0)) as client:
+            assert client.get("/api/verify", params={"no": number, "name": rows[row]["name"]}).status_code == 503
+            other = client.get("/api/verify", params={"no": "3502-2009-000001", "name": "某某"})
+            assert other.status_code == 200 and other.json()["status"] == "unknown"
+    finally:
+        ledgers.close()
     upload = run("province", "upload", "--month", dt.date.today().strftime("%Y-%m"), "--check",  # events dated now
                  "--ledger", registry["province"])
     assert upload.exit_code == 1 and f"台账链不完整 [{kind}] 中心 3501" in upload.output, upload.output

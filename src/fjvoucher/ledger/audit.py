@@ -128,11 +128,15 @@ def head_problem(storage: Storage, *, count_all: bool = True) -> str:
     """Return why the signed head does not match the chain's last event ('' when it does): no walk.
 
     `count_all` also counts the events (a deletion in the middle); a server asks per query and skips it.
-    A registry with a chain per centre answers for each centre its role covers (one query for all).
+    A registry with a chain per centre answers for each centre its role covers (one query for all);
+    a server reading it (read-only, per query) leaves it to each answer, which proves its voucher's
+    centre's head with the voucher (`proved_voucher`): one broken centre does not silence the others.
     """
     if not chained(storage):
         return ""  # no head to check (see chain.chained)
     if per_centre(storage):
+        if not count_all and getattr(storage, "readonly", False):
+            return ""
         for view in storage.centre_chains():
             if problem := head_problem(view, count_all=count_all):
                 return f"中心 {view.centre}：{problem}"

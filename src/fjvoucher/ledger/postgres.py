@@ -216,6 +216,7 @@ class PostgresStorage:
         self._serials: dict[tuple[str, int], int] = {}
         self._centres: dict[str, str] = {}  # voucher NO → centre, as read or inserted (vouchers never move)
         self._sample_no = ""
+        self.readonly = readonly
         self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="fjvoucher")
         try:
             self.db.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
@@ -591,7 +592,8 @@ class PostgresStorage:
                     links[number] = tuple(link)
             events.append(e)
         view = CentreChain(self, row["centre"], _head(row["head"]), _pair(row["tip"]), links)
-        return view, events, list(row["rows"] or []), voucher_from_row(row["voucher"]) if row["voucher"] else None
+        stored = row["voucher"]  # the row as stored, with its last change beside it (the projection compares columns)
+        return view, events, [stored] if stored else [], voucher_from_row(stored) if stored else None
 
     def _chain_history(self, upgrade: Callable[[Any], str]) -> None:
         """Chain this centre's events written before the chain existed, once, with the centre's key (`upgrade`).
@@ -706,7 +708,6 @@ _LINKED = ("jsonb_build_object('id', e.number, 'center_code', e.center_code, 'vo
 _VOUCHER_CHAIN = (
     f"SELECT c.center_code AS centre, {_HEAD_AND_TIP}, "
     f"(SELECT to_jsonb(x) FROM ({_SELECT} WHERE v.voucher_no = %(no)s) x) AS voucher, "
-    "(SELECT jsonb_agg(to_jsonb(v)) FROM vouchers v WHERE v.voucher_no = %(no)s) AS rows, "
     f"(SELECT jsonb_agg({_LINKED} ORDER BY e.center_code, e.number) FROM events e "
     "LEFT JOIN events b ON b.center_code = e.center_code AND b.number = e.number - 1 "
     "LEFT JOIN events a ON a.center_code = e.center_code AND a.number = e.number + 1 "
