@@ -112,14 +112,14 @@ def test_a_wrong_name_and_an_unknown_no_cost_the_same_lookups(ledger):
     with Ledger(ledger, create=False, readonly=True) as book:
         existing = book.select()[0].voucher_no
         lookups = []
-        real_get = book.get
+        real_proved = book.proved  # each lookup reads the voucher with its proof
 
-        def recording_get(number):
-            found = real_get(number)
+        def recording_proved(number):
+            found = real_proved(number)
             lookups.append(found is not None)
             return found
 
-        book.get = recording_get
+        book.proved = recording_proved
         work = []
         for number in (existing, "3501-1999-999999"):
             lookups.clear()
