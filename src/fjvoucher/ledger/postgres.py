@@ -582,17 +582,26 @@ class PostgresStorage:
         One round trip (a server asks this for every query): the events carry `center_code`, and the
         view answers `link` for the events around them and `head`/`last_event` for their centre.
         """
-        row = self.db.execute(_VOUCHER_CHAIN, {"no": voucher_no}).fetchone()
-        assert row is not None  # a query of scalar subqueries always returns its one row
+        found = self.db.execute(_VOUCHER_CHAIN, {"no": voucher_no}).fetchall()
+        first = found[0]  # the centre's row is always there, with or without a voucher and events
         events, links = [], {}
-        for e in row["events"] or []:
-            for number, link in ((e["id"], (e["prev"], e["hash"])), (e["id"] and e["id"] - 1, e.pop("before")),
-                                 (e["id"] and e["id"] + 1, e.pop("after"))):
-                if number is not None and link is not None:
-                    links[number] = tuple(link)
-            events.append(e)
-        view = CentreChain(self, row["centre"], _head(row["head"]), _pair(row["tip"]), links)
-        stored = row["voucher"]  # the row as stored, with its last change beside it (the projection compares columns)
+        for row in found:
+            if row["ev__gid"] is None:
+                continue
+            number = row["ev__number"]
+            event = {"id": number, "voucher_no": voucher_no, **{c: row[f"ev__{c}"] for c in _EVENT_COLUMNS[1:]}}
+            events.append(event)
+            if number is not None:
+                links[number] = (event["prev"], event["hash"])
+                for side, at in (("bf", number - 1), ("af", number + 1)):
+                    if row[f"{side}__gid"] is not None:
+                        links[at] = (row[f"{side}__prev"], row[f"{side}__hash"])
+        head = _head({k[4:]: v for k, v in first.items() if k.startswith("hd__")}) if first["hd__count"] is not None \
+            else None
+        tip = (int(first["tp__number"]), first["tp__hash"]) if first["tp__number"] is not None else None
+        view = CentreChain(self, first["centre__"], head, tip, links)
+        # The row as stored, with its last change beside it (the projection compares columns by name).
+        stored = {k: v for k, v in first.items() if "__" not in k} if first["voucher_no"] is not None else None
         return view, events, [stored] if stored else [], voucher_from_row(stored) if stored else None
 
     def _chain_history(self, upgrade: Callable[[Any], str]) -> None:
@@ -701,20 +710,28 @@ _RAW_EVENT = "number AS id, center_code, voucher_no, kind, at, reason, actor, ot
 _HEAD_AND_TIP = ("(SELECT to_jsonb(h) FROM heads h WHERE h.center_code = c.center_code) AS head, "
                  "(SELECT jsonb_build_array(t.number, t.hash) FROM events t WHERE t.center_code = c.center_code "
                  "AND t.number IS NOT NULL ORDER BY t.number DESC LIMIT 1) AS tip")
-_LINKED = ("jsonb_build_object('id', e.number, 'center_code', e.center_code, 'voucher_no', e.voucher_no, "
-           "'kind', e.kind, 'at', e.at, 'reason', e.reason, 'actor', e.actor, 'other_no', e.other_no, 'data', e.data, "
-           "'prev', e.prev, 'hash', e.hash, 'before', CASE WHEN b.id IS NULL THEN NULL ELSE jsonb_build_array(b.prev, "
-           "b.hash) END, 'after', CASE WHEN a.id IS NULL THEN NULL ELSE jsonb_build_array(a.prev, a.hash) END)")
+# A voucher's proof in one query, as plain rows (JSON built per query cost as much again): one row per event
+# (one with no event columns when it has none), each carrying the voucher (as `get` reads it), its centre's
+# head and last event, and the event's neighbours on the chain.  Prefixed names (hd__, ev__ …) keep the
+# voucher's own columns apart.
+_EVENT_COLUMNS = ("id", "center_code", "kind", "at", "reason", "actor", "other_no", "data", "prev", "hash")
 _VOUCHER_CHAIN = (
-    f"SELECT c.center_code AS centre, {_HEAD_AND_TIP}, "
-    f"(SELECT to_jsonb(x) FROM ({_SELECT} WHERE v.voucher_no = %(no)s) x) AS voucher, "
-    f"(SELECT jsonb_agg({_LINKED} ORDER BY e.center_code, e.number) FROM events e "
-    "LEFT JOIN events b ON b.center_code = e.center_code AND b.number = e.number - 1 "
-    "LEFT JOIN events a ON a.center_code = e.center_code AND a.number = e.number + 1 "
-    "WHERE e.voucher_no = %(no)s) AS events "
+    "SELECT c.center_code AS centre__, h.count AS hd__count, h.hash AS hd__hash, h.signature AS hd__signature, "
+    "h.public_key AS hd__public_key, h.at AS hd__at, t.number AS tp__number, t.hash AS tp__hash, x.*, "
+    "e.id AS ev__gid, e.number AS ev__number, "
+    + ", ".join(f"e.{c} AS ev__{c}" for c in _EVENT_COLUMNS[1:]) + ", "
+    "b.id AS bf__gid, b.prev AS bf__prev, b.hash AS bf__hash, a.id AS af__gid, a.prev AS af__prev, a.hash AS af__hash "
     "FROM (SELECT coalesce((SELECT center_code FROM vouchers WHERE voucher_no = %(no)s), "
     "(SELECT center_code FROM events WHERE voucher_no = %(no)s ORDER BY id LIMIT 1), '') AS center_code "
-    "OFFSET 0) c")  # kept a subquery (OFFSET 0): its centre is a value the tip's backward index scan can use
+    "OFFSET 0) c "  # kept a subquery (OFFSET 0): its centre is a value the tip's backward index scan can use
+    "LEFT JOIN heads h ON h.center_code = c.center_code "
+    "LEFT JOIN LATERAL (SELECT number, hash FROM events WHERE center_code = c.center_code AND number IS NOT NULL "
+    "ORDER BY number DESC LIMIT 1) t ON true "
+    f"LEFT JOIN LATERAL ({_SELECT} WHERE v.voucher_no = %(no)s) x ON true "
+    "LEFT JOIN events e ON e.voucher_no = %(no)s "
+    "LEFT JOIN events b ON b.center_code = e.center_code AND b.number = e.number - 1 "
+    "LEFT JOIN events a ON a.center_code = e.center_code AND a.number = e.number + 1 "
+    "ORDER BY e.center_code, e.number")
 
 
 class CentreChain:
