@@ -251,6 +251,8 @@ def test_each_centre_keeps_its_own_chain_signed_with_its_key_and_the_registry_au
     backed = run("backup", str(tmp_path), "--ledger", registry["3501"])
     assert backed.exit_code == 1 and "pg_dump" in backed.output and not list(tmp_path.glob("*.db"))
     assert "Traceback" not in backed.output
+    exported = run("export", "--month", "2009-06", "-o", tmp_path / "3501.fjv", "--ledger", registry["3501"])
+    assert exported.exit_code == 1 and "已经是共享登记库" in exported.output and not (tmp_path / "3501.fjv").exists()
 
 
 def test_a_search_by_part_of_a_name_runs_in_the_database_on_both_backends(registry, tmp_path):

@@ -350,6 +350,7 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "ledger-tampered": (1, "台账与其签名的记录不符", "the ledger does not prove itself (see fjvoucher audit)"),
     "ledger-pg-dump": (1, "PostgreSQL 登记库由数据库管理员用 pg_dump 备份",
                        "a PostgreSQL registry is backed up with pg_dump"),
+    "ledger-shared": (1, "PostgreSQL 登记库已经是共享的，不需要导出", "a PostgreSQL registry is shared already"),
     "ledger-too-new": (1, "台账由更新版本建立", "the ledger was written by a newer fjvoucher"),
     "ledger-read-only": (1, "台账所在位置只读", "the ledger's folder is read-only"),
     "ledger-damaged": (1, "台账记录已损坏", "a damaged ledger row"),

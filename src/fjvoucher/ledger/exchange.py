@@ -19,7 +19,7 @@ from typing import cast
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import ExitCode, FjvoucherError, InputError, LedgerError
 from fjvoucher.layout import CENTER_CODE
-from fjvoucher.ledger.chain import GENESIS, chained, event_hash
+from fjvoucher.ledger.chain import GENESIS, event_hash, per_centre
 from fjvoucher.ledger.keys import fingerprint, signature_valid
 from fjvoucher.ledger.monthly import month_bounds
 from fjvoucher.ledger.store import Ledger
@@ -68,9 +68,7 @@ def export_month(ledger: Ledger, month: str, path: Path, centre: str | None = No
 
     The ledger must audit clean (a file is a commitment to the province, like the monthly report).
     """
-    if not chained(ledger.storage):
-        raise LedgerError(f"台账 {ledger.path} 在 PostgreSQL 上，没有哈希链可以导出；它已经是共享登记库 "
-                          "(a PostgreSQL ledger has no chain to export)", code="ledger-unchained")
+    refuse_shared(ledger)
     if isinstance(ledger.path, Path) and Path(path).resolve() == ledger.path.resolve():
         raise InputError(f"-o {path} 就是凭证台账本身，不能覆盖；请写到另一个文件 (the output is the ledger)")
     if (Path(path).exists() or Path(path).is_symlink()) and not _ours(Path(path)):
@@ -115,8 +113,16 @@ def encode_file(header: dict, rows: list[list]) -> bytes:
     return f'{head},"events":[\n{lines}\n]}}\n'.encode()
 
 
+def refuse_shared(ledger: Ledger) -> None:
+    """Raise LedgerError for a PostgreSQL registry: its centres write into it directly, each on its own chain."""
+    if per_centre(ledger.storage):
+        raise LedgerError(f"台账 {ledger.path} 在 PostgreSQL 上，它已经是共享登记库，不需要导出交换文件 "
+                          "(a PostgreSQL registry is shared already: nothing to export)", code="ledger-shared")
+
+
 def sole_centre(ledger: Ledger) -> str:
     """Return the one centre code the ledger's vouchers carry; raise InputError when none or several."""
+    refuse_shared(ledger)
     codes = sorted({row["center_code"] for row in ledger.storage.raw_vouchers()})
     if len(codes) == 1 and CENTER_CODE.fullmatch(codes[0]):
         return codes[0]
