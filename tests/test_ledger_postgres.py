@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -199,7 +200,7 @@ def test_a_wrong_address_is_one_line(tmp_path, url, says):
 def test_serve_answers_for_the_whole_province_from_postgresql(registry, tmp_path):
     from starlette.testclient import TestClient
 
-    from fjvoucher.web.app import Ledgers, create_app
+    from fjvoucher.web.app import CONNECTIONS, Ledgers, create_app
 
     recent = dt.date.today() - dt.timedelta(days=3)
     rows = {}
@@ -220,6 +221,16 @@ def test_serve_answers_for_the_whole_province_from_postgresql(registry, tmp_path
                 assert answer["status"] == "genuine"
             wrong = client.get("/api/verify", params={"no": f"3502-{recent.year}-000002", "name": "某某"}).json()
             assert wrong["status"] == "unknown"
+            asks = [(code, i, good) for code in ("3501", "3502") for i in (0, 1) for good in (True, False)] * 6
+            with ThreadPoolExecutor(16) as pool:  # queries at once share the connections, each right
+                answers = list(pool.map(lambda a: client.get("/api/verify", params={
+                    "no": f"{a[0]}-{recent.year}-{a[1] + 1:06d}",
+                    "name": rows[a[0]][a[1]]["name"] if a[2] else "某某"}).json()["status"], asks))
+            assert answers == ["genuine" if good else "unknown" for _, _, good in asks]
+        with psycopg.connect(registry["owner"], autocommit=True) as db:
+            serving = db.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = 'province' "
+                                 "AND application_name = 'fjvoucher'").fetchone()[0]
+        assert 2 < serving <= 1 + CONNECTIONS  # several at once, never more than the server keeps (+ the first)
     finally:
         ledgers.close()
 

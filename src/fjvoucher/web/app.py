@@ -13,7 +13,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from fjvoucher.roster.cells import chinese_date
 from fjvoucher.web.limits import RateLimiter
 
 log = logging.getLogger("fjvoucher.serve")
+CONNECTIONS = 4  # a database's connections one server keeps: queries at once (2 cores: the database works meanwhile)
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                  b"frame-ancestors 'none'; base-uri 'none'"),
@@ -78,6 +80,8 @@ class Served:
         self.identity: tuple[int, int] | None = None
         self.closed = False  # the server stopped: nothing is opened again
         self.lock = threading.Lock()
+        self.idle: list[Ledger] = []  # a database's connections not answering a query now
+        self.turns = threading.BoundedSemaphore(CONNECTIONS)
         self.current()  # a file that is not a ledger is refused before the server starts
 
     def current(self) -> Ledger:
@@ -101,10 +105,39 @@ class Served:
                 self.identity = identity  # taken before opening: a file replaced meanwhile is noticed next time
             return self.ledger
 
+    @contextmanager
+    def borrowed(self) -> Iterator[Ledger]:
+        """Yield the ledger for one query: the file's (see `current`), or one of a database's connections.
+
+        psycopg runs one statement at a time on a connection, so one shared connection made every query
+        wait for the one before it (759 queries/s at most): a database gets up to CONNECTIONS, each used
+        by one query at a time.  A connection a query failed on is closed, not used again.
+        """
+        if isinstance(self.path, Path):
+            yield self.current()
+            return
+        with self.turns:
+            with self.lock:
+                if self.closed:
+                    raise RuntimeError(f"ledger {shown(self.path)} was closed")
+                ledger = self.idle.pop() if self.idle else None
+            ledger = ledger or Ledger(self.path, create=False, readonly=True, clock=self.clock)
+            try:
+                yield ledger
+            except BaseException:
+                ledger.close()
+                raise
+            with self.lock:
+                if self.closed:
+                    ledger.close()
+                else:
+                    self.idle.append(ledger)
+
     def verify(self, number: str, *, name: str | None, code: str | None) -> Verification:
         """Answer from this ledger once it proves itself for `number`; raise Unavailable when it does not."""
         try:
-            return verify(self.current(), number, name=name, code=code, count_all=False)
+            with self.borrowed() as ledger:
+                return verify(ledger, number, name=name, code=code, count_all=False)
         except Unavailable:
             raise
         except FjvoucherError as exc:
@@ -113,7 +146,8 @@ class Served:
     def health(self) -> str:
         """Return '' when the ledger answers and proves itself (head, count, schema), else the reason word."""
         try:
-            self.current().require_sound()
+            with self.borrowed() as ledger:
+                ledger.require_sound()
         except Unavailable as exc:
             return exc.reason
         except FjvoucherError as exc:
@@ -122,7 +156,11 @@ class Served:
 
     def close(self) -> None:
         """Close the ledger for good (the server stops)."""
-        self.closed = True
+        with self.lock:
+            self.closed = True
+            idle, self.idle = self.idle, []
+        for ledger in idle:
+            ledger.close()
         self._drop()
 
     def _drop(self) -> None:
@@ -142,6 +180,11 @@ class Ledgers:
         except BaseException:
             self.close()
             raise
+
+    @property
+    def shared(self) -> bool:
+        """Return whether a ledger is a database (asked from worker threads, see `create_app`)."""
+        return any(not isinstance(s.path, Path) for s in self.served)
 
     @property
     def ledgers(self) -> list[Ledger]:
@@ -186,6 +229,7 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
@@ -241,16 +285,16 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
         if not number or not (name or code):
             return page(request, message=WORDS[lang_of(request)]["missing"])
         request.scope["fjv_no"] = number
-        return answered(request, lambda: page(request, ledgers.verify(number, name=name or None, code=code or None)),
-                        json=False)
+        return await answered(request, lambda: page(request, ledgers.verify(number, name=name or None,
+                                                                            code=code or None)), json=False)
 
     async def by_code(request: Request) -> Response:
         if (stop := limited(request, json=False)) is not None:
             return stop
         number = request.path_params["number"]
         request.scope["fjv_no"] = number
-        return answered(request, lambda: page(request, ledgers.verify(number, code=request.query_params.get("c", ""))),
-                        json=False)
+        code = request.query_params.get("c", "")
+        return await answered(request, lambda: page(request, ledgers.verify(number, code=code)), json=False)
 
     async def api(request: Request) -> Response:
         params = request.query_params
@@ -259,13 +303,17 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
             return JSONResponse({"status": "error", "message": "give no and one of name, code"}, status_code=400)
         if (stop := limited(request, json=True)) is not None:
             return stop
-        return answered(request, lambda: JSONResponse(ledgers.verify(number, name=name, code=code)
+        return await answered(request, lambda: JSONResponse(ledgers.verify(number, name=name, code=code)
                                                       .to_dict(lang_of(request))), json=True)
 
-    def answered(request: Request, answer: Callable[[], Response], json: bool) -> Response:
-        """Return the answer, or 503 saying honestly that no answer can be given (never "not found")."""
+    async def answered(request: Request, answer: Callable[[], Response], json: bool) -> Response:
+        """Return the answer, or 503 saying honestly that no answer can be given (never "not found").
+
+        A database is asked from a worker thread, so queries wait on the network side by side (the event
+        loop would otherwise wait for each); a file answers in a fraction of the thread hand-over's cost.
+        """
         try:
-            return answer()
+            return await run_in_threadpool(answer) if ledgers.shared else answer()
         except Unavailable:
             text = WORDS[lang_of(request)]["unavailable"]
             if json:
@@ -273,7 +321,7 @@ def create_app(ledgers: Ledgers, *, per_minute: int = 30, clock: Callable[[], fl
             return page(request, message=text, status=503)
 
     async def healthz(request: Request) -> Response:
-        problems = ledgers.health()
+        problems = await run_in_threadpool(ledgers.health) if ledgers.shared else ledgers.health()
         if any(problems):
             return JSONResponse({"status": "unavailable", "ledgers": len(problems),
                                  "problems": [{"ledger": i, "reason": p} for i, p in enumerate(problems, 1) if p]},
