@@ -452,7 +452,7 @@ class _BatchWriter:
         self.converter = open_engine(options.pdf_engine, outdir, options.soffice,
                                      _Counter(progress, "pdf", total).add,
                                      _probe_master(template, self.renderer, sample_photo, shapes),
-                                     _probe_progress(progress)) if self.make_pdf else None
+                                     _probe_progress(progress), self.renderer.batch) if self.make_pdf else None
         self.drawing = draws(self.converter)
         self.folder = outdir / "batches" if self.make_docx or not self.converter else self.converter.workdir / "docx"
         self.written: list[str] = []
@@ -479,7 +479,7 @@ class _BatchWriter:
             staging.discard()
             raise
         self._written(start, chunk, batch, created,
-                      [draw_record(v) for v in vouchers] if self.drawing else None)
+                      ([draw_record(v) for v in vouchers], vouchers) if self.drawing else (None, None))
 
     def file_name(self, name: str) -> str:
         """Return the file the ledger records for batch `name`: its PDF, or its DOCX when no PDF is made."""
@@ -494,7 +494,7 @@ class _BatchWriter:
         return self.ledger.batch() if self.ledger else nullcontext(None)
 
     def _written(self, start: int, chunk: list[_Planned], batch: Path, created: dt.datetime,
-                 records: list | None = None) -> None:
+                 drawn: tuple[list | None, list | None] = (None, None)) -> None:
         """Note the files of a batch now in place, and hand the batch to the PDF engine."""
         if self.options.per_candidate and self.make_docx:
             self.written += [f"vouchers/{p.stem}.docx" for p in chunk]
@@ -504,7 +504,7 @@ class _BatchWriter:
         if self.converter:
             singles = [self.outdir / f"vouchers/{p.stem}.pdf" for p in chunk] if self.options.per_candidate else []
             self.jobs.append(PdfJob(batch, self.outdir / "batches" / f"{batch.stem}.pdf", len(chunk), singles,
-                                    created, records))
+                                    created, *drawn))
             self.converter.submit(self.jobs[-1])
         if self.progress:
             self.progress("docx", start + len(chunk), self.total)

@@ -1,9 +1,13 @@
 """The drawing engine: vouchers drawn straight to PDF where the probe proved the master, else LibreOffice.
 
-A master is probed once (cached by its hash, LibreOffice's version and the installed fonts).  A batch
-whose every voucher the plan can draw is drawn here, batch PDF and per-candidate PDFs alike; a batch
-with a voucher it cannot (a branch not probed, a character outside the proven faces, a line wider
-than proven, a photo of another size) goes whole to LibreOffice, as with `--pdf-engine libreoffice`.
+A master is probed once (cached by its hash, LibreOffice's version and the installed fonts).  Every
+voucher the plan can draw is drawn here, batch page and per-candidate PDF alike.  One it cannot (a
+branch not probed, a character outside the proven faces, a line wider than proven, a photo of
+another size) is printed by LibreOffice: the undrawn vouchers of the whole merge, batch after batch,
+go into one DOCX (a further one every `FALLBACK_PAGES`) converted in one run once every batch is
+queued, and each batch PDF is then written with its drawn and LibreOffice's pages in roster order
+(see `fallback`).  A batch none of whose vouchers can be drawn, and every batch of a master the probe
+refused, goes whole to LibreOffice as with `--pdf-engine libreoffice`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.pdf.drawing import Drawer, DrawnPage
 from fjvoucher.pdf.drawnpdf import shared_programs, write_pdf
 from fjvoucher.pdf.faces import installed_faces
+from fjvoucher.pdf.fallback import Compose, Fallbacks, Mixed
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, soffice_version_text
 from fjvoucher.pdf.probe import (
@@ -48,6 +53,7 @@ REASONS = {
     "character": "含未经验证的字符 (character not proven)",
     "glyph": "字体中没有的字 (character outside the embedded fonts)",
     "too-wide": "超出单元格第一行 (wider than the cell's first line)",
+    "batch": "随同批凭证 (with the rest of its batch)",
 }
 
 
@@ -135,16 +141,18 @@ class DrawingConverter:
     """Draw what the plan proves, hand the rest to LibreOffice; `fallbacks` counts vouchers by reason."""
 
     def __init__(self, soffice: Path, workdir: Path, plan: Plan | None, refused: str = "",
-                 progress: Progress | None = None, workers: int | None = None):
+                 progress: Progress | None = None, workers: int | None = None, compose: Compose | None = None):
         self.soffice, self.workdir, self.plan, self.refused, self.progress = soffice, workdir, plan, refused, progress
         self.fallbacks: Counter[str] = Counter()
         self.drawn = 0
         self.failures: list[PdfFailure] = []
         self.lock = threading.Lock()
         self.libreoffice: LibreOfficeConverter | None = None
+        self.pending = Fallbacks(workdir / "fallback", compose) if compose else None
+        self.submitted = 0
         count = max(1, workers or os.cpu_count() or 1)
         # A batch waiting to be drawn holds its vouchers' photos: the merge waits rather than queue them all.
-        self.jobs: queue.Queue[PdfJob | None] = queue.Queue(maxsize=2 * count)
+        self.jobs: queue.Queue[tuple[int, PdfJob] | None] = queue.Queue(maxsize=2 * count)
         self.stopping = threading.Event()
         # Drawing is Python work: processes (spawned, as on Windows) draw while the merge writes DOCX.
         self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
@@ -155,38 +163,51 @@ class DrawingConverter:
 
     def submit(self, job: PdfJob) -> None:
         """Queue a batch (waiting while two a worker are queued): drawn by a worker, or passed on to LibreOffice."""
-        self.jobs.put(job)
+        self.submitted += 1
+        self.jobs.put((self.submitted, job))
 
     def _work(self) -> None:
-        while (job := self.jobs.get()) is not None and not self.stopping.is_set():
+        while (item := self.jobs.get()) is not None and not self.stopping.is_set():
+            order, job = item
             try:
-                self._draw_or_pass(job)
+                self._draw_or_pass(order, job)
             except Exception as exc:  # a bug must not lose a batch: LibreOffice prints it
                 if not self.stopping.is_set():
-                    self._pass_on(job, f"bug:{type(exc).__name__}")
+                    self._pass_on(job, [f"bug:{type(exc).__name__}"] * job.pages)
 
-    def _draw_or_pass(self, job: PdfJob) -> None:
+    def _draw_or_pass(self, order: int, job: PdfJob) -> None:
         if self.pool is None or job.records is None:
-            self._pass_on(job, "probe" if self.pool is None else "records")
+            self._pass_on(job, ["probe" if self.pool is None else "records"] * job.pages)
             return
-        reason = self.pool.submit(_draw_batch, job.records, job.pdf, job.singles, job.created).result()
+        # Alone in its batch, an undrawn voucher's page waits for the merge's end: the drawn ones go aside meanwhile.
+        aside = self.workdir / "drawn" / f"{order:06d}.pdf" if self.pending and job.vouchers is not None else None
+        reasons = self.pool.submit(_draw_batch, job.records, job.pdf, job.singles, job.created, aside).result()
         job.records = None  # drawn or not, its photos are no longer needed
-        if reason:
-            self._pass_on(job, reason)
+        missing = [page for page, reason in enumerate(reasons) if reason]
+        if missing and (aside is None or len(missing) == job.pages):
+            self._pass_on(job, reasons)  # nothing drawn (or no way to print a voucher alone): the batch's DOCX
             return
+        if missing:
+            assert self.pending is not None and aside is not None
+            self.pending.keep(order, job, missing, aside)
+        job.vouchers = None
         with self.lock:
-            self.drawn += job.pages
+            self.drawn += job.pages - len(missing)
+            self.fallbacks.update(reason for reason in reasons if reason)
         if self.progress:
-            self.progress(job.pages)
+            self.progress(job.pages - len(missing))
 
-    def _pass_on(self, job: PdfJob, reason: str) -> None:
-        job.records = None  # LibreOffice converts the DOCX
+    def _pass_on(self, job: PdfJob, reasons: list[str]) -> None:
+        """Have LibreOffice convert the batch's DOCX; count its vouchers by why they were not drawn."""
+        job.records = job.vouchers = None
         with self.lock:
-            self.fallbacks[reason] += job.pages
-            if self.libreoffice is None:
-                self.libreoffice = LibreOfficeConverter(self.soffice, self.workdir / "libreoffice",
-                                                        progress=self.progress)
-            self.libreoffice.submit(job)
+            self.fallbacks.update(reason or "batch" for reason in reasons)
+            self._libreoffice().submit(job)
+
+    def _libreoffice(self) -> LibreOfficeConverter:
+        if self.libreoffice is None:
+            self.libreoffice = LibreOfficeConverter(self.soffice, self.workdir / "libreoffice", progress=self.progress)
+        return self.libreoffice
 
     def finish(self) -> list[PdfFailure]:
         """Wait for every batch, drawn or converted; return the ones that failed."""
@@ -196,10 +217,42 @@ class DrawingConverter:
             thread.join()
         if self.pool:
             self.pool.shutdown()
+        documents = self.pending.documents() if self.pending and self.pending.batches else []
+        if documents:  # every batch is queued: the undrawn vouchers of them all go to LibreOffice at once
+            with self.lock:
+                converter = self._libreoffice()
+            for job, _ in documents:
+                converter.submit(job)
         if self.libreoffice:
             self.failures += self.libreoffice.finish()
+        self._splice(documents)
         shutil.rmtree(self.workdir, ignore_errors=True)
         return self.failures
+
+    def _splice(self, documents: list[tuple[PdfJob, list[Mixed]]]) -> None:
+        """Write each batch of drawn and undrawn vouchers whole; a batch whose LibreOffice pages failed fails, named."""
+        failed = {id(f.job): f.reason for f in self.failures}
+        broken: dict[int, str] = {}
+        for job, holds in documents:
+            if id(job) in failed:
+                self.failures = [f for f in self.failures if f.job is not job]
+                for mixed in holds:
+                    broken.setdefault(mixed.order, failed[id(job)])
+        assert self.pending is not None or not documents
+        for order in sorted(self.pending.batches if self.pending else {}):
+            mixed = self.pending.batches[order]
+            if order in broken:
+                pages = "、".join(str(page + 1) for page in mixed.missing)
+                self.failures.append(PdfFailure(mixed.job, f"第 {pages} 张由 LibreOffice 生成，转换失败 (pages "
+                                                           f"{pages.replace('、', ', ')} failed): {broken[order]}"))
+                continue
+            try:
+                self.pending.splice(mixed)
+            except Exception as exc:  # a page LibreOffice left unreadable, a full disk: the batch fails, named
+                self.failures.append(PdfFailure(mixed.job, f"无法拼合 PDF (pages could not be joined): {exc!r}"))
+                continue
+            if self.progress:
+                self.progress(len(mixed.missing))
 
     def abort(self) -> None:
         """Stop now: drop queued batches, stop LibreOffice, clean up."""
@@ -247,16 +300,26 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _draw_batch(records: list, pdf: Path, singles: list[Path], created: dt.datetime | None = None) -> str:
-    """Draw a batch and its per-candidate PDFs; return why it cannot be drawn ("" when drawn, files in place)."""
+def _draw_batch(records: list, pdf: Path, singles: list[Path], created: dt.datetime | None = None,
+                aside: Path | None = None) -> list[str]:
+    """Draw a batch and its per-candidate PDFs; return why each page cannot be drawn ("" for a drawn one).
+
+    All drawn: the batch PDF is in place.  Some drawn and `aside` given: their per-candidate PDFs are in place
+    and their pages, in order, in `aside`.  Otherwise nothing is written.
+    """
     plan, drawer, shared = _WORKER["plan"], _WORKER["drawer"], _WORKER["shared"]
-    pages: list[DrawnPage] = []
+    pages: list[DrawnPage | None] = []
+    reasons: list[str] = []
     for record in records:
         page = drawer.draw_page(record)
-        if isinstance(page, str):
-            return page
-        pages.append(page)
+        pages.append(None if isinstance(page, str) else page)
+        reasons.append(page if isinstance(page, str) else "")
+    drawn = [page for page in pages if page is not None]
+    if not drawn or (len(drawn) < len(pages) and aside is None):
+        return reasons
     for page, target in zip(pages, singles, strict=False):
-        write_bytes_atomic(target, write_pdf(plan, drawer.faces, [page], 9, shared, created))
-    write_bytes_atomic(pdf, write_pdf(plan, drawer.faces, pages, 6, shared, created))
-    return ""
+        if page is not None:
+            write_bytes_atomic(target, write_pdf(plan, drawer.faces, [page], 9, shared, created))
+    write_bytes_atomic(pdf if len(drawn) == len(pages) else aside, write_pdf(plan, drawer.faces, drawn, 6, shared,
+                                                                              created))
+    return reasons

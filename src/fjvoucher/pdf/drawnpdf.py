@@ -191,7 +191,7 @@ def _font(writer: _Writer, face: Face, glyphs: list[tuple[int, str]], programs: 
                       b"/FontDescriptor %d 0 R/ToUnicode %d 0 R>>" % (name, len(order), widths, descriptor, to_unicode))
 
 
-def _pdf_date(moment: dt.datetime) -> bytes:
+def pdf_date(moment: dt.datetime) -> bytes:
     """Return `moment` (local time) as a PDF date with its offset from UTC, as LibreOffice writes it."""
     local = moment.replace(microsecond=0)
     offset = (local.astimezone() if local.tzinfo is None else local).utcoffset() or dt.timedelta()
@@ -244,7 +244,7 @@ class _Writer:
         of its content (the same pages give the same bytes)."""
         info = b""
         if created is not None:  # the Info dictionary stays outside the object stream, as readers expect
-            stamp = _pdf_date(created)
+            stamp = pdf_date(created)
             self.streams.add(self.add(b"<</CreationDate(%s)/ModDate(%s)>>" % (stamp, stamp)))
             info = b"/Info %d 0 R" % len(self.objects)
         out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")

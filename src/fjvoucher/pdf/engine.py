@@ -15,6 +15,7 @@ from typing import Protocol
 from fjvoucher.atomic import make_folder
 from fjvoucher.errors import InputError, PdfEngineError
 from fjvoucher.pdf.drawengine import DrawingConverter, plan_for
+from fjvoucher.pdf.fallback import Compose
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, find_soffice, soffice_version_text
 from fjvoucher.pdf.probe import ProbeMaster
@@ -73,10 +74,12 @@ def choose_format(requested: str | None, engine: str, soffice: Path | None) -> t
 
 
 def open_engine(engine: str, outdir: Path, soffice: Path | None = None,
-                progress: Progress | None = None, master: ProbeMaster | None = None, note=None) -> Converter:
+                progress: Progress | None = None, master: ProbeMaster | None = None, note=None,
+                compose: Compose | None = None) -> Converter:
     """Return a converter for `engine` working in a private folder inside `outdir`.
 
-    "auto" with a `master` draws what the master's probe proved (probing it once; `note` hears of it).
+    "auto" with a `master` draws what the master's probe proved (probing it once; `note` hears of it); the
+    vouchers it cannot draw LibreOffice prints from a DOCX of only them, which `compose` writes.
     """
     soffice_path = require_engine(engine, soffice)
     make_folder(outdir)
@@ -86,12 +89,12 @@ def open_engine(engine: str, outdir: Path, soffice: Path | None = None,
     assert soffice_path is not None  # require_engine found LibreOffice or raised
     if engine == "auto" and master is not None:
         plan, refused = plan_for(master, soffice_path, workdir, note=note)
-        return DrawingConverter(soffice_path, workdir, plan, refused, progress)
+        return DrawingConverter(soffice_path, workdir, plan, refused, progress, compose=compose)
     return LibreOfficeConverter(soffice_path, workdir, progress=progress)
 
 
 def draws(converter: Converter | None) -> bool:
-    """Return whether `converter` draws vouchers (it then takes each batch's records, and has notes)."""
+    """Return whether `converter` draws vouchers (it then takes each batch's records and vouchers, and has notes)."""
     return isinstance(converter, DrawingConverter)
 
 

@@ -18,6 +18,7 @@ class PdfJob:
     singles: list[Path] = field(default_factory=list)  # one per page, in page order; empty for none
     created: dt.datetime | None = None  # the PDF's document date (the vouchers' issue time): re-runs match
     records: list | None = None  # what the drawing engine draws, one DrawRecord a page; None: convert the DOCX
+    vouchers: list | None = None  # the same pages as the engine's `compose` takes them, for those it cannot draw
 
 
 @dataclass
