@@ -238,18 +238,21 @@ class DrawingConverter:
                 self.failures = [f for f in self.failures if f.job is not job]
                 for mixed in holds:
                     broken.setdefault(mixed.order, failed[id(job)])
-        assert self.pending is not None or not documents
-        for order in sorted(self.pending.batches if self.pending else {}):
+        if self.pending is None:
+            return
+        for order in sorted(self.pending.batches):
             mixed = self.pending.batches[order]
-            if order in broken:
-                pages = "、".join(str(page + 1) for page in mixed.missing)
-                self.failures.append(PdfFailure(mixed.job, f"第 {pages} 张由 LibreOffice 生成，转换失败 (pages "
-                                                           f"{pages.replace('、', ', ')} failed): {broken[order]}"))
-                continue
             try:
+                if order in broken:
+                    pages = "、".join(str(page + 1) for page in mixed.missing)
+                    raise _Unprinted(f"第 {pages} 张由 LibreOffice 生成，转换失败 (pages {pages.replace('、', ', ')}"
+                                     f" failed): {broken[order]}")
                 self.pending.splice(mixed)
-            except Exception as exc:  # a page LibreOffice left unreadable, a full disk: the batch fails, named
-                self.failures.append(PdfFailure(mixed.job, f"无法拼合 PDF (pages could not be joined): {exc!r}"))
+            except Exception as exc:  # also a page LibreOffice left unreadable, a full disk: the batch fails, named
+                self.failures.append(PdfFailure(mixed.job, str(exc) if isinstance(exc, _Unprinted) else
+                                                f"无法拼合 PDF (pages could not be joined): {exc!r}"))
+                for single in mixed.job.singles:  # a failed batch has no PDF at all, as with LibreOffice alone
+                    single.unlink(missing_ok=True)
                 continue
             if self.progress:
                 self.progress(len(mixed.missing))
@@ -276,6 +279,10 @@ class DrawingConverter:
             why += f"（{self.refused}）"
         return [f"PDF：直接绘制 {self.drawn} 张，由 LibreOffice 生成 {sum(self.fallbacks.values())} 张"
                 + (f"：{why}" if why else "") + f" (drawn {self.drawn}, LibreOffice {sum(self.fallbacks.values())})"]
+
+
+class _Unprinted(Exception):
+    """LibreOffice did not print a batch's undrawn vouchers."""
 
 
 _WORKER: dict = {}  # in a drawing process: its plan, drawer and what its PDFs share
@@ -317,9 +324,10 @@ def _draw_batch(records: list, pdf: Path, singles: list[Path], created: dt.datet
     drawn = [page for page in pages if page is not None]
     if not drawn or (len(drawn) < len(pages) and aside is None):
         return reasons
-    for page, target in zip(pages, singles, strict=False):
+    for page, single in zip(pages, singles, strict=False):
         if page is not None:
-            write_bytes_atomic(target, write_pdf(plan, drawer.faces, [page], 9, shared, created))
-    write_bytes_atomic(pdf if len(drawn) == len(pages) else aside, write_pdf(plan, drawer.faces, drawn, 6, shared,
-                                                                              created))
+            write_bytes_atomic(single, write_pdf(plan, drawer.faces, [page], 9, shared, created))
+    whole = pdf if len(drawn) == len(pages) else aside
+    assert whole is not None  # a batch only partly drawn without `aside` returned above
+    write_bytes_atomic(whole, write_pdf(plan, drawer.faces, drawn, 6, shared, created))
     return reasons

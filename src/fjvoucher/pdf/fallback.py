@@ -65,7 +65,8 @@ class Fallbacks:
             docx = self.folder / f"{STEM}-{len(documents) + 1:03d}.docx"
             docx.write_bytes(self.compose(vouchers))
             documents.append((PdfJob(docx, docx.with_suffix(".pdf"), len(vouchers), list(targets)), list(holds)))
-            vouchers.clear(), targets.clear(), holds.clear()
+            for pending in (vouchers, targets, holds):
+                pending.clear()
 
         for order in sorted(self.batches):
             mixed = self.batches[order]
