@@ -103,9 +103,9 @@ def test_fallbacks_are_counted_by_reason(both):
             "PDF：直接绘制 8 张，由 LibreOffice 生成 0 张 (drawn 8, LibreOffice 0)"]
         return
     note = next(n for n in results["auto"].notes if n.startswith("PDF："))
-    assert "直接绘制 12 张" in note and "由 LibreOffice 生成 4 张" in note  # batches 1, 2 and 4 drawn
-    assert "照片比例" not in note  # every shape was probed
-    assert "超出单元格第一行 (wider than the cell's first line) 4 张" in note
+    # Counted by voucher: every shape was probed; only row 8 (a line one character too wide) is LibreOffice's.
+    assert note == ("PDF：直接绘制 15 张，由 LibreOffice 生成 1 张：超出单元格第一行 (wider than the cell's first line) 1 张 "
+                    "(drawn 15, LibreOffice 1)")
 
 
 def test_every_batch_page_reads_and_looks_as_libreoffice_draws_it(both):

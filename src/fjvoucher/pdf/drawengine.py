@@ -217,7 +217,13 @@ class DrawingConverter:
             thread.join()
         if self.pool:
             self.pool.shutdown()
-        documents = self.pending.documents() if self.pending and self.pending.batches else []
+        documents: list[tuple[PdfJob, list[Mixed]]] = []
+        trouble = ""
+        if self.pending and self.pending.batches:
+            try:
+                documents = self.pending.documents()
+            except Exception as exc:  # a full disk: the batches waiting for these vouchers fail, named
+                trouble = f"无法写出交给 LibreOffice 的文档 (the fallback DOCX could not be written): {exc!r}"
         if documents:  # every batch is queued: the undrawn vouchers of them all go to LibreOffice at once
             with self.lock:
                 converter = self._libreoffice()
@@ -225,12 +231,14 @@ class DrawingConverter:
                 converter.submit(job)
         if self.libreoffice:
             self.failures += self.libreoffice.finish()
-        self._splice(documents)
+        self._splice(documents, trouble)
         shutil.rmtree(self.workdir, ignore_errors=True)
         return self.failures
 
-    def _splice(self, documents: list[tuple[PdfJob, list[Mixed]]]) -> None:
-        """Write each batch of drawn and undrawn vouchers whole; a batch whose LibreOffice pages failed fails, named."""
+    def _splice(self, documents: list[tuple[PdfJob, list[Mixed]]], trouble: str = "") -> None:
+        """Write each batch of drawn and undrawn vouchers whole; a batch whose LibreOffice pages failed fails, named.
+
+        (LibreOffice's converter counted the undrawn pages' progress as it converted them.)"""
         failed = {id(f.job): f.reason for f in self.failures}
         broken: dict[int, str] = {}
         for job, holds in documents:
@@ -242,6 +250,8 @@ class DrawingConverter:
             return
         for order in sorted(self.pending.batches):
             mixed = self.pending.batches[order]
+            if trouble:
+                broken[order] = trouble
             try:
                 if order in broken:
                     pages = "、".join(str(page + 1) for page in mixed.missing)
@@ -253,9 +263,6 @@ class DrawingConverter:
                                                 f"无法拼合 PDF (pages could not be joined): {exc!r}"))
                 for single in mixed.job.singles:  # a failed batch has no PDF at all, as with LibreOffice alone
                     single.unlink(missing_ok=True)
-                continue
-            if self.progress:
-                self.progress(len(mixed.missing))
 
     def abort(self) -> None:
         """Stop now: drop queued batches, stop LibreOffice, clean up."""
