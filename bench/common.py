@@ -14,16 +14,19 @@ WORK = Path(__file__).resolve().parent / "_work"
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 
-def roster(rows: int, suffix: str = "xlsx", issued=None, education: str | None = None) -> Path:
+def roster(rows: int, suffix: str = "xlsx", issued=None, education: str | None = None, undrawn: int = 0) -> Path:
     """Return a generated roster of `rows` valid candidates, written once and kept in bench/_work.
 
     `issued` (a date) replaces the 2009 issue date: vouchers still valid today draw no warning.
     `education` replaces every candidate's 文化程度 (an unknown one is a second warning a row).
+    `undrawn` (N) gives every Nth candidate an occupation one character wider than its cell's first line,
+    which the drawing engine leaves to LibreOffice.
     """
     from support.synthetic import write_roster_xlsx
 
     WORK.mkdir(exist_ok=True)
-    tag = ("_" + issued.isoformat() if issued else "") + ("_edu" if education else "")
+    tag = ("_" + issued.isoformat() if issued else "") + ("_edu" if education else "") + \
+        (f"_undrawn{undrawn}" if undrawn else "")
     path = WORK / f"roster_{rows}{tag}.{suffix}"
     if not path.exists():
         started = time.perf_counter()
@@ -33,6 +36,8 @@ def roster(rows: int, suffix: str = "xlsx", issued=None, education: str | None =
             row["certificate_no"] = f"{issued.year % 100:02d}" + row["certificate_no"][2:]
         for row in candidates if education else ():
             row["education"] = education
+        for row in candidates[undrawn // 2::undrawn] if undrawn else ():
+            row["occupation"] = "中" * 20  # the bundled master's occupation cell holds 19 at 12 pt
         write_roster_xlsx(path, candidates)
         print(f"  (generated {path.name} in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return path
