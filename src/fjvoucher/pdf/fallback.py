@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fjvoucher.atomic import make_folder, write_bytes_atomic
+from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.pdf.drawnpdf import pdf_date
 from fjvoucher.pdf.jobs import PdfJob
 from fjvoucher.pdf.objectstream import packed
@@ -48,9 +48,8 @@ class Fallbacks:
     def keep(self, order: int, job: PdfJob, missing: list[int], drawn: Path) -> None:
         """Put the batch's undrawn vouchers (`missing`, from `job.vouchers`) on disk until the merge's end."""
         assert job.vouchers is not None  # the drawing engine keeps per-record fallbacks only for these
-        make_folder(self.folder)
-        kept = self.folder / f"{order:06d}.pickle"
-        kept.write_bytes(pickle.dumps([job.vouchers[i] for i in missing], protocol=pickle.HIGHEST_PROTOCOL))
+        kept = self.folder / f"{order:06d}.pickle"  # personal data: owner-only, as every file of ours
+        write_bytes_atomic(kept, pickle.dumps([job.vouchers[i] for i in missing], protocol=pickle.HIGHEST_PROTOCOL))
         self.batches[order] = Mixed(job, order, drawn, missing, kept)
 
     def documents(self) -> list[tuple[PdfJob, list[Mixed]]]:
@@ -63,7 +62,7 @@ class Fallbacks:
 
         def write() -> None:
             docx = self.folder / f"{STEM}-{len(documents) + 1:03d}.docx"
-            docx.write_bytes(self.compose(vouchers))
+            write_bytes_atomic(docx, self.compose(vouchers))
             documents.append((PdfJob(docx, docx.with_suffix(".pdf"), len(vouchers), list(targets)), list(holds)))
             for pending in (vouchers, targets, holds):
                 pending.clear()
