@@ -20,14 +20,14 @@ import queue
 import shutil
 import threading
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.pdf.drawing import Drawer, DrawnPage
 from fjvoucher.pdf.drawnpdf import shared_programs, write_pdf
 from fjvoucher.pdf.faces import installed_faces
-from fjvoucher.pdf.fallback import Compose, Fallbacks, Mixed
+from fjvoucher.pdf.fallback import Compose, Fallbacks, Mixed, splice
 from fjvoucher.pdf.jobs import PdfFailure, PdfJob, Progress
 from fjvoucher.pdf.libreoffice import LibreOfficeConverter, soffice_version_text
 from fjvoucher.pdf.probe import (
@@ -215,8 +215,6 @@ class DrawingConverter:
             self.jobs.put(None)
         for thread in self.threads:
             thread.join()
-        if self.pool:
-            self.pool.shutdown()
         documents: list[tuple[PdfJob, list[Mixed]]] = []
         trouble = ""
         if self.pending and self.pending.batches:
@@ -232,6 +230,8 @@ class DrawingConverter:
         if self.libreoffice:
             self.failures += self.libreoffice.finish()
         self._splice(documents, trouble)
+        if self.pool:
+            self.pool.shutdown()
         shutil.rmtree(self.workdir, ignore_errors=True)
         return self.failures
 
@@ -246,23 +246,33 @@ class DrawingConverter:
                 self.failures = [f for f in self.failures if f.job is not job]
                 for mixed in holds:
                     broken.setdefault(mixed.order, failed[id(job)])
-        if self.pending is None:
+        if self.pending is None or self.pool is None:
             return
+        spliced: dict[int, Future] = {}
+        for order in sorted(self.pending.batches):  # the drawing processes splice, two batches at once on two cores
+            mixed = self.pending.batches[order]
+            if not trouble and order not in broken:
+                cut = [self.pending.page_of(mixed, page) for page in mixed.missing]
+                try:
+                    spliced[order] = self.pool.submit(splice, mixed, cut)
+                except Exception as exc:  # a drawing process died (killed, out of memory): named below
+                    spliced[order] = Future()
+                    spliced[order].set_exception(exc)
         for order in sorted(self.pending.batches):
             mixed = self.pending.batches[order]
-            if trouble:
-                broken[order] = trouble
-            try:
-                if order in broken:
-                    pages = "、".join(str(page + 1) for page in mixed.missing)
-                    raise _Unprinted(f"第 {pages} 张由 LibreOffice 生成，转换失败 (pages {pages.replace('、', ', ')}"
-                                     f" failed): {broken[order]}")
-                self.pending.splice(mixed)
-            except Exception as exc:  # also a page LibreOffice left unreadable, a full disk: the batch fails, named
-                self.failures.append(PdfFailure(mixed.job, str(exc) if isinstance(exc, _Unprinted) else
-                                                f"无法拼合 PDF (pages could not be joined): {exc!r}"))
-                for single in mixed.job.singles:  # a failed batch has no PDF at all, as with LibreOffice alone
-                    single.unlink(missing_ok=True)
+            pages = "、".join(str(page + 1) for page in mixed.missing)
+            if order in spliced:
+                try:
+                    spliced[order].result()
+                    continue
+                except Exception as exc:  # a page LibreOffice left unreadable, a full disk: the batch fails, named
+                    reason = f"无法拼合 PDF (pages could not be joined): {exc!r}"
+            else:
+                reason = (f"第 {pages} 张由 LibreOffice 生成，转换失败 (pages {pages.replace('、', ', ')} failed): "
+                          f"{trouble or broken[order]}")
+            self.failures.append(PdfFailure(mixed.job, reason))
+            for single in mixed.job.singles:  # a failed batch has no PDF at all, as with LibreOffice alone
+                single.unlink(missing_ok=True)
 
     def abort(self) -> None:
         """Stop now: drop queued batches, stop LibreOffice, clean up."""
@@ -286,10 +296,6 @@ class DrawingConverter:
             why += f"（{self.refused}）"
         return [f"PDF：直接绘制 {self.drawn} 张，由 LibreOffice 生成 {sum(self.fallbacks.values())} 张"
                 + (f"：{why}" if why else "") + f" (drawn {self.drawn}, LibreOffice {sum(self.fallbacks.values())})"]
-
-
-class _Unprinted(Exception):
-    """LibreOffice did not print a batch's undrawn vouchers."""
 
 
 _WORKER: dict = {}  # in a drawing process: its plan, drawer and what its PDFs share

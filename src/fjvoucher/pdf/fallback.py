@@ -85,20 +85,21 @@ class Fallbacks:
         """Return where the batch's LibreOffice page `page` is cut to: its per-candidate PDF, else a file of ours."""
         return mixed.job.singles[page] if mixed.job.singles else self.folder / f"{mixed.order:06d}-{page:04d}.pdf"
 
-    def splice(self, mixed: Mixed) -> None:
-        """Write the batch PDF from its drawn pages and LibreOffice's, in page order; it appears whole or not."""
-        from pypdf import PdfReader, PdfWriter
 
-        drawn = iter(PdfReader(mixed.drawn).pages)
-        missing = set(mixed.missing)
-        writer = PdfWriter()
-        for page in range(mixed.job.pages):
-            writer.add_page(PdfReader(self.page_of(mixed, page)).pages[0] if page in missing else next(drawn))
-        if mixed.job.created is not None:  # dated as a drawn batch: by its vouchers' issue time
-            stamp = pdf_date(mixed.job.created).decode("ascii")
-            writer.add_metadata({"/CreationDate": stamp, "/ModDate": stamp})
-        buffer = io.BytesIO()
-        writer.write(buffer)
-        write_bytes_atomic(mixed.job.pdf, packed(buffer.getvalue()))
-        mixed.drawn.unlink()
+def splice(mixed: Mixed, cut: list[Path]) -> None:
+    """Write the batch PDF from its drawn pages and LibreOffice's (`cut`, one file a missing page), in page order;
+    it appears whole or not.  Run in a drawing process: pypdf holds the batch's photos while it writes."""
+    from pypdf import PdfReader, PdfWriter
 
+    drawn = iter(PdfReader(mixed.drawn).pages)
+    theirs = dict(zip(mixed.missing, cut, strict=True))
+    writer = PdfWriter()
+    for page in range(mixed.job.pages):
+        writer.add_page(PdfReader(theirs[page]).pages[0] if page in theirs else next(drawn))
+    if mixed.job.created is not None:  # dated as a drawn batch: by its vouchers' issue time
+        stamp = pdf_date(mixed.job.created).decode("ascii")
+        writer.add_metadata({"/CreationDate": stamp, "/ModDate": stamp})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    write_bytes_atomic(mixed.job.pdf, packed(buffer.getvalue()))
+    mixed.drawn.unlink()
