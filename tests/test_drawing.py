@@ -104,8 +104,8 @@ def test_fallbacks_are_counted_by_reason(both):
         return
     note = next(n for n in results["auto"].notes if n.startswith("PDF："))
     # Counted by voucher: every shape was probed; only row 8 (a line one character too wide) is LibreOffice's.
-    assert note == ("PDF：直接绘制 15 张，由 LibreOffice 生成 1 张：超出单元格第一行 (wider than the cell's first line) 1 张 "
-                    "(drawn 15, LibreOffice 1)")
+    assert note == ("PDF：直接绘制 15 张，由 LibreOffice 生成 1 张："
+                    "超出单元格第一行 (wider than the cell's first line) 1 张 (drawn 15, LibreOffice 1)")
 
 
 def test_every_batch_page_reads_and_looks_as_libreoffice_draws_it(both):
