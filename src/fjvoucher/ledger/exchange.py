@@ -22,6 +22,7 @@ from fjvoucher.layout import CENTER_CODE
 from fjvoucher.ledger.chain import GENESIS, event_hash, per_centre
 from fjvoucher.ledger.keys import fingerprint, signature_valid
 from fjvoucher.ledger.monthly import month_bounds
+from fjvoucher.ledger.storage import stamp
 from fjvoucher.ledger.store import Ledger
 from fjvoucher.messages import FAILURES
 
@@ -160,10 +161,27 @@ def _read(path: Path) -> Exchange:
     """Return the file's content checked for shape; raise ExchangeRefused when it cannot be read as one."""
     try:
         data = path.read_bytes()
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_unique, parse_constant=_no_constant)
+    except RecursionError as exc:  # a value nested thousands deep: no export writes one
+        raise refused(path, "exchange-unreadable", "无法读取（嵌套过深 nested too deep）", "请让中心重新导出并发送") from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise refused(path, "exchange-unreadable", f"无法读取（{exc}）", "请让中心重新导出并发送") from exc
+        raise refused(path, "exchange-unreadable", f"无法读取（{str(exc)[:120]}）", "请让中心重新导出并发送") from exc
     return _parsed(path, doc, hashlib.sha256(data).hexdigest())
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict:
+    """Return an object's keys and values; raise ValueError for a key given twice (a reader and the import would
+    each see another value)."""
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        twice = sorted({key for key, _ in pairs if sum(k == key for k, _ in pairs) > 1})
+        raise ValueError(f"duplicate key {', '.join(twice)[:60]}")
+    return doc
+
+
+def _no_constant(name: str) -> float:
+    """Refuse NaN and Infinity: not JSON, and never written by an export."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _parsed(path: Path, doc: object, sha256: str) -> Exchange:
@@ -206,8 +224,12 @@ def prove_run(exchange: Exchange) -> None:
     if count < 0 or (count == 0 and last != GENESIS):
         raise refused(exchange.path, "exchange-broken", f"月初链头（{count} 条）不是链的开头",
                       "文件被改动：请让中心重新导出")
+    opening, closing = (stamp(moment) for moment in month_bounds(exchange.month))
     for event in exchange.events:
         where = f"第 {event['number']} 条事件（凭证 {event['voucher_no']}，{event['kind']}）"
+        if event["at"] < opening:  # export's run starts after the last event dated before the month
+            raise refused(exchange.path, "exchange-wrong-month", f"{where}的时间 {event['at']} 在 {exchange.month} "
+                          "之前，不属于这个月的文件", f"请让中心重新导出：fjvoucher export --month {exchange.month}")
         if event["number"] != count + 1:
             raise refused(exchange.path, "exchange-broken", f"{where}：编号应为 {count + 1}，链不连续",
                           "文件被改动：请让中心重新导出")
@@ -218,6 +240,11 @@ def prove_run(exchange: Exchange) -> None:
     if (count, last) != exchange.end:
         raise refused(exchange.path, "exchange-broken", f"事件到第 {count} 条为止，与签名的月末链头 "
                       f"{exchange.end[0]} 条不符", "文件被截短或改动：请让中心重新导出")
+    if exchange.events and exchange.events[-1]["at"] >= closing:  # and ends on the last one dated before its end
+        event = exchange.events[-1]
+        raise refused(exchange.path, "exchange-wrong-month", f"最后一条事件（第 {event['number']} 条，凭证 "
+                      f"{event['voucher_no']}）的时间 {event['at']} 在 {exchange.month} 之后，不属于这个月的文件",
+                      f"请让中心重新导出：fjvoucher export --month {exchange.month}")
 
 
 def _hash(event: dict) -> str:

@@ -22,6 +22,7 @@ PLACEMENT_KEYS = ("batch_file", "page", "template_sha256", "photo")
 ISSUES = ("issued", "reissued")
 STATUS_AFTER = {"issued": "issued", "reissued": "issued", "replaced": "replaced", "revoked": "revoked",
                 "restored": "issued", "superseded": "superseded"}
+STATUS_KINDS = tuple(kind for kind in STATUS_AFTER if kind not in ISSUES)  # the events that change a status
 SETS = {"coded": ("verify_code",), "placed": PLACEMENT_KEYS}  # what the other kinds may carry
 
 
@@ -38,7 +39,7 @@ def apply(rows: dict[str, dict], event: dict) -> str:
     number, kind = event["voucher_no"], event["kind"]
     try:
         data = json.loads(event["data"]) if isinstance(event["data"], str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         data = None
     if kind in ISSUES:
         if number in rows:
@@ -60,6 +61,23 @@ def apply(rows: dict[str, dict], event: dict) -> str:
         rows[number].update(data)
         return ""
     return f"未知的事件种类「{kind}」或字段 (unknown kind or data)"
+
+
+def type_problem(kind: str, data: object) -> str:
+    """Return what in an event's data the vouchers table would not store as it is ('' for nothing).
+
+    Every field is text but the page (a whole number or none); a value of another type would be
+    stored converted (5 as '5'), or not at all, and the row would then differ from its event.
+    """
+    if kind in ISSUES and isinstance(data, list) and len(data) == len(ROW_KEYS):
+        values = dict(zip(ROW_KEYS, data, strict=True))
+    elif kind in SETS and isinstance(data, dict):
+        values = data
+    else:
+        return ""  # apply() says what is wrong with its shape
+    wrong = [key for key, value in values.items()
+             if not ((value is None or type(value) is int) if key == "page" else isinstance(value, str))]
+    return f"字段 {'、'.join(map(str, wrong))} 的值类型不对：应为文本（页码为整数）(a value of the wrong type)" if wrong else ""
 
 
 COMPARED = (*ROW_KEYS, "status", "voucher_no")

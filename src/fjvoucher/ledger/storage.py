@@ -609,6 +609,16 @@ class SqliteStorage:
                               "ORDER BY e.id LIMIT 1", (voucher_no,)).fetchone()
         return row[0] if row else None
 
+    @_explained
+    def province_status(self, voucher_no: str, kinds: tuple[str, ...]) -> tuple[int, str] | None:
+        """Return the number and kind of the last status event (`kinds`) of `voucher_no` when the registry itself
+        wrote it (not imported from a centre); else None."""
+        marks = ", ".join("?" * len(kinds))
+        row = self.db.execute(f"SELECT e.id, e.kind, i.number FROM events e LEFT JOIN imported_events i "
+                              f"ON i.number = e.id WHERE e.voucher_no = ? AND e.kind IN ({marks}) "
+                              "ORDER BY e.id DESC LIMIT 1", (voucher_no, *kinds)).fetchone()
+        return (row[0], row[1]) if row and row[2] is None else None
+
     def set_fields(self, voucher_no: str, fields: dict) -> None:
         """Set named columns of a voucher row (projection.SETS decides which; only the table's own names pass)."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(vouchers)")}

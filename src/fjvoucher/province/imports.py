@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,14 +168,13 @@ def _import_one(ledger: Ledger, storage: SqliteStorage, exchange: Exchange) -> O
         _check_overlap(storage, exchange, tip)
         new = [e for e in exchange.events if e["number"] > tip[0]]
         known = any(r["sha256"] == exchange.sha256 for r in storage.imports(exchange.centre))
-        links: list[tuple[int, str, int, str]] = []
         owned: set[str] = set()
         for event in new:
             _apply(storage, exchange, event, owned)
             stored = batch.chain.append(Event(event["voucher_no"], event["kind"], _moment(exchange, event),
                                               event["reason"], event["actor"], event["other_no"], event["data"]))
-            links.append((stored.number, exchange.centre, event["number"], event["hash"]))
-        storage.link_imported(links)
+            # linked at once: the file's next event on this voucher must see this one as the centre's
+            storage.link_imported([(stored.number, exchange.centre, event["number"], event["hash"])])
         if not known:
             storage.record_import({"sha256": exchange.sha256, "center_code": exchange.centre, "month": exchange.month,
                                    "from_count": exchange.start[0], "to_count": exchange.end[0], "added": len(new),
@@ -245,11 +245,25 @@ def _apply(storage: SqliteStorage, exchange: Exchange, event: dict, owned: set[s
     number, kind = event["voucher_no"], event["kind"]
     where = f"第 {event['number']} 条事件（凭证 {number}，{kind}）"
     rows: dict[str, dict] = {} if kind in projection.ISSUES else {number: {}}
-    if problem := projection.apply(rows, event):
+    if problem := projection.apply(rows, event) or projection.type_problem(kind, json.loads(event["data"])):
         raise refused(exchange.path, "exchange-broken", f"{where}：{problem}", RE_EXPORT)
+    try:
+        _change(storage, exchange, event, rows[number], owned, where)
+    except (sqlite3.IntegrityError, LedgerError) as exc:  # a unique index the checks above do not foresee
+        raise refused(exchange.path, "exchange-broken", f"{where}：与登记库中已有的凭证冲突（{exc}）",
+                      "请与中心核实这张凭证") from exc
+
+
+def _change(storage: SqliteStorage, exchange: Exchange, event: dict, row: dict, owned: set[str], where: str) -> None:
+    """Make the change of one proven event in the registry's vouchers table, or refuse it."""
+    number, kind = event["voucher_no"], event["kind"]
     if kind in projection.ISSUES:
-        _check_new(storage, exchange, rows[number], where)
-        storage.insert_voucher(rows[number])
+        _check_new(storage, exchange, row, where)
+        if row["center_code"] != exchange.centre:  # taking it would block that centre's own voucher of this NO
+            raise refused(exchange.path, "exchange-foreign-voucher",
+                          f"{where}：凭证写明属于中心 {printable(str(row['center_code']))}，中心 {exchange.centre} "
+                          "不能发放它", "请与中心核实（每个中心只能发放自己的凭证）")
+        storage.insert_voucher(row)
         owned.add(number)
         return
     if number not in owned and storage.issuing_centre(number) != exchange.centre:
@@ -257,9 +271,22 @@ def _apply(storage: SqliteStorage, exchange: Exchange, event: dict, owned: set[s
                       f"{where}：这张凭证不是中心 {exchange.centre} 发放的，它不能改动",
                       "请与中心核实（每个中心只能改动自己的凭证）")
     if kind in projection.STATUS_AFTER:
+        _check_province_status(storage, exchange, event, where)
         storage.set_status(number, projection.STATUS_AFTER[kind])
     else:
         storage.set_fields(number, json.loads(event["data"]))
+
+
+def _check_province_status(storage: SqliteStorage, exchange: Exchange, event: dict, where: str) -> None:
+    """Refuse a centre's status change that would undo the status the province itself set in the registry."""
+    number, after = event["voucher_no"], projection.STATUS_AFTER[event["kind"]]
+    own = storage.province_status(number, projection.STATUS_KINDS)
+    current = storage.get(number)
+    if own is None or current is None or current.status == after:
+        return
+    raise refused(exchange.path, "exchange-province-changed",
+                  f"{where}：省中心已在登记库中把这张凭证改为 {own[1]}（登记库第 {own[0]} 条事件），中心的文件要把它改为 "
+                  f"{after}", "请省中心与中心核实：由省中心的决定为准，中心在自己的台账中同样处理后重新导出")
 
 
 def _check_new(storage: SqliteStorage, exchange: Exchange, row: dict, where: str) -> None:
