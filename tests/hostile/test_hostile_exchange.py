@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures of test_exchange, imported by name, are the tests' arguments)
 """Red team of the offline monthly exchange: a hostile or careless centre, and whoever holds the registry file.
 
 Every file is made by the real `fjvoucher export` of a real ledger, then damaged, or rewritten and re-signed
@@ -13,7 +14,18 @@ import pytest
 
 from support import Clock, run
 from test_exchange import (  # noqa: F401  (fixtures)
-    CENTRES, act_as, candidates, centres, content, export, files, import_, issue, keys, registry, signed_file,
+    CENTRES,
+    act_as,
+    candidates,
+    centres,
+    content,
+    export,
+    files,
+    import_,
+    issue,
+    keys,
+    registry,
+    signed_file,
 )
 
 NOVEMBER = "2026-11"
@@ -34,7 +46,7 @@ def rehash(rows, prev):
     return rows
 
 
-def resigned(tmp_path, act_as, source, centre, change, month=None, name="hostile.fjv"):  # noqa: F811
+def resigned(tmp_path, act_as, source, centre, change, month=None, name="hostile.fjv"):
     """Return a file with `source`'s events changed by `change(rows)`, rehashed and signed with `centre`'s key."""
     doc, rows = rows_of(source)
     change(rows)
@@ -43,7 +55,7 @@ def resigned(tmp_path, act_as, source, centre, change, month=None, name="hostile
     return signed_file(tmp_path / name, centre, month or doc["month"], start, rehash(rows, start[1]))
 
 
-def refused_cleanly(act_as, registry, path, code):  # noqa: F811
+def refused_cleanly(act_as, registry, path, code):
     """Import `path`: assert it is refused with `code` in one line naming the file, and nothing changed."""
     before = content(registry)
     result = import_(act_as, registry, path, "--format", "json")
@@ -54,7 +66,7 @@ def refused_cleanly(act_as, registry, path, code):  # noqa: F811
     return outcome["message"]
 
 
-def audits_clean(act_as, registry):  # noqa: F811
+def audits_clean(act_as, registry):
     act_as("province")
     audited = run("audit", "--ledger", registry)
     assert audited.exit_code == 0, audited.output
@@ -145,8 +157,8 @@ def issue_data(rows, index, **changes):
     lambda rows: rows.append([5, "", "", rows[0][3], "coded", "2026-11-20T09:00:00", "", "", "", '{"verify_code":7}']),
     lambda rows: rows.append([5, "", "", rows[0][3], "placed", "2026-11-20T09:00:00", "", "", "",
                               '{"template_sha256":null}']),
-], ids=["int-name", "list-name", "text-page", "object-result", "nan", "short-row", "unknown-kind", "deep-data", "placed-page",
-        "coded-int", "null"])
+], ids=["int-name", "list-name", "text-page", "object-result", "nan", "short-row", "unknown-kind", "deep-data",
+        "placed-page", "coded-int", "null"])
 def test_an_event_valid_for_its_hash_but_not_for_the_registry_is_refused(tmp_path, act_as, centres, registry,
                                                                           change):
     november = export(act_as, tmp_path, centres, "3501", NOVEMBER)

@@ -163,7 +163,8 @@ def _read(path: Path) -> Exchange:
         data = path.read_bytes()
         doc = json.loads(data.decode("utf-8"), object_pairs_hook=_unique, parse_constant=_no_constant)
     except RecursionError as exc:  # a value nested thousands deep: no export writes one
-        raise refused(path, "exchange-unreadable", "无法读取（嵌套过深 nested too deep）", "请让中心重新导出并发送") from exc
+        raise refused(path, "exchange-unreadable", "无法读取（嵌套过深 nested too deep）",
+                      "请让中心重新导出并发送") from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise refused(path, "exchange-unreadable", f"无法读取（{str(exc)[:120]}）", "请让中心重新导出并发送") from exc
     return _parsed(path, doc, hashlib.sha256(data).hexdigest())

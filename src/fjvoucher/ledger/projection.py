@@ -77,7 +77,9 @@ def type_problem(kind: str, data: object) -> str:
         return ""  # apply() says what is wrong with its shape
     wrong = [key for key, value in values.items()
              if not ((value is None or type(value) is int) if key == "page" else isinstance(value, str))]
-    return f"字段 {'、'.join(map(str, wrong))} 的值类型不对：应为文本（页码为整数）(a value of the wrong type)" if wrong else ""
+    if not wrong:
+        return ""
+    return f"字段 {'、'.join(map(str, wrong))} 的值类型不对：应为文本（页码为整数）(a value of the wrong type)"
 
 
 COMPARED = (*ROW_KEYS, "status", "voucher_no")
