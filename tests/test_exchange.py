@@ -393,13 +393,13 @@ def test_a_ledger_of_the_version_before_upgrades_and_still_audits_clean(tmp_path
     path = tmp_path / "v4.db"
     issue(path, "3501", candidates("3501", 3, 41), Clock(dt.datetime(2026, 11, 10, 9)))
     with sqlite3.connect(path) as db:
-        for table in ("centre_keys", "imported_events", "imports"):
+        for table in ("centre_keys", "imported_events", "imports", "registry_seal"):
             db.execute(f"DROP TABLE {table}")
         db.execute("PRAGMA user_version = 4")
     result = run("audit", "--ledger", path)
     assert result.exit_code == 0 and "3 张凭证" in result.output, result.output
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 6
         assert db.execute("SELECT count(*) FROM imported_events").fetchone()[0] == 0
 
 

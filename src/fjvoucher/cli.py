@@ -1106,11 +1106,15 @@ def keys() -> None:
 @keys.command(name="add", short_help="登记中心的公钥 · list a centre's public key")
 @click.argument("centre")
 @click.argument("key")
+@click.option("--replaces", metavar="FINGERPRINT", default="",
+              help="中心换了密钥（电脑损坏）：被替换的旧密钥的指纹 · the fingerprint of the centre's key it replaces")
 @LEDGER
-def keys_add(centre: str, key: str, ledger: str | None) -> None:
+def keys_add(centre: str, key: str, replaces: str, ledger: str | None) -> None:
     """登记中心的公钥 · List CENTRE's public KEY (the file `fjvoucher config key` wrote, or its hex).
 
     Compare the fingerprint it prints with the centre's (by telephone) before importing its files.
+    A centre whose key was lost gets a new one with --replaces OLD-FINGERPRINT: the old key then
+    proves only the part of the centre's chain the registry holds now.
 
     例 Example:
 
@@ -1122,7 +1126,7 @@ def keys_add(centre: str, key: str, ledger: str | None) -> None:
     text = Path(key).read_text(encoding="utf-8") if Path(key).is_file() else key
     choice = _ledger(ledger)
     with open_registry(choice.path) as book:
-        shown_key, added = add_key(book, centre, text)
+        shown_key, added = add_key(book, centre, text, replaces)
     click.echo(f"中心 {centre}：{shown_key}（{'已登记 listed' if added else '早已登记，没有改动 already listed'}）")
     _ledger_line(choice)
 
@@ -1142,9 +1146,9 @@ def keys_list(ledger: str | None) -> None:
     choice = _ledger(ledger)
     with open_registry(choice.path, create=False) as book:
         listed = list_keys(book)
-    for centre, shown_key in listed:
-        click.echo(f"{centre}  {shown_key}")
-    click.echo(f"已登记 {len(listed)} 个中心 (centres listed)")
+    for centre, shown_key, replaced in listed:
+        click.echo(f"{centre}  {shown_key}" + (f"  （{replaced} replaced）" if replaced else ""))
+    click.echo(f"已登记 {len({row[0] for row in listed})} 个中心 (centres listed)")
     _ledger_line(choice)
 
 

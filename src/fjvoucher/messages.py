@@ -375,6 +375,7 @@ FAILURES: dict[str, tuple[int, str, str]] = {
     "exchange-key-taken": (1, "该中心已登记另一把密钥", "the centre has another key listed"),
     "exchange-key-unreadable": (2, "不是中心的公钥", "not a centre's public key"),
     "exchange-wrong-month": (1, "文件中有不属于该月的事件", "an event outside the file's month"),
+    "exchange-key-replaced": (1, "文件由已被替换的密钥签名", "signed with a replaced key past its point"),
     "exchange-province-changed": (1, "中心要改动省中心在登记库中改过的凭证", "the province changed this voucher"),
     "registry-not-sqlite": (2, "离线登记库是 SQLite 文件", "the offline registry is a SQLite file"),
     "disk-full": (1, "磁盘已满", "disk full"),

@@ -236,3 +236,48 @@ def test_an_old_file_after_a_newer_one_changes_nothing(tmp_path, act_as, centres
     with sqlite3.connect(registry) as db:
         assert (db.execute("SELECT * FROM events").fetchall(), db.execute("SELECT * FROM vouchers").fetchall()) \
             == before
+
+
+# --- whoever holds the registry file edits its bookkeeping with plain SQL ----------------------------------------
+
+def a_public_key():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    raw = Ed25519PrivateKey.generate().public_key().public_bytes(serialization.Encoding.Raw,
+                                                                 serialization.PublicFormat.Raw)
+    return raw.hex()
+
+
+@pytest.mark.parametrize("sql, code, table", [
+    ("INSERT INTO centre_keys (center_code, public_key, added_at) VALUES ('3599', '{key}', '2026-12-01T00:00:00')",
+     "registry-edited", "centre_keys"),
+    ("UPDATE centre_keys SET public_key = '{key}' WHERE center_code = '3501'", "registry-edited", "centre_keys"),
+    ("DELETE FROM imports WHERE center_code = '3502'", "registry-edited", "imports"),
+    ("INSERT INTO imported_events (number, center_code, center_number, center_hash) VALUES (999, '3501', 999, 'x')",
+     "registry-edited", "imported_events"),
+    ("DELETE FROM registry_seal", "registry-unsealed", "registry"),
+    ("UPDATE registry_seal SET count = 1", "registry-seal", "registry"),
+], ids=["key-added", "key-swapped", "import-deleted", "event-linked", "seal-deleted", "seal-moved"])
+def test_the_registrys_bookkeeping_edited_with_sql_is_found_and_blocks_imports(tmp_path, act_as, centres, registry,
+                                                                                sql, code, table):
+    sent = files(act_as, tmp_path, centres)
+    assert import_(act_as, registry, *sent[:2], sent[2]).exit_code == 0
+    audits_clean(act_as, registry)
+    with sqlite3.connect(registry) as db:
+        db.execute(sql.format(key=a_public_key()))
+    audited = run("audit", "--ledger", registry, "--format", "json")
+    assert audited.exit_code == 1, audited.output
+    found = json.loads(audited.stdout)["discrepancies"]
+    assert any(d["code"] == code and table in d["where"] for d in found), found
+    before = content(registry)
+    blocked = import_(act_as, registry, sent[3])
+    assert blocked.exit_code != 0 and "没有导入任何文件" in blocked.output and "Traceback" not in blocked.output
+    assert content(registry) == before
+
+
+def test_a_key_speaks_for_one_centre(tmp_path, act_as, registry):
+    """The province lists 3501's key for 3502 by mistake: refused (3501 could then sign 3502's files)."""
+    act_as("province")
+    taken = run("province", "keys", "add", "3599", tmp_path / "3501.pub", "--ledger", registry)
+    assert taken.exit_code == 1 and "已登记给中心 3501" in taken.output, taken.output

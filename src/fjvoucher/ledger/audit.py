@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from fjvoucher.errors import LedgerError
-from fjvoucher.ledger import projection, witness
+from fjvoucher.ledger import bookkeeping, projection, witness
 from fjvoucher.ledger.chain import GENESIS, chained, head_message, per_centre, stored_hash
 from fjvoucher.ledger.keys import fingerprint, load_key, signature_valid
 from fjvoucher.ledger.storage import Head, Storage, Voucher
@@ -329,6 +329,7 @@ def audit(storage: Storage, centres: set[str] | None = None) -> AuditReport:
     report.events = number
     _check_head(storage, report, number, last_hash)
     _check_projection(storage, report, rows)
+    bookkeeping.check(storage, report)  # the province registry's keys and imports (ledger/bookkeeping.py)
     return report
 
 

@@ -126,6 +126,21 @@ CREATE TRIGGER imported_events_are_never_deleted BEFORE DELETE ON imported_event
  BEGIN SELECT RAISE(ABORT, 'imported events are never deleted'); END;
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3), (4, V4), (5, V5))
+# 6: a centre's key can be replaced (the old one then signs nothing past `until_count` of the centre's chain, the
+# registry's copy of it when the key was replaced); a key speaks for one centre; and the registry's bookkeeping (keys,
+# imports, imported events) is sealed with the province's key, bound to the chain's head (ledger/bookkeeping.py).
+V6 = """
+CREATE TABLE centre_keys6 ( center_code TEXT NOT NULL, public_key TEXT NOT NULL, added_at TEXT NOT NULL,
+ until_count INTEGER, replaced_at TEXT NOT NULL DEFAULT '', PRIMARY KEY (center_code, public_key));
+INSERT INTO centre_keys6 (center_code, public_key, added_at) SELECT center_code, public_key, added_at FROM centre_keys;
+DROP TABLE centre_keys;
+ALTER TABLE centre_keys6 RENAME TO centre_keys;
+CREATE UNIQUE INDEX one_key_in_use_per_centre ON centre_keys (center_code) WHERE until_count IS NULL;
+CREATE UNIQUE INDEX a_key_speaks_for_one_centre ON centre_keys (public_key);
+CREATE TABLE registry_seal ( id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, hash TEXT NOT NULL,
+ digests TEXT NOT NULL, signature TEXT NOT NULL, public_key TEXT NOT NULL, at TEXT NOT NULL);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6))
 CHAINED = 4  # the version whose migration asks the code above storage to build the chain
 LATEST = MIGRATIONS[-1][0]

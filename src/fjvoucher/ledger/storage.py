@@ -573,13 +573,43 @@ class SqliteStorage:
 
     @_explained
     def centre_keys(self) -> dict[str, str]:
-        """Return the centres' public keys (hex) the registry accepts, by centre code."""
-        return dict(self.db.execute("SELECT center_code, public_key FROM centre_keys ORDER BY center_code"))
+        """Return the centres' public keys (hex) in use, by centre code."""
+        return dict(self.db.execute("SELECT center_code, public_key FROM centre_keys WHERE until_count IS NULL "
+                                    "ORDER BY center_code"))
+
+    @_explained
+    def key_rows(self, public_key: str | None = None) -> list[dict]:
+        """Return every key ever listed (or the one `public_key`): centre, key, when, until which event, since when
+        replaced."""
+        where, params = ("WHERE public_key = ?", (public_key,)) if public_key else ("", ())
+        return list(self._dicts(f"SELECT * FROM centre_keys {where} ORDER BY center_code, added_at, public_key",
+                                params))
 
     def add_centre_key(self, center_code: str, public_key: str, at: str) -> None:
         """List a centre's public key (inside the caller's transaction)."""
         self.db.execute("INSERT INTO centre_keys (center_code, public_key, added_at) VALUES (?, ?, ?)",
                         (center_code, public_key, at))
+
+    def retire_centre_key(self, center_code: str, public_key: str, until_count: int, at: str) -> None:
+        """Mark a centre's key replaced: it proves nothing past event `until_count` of the centre's chain."""
+        self.db.execute("UPDATE centre_keys SET until_count = ?, replaced_at = ? WHERE center_code = ? "
+                        "AND public_key = ?", (until_count, at, center_code, public_key))
+
+    BOOKKEEPING = {"centre_keys": "center_code, public_key", "imports": "sha256", "imported_events": "number"}
+
+    def bookkeeping(self, table: str) -> Iterator[tuple]:
+        """Yield a bookkeeping table's rows (BOOKKEEPING) in its key's order, every column."""
+        yield from self.db.execute(f"SELECT * FROM {table} ORDER BY {self.BOOKKEEPING[table]}")
+
+    @_explained
+    def seal(self) -> dict | None:
+        """Return the registry's seal of its bookkeeping (ledger/bookkeeping.py), or None."""
+        return next(self._dicts("SELECT count, hash, digests, signature, public_key, at FROM registry_seal", ()), None)
+
+    def set_seal(self, seal: dict) -> None:
+        """Store the seal (one row, replaced after each change of the bookkeeping)."""
+        self.db.execute("INSERT OR REPLACE INTO registry_seal (id, count, hash, digests, signature, public_key, at) "
+                        "VALUES (1, :count, :hash, :digests, :signature, :public_key, :at)", seal)
 
     @_explained
     def centre_tip(self, center_code: str) -> tuple[int, str] | None:

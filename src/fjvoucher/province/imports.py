@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fjvoucher.errors import InputError, LedgerError
 from fjvoucher.layout import CENTER_CODE, printable
-from fjvoucher.ledger import projection
+from fjvoucher.ledger import bookkeeping, projection
 from fjvoucher.ledger.chain import GENESIS
 from fjvoucher.ledger.exchange import Exchange, ExchangeRefused, peek_exchange, read_exchange, read_public_key, refused
 from fjvoucher.ledger.keys import fingerprint
@@ -104,31 +104,57 @@ def registry_storage(ledger: Ledger) -> SqliteStorage:
     return ledger.storage
 
 
-def add_key(ledger: Ledger, centre: str, key_text: str) -> tuple[str, bool]:
+def add_key(ledger: Ledger, centre: str, key_text: str, replaces: str = "") -> tuple[str, bool]:
     """List `centre`'s public key (a key file's text or the hex); return its fingerprint and whether it is new.
 
-    The same key again changes nothing; another key for a listed centre is refused (a new key is a
-    new chain: the province decides that by hand, it never happens by accident).
+    The same key again changes nothing.  Another key for a listed centre is taken only with
+    `replaces`, the fingerprint of the centre's key in use (a PC lost: the province decides it by
+    hand, never by accident); the old key then proves only the centre's chain as far as the
+    registry holds it now.  A key speaks for one centre, and a replaced key is never listed again.
     """
     if not CENTER_CODE.fullmatch(centre):
         raise InputError(f"中心代码「{printable(centre)}」应为 4 到 6 位数字，如 3501 (4 to 6 digits)", code="usage")
     key = read_public_key(key_text)
     storage = registry_storage(ledger)
+    require_sealed(storage)
     with storage.transaction():
         listed = storage.centre_keys().get(centre)
         if listed == key:
             return fingerprint(key), False
+        _check_new_key(storage, centre, key, listed, replaces)
+        now = stamp(ledger.clock())
         if listed is not None:
-            raise LedgerError(f"中心 {centre} 已登记密钥 {fingerprint(listed)}，不能再登记 {fingerprint(key)}。"
-                              "中心换了密钥时请与中心核实 (the centre has another key listed)",
-                              code="exchange-key-taken")
-        storage.add_centre_key(centre, key, stamp(ledger.clock()))
+            storage.retire_centre_key(centre, listed, (storage.centre_tip(centre) or (0, GENESIS))[0], now)
+        storage.add_centre_key(centre, key, now)
+        bookkeeping.seal(storage, ledger.key, ledger.clock)
     return fingerprint(key), True
 
 
-def list_keys(ledger: Ledger) -> list[tuple[str, str]]:
-    """Return the listed centres and their keys' fingerprints, by centre code."""
-    return [(centre, fingerprint(key)) for centre, key in registry_storage(ledger).centre_keys().items()]
+def _check_new_key(storage: SqliteStorage, centre: str, key: str, listed: str | None, replaces: str) -> None:
+    """Refuse a key listed before (for any centre), a second key without --replaces, or a --replaces not in use."""
+    if before := storage.key_rows(key):
+        whose = before[0]["center_code"]
+        replaced = "（已被替换）" if before[0]["until_count"] is not None else ""
+        raise LedgerError(f"密钥 {fingerprint(key)} 已登记给中心 {whose}{replaced}，不能再登记给中心 {centre}："
+                          "一把密钥只代表一个中心，替换下来的密钥不再使用 "
+                          "(the key is another centre's, or was replaced)", code="exchange-key-taken")
+    if listed is not None and not replaces:
+        raise LedgerError(f"中心 {centre} 已登记密钥 {fingerprint(listed)}，不能再登记 {fingerprint(key)}。"
+                          "中心换了电脑（旧密钥丢失）时，与中心电话核实新指纹后运行 province keys add "
+                          f"{centre} 新公钥文件 --replaces {fingerprint(listed)} (the centre has another key listed)",
+                          code="exchange-key-taken")
+    if replaces and (listed is None or fingerprint(listed) != replaces.strip().lower()):
+        now = fingerprint(listed) if listed else "（没有）"
+        raise LedgerError(f"--replaces {printable(replaces)} 不是中心 {centre} 在用的密钥（在用的是 {now}）。"
+                          "请运行 province keys list 查看 (not the centre's key in use)", code="exchange-key-taken")
+
+
+def list_keys(ledger: Ledger) -> list[tuple[str, str, str]]:
+    """Return every key listed, by centre code: the centre, the key's fingerprint, and '' or since when it is replaced
+    (and up to which event of the centre's chain it proves)."""
+    return [(row["center_code"], fingerprint(row["public_key"]), "" if row["until_count"] is None
+             else f"{row['replaced_at']} 起被替换，只证明到第 {row['until_count']} 条事件")
+            for row in registry_storage(ledger).key_rows()]
 
 
 def import_files(ledger: Ledger, paths: list[Path]) -> ImportReport:
@@ -139,6 +165,7 @@ def import_files(ledger: Ledger, paths: list[Path]) -> ImportReport:
     only one file's events are held at a time.
     """
     storage = registry_storage(ledger)
+    require_sealed(storage)
     report = ImportReport(str(ledger.path))
     headers: list[Exchange] = []
     for path in paths:
@@ -156,6 +183,15 @@ def import_files(ledger: Ledger, paths: list[Path]) -> ImportReport:
             report.outcomes.append(Outcome(header.path, "refused", header.centre, header.month, code=exc.code,
                                            message=str(exc)))
     return report
+
+
+def require_sealed(storage: SqliteStorage) -> None:
+    """Raise LedgerError when the registry's keys or import records are not as its key sealed them (edited by SQL):
+    a key slipped in would let a forged file in."""
+    if problems := bookkeeping.problems(storage):
+        code, where, what, _ = problems[0]
+        raise LedgerError(f"登记库 {storage.path} 的{where}：{what}。没有导入任何文件；请运行 fjvoucher audit 查看 "
+                          "(the registry's bookkeeping does not prove itself)", code="ledger-tampered")
 
 
 def _import_one(ledger: Ledger, storage: SqliteStorage, exchange: Exchange) -> Outcome:
@@ -179,20 +215,29 @@ def _import_one(ledger: Ledger, storage: SqliteStorage, exchange: Exchange) -> O
             storage.record_import({"sha256": exchange.sha256, "center_code": exchange.centre, "month": exchange.month,
                                    "from_count": exchange.start[0], "to_count": exchange.end[0], "added": len(new),
                                    "at": stamp(ledger.clock())})
+        if new or not known:
+            bookkeeping.seal(storage, ledger.key, ledger.clock)
     return Outcome(exchange.path, "already" if known else "imported", exchange.centre, exchange.month, len(new))
 
 
 def _check_key(storage: SqliteStorage, exchange: Exchange) -> None:
-    """Refuse a file whose centre has no listed key, or that another key signed."""
+    """Refuse a file whose centre has no listed key, that another key signed, or that a replaced key signed past the
+    point of the centre's chain the registry held when it was replaced."""
     listed = storage.centre_keys().get(exchange.centre)
+    own = next((r for r in storage.key_rows(exchange.public_key) if r["center_code"] == exchange.centre), None)
     if listed is None:
         raise refused(exchange.path, "exchange-unknown-centre",
                       f"登记库没有中心 {exchange.centre} 的公钥（文件由 {exchange.fingerprint} 签名）",
                       f"与中心电话核对指纹后运行 fjvoucher province keys add {exchange.centre} 公钥文件")
-    if listed != exchange.public_key:
+    if own is None:
         raise refused(exchange.path, "exchange-wrong-key",
                       f"文件自称来自中心 {exchange.centre}，却由密钥 {exchange.fingerprint} 签名；登记的是 "
                       f"{fingerprint(listed)}", "文件不是该中心导出的，或被伪造：请与中心核实")
+    if own["until_count"] is not None and exchange.end[0] > own["until_count"]:
+        raise refused(exchange.path, "exchange-key-replaced",
+                      f"文件由中心 {exchange.centre} 已被替换的密钥 {exchange.fingerprint} 签名（{own['replaced_at']} "
+                      f"替换），它只能证明链的前 {own['until_count']} 条事件，这个文件到第 {exchange.end[0]} 条",
+                      f"请中心用新密钥 {fingerprint(listed)} 重新导出这个月（fjvoucher export）")
 
 
 def _missing(storage: SqliteStorage, exchange: Exchange, tip: tuple[int, str]) -> ExchangeRefused:
