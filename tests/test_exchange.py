@@ -435,3 +435,63 @@ def test_the_readmes_offline_walk_is_true_as_written(tmp_path, monkeypatch, act_
     assert (tmp_path / "上报-2026-11.csv").exists()
     with Ledger(tmp_path / "省登记库.db", readonly=True) as ledger:
         assert ledger.get("3501-2026-000005") is not None
+
+
+def test_a_centre_whose_computer_died_goes_on_with_a_new_key(tmp_path, act_as, centres, registry, monkeypatch):
+    """3501's PC dies after November was imported: a new PC restores the ledger from its backup, takes it over with
+    its own key, the province lists that key in place of the old one, December continues the same chain.  The old
+    key proves nothing past what the registry held when it was replaced."""
+    november = export(act_as, tmp_path, centres, "3501", "2026-11")
+    assert import_(act_as, registry, november).exit_code == 0
+    old_december = export(act_as, tmp_path, centres, "3501", "2026-12")  # signed by the old key before it was lost
+    from fjvoucher.ledger.keys import load_key
+
+    old = load_key(create=False).fingerprint
+    restored = tmp_path / "newpc" / "3501.db"
+    restored.parent.mkdir()
+    with sqlite3.connect(centres["3501"]) as source, sqlite3.connect(restored) as copy:
+        source.backup(copy)  # the centre's ledger backup, without the key
+    monkeypatch.setenv("FJVOUCHER_KEY", str(tmp_path / "newpc" / "key.pem"))
+    monkeypatch.setenv("FJVOUCHER_LEDGER", str(restored))
+    assert run("config", "set", "center_code", "3501").exit_code == 0
+    cannot = run("export", "--month", "2026-12", "-o", tmp_path / "x.fjv")
+    assert cannot.exit_code != 0 and not (tmp_path / "x.fjv").exists(), cannot.output
+    taken = run("config", "key", "--take-over", "-o", tmp_path / "new.pub")
+    assert taken.exit_code == 0 and old in taken.output, taken.output
+    new = load_key(create=False).fingerprint
+    assert new != old and new in taken.output
+    december = tmp_path / "sent" / "3501-2026-12-new.fjv"
+    assert run("export", "--month", "2026-12", "-o", december).exit_code == 0
+    assert run("audit").exit_code == 0
+    monkeypatch.delenv("FJVOUCHER_LEDGER")
+    result = import_(act_as, registry, december)
+    assert result.exit_code == 1 and "却由密钥" in result.output, result.output  # not listed yet
+    plain = run("province", "keys", "add", "3501", tmp_path / "new.pub", "--ledger", registry)
+    assert plain.exit_code == 1 and f"--replaces {old}" in plain.output, plain.output
+    wrong = run("province", "keys", "add", "3501", tmp_path / "new.pub", "--replaces", new, "--ledger", registry)
+    assert wrong.exit_code == 1 and "不是中心 3501 在用的密钥" in wrong.output, wrong.output
+    replaced = run("province", "keys", "add", "3501", tmp_path / "new.pub", "--replaces", old, "--ledger", registry)
+    assert replaced.exit_code == 0, replaced.output
+    listed = run("province", "keys", "list", "--ledger", registry).output
+    assert f"3501  {old}" in listed and "只证明到第 4 条事件" in listed and f"3501  {new}\n" in listed, listed
+    result = import_(act_as, registry, december)
+    assert result.exit_code == 0 and "新增 4 条事件" in result.output, result.output
+    stale = import_(act_as, registry, old_december, november)
+    assert stale.exit_code == 1 and "已被替换的密钥" in stale.output and "只能证明链的前 4 条事件" in stale.output
+    assert "already imported" in stale.output  # November, all of it held before the replacement
+    assert run("audit", "--ledger", registry).exit_code == 0
+    with Ledger(registry, readonly=True) as book:
+        assert book.get("3501-2026-000002").status == "revoked"
+
+
+def test_a_tampered_backup_is_not_taken_over(tmp_path, centres, monkeypatch):
+    restored = tmp_path / "restored.db"
+    with sqlite3.connect(centres["3501"]) as source, sqlite3.connect(restored) as copy:
+        source.backup(copy)
+    with sqlite3.connect(restored) as db:
+        db.execute("UPDATE vouchers SET name = '某某' WHERE voucher_no = '3501-2026-000001'")
+    monkeypatch.setenv("FJVOUCHER_KEY", str(tmp_path / "newpc.pem"))
+    before = content(restored)
+    refused = run("config", "key", "--take-over", "--ledger", restored)
+    assert refused.exit_code == 1 and "不能接管" in refused.output, refused.output
+    assert content(restored) == before

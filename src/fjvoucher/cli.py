@@ -1191,20 +1191,36 @@ def config(ctx: click.Context) -> None:
 @config.command(name="key", short_help="写出本中心的公钥 · write the centre's public key")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the public key to this file, for the province (`province keys add`).")
-def config_key(output: Path | None) -> None:
+@click.option("--take-over", is_flag=True,
+              help="新电脑接管从备份恢复的台账 · sign the restored ledger's head with this computer's key")
+@LEDGER
+def config_key(output: Path | None, take_over: bool, ledger: str | None) -> None:
     """写出本中心的公钥 · Show the centre's public key and fingerprint; write it to a file for the province.
 
     The public key only checks signatures: it can be sent by e-mail; tell the fingerprint by telephone.
+    --take-over: on a new computer, after restoring the ledger from a backup without its key, sign the
+    ledger's head with this computer's key (only when the whole ledger proves itself under the old key);
+    the province then lists the new key with `province keys add CENTRE NEW.pub --replaces OLD`.
 
     例 Example:
 
     \b
       fjvoucher config key -o 3501.pub
+      fjvoucher config key --take-over -o 3501-new.pub
     """
     from fjvoucher.atomic import write_bytes_atomic
     from fjvoucher.ledger.exchange import public_key_text
     from fjvoucher.ledger.keys import key_path, load_key
 
+    if take_over:
+        from fjvoucher.ledger.store import Ledger
+        from fjvoucher.ledger.takeover import take_over as take
+
+        choice = _ledger(ledger)
+        with Ledger(choice.path, create=False) as book:
+            old, new = take(book)
+        click.echo(f"台账 {choice.path} 已由本机密钥 {new} 接管（原密钥 {old}）。请把新公钥交给省中心："
+                   f"province keys add 中心代码 新公钥文件 --replaces {old} (taken over)")
     key = load_key(create=False)
     if key is None:
         raise Failure(f"本机还没有中心签名密钥 {key_path()}：第一次写台账时生成 (no key yet)", ExitCode.PROBLEMS,
