@@ -9,7 +9,8 @@ what each event changes in the voucher's row (`data`: the whole row at issue), t
 and the signed head; the chain itself is built by the code above storage, in the same transaction.
 Version 5 adds the province's registry of imported centre chains (province/imports.py): the centres'
 public keys, each imported event's place in its centre's chain, and the files imported; a centre's
-own ledger keeps these tables empty.
+own ledger keeps these tables empty.  Version 6 lets a centre's key be replaced and seals that
+bookkeeping with the registry's key (ledger/bookkeeping.py).
 """
 
 from __future__ import annotations
