@@ -197,6 +197,9 @@ def require_sealed(storage: SqliteStorage) -> None:
 def _import_one(ledger: Ledger, storage: SqliteStorage, exchange: Exchange) -> Outcome:
     """Apply one file in one transaction: check its key and its place in the centre's chain, append what is new."""
     _check_key(storage, exchange)
+    if month_bounds(exchange.month)[0] > ledger.clock():  # an empty file would record a month not yet begun
+        raise refused(exchange.path, "exchange-wrong-month", f"{exchange.month} 还没有开始，不能上报",
+                      "请中心在该月开始后再导出；或检查省中心电脑的日期")
     with ledger.batch() as batch:
         tip = storage.centre_tip(exchange.centre) or (0, GENESIS)
         if exchange.start[0] > tip[0]:
