@@ -282,14 +282,3 @@ def test_a_key_speaks_for_one_centre(tmp_path, act_as, registry):
     taken = run("province", "keys", "add", "3599", tmp_path / "3501.pub", "--ledger", registry)
     assert taken.exit_code == 1 and "已登记给中心 3501" in taken.output, taken.output
 
-
-def test_a_month_not_yet_begun_is_refused(tmp_path, act_as, centres, registry):
-    """An empty file (from = to) of a month far ahead passes every check of the chain; it would record that month as
-    reported."""
-    november = export(act_as, tmp_path, centres, "3501", NOVEMBER)
-    assert import_(act_as, registry, november).exit_code == 0
-    doc, _ = rows_of(november)
-    act_as("3501")
-    end = (doc["to"]["count"], doc["to"]["hash"])
-    ahead = signed_file(tmp_path / "ahead.fjv", "3501", "2099-01", end, [])
-    assert "2099-01 还没有开始" in refused_cleanly(act_as, registry, ahead, "exchange-wrong-month")

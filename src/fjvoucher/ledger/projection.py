@@ -63,18 +63,15 @@ def apply(rows: dict[str, dict], event: dict) -> str:
     return f"未知的事件种类「{kind}」或字段 (unknown kind or data)"
 
 
-def type_problem(kind: str, data: object) -> str:
-    """Return what in an event's data the vouchers table would not store as it is ('' for nothing).
+def type_problem(kind: str, values: dict) -> str:
+    """Return what in an event's values (an issue's row as apply() made it, or what a `coded`/`placed` sets) the
+    vouchers table would not store as it is ('' for nothing).
 
     Every field is text but the page (a whole number or none); a value of another type would be
     stored converted (5 as '5'), or not at all, and the row would then differ from its event.
     """
-    if kind in ISSUES and isinstance(data, list) and len(data) == len(ROW_KEYS):
-        values = dict(zip(ROW_KEYS, data, strict=True))
-    elif kind in SETS and isinstance(data, dict):
-        values = data
-    else:
-        return ""  # apply() says what is wrong with its shape
+    if not isinstance(values, dict) or (kind not in ISSUES and kind not in SETS):
+        return ""
     wrong = [key for key, value in values.items()
              if not ((value is None or type(value) is int) if key == "page" else isinstance(value, str))]
     if not wrong:

@@ -597,9 +597,12 @@ class SqliteStorage:
 
     BOOKKEEPING = {"centre_keys": "center_code, public_key", "imports": "sha256", "imported_events": "number"}
 
-    def bookkeeping(self, table: str) -> Iterator[tuple]:
-        """Yield a bookkeeping table's rows (BOOKKEEPING) in its key's order, every column."""
-        yield from self.db.execute(f"SELECT * FROM {table} ORDER BY {self.BOOKKEEPING[table]}")
+    def bookkeeping(self, table: str, after: int = 0) -> Iterator[tuple]:
+        """Yield a bookkeeping table's rows (BOOKKEEPING) in its key's order, every column (imported events numbered
+        after `after` only)."""
+        where = "WHERE number > ?" if table == "imported_events" else "WHERE ? = ?"
+        yield from self.db.execute(f"SELECT * FROM {table} {where} ORDER BY {self.BOOKKEEPING[table]}",
+                                   (after,) if table == "imported_events" else (0, 0))
 
     @_explained
     def seal(self) -> dict | None:

@@ -197,9 +197,6 @@ def require_sealed(storage: SqliteStorage) -> None:
 def _import_one(ledger: Ledger, storage: SqliteStorage, exchange: Exchange) -> Outcome:
     """Apply one file in one transaction: check its key and its place in the centre's chain, append what is new."""
     _check_key(storage, exchange)
-    if month_bounds(exchange.month)[0] > ledger.clock():  # an empty file would record a month not yet begun
-        raise refused(exchange.path, "exchange-wrong-month", f"{exchange.month} 还没有开始，不能上报",
-                      "请中心在该月开始后再导出；或检查省中心电脑的日期")
     with ledger.batch() as batch:
         tip = storage.centre_tip(exchange.centre) or (0, GENESIS)
         if exchange.start[0] > tip[0]:
@@ -207,13 +204,14 @@ def _import_one(ledger: Ledger, storage: SqliteStorage, exchange: Exchange) -> O
         _check_overlap(storage, exchange, tip)
         new = [e for e in exchange.events if e["number"] > tip[0]]
         known = any(r["sha256"] == exchange.sha256 for r in storage.imports(exchange.centre))
+        links: list[tuple[int, str, int, str]] = []
         owned: set[str] = set()
         for event in new:
-            _apply(storage, exchange, event, owned)
+            _apply(storage, exchange, event, owned, batch.chain.started)
             stored = batch.chain.append(Event(event["voucher_no"], event["kind"], _moment(exchange, event),
                                               event["reason"], event["actor"], event["other_no"], event["data"]))
-            # linked at once: the file's next event on this voucher must see this one as the centre's
-            storage.link_imported([(stored.number, exchange.centre, event["number"], event["hash"])])
+            links.append((stored.number, exchange.centre, event["number"], event["hash"]))
+        storage.link_imported(links)
         if not known:
             storage.record_import({"sha256": exchange.sha256, "center_code": exchange.centre, "month": exchange.month,
                                    "from_count": exchange.start[0], "to_count": exchange.end[0], "added": len(new),
@@ -288,21 +286,23 @@ def _check_overlap(storage: SqliteStorage, exchange: Exchange, tip: tuple[int, s
                       "已导入的事件不能更改：请与中心核实其台账为何与上报的不同（fjvoucher audit）")
 
 
-def _apply(storage: SqliteStorage, exchange: Exchange, event: dict, owned: set[str]) -> None:
+def _apply(storage: SqliteStorage, exchange: Exchange, event: dict, owned: set[str], started: int) -> None:
     """Make the change `event` makes in the registry's vouchers table, or refuse it (never another centre's)."""
     number, kind = event["voucher_no"], event["kind"]
     where = f"第 {event['number']} 条事件（凭证 {number}，{kind}）"
     rows: dict[str, dict] = {} if kind in projection.ISSUES else {number: {}}
-    if problem := projection.apply(rows, event) or projection.type_problem(kind, json.loads(event["data"])):
+    if problem := projection.apply(rows, event) or projection.type_problem(
+            kind, rows[number] if kind in projection.ISSUES else json.loads(event["data"])):
         raise refused(exchange.path, "exchange-broken", f"{where}：{problem}", RE_EXPORT)
     try:
-        _change(storage, exchange, event, rows[number], owned, where)
+        _change(storage, exchange, event, rows[number], owned, where, started)
     except (sqlite3.IntegrityError, LedgerError) as exc:  # a unique index the checks above do not foresee
         raise refused(exchange.path, "exchange-broken", f"{where}：与登记库中已有的凭证冲突（{exc}）",
                       "请与中心核实这张凭证") from exc
 
 
-def _change(storage: SqliteStorage, exchange: Exchange, event: dict, row: dict, owned: set[str], where: str) -> None:
+def _change(storage: SqliteStorage, exchange: Exchange, event: dict, row: dict, owned: set[str], where: str,
+            started: int) -> None:
     """Make the change of one proven event in the registry's vouchers table, or refuse it."""
     number, kind = event["voucher_no"], event["kind"]
     if kind in projection.ISSUES:
@@ -319,18 +319,24 @@ def _change(storage: SqliteStorage, exchange: Exchange, event: dict, row: dict, 
                       f"{where}：这张凭证不是中心 {exchange.centre} 发放的，它不能改动",
                       "请与中心核实（每个中心只能改动自己的凭证）")
     if kind in projection.STATUS_AFTER:
-        _check_province_status(storage, exchange, event, where)
+        _check_province_status(storage, exchange, event, where, started)
         storage.set_status(number, projection.STATUS_AFTER[kind])
     else:
         storage.set_fields(number, json.loads(event["data"]))
 
 
-def _check_province_status(storage: SqliteStorage, exchange: Exchange, event: dict, where: str) -> None:
-    """Refuse a centre's status change that would undo the status the province itself set in the registry."""
+def _check_province_status(storage: SqliteStorage, exchange: Exchange, event: dict, where: str,
+                           started: int) -> None:
+    """Refuse a centre's status change that would undo the status the province itself set in the registry.
+
+    `started`: the registry's count before this file; the events after it are this file's (linked at its end).
+    """
     number, after = event["voucher_no"], projection.STATUS_AFTER[event["kind"]]
     own = storage.province_status(number, projection.STATUS_KINDS)
+    if own is None or own[0] > started:
+        return
     current = storage.get(number)
-    if own is None or current is None or current.status == after:
+    if current is None or current.status == after:
         return
     raise refused(exchange.path, "exchange-province-changed",
                   f"{where}：省中心已在登记库中把这张凭证改为 {own[1]}（登记库第 {own[0]} 条事件），"
