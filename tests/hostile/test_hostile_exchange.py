@@ -209,6 +209,10 @@ def test_a_centre_cannot_undo_what_the_province_did_to_its_voucher(tmp_path, act
     message = refused_cleanly(act_as, registry, hostile, "exchange-province-changed")
     assert "3502-2026-000001" in message
     audits_clean(act_as, registry)
+    undone = run("restore", "3502-2026-000001", "--reason", "与中心核实后撤销", "--ledger", registry)
+    assert undone.exit_code == 0, undone.output  # the province undoes its own change: the file comes in
+    assert import_(act_as, registry, hostile).exit_code == 0
+    audits_clean(act_as, registry)
 
 
 def test_a_key_listed_after_the_file_was_signed_is_the_centres_key(tmp_path, act_as, centres):

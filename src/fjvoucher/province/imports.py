@@ -341,7 +341,7 @@ def _check_province_status(storage: SqliteStorage, exchange: Exchange, event: di
     raise refused(exchange.path, "exchange-province-changed",
                   f"{where}：省中心已在登记库中把这张凭证改为 {own[1]}（登记库第 {own[0]} 条事件），"
                   f"中心的文件要把它改为 {after}",
-                  "请省中心与中心核实：由省中心的决定为准，中心在自己的台账中同样处理后重新导出")
+                  "请省中心与中心核实；省中心在登记库中撤销自己的改动后，这个文件才能导入")
 
 
 def _check_new(storage: SqliteStorage, exchange: Exchange, row: dict, where: str) -> None:
