@@ -133,6 +133,16 @@ def test_an_unreadable_file_is_one_line_never_a_traceback(tmp_path, act_as, cent
     assert len(message) < 400
 
 
+def test_a_file_too_large_to_be_a_month_is_refused_unread(tmp_path, act_as, centres, registry):
+    from fjvoucher.ledger.exchange import MAX_FILE_BYTES
+
+    big = raw(export(act_as, tmp_path, centres, "3501", NOVEMBER), lambda data: data)
+    with open(big, "r+b") as file:  # sparse: the size of a huge file, no disk or memory spent making it
+        file.truncate(MAX_FILE_BYTES + 1)
+    message = refused_cleanly(act_as, registry, big, "exchange-unreadable")
+    assert "文件过大" in message
+
+
 # --- events valid for the hash, not for the registry ----------------------------------------------------------
 
 def issue_data(rows, index, **changes):

@@ -31,6 +31,9 @@ COLUMNS = ("number", "prev", "hash", "voucher_no", "kind", "at", "reason", "acto
 SUFFIX = ".fjv"
 MONTH_LENGTH = 7  # 2026-11
 FILE_START = f'{{"format":"{FORMAT}",'.encode("ascii")  # how export_month's files begin
+# A file is read whole (and parsed into several times its size): a month of one centre is far smaller (the
+# province's 150,000 vouchers of two months make 80 MB in all), so anything bigger is refused unread.
+MAX_FILE_BYTES = 256 << 20
 
 
 def signed_message(centre: str, month: str, start: tuple[int, str], end: tuple[int, str], public_key: str) -> bytes:
@@ -160,6 +163,9 @@ def read_exchange(path: Path) -> Exchange:
 def _read(path: Path) -> Exchange:
     """Return the file's content checked for shape; raise ExchangeRefused when it cannot be read as one."""
     try:
+        if (size := path.stat().st_size) > MAX_FILE_BYTES:
+            raise refused(path, "exchange-unreadable", f"文件过大（{size >> 20} MB，月度文件不会超过 "
+                          f"{MAX_FILE_BYTES >> 20} MB）(too large)", "请核对是否选错了文件，或让中心重新导出")
         data = path.read_bytes()
         doc = json.loads(data.decode("utf-8"), object_pairs_hook=_unique, parse_constant=_no_constant)
     except RecursionError as exc:  # a value nested thousands deep: no export writes one
