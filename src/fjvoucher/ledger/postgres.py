@@ -30,6 +30,8 @@ from fjvoucher.ledger.storage import (
     Event,
     Head,
     Voucher,
+    read_events_between,
+    read_history,
     select_where,
     stamp,
     voucher_from_row,
@@ -398,15 +400,12 @@ class PostgresStorage:
     @_explained
     def history(self, voucher_no: str) -> list[Event]:
         """Return the events of `voucher_no`, oldest first."""
-        rows = self.db.execute("SELECT * FROM events WHERE voucher_no = %s ORDER BY id", (voucher_no,))
-        return [_event(r) for r in rows]
+        return read_history(self.db, voucher_no, "%s")
 
     @_explained
     def events_between(self, start: dt.datetime, end: dt.datetime) -> list[Event]:
         """Return the events at or after `start` and before `end`, in order."""
-        rows = self.db.execute("SELECT * FROM events WHERE at >= %s AND at < %s ORDER BY at, id",
-                               (stamp(start), stamp(end)))
-        return [_event(r) for r in rows]
+        return read_events_between(self.db, start, end, "%s")
 
     @_explained
     def status_at(self, voucher_no: str, moment: dt.datetime) -> str:
@@ -858,8 +857,3 @@ def _not_here(path: str) -> LedgerError:
 def _key(text: str) -> int:
     """Return a stable 63-bit advisory lock key for `text` (the same in every process)."""
     return zlib.crc32(text.encode("utf-8")) | (zlib.adler32(text.encode("utf-8")) << 32) & 0x7FFF_FFFF_FFFF_FFFF
-
-
-def _event(row: dict) -> Event:
-    return Event(row["voucher_no"], row["kind"], dt.datetime.fromisoformat(row["at"]), row["reason"], row["actor"],
-                 row["other_no"])

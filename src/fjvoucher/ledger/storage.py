@@ -383,15 +383,12 @@ class SqliteStorage:
     @_explained
     def history(self, voucher_no: str) -> list[Event]:
         """Return the events of `voucher_no`, oldest first."""
-        rows = self.db.execute("SELECT * FROM events WHERE voucher_no = ? ORDER BY id", (voucher_no,))
-        return [_event(r) for r in rows]
+        return read_history(self.db, voucher_no, "?")
 
     @_explained
     def events_between(self, start: dt.datetime, end: dt.datetime) -> list[Event]:
         """Return the events at or after `start` and before `end`, in order."""
-        rows = self.db.execute("SELECT * FROM events WHERE at >= ? AND at < ? ORDER BY at, id",
-                               (stamp(start), stamp(end)))
-        return [_event(r) for r in rows]
+        return read_events_between(self.db, start, end, "?")
 
     @_explained
     def status_at(self, voucher_no: str, moment: dt.datetime) -> str:
@@ -741,10 +738,28 @@ def voucher_from_row(row: Any) -> Voucher:
                           "(a damaged ledger row)", code="ledger-damaged") from exc
 
 
-def _event(row: sqlite3.Row) -> Event:
+def read_history(db: Any, voucher_no: str, mark: str) -> list[Event]:
+    """Return the events of `voucher_no`, oldest first, from either backend's connection (`mark`: its placeholder)."""
+    rows = db.execute(f"SELECT * FROM events WHERE voucher_no = {mark} ORDER BY id", (voucher_no,))
+    return [event_from_row(r) for r in rows]
+
+
+def read_events_between(db: Any, start: dt.datetime, end: dt.datetime, mark: str) -> list[Event]:
+    """Return the events at or after `start` and before `end`, in order, from either backend's connection."""
+    rows = db.execute(f"SELECT * FROM events WHERE at >= {mark} AND at < {mark} ORDER BY at, id",
+                      (stamp(start), stamp(end)))
+    return [event_from_row(r) for r in rows]
+
+
+def event_from_row(row: Any) -> Event:
+    """Return the event an events row holds, on either backend (PostgreSQL's carry their centre and their number
+    in its chain beside the table's own id); a row damaged by hand is one line (ledger-damaged), not a traceback."""
+    keys = row.keys()
+    number = row["number"] if "number" in keys else row["id"]
     try:
         return Event(row["voucher_no"], row["kind"], dt.datetime.fromisoformat(row["at"]), row["reason"],
-                     row["actor"], row["other_no"], row["data"], row["id"], row["prev"], row["hash"])
+                     row["actor"], row["other_no"], row["data"], number or 0, row["prev"], row["hash"],
+                     row["center_code"] if "center_code" in keys else "")
     except (TypeError, ValueError) as exc:  # a row edited by hand outside fjvoucher
         raise LedgerError(f"台账中第 {row['id']} 条事件（凭证 {row['voucher_no']}）已损坏："
                           f"时间「{row['at']}」无法识别。请运行 fjvoucher audit 查看，并用备份恢复 "
