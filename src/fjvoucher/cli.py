@@ -425,6 +425,14 @@ def _demo_ledger(outdir: Path):
     return choice
 
 
+def _show(report, fmt: str) -> None:
+    """Print a report (an answer, an audit, an import) as its JSON or as its lines for the clerk."""
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(report.lines()))
+
+
 def _ledger_line(choice, *, created: bool = True, err: bool = False) -> None:
     """End a command's output naming the ledger it used (on stderr when stdout is JSON)."""
     if created or not isinstance(choice.path, Path) or choice.path.exists():
@@ -495,10 +503,7 @@ def verify(voucher_no: str, name: str | None, id_number: str | None, code: str |
     choice, book = open_ledger(ledger)
     with book:
         answer = fjvoucher.verify(voucher_no, name=name, id_number=id_number, code=code, ledger=book)
-    if fmt == "json":
-        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        click.echo("\n".join(answer.lines()))
+    _show(answer, fmt)
     _ledger_line(choice, err=fmt == "json")
     sys.exit(ExitCode.OK if answer.state == "genuine" else ExitCode.PROBLEMS)
 
@@ -812,11 +817,7 @@ def audit(reports: tuple[Path, ...], fmt: str, ledger: Path | None) -> None:
     choice, book = open_ledger(ledger)
     with book:
         report = fjvoucher.audit_ledger(book, reports)
-    if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        for line in report.lines():
-            click.echo(line)
+    _show(report, fmt)
     _ledger_line(choice, err=fmt == "json")
     sys.exit(ExitCode.OK if report.ok else ExitCode.PROBLEMS)
 
@@ -1089,11 +1090,7 @@ def province_import(files: tuple[Path, ...], fmt: str, ledger: str | None) -> No
     choice = _ledger(ledger)
     with open_registry(choice.path) as book:
         report = import_files(book, list(files))
-    if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        for line in report.lines():
-            click.echo(line)
+    _show(report, fmt)
     _ledger_line(choice, err=fmt == "json")
     sys.exit(report.exit_code)
 
