@@ -15,7 +15,14 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from fjvoucher.pdf.fontsubset import _byte_codes_cmap, _components, _format4, _hmtx, _metrics, _renumbered
+from fjvoucher.pdf.fontsubset import (
+    _byte_codes_cmap,
+    _components,
+    _format4,
+    _metrics,
+    _renumbered,
+    write_numbering,
+)
 
 # The tables LibreOffice's own subsets carry (no hinting programs): the outlines render alike.
 DRAWN_TABLES = (b"head", b"hhea", b"maxp", b"post")
@@ -185,27 +192,13 @@ class Programs:
         glyf_length = len(self.glyf) + len(extra)
         short = glyf_length // 2 <= 0xFFFF
         tables = {tag: self.face.tables[tag] for tag in DRAWN_TABLES if tag in self.face.tables}
-        tables[b"loca"] = (struct.pack(f">{len(offsets)}H", *(o // 2 for o in offsets)) if short
-                           else struct.pack(f">{len(offsets)}I", *offsets))
-        metrics = [self.face.metrics[g] for g in order]
-        tables[b"hmtx"], long_metrics = _hmtx(metrics)
-        hhea = bytearray(tables[b"hhea"])
-        hhea[10:12] = struct.pack(">H", max(a for a, _ in metrics))
-        hhea[34:36] = struct.pack(">H", long_metrics)
-        tables[b"hhea"] = bytes(hhea)
-        maxp = bytearray(tables[b"maxp"])
-        maxp[4:6] = struct.pack(">H", len(order))
-        tables[b"maxp"] = bytes(maxp)
+        write_numbering(tables, offsets, short, [self.face.metrics[g] for g in order])
         head = bytearray(tables[b"head"])
-        head[8:12] = b"\0\0\0\0"
-        head[50:52] = struct.pack(">h", 0 if short else 1)
         boxes = [self.bounds, _bounds(self.face.outline(g) for g in order[extra_start:])]
         boxes = [b for b in boxes if b != (0, 0, 0, 0)] or [(0, 0, 0, 0)]
         head[36:44] = struct.pack(">hhhh", min(b[0] for b in boxes), min(b[1] for b in boxes),
                                   max(b[2] for b in boxes), max(b[3] for b in boxes))
         tables[b"head"] = bytes(head)
-        if b"post" in tables:
-            tables[b"post"] = struct.pack(">I", 0x00030000) + tables[b"post"][4:32]
         tables[b"cmap"] = _byte_codes_cmap({c: number[g] for c, g in codes.items()})
         # Physical order: the small tables, then glyf (shared glyphs first): the directory may point anywhere.
         small = sorted(tables)

@@ -120,25 +120,32 @@ class TrueType:
         short = offsets[-1] // 2 <= 0xFFFF
         tables = {tag: data for tag, data in self.tables.items() if tag in KEPT}
         tables[b"glyf"] = bytes(glyf)
-        tables[b"loca"] = (struct.pack(f">{len(offsets)}H", *(o // 2 for o in offsets)) if short
-                           else struct.pack(f">{len(offsets)}I", *offsets))
         tables[b"cmap"] = _byte_codes_cmap({c: number[g] for c, g in self.code_to_glyph.items() if g in number})
-        metrics = [self.metrics[g] for g in order]
-        tables[b"hmtx"], long_metrics = _hmtx(metrics)
-        hhea = bytearray(tables[b"hhea"])
-        hhea[10:12] = struct.pack(">H", max(advance for advance, _ in metrics))  # advanceWidthMax
-        hhea[34:36] = struct.pack(">H", long_metrics)
-        tables[b"hhea"] = bytes(hhea)
-        maxp = bytearray(tables[b"maxp"])
-        maxp[4:6] = struct.pack(">H", len(order))
-        tables[b"maxp"] = bytes(maxp)
-        head = bytearray(tables[b"head"])
-        head[8:12] = b"\0\0\0\0"  # checkSumAdjustment: readers of embedded fonts do not check it
-        head[50:52] = struct.pack(">h", 0 if short else 1)
-        tables[b"head"] = bytes(head)
-        if b"post" in tables:  # version 3: no glyph names, which would follow the old numbers
-            tables[b"post"] = struct.pack(">I", 0x00030000) + tables[b"post"][4:32]
+        write_numbering(tables, offsets, short, [self.metrics[g] for g in order])
         return _font_file(tables)
+
+
+def write_numbering(tables: dict[bytes, bytes], offsets: list[int], short: bool,
+                    metrics: list[tuple[int, int]]) -> None:
+    """Write into `tables` what follows glyphs numbered anew: loca from `offsets` (`short`: in words), hmtx and
+    hhea from `metrics` (one a glyph, in the new order), maxp's glyph count, head's loca format, and post
+    without glyph names."""
+    tables[b"loca"] = (struct.pack(f">{len(offsets)}H", *(o // 2 for o in offsets)) if short
+                       else struct.pack(f">{len(offsets)}I", *offsets))
+    tables[b"hmtx"], long_metrics = _hmtx(metrics)
+    hhea = bytearray(tables[b"hhea"])
+    hhea[10:12] = struct.pack(">H", max(advance for advance, _ in metrics))  # advanceWidthMax
+    hhea[34:36] = struct.pack(">H", long_metrics)
+    tables[b"hhea"] = bytes(hhea)
+    maxp = bytearray(tables[b"maxp"])
+    maxp[4:6] = struct.pack(">H", len(metrics))
+    tables[b"maxp"] = bytes(maxp)
+    head = bytearray(tables[b"head"])
+    head[8:12] = b"\0\0\0\0"  # checkSumAdjustment: readers of embedded fonts do not check it
+    head[50:52] = struct.pack(">h", 0 if short else 1)
+    tables[b"head"] = bytes(head)
+    if b"post" in tables:  # version 3: no glyph names, which would follow the old numbers
+        tables[b"post"] = struct.pack(">I", 0x00030000) + tables[b"post"][4:32]
 
 
 def _byte_cmap(cmap: bytes) -> dict[int, int]:
