@@ -21,6 +21,7 @@ from test_exchange import (  # noqa: F401  (fixtures)
     content,
     export,
     files,
+    forged,
     import_,
     issue,
     keys,
@@ -86,14 +87,6 @@ def test_an_event_of_the_next_month_smuggled_into_a_month_is_refused(tmp_path, a
     assert "2026-11-10" in refused_cleanly(act_as, registry, whole, "exchange-wrong-month")
 
 
-def damaged(path, change):
-    doc = json.loads(path.read_bytes())
-    change(doc)
-    out = path.with_name("damaged-" + path.name)
-    out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    return out
-
-
 @pytest.mark.parametrize("change", [
     lambda doc: doc["events"].insert(0, doc["events"].pop(1)),  # reordered
     lambda doc: doc["events"].pop(1),  # one dropped in the middle
@@ -104,7 +97,7 @@ def damaged(path, change):
     lambda doc: doc.update(month="2026-10"),
 ], ids=["reordered", "dropped", "duplicated", "from", "to", "centre", "month"])
 def test_a_reordered_dropped_duplicated_or_relabelled_file_is_refused(tmp_path, act_as, centres, registry, change):
-    bad = damaged(export(act_as, tmp_path, centres, "3501", NOVEMBER), change)
+    bad = forged(export(act_as, tmp_path, centres, "3501", NOVEMBER), change)
     before = content(registry)
     result = import_(act_as, registry, bad)
     assert result.exit_code == 1 and "未导入" in result.output and str(bad) in result.output, result.output
