@@ -15,17 +15,14 @@ as the README says (roles, `province init`, one role per centre, row-level secur
 
 from __future__ import annotations
 
-import asyncio
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench_serve import queries, start_server, steady, wrk
+from bench_serve import check_answers, load, print_steady, queries, start_server
 from common import WORK  # noqa: F401  (puts tests/ on the path)
 
 from support.synthetic import CITIES
@@ -223,15 +220,10 @@ def serve_figures(urls: dict[str, str], rows: dict[str, list[dict]], folder: Pat
     kinds["unknown"] = [p.replace(f"-{year}-", f"-{year - 1}-") for p in kinds["genuine"]]
     server, port = start_server(urls["province"])
     try:
-        for kind, expected in (("genuine", "genuine"), ("wrong-name", "unknown"), ("unknown", "unknown")):
-            for path in kinds[kind][:5]:
-                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}").read().decode()
-                assert f'"status":"{expected}"' in answer, (kind, answer)
+        check_answers(port, kinds)
         merge = start_merge(urls["3509"], folder, SERVE_MERGE)
         try:
-            mixed = [p for trio in zip(*kinds.values(), strict=True) for p in trio]
-            rate, latency = wrk(port, mixed, folder)
-            steady_ms = asyncio.run(steady(port, kinds))
+            rate, latency, steady_ms = load(port, kinds, folder)
         finally:
             merging = merge.poll() is None
             merge.wait()
@@ -241,11 +233,7 @@ def serve_figures(urls: dict[str, str], rows: dict[str, list[dict]], folder: Pat
     print(f"serve from PostgreSQL ({len(pairs):,} vouchers), a centre's merge of {SERVE_MERGE:,} writing"
           + (" throughout" if merging else " (it finished before the end)")
           + f": {rate:,.0f} queries/s, {latency} (target ≥ 1,000/s)")
-    for kind, values in steady_ms.items():
-        values.sort()
-        p99 = values[int(len(values) * 0.99) - 1]
-        print(f"steady 200/s, {kind:10s}: p50 {statistics.median(values):5.1f} ms  p99 {p99:5.1f} ms "
-              f"({len(values)} queries; target p99 < 50 ms)")
+    print_steady(steady_ms)
 
 
 

@@ -137,6 +137,30 @@ async def steady(port: int, kinds: dict[str, list[str]], rate: int = 200, second
     return latencies
 
 
+def check_answers(port: int, kinds: dict[str, list[str]]) -> None:
+    """Assert that the first lookups of each kind answer as they claim to (genuine, or unknown)."""
+    for kind, expected in (("genuine", "genuine"), ("wrong-name", "unknown"), ("unknown", "unknown")):
+        for path in kinds[kind][:5]:
+            answer = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}").read().decode()
+            assert f'"status":"{expected}"' in answer, (kind, answer)
+
+
+def load(port: int, kinds: dict[str, list[str]], folder: Path) -> tuple[float, str, dict[str, list[float]]]:
+    """Return wrk's highest rate and latency over the kinds mixed, then the latencies at a steady 200/s by kind."""
+    mixed = [p for trio in zip(*kinds.values(), strict=True) for p in trio]
+    rate, latency = wrk(port, mixed, folder)
+    return rate, latency, asyncio.run(steady(port, kinds))
+
+
+def print_steady(steady_ms: dict[str, list[float]]) -> None:
+    """Print p50 and p99 of the steady run's latencies, by kind."""
+    for kind, values in steady_ms.items():
+        values.sort()
+        p99 = values[int(len(values) * 0.99) - 1]
+        print(f"steady 200/s, {kind:10s}: p50 {statistics.median(values):5.1f} ms  p99 {p99:5.1f} ms "
+              f"({len(values)} queries; target p99 < 50 ms)")
+
+
 def main(count: int) -> None:
     ledger, pairs = ledger_of(count)
     kinds = queries(pairs)
@@ -145,15 +169,10 @@ def main(count: int) -> None:
         work = folder / "ledger.db"
         work.write_bytes(ledger.read_bytes())  # the merge writes to a copy, the cached ledger stays as built
         server, port = start_server(work)
-        for kind, expected in (("genuine", "genuine"), ("wrong-name", "unknown"), ("unknown", "unknown")):
-            for path in kinds[kind][:5]:  # the lookups are what they claim to be
-                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}").read().decode()
-                assert f'"status":"{expected}"' in answer, (kind, answer)
+        check_answers(port, kinds)
         merge = start_merge(work, folder)
         try:
-            mixed = [p for trio in zip(*kinds.values(), strict=True) for p in trio]
-            rate, latency = wrk(port, mixed, folder)
-            steady_ms = asyncio.run(steady(port, kinds))
+            rate, latency, steady_ms = load(port, kinds, folder)
         finally:
             merging = merge.poll() is None
             merge.wait()
@@ -163,11 +182,7 @@ def main(count: int) -> None:
           + (" to the end" if merging else " (it finished before the end)"))
     print(f"highest rate (wrk, 2 threads, 64 connections, mixed lookups): {rate:,.0f} queries/s, {latency} "
           "(target ≥ 1,000/s)")
-    for kind, values in steady_ms.items():
-        values.sort()
-        p99 = values[int(len(values) * 0.99) - 1]
-        print(f"steady 200/s, {kind:10s}: p50 {statistics.median(values):5.1f} ms  p99 {p99:5.1f} ms "
-              f"({len(values)} queries; target p99 < 50 ms)")
+    print_steady(steady_ms)
 
 
 if __name__ == "__main__":
