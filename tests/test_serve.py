@@ -7,6 +7,7 @@ import time
 import pytest
 
 from fjvoucher.ledger.store import Ledger
+from fjvoucher.ledger.verify import verify
 from fjvoucher.merging import MergeOptions, merge_roster
 from fjvoucher.web.app import Ledgers, create_app
 from support.synthetic import make_candidates, write_roster_xlsx
@@ -160,6 +161,25 @@ def test_the_ledger_is_read_only_while_a_merge_writes(tmp_path, issued):
             ledgers.ledgers[0].storage.db.execute("DELETE FROM serials")
     ledgers.close()
     assert answer["status"] == "genuine"
+
+
+def test_a_write_committed_between_two_reads_of_one_answer_is_not_taken_for_tampering(issued):
+    ledger, rows, _, year = issued
+    with Ledger(ledger, create=False, readonly=True) as reader:
+        storage, read_tip = reader.storage, reader.storage.last_event
+        wrote = []
+
+        def tip_after_a_write(*args, **kwargs):  # a merge commits just after the head was read, before the tip
+            if not wrote:
+                with Ledger(ledger) as writer:
+                    writer.revoke(f"3501-{year}-000002", "误发")
+                wrote.append(True)
+            return read_tip(*args, **kwargs)
+
+        storage.last_event = tip_after_a_write
+        answer = verify(reader, f"3501-{year}-000001", name=rows[0]["name"], count_all=False)
+        assert wrote and answer.state == "genuine"  # the answer read one state: the write comes in the next
+        assert verify(reader, f"3501-{year}-000002", name=rows[1]["name"]).state == "revoked"
 
 
 def test_behind_a_reverse_proxy_under_a_path_prefix_links_keep_the_prefix(issued):

@@ -141,6 +141,9 @@ def head_problem(storage: Storage, *, count_all: bool = True) -> str:
             if problem := head_problem(view, count_all=count_all):
                 return f"中心 {view.centre}：{problem}"
         return ""
+    # The furthest head seen is read before the ledger: a merge that commits, then records its head, between the
+    # two reads would otherwise look like a rolled-back ledger (its record ahead of the state read here).
+    known = witness.seen(storage.path) if witnessed(storage) else None
     head, last = storage.head(), storage.last_event()
     if head is None and (schema := storage.schema_problems()):
         return f"表结构被改动：{schema[0]}"
@@ -158,7 +161,7 @@ def head_problem(storage: Storage, *, count_all: bool = True) -> str:
         return f"表结构被改动：{schema[0]}"
     if not signed(key, head.signature, head.count, head.hash):
         return "链头签名无效（伪造或改动）(the head's signature is not valid)"
-    return witness_problem(storage, head) if witnessed(storage) else ""
+    return witness_problem(storage, head, known) if witnessed(storage) else ""
 
 
 def witnessed(storage: Storage) -> bool:
@@ -167,9 +170,9 @@ def witnessed(storage: Storage) -> bool:
     return bool(getattr(storage, "witnessed", True)) and not per_centre(storage)
 
 
-def witness_problem(storage: Storage, head: Head) -> str:
-    """Return how the ledger falls short of the furthest head this computer saw under its name ('' for none)."""
-    known = witness.seen(storage.path)
+def witness_problem(storage: Storage, head: Head, known: tuple[int, str, str] | None) -> str:
+    """Return how the ledger falls short of `known`, the furthest head this computer saw under its name, read
+    before `head` was (see head_problem) ('' for none)."""
     if known is None:
         return ""
     count, last_hash, key = known
@@ -399,7 +402,7 @@ def _check_head(storage: Storage, report: AuditReport, number: int, last_hash: s
         report.add("head-foreign-key", "链头 head", problem, head.at)
     elif not signed(key, head.signature, head.count, head.hash):
         report.add("head-signature", "链头 head", "签名无效：链头被伪造或改动 (signature not valid)", head.at)
-    elif witnessed(storage) and (problem := witness_problem(storage, head)):
+    elif witnessed(storage) and (problem := witness_problem(storage, head, witness.seen(storage.path))):
         report.add("head-rolled-back", "链头 head", problem, head.at)
 
 

@@ -115,6 +115,7 @@ class Storage(Protocol):
 
     def close(self) -> None: ...
     def transaction(self) -> AbstractContextManager[None]: ...
+    def snapshot(self) -> AbstractContextManager[None]: ...
     def get(self, voucher_no: str) -> Voucher | None: ...
     def sample_no(self) -> str: ...
     def by_code(self, voucher_no: str, code: str) -> Voucher | None: ...
@@ -312,6 +313,23 @@ class SqliteStorage:
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise ledger_error(self.path, exc) from exc
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Run a block of reads on one state of the file: a merge committing between two of them is not half seen
+        (its new events beside the old signed head read a moment before would look like tampering).
+
+        A read transaction in WAL mode: it waits for no writer and no writer waits for it.  Inside a write
+        transaction the block already reads one state.
+        """
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
 
     def _check_ours(self) -> None:
         """Refuse a SQLite file that is not a fjvoucher ledger, before anything is written to it or its mode changed."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from fjvoucher.errors import LedgerError
 from fjvoucher.ledger import witness
@@ -136,12 +136,17 @@ class Ledger:
 
     def require_sound(self, voucher_no: str | None = None, *, count_all: bool = True, rows: bool = False) -> None:
         """Raise LedgerError unless the signed head matches the chain (and voucher `voucher_no` its events)."""
-        require_sound(self.storage, voucher_no, count_all=count_all, rows=rows)
+        with self.snapshot():
+            require_sound(self.storage, voucher_no, count_all=count_all, rows=rows)
 
     def require_voucher(self, voucher_no: str) -> None:
         """Raise LedgerError unless voucher `voucher_no`'s events and row prove themselves (no head check)."""
         if problem := voucher_problem(self.storage, voucher_no):
             raise self._tampered(voucher_no, problem)
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Return a context in which every read sees one state of the ledger (see the backends' `snapshot`)."""
+        return self.storage.snapshot()
 
     def proved(self, voucher_no: str) -> Voucher | None:
         """Return the voucher numbered `voucher_no`, or None; raise LedgerError unless its events and row prove

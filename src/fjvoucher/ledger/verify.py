@@ -70,12 +70,13 @@ def verify(ledger: Ledger, voucher_no: str, *, name: str | None = None, id_numbe
     every event.  The stand-in's events are checked too, so the proof costs the same either way.
     """
     number = normalise_no(voucher_no)
-    ledger.require_sound(count_all=count_all)
-    found = ledger.proved(number)  # read with its proof; a deleted row still has its events: refused, not "unknown"
-    stand_in_no = ledger.sample_no()
-    held = found or ledger.proved(stand_in_no)
-    if found is not None:
-        ledger.proved("")  # the lookup that finds nothing, which an unknown NO made above: one of each, both ways
+    with ledger.snapshot():  # a merge committing meanwhile is not half seen (a head before, events after)
+        ledger.require_sound(count_all=count_all)
+        found = ledger.proved(number)  # read with its proof; a deleted row still has its events: refused
+        stand_in_no = ledger.sample_no()
+        held = found or ledger.proved(stand_in_no)
+        if found is not None:
+            ledger.proved("")  # the lookup that finds nothing, which an unknown NO made above: one of each, both ways
     if held is None:  # an empty ledger: nothing to tell apart
         return Verification("unknown", None)
     given = any(x is not None for x in (name, id_number, code))
