@@ -10,11 +10,16 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[^.]+)?$")  # what temp_sibling makes, nothing else
 PRIVATE = 0o600
 PRIVATE_FOLDER = 0o700
+_READS: dict[Path, tuple[tuple[int, int, int], Any]] = {}  # path → (its identity when read, what it parsed to)
+_READS_LOCK = threading.Lock()
 
 
 def temp_sibling(path: Path) -> Path:
@@ -110,3 +115,22 @@ def remove_leftovers(folder: Path) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def read_parsed(path: Path, parse: Callable[[bytes], Any]) -> Any:
+    """Return `parse` of the file's bytes, parsed again only when the file changed; raise OSError as reading does.
+
+    fjvoucher replaces its files whole (a new inode, see write_bytes_atomic), so inode, size and time say
+    when: a server checking the same small file on every query reads it once.  Treat the result as read-only.
+    """
+    info = path.stat()
+    identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+    with _READS_LOCK:
+        known = _READS.get(path)
+    if known is not None and known[0] == identity:
+        return known[1]
+    value = parse(path.read_bytes())
+    with _READS_LOCK:
+        _READS[path] = (identity, value)
+    return value
+

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from fjvoucher.atomic import write_bytes_atomic
 from fjvoucher.errors import InputError
 from fjvoucher.layout import CENTER_CODE
-from fjvoucher.ledger.location import Location, as_location, is_database_url
+from fjvoucher.ledger.location import Location, as_location, data_folder, is_database_url
 
 APP = "fjvoucher"
 ENV_LEDGER = "FJVOUCHER_LEDGER"
@@ -60,9 +60,7 @@ def config_path() -> Path:
 
 def default_ledger_path() -> Path:
     """Return the ledger's default path in the per-user data folder."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP, appauthor=False)) / "ledger.db"
+    return data_folder() / "ledger.db"
 
 
 def default_output_path() -> Path:

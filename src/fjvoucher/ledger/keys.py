@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fjvoucher.atomic import read_parsed
 from fjvoucher.errors import LedgerError
+from fjvoucher.ledger.location import data_folder
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,11 +30,9 @@ def key_path() -> Path:
 
     The variable lets a service account, or a test suite playing one centre, use the centre's key file.
     """
-    import platformdirs
-
     if os.environ.get(ENV_KEY):
         return Path(os.environ[ENV_KEY])
-    return Path(platformdirs.user_data_dir("fjvoucher", appauthor=False)) / KEY_FILE
+    return data_folder() / KEY_FILE
 
 
 def fingerprint(public_key: str) -> str:
@@ -66,7 +66,7 @@ def load_key(*, create: bool, path: Path | None = None) -> CentreKey | None:
             return None
         _make(path)
     try:
-        return _read(path)
+        return read_parsed(path, _parse)
     except (OSError, ValueError, TypeError) as exc:
         raise LedgerError(f"中心签名密钥 {path} 无法读取（{exc}）。请从密钥备份恢复它 (the signing key cannot be read)",
                           code="ledger-error") from exc
@@ -84,11 +84,11 @@ def signature_valid(public_key: str, signature: str, message: bytes) -> bool:
     return True
 
 
-def _read(path: Path) -> CentreKey:
+def _parse(pem: bytes) -> CentreKey:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    private = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(private, Ed25519PrivateKey):
         raise ValueError("not an Ed25519 key")
     raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -2,10 +2,13 @@
 
 Kept apart and importing nothing of ours, so that the settings and every command can tell the two
 apart without loading a database driver.  A URL stays a string: a Path would fold its "//".
+The per-user data folder the default ledger lives in (with the key and the heads seen) is here too.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from pathlib import Path
 
@@ -29,3 +32,20 @@ def as_location(text: Path | str) -> Location:
 def shown(location: Location) -> str:
     """Return the location fit for the screen and logs: a URL without its password."""
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", str(location))
+
+
+def data_folder() -> Path:
+    """Return this user's data folder (platformdirs'), where the default ledger, the key and the heads seen live.
+
+    Asked on every verification a server answers (the key, the heads seen): platformdirs works it out
+    from the environment each time, so it is kept per value of the variables it reads.
+    """
+    return _data_folder(*(os.environ.get(name) for name in ("XDG_DATA_HOME", "HOME", "APPDATA", "LOCALAPPDATA")))
+
+
+@functools.lru_cache(maxsize=8)
+def _data_folder(*environment: str | None) -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("fjvoucher", appauthor=False))
+

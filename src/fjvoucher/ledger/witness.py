@@ -13,16 +13,15 @@ import json
 import os
 from pathlib import Path
 
-from fjvoucher.atomic import write_bytes_atomic
+from fjvoucher.atomic import read_parsed, write_bytes_atomic
+from fjvoucher.ledger.location import data_folder
 
 WITNESS_FILE = "heads-seen.json"
 
 
 def witness_path() -> Path:
     """Return where this user's record of ledger heads lives (the per-user data folder, beside the key)."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("fjvoucher", appauthor=False)) / WITNESS_FILE
+    return data_folder() / WITNESS_FILE
 
 
 def seen(ledger: Path | str) -> tuple[int, str, str] | None:
@@ -58,11 +57,12 @@ def forget(ledger: Path | str) -> None:
 
 
 def _read() -> dict:
+    """Return the record as a new dict (its entries are replaced, never changed, by `remember`)."""
     try:
-        data = json.loads(witness_path().read_text(encoding="utf-8"))
+        data = read_parsed(witness_path(), lambda raw: json.loads(raw.decode("utf-8")))
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    return dict(data) if isinstance(data, dict) else {}
 
 
 def _name(ledger: Path | str) -> str:
